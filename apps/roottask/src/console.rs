@@ -1,0 +1,101 @@
+//! COM1 (16550 UART) through the IOPort capability: polled output, input
+//! through the UART's receive interrupt (IOAPIC pin 4) on a notification.
+use core::fmt::{self, Write};
+use selkie_sel4::{consts::*, invoke};
+
+const COM1: u16 = 0x3f8;
+static mut IRQ_NTFN: u64 = 0;
+static mut IRQ_HANDLER: u64 = 0;
+
+fn out8(port: u16, v: u8) {
+    let _ = invoke::ioport_out8(seL4_CapIOPort, port, v);
+}
+
+fn in8(port: u16) -> u8 {
+    invoke::ioport_in8(seL4_CapIOPort, port).unwrap_or(0)
+}
+
+/// Programs the UART: 115200 8N1, FIFOs on, interrupts off until input is set up.
+pub fn init() {
+    out8(COM1 + 1, 0x00); // IER: no interrupts
+    out8(COM1 + 3, 0x80); // LCR: DLAB
+    out8(COM1, 0x01); // divisor 1: 115200 baud
+    out8(COM1 + 1, 0x00);
+    out8(COM1 + 3, 0x03); // 8N1
+    out8(COM1 + 2, 0xc7); // FIFO on, cleared, 14-byte threshold
+    out8(COM1 + 4, 0x0b); // DTR, RTS, OUT2 (routes the IRQ)
+}
+
+/// Enables receive interrupts delivered to `ntfn` through `handler`.
+pub fn enable_input_irq(handler: u64, ntfn: u64) {
+    // SAFETY: single-threaded root task; set once at boot.
+    unsafe {
+        IRQ_HANDLER = handler;
+        IRQ_NTFN = ntfn;
+    }
+    out8(COM1 + 1, 0x01); // IER: received data available
+    let _ = invoke::irq_handler_ack(handler);
+}
+
+/// Writes bytes, waiting for the transmitter every 16 bytes (the FIFO size).
+pub fn write_bytes(data: &[u8]) {
+    for chunk in data.chunks(16) {
+        while in8(COM1 + 5) & 0x20 == 0 {}
+        for &b in chunk {
+            out8(COM1, b);
+        }
+    }
+}
+
+/// Reads whatever input is waiting, without blocking.
+pub fn read_available(buf: &mut [u8]) -> usize {
+    let mut n = 0;
+    while n < buf.len() && in8(COM1 + 5) & 1 != 0 {
+        buf[n] = in8(COM1);
+        n += 1;
+    }
+    n
+}
+
+/// Reads at least one byte, sleeping on the UART interrupt (or polling with
+/// yields when no IRQ could be set up).
+pub fn read_blocking(buf: &mut [u8]) -> usize {
+    loop {
+        let n = read_available(buf);
+        if n > 0 || buf.is_empty() {
+            return n;
+        }
+        // SAFETY: read-only after boot.
+        let (ntfn, handler) = unsafe { (IRQ_NTFN, IRQ_HANDLER) };
+        if ntfn != 0 {
+            selkie_sel4::syscall::recv(ntfn);
+            let _ = invoke::irq_handler_ack(handler);
+        } else {
+            selkie_sel4::syscall::yield_now();
+        }
+    }
+}
+
+/// `print!` target.
+pub struct Console;
+
+impl Write for Console {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for part in s.split_inclusive('\n') {
+            if let Some(line) = part.strip_suffix('\n') {
+                write_bytes(line.as_bytes());
+                write_bytes(b"\r\n");
+            } else {
+                write_bytes(part.as_bytes());
+            }
+        }
+        Ok(())
+    }
+}
+
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        use core::fmt::Write as _;
+        let _ = writeln!($crate::console::Console, $($arg)*);
+    }};
+}

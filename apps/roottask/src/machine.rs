@@ -1,0 +1,147 @@
+//! Machine services: clocks (TSC and CMOS RTC), entropy, QEMU's fw_cfg
+//! (the init command line) and the isa-debug-exit port.
+use alloc::string::String;
+use alloc::vec::Vec;
+use selkie_sel4::bootinfo::BootInfo;
+use selkie_sel4::{consts::*, invoke};
+
+static mut TSC_MHZ: u64 = 1000;
+static mut BOOT_TSC: u64 = 0;
+static mut EPOCH_AT_BOOT_NS: u64 = 0;
+static mut RNG: [u64; 2] = [0x9e37_79b9_7f4a_7c15, 0xbf58_476d_1ce4_e5b9];
+
+fn rdtsc() -> u64 {
+    // SAFETY: rdtsc has no side effects.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+fn in8(port: u16) -> u8 {
+    invoke::ioport_in8(seL4_CapIOPort, port).unwrap_or(0)
+}
+fn out8(port: u16, v: u8) {
+    let _ = invoke::ioport_out8(seL4_CapIOPort, port, v);
+}
+
+pub fn init(bi: &BootInfo) {
+    let mhz = bi.arch_info;
+    let epoch = read_rtc();
+    // SAFETY: single-threaded boot.
+    unsafe {
+        if mhz > 0 {
+            TSC_MHZ = mhz;
+        }
+        BOOT_TSC = rdtsc();
+        EPOCH_AT_BOOT_NS = epoch * 1_000_000_000;
+        RNG[0] ^= rdtsc().rotate_left(17) ^ epoch;
+        RNG[1] ^= rdtsc().wrapping_mul(0x2545_f491_4f6c_dd1d);
+    }
+}
+
+/// Nanoseconds since boot from the TSC (calibrated by the kernel at boot).
+pub fn monotonic_ns() -> u64 {
+    // SAFETY: read-only after boot.
+    let (mhz, boot) = unsafe { (TSC_MHZ, BOOT_TSC) };
+    ((rdtsc().wrapping_sub(boot)) as u128 * 1000 / mhz as u128) as u64
+}
+
+/// Nanoseconds since the Unix epoch (CMOS RTC at boot plus the TSC).
+pub fn realtime_ns() -> u64 {
+    // SAFETY: read-only after boot.
+    (unsafe { EPOCH_AT_BOOT_NS }) + monotonic_ns()
+}
+
+/// xorshift128+ mixed with the TSC: not a cryptographic generator.
+pub fn fill_random(buf: &mut [u8]) {
+    for chunk in buf.chunks_mut(8) {
+        // SAFETY: single-threaded.
+        let v = unsafe {
+            let mut s1 = RNG[0];
+            let s0 = RNG[1];
+            RNG[0] = s0;
+            s1 ^= s1 << 23;
+            RNG[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26) ^ rdtsc();
+            RNG[1].wrapping_add(s0)
+        };
+        chunk.copy_from_slice(&v.to_le_bytes()[..chunk.len()]);
+    }
+}
+
+fn cmos(reg: u8) -> u8 {
+    out8(0x70, reg);
+    in8(0x71)
+}
+
+/// Seconds since the epoch from the CMOS real-time clock.
+fn read_rtc() -> u64 {
+    while cmos(0x0a) & 0x80 != 0 {}
+    let b = cmos(0x0b);
+    let bcd = |v: u8| {
+        if b & 4 == 0 {
+            (v & 0x0f) + (v >> 4) * 10
+        } else {
+            v
+        }
+    };
+    let sec = bcd(cmos(0x00)) as u64;
+    let min = bcd(cmos(0x02)) as u64;
+    let hour_raw = cmos(0x04);
+    let mut hour = bcd(hour_raw & 0x7f) as u64;
+    if b & 2 == 0 && hour_raw & 0x80 != 0 {
+        hour = (hour % 12) + 12;
+    }
+    let day = bcd(cmos(0x07)) as u64;
+    let month = bcd(cmos(0x08)) as u64;
+    let year = 2000 + bcd(cmos(0x09)) as u64;
+    days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec
+}
+
+/// Days since 1970-01-01 (Howard Hinnant's algorithm).
+fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
+    let y = if m <= 2 { y - 1 } else { y } as i64;
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146097 + doe - 719468).max(0) as u64
+}
+
+/// Reads fw_cfg file `name` (QEMU `-fw_cfg name=...`), if present.
+pub fn fw_cfg_file(name: &str) -> Option<Vec<u8>> {
+    let select = |key: u16| {
+        let _ = invoke::ioport_out16(seL4_CapIOPort, 0x510, key);
+    };
+    let read = |n: usize| -> Vec<u8> { (0..n).map(|_| in8(0x511)).collect() };
+    select(0x0000);
+    if read(4) != b"QEMU" {
+        return None;
+    }
+    select(0x0019);
+    let count = u32::from_be_bytes(read(4).try_into().ok()?);
+    for _ in 0..count.min(1024) {
+        let e = read(64);
+        let size = u32::from_be_bytes(e[0..4].try_into().ok()?) as usize;
+        let key = u16::from_be_bytes(e[4..6].try_into().ok()?);
+        let fname = &e[8..];
+        let fname = &fname[..fname.iter().position(|&b| b == 0).unwrap_or(fname.len())];
+        if fname == name.as_bytes() {
+            select(key);
+            return Some(read(size.min(64 * 1024)));
+        }
+    }
+    None
+}
+
+/// The init command line given with `-fw_cfg name=opt/selkie/init,string=...`.
+pub fn init_command() -> Option<String> {
+    fw_cfg_file("opt/selkie/init").and_then(|v| String::from_utf8(v).ok())
+}
+
+/// Ends QEMU with `status` through the isa-debug-exit device (QEMU exits with
+/// 2*status+1); spins if the device is absent.
+pub fn exit_qemu(status: u8) -> ! {
+    let _ = invoke::ioport_out32(seL4_CapIOPort, 0xf4, status as u32);
+    loop {
+        selkie_sel4::syscall::yield_now();
+    }
+}

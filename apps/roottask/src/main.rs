@@ -1,0 +1,44 @@
+//! Selkie's root task: boots on seL4, owns all untyped memory, and hosts the
+//! LibOS (`selkie-libos`) that runs unmodified static Linux binaries.
+//!
+//! Layers in this crate (the only seL4-facing code besides `selkie-sel4`):
+//! - `rt`: entry point, stack, heap, panic handler and the mem* functions;
+//! - `console`: COM1 through the IOPort capability (output; IRQ-driven input);
+//! - `objects`: the object allocator: untyped splitting, cap slots, frames
+//!   (each mapped once in the root task's own window for copy-in/out), and
+//!   free lists so freed objects are reused;
+//! - `vspace`: a process's VSpace (PML4 and paging structures) implementing the
+//!   LibOS `AddressSpace` trait;
+//! - `machine`: clocks (TSC, CMOS RTC), entropy, QEMU fw_cfg, debug exit;
+//! - `run`: process creation (TCB in Linux syscall mode, a CSpace holding only
+//!   its badged fault endpoint) and the fault loop that feeds the LibOS.
+#![no_std]
+#![no_main]
+#![allow(unsafe_code)]
+#![allow(non_upper_case_globals)]
+
+extern crate alloc;
+
+#[macro_use]
+mod console;
+mod machine;
+mod objects;
+mod rt;
+mod run;
+mod vspace;
+
+use selkie_sel4::bootinfo::BootInfo;
+
+/// Called by `_start` with the boot info pointer from the kernel.
+fn main(bi: &'static BootInfo) -> ! {
+    // SAFETY: the kernel maps the IPC buffer at this address for us.
+    unsafe { selkie_sel4::ipc::set_ipc_buffer(bi.ipc_buffer) };
+    console::init();
+    println!("selkie: root task up ({} untyped regions)", {
+        let u = bi.untyped;
+        u.end - u.start
+    });
+    objects::init(bi);
+    machine::init(bi);
+    run::run(bi)
+}

@@ -1,0 +1,152 @@
+//! brk, mmap, munmap, mprotect, madvise.
+use super::Ctx;
+use crate::mm::{page_ceil, Area, AreaKind, MMAP_TOP, USER_MIN};
+use crate::platform::PAGE_SIZE;
+use linux_raw_sys::general as g;
+use selkie_loader::Perms;
+use selkie_syscalls::errno::Errno;
+
+fn prot_to_perms(prot: u64) -> Result<Perms, Errno> {
+    let known = (g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC) as u64;
+    if prot & !known != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Perms {
+        read: prot & g::PROT_READ as u64 != 0,
+        write: prot & g::PROT_WRITE as u64 != 0,
+        exec: prot & g::PROT_EXEC as u64 != 0,
+    })
+}
+
+/// brk(addr): grows or shrinks the heap; returns the new (or unchanged) break.
+pub fn sys_brk(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let want = ctx.args[0];
+    let mm = &mut ctx.proc.mm;
+    let cur = mm.brk;
+    if want < mm.brk_start || want > MMAP_TOP {
+        return Ok(cur);
+    }
+    let (Some(old_end), Some(new_end)) = (page_ceil(cur), page_ceil(want)) else {
+        return Ok(cur);
+    };
+    if new_end > old_end {
+        if mm.overlaps(old_end, new_end) {
+            return Ok(cur);
+        }
+        let rw = Perms {
+            read: true,
+            write: true,
+            exec: false,
+        };
+        if mm
+            .insert(Area {
+                start: old_end,
+                end: new_end,
+                perms: rw,
+                kind: AreaKind::Heap,
+            })
+            .is_err()
+        {
+            return Ok(cur);
+        }
+    } else if new_end < old_end {
+        mm.unmap_range(ctx.proc.aspace.as_mut(), new_end, old_end);
+    }
+    ctx.proc.mm.brk = want;
+    Ok(want)
+}
+
+pub fn sys_mmap(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [addr, len, prot, flags, fd, off] = ctx.args;
+    let flags = flags as u32;
+    let perms = prot_to_perms(prot)?;
+    if len == 0 || off % PAGE_SIZE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_ceil(len).ok_or(Errno::ENOMEM)?;
+    let kind = flags & 0xf;
+    if kind != g::MAP_PRIVATE && kind != g::MAP_SHARED && kind != g::MAP_SHARED_VALIDATE {
+        return Err(Errno::EINVAL);
+    }
+    if flags & g::MAP_ANONYMOUS == 0 {
+        // File mappings come with the file system.
+        let _ = fd;
+        return Err(Errno::ENODEV);
+    }
+    let fixed = flags & g::MAP_FIXED != 0;
+    let noreplace = flags & g::MAP_FIXED_NOREPLACE != 0;
+    let mm = &mut ctx.proc.mm;
+    let start = if fixed || noreplace {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+        if addr < USER_MIN || end > crate::mm::USER_END {
+            return Err(Errno::EPERM);
+        }
+        if mm.overlaps(addr, end) {
+            if noreplace {
+                return Err(Errno::EEXIST);
+            }
+            mm.unmap_range(ctx.proc.aspace.as_mut(), addr, end);
+        }
+        addr
+    } else {
+        // A hint is honoured when the range is free.
+        let hint = addr & !(PAGE_SIZE - 1);
+        match hint.checked_add(len) {
+            Some(end) if hint >= USER_MIN && end <= MMAP_TOP && !mm.overlaps(hint, end) => hint,
+            _ => mm.find_free(len).ok_or(Errno::ENOMEM)?,
+        }
+    };
+    ctx.proc.mm.insert(Area {
+        start,
+        end: start + len,
+        perms,
+        kind: AreaKind::Anon,
+    })?;
+    Ok(start)
+}
+
+fn range(addr: u64, len: u64) -> Result<(u64, u64), Errno> {
+    if !addr.is_multiple_of(PAGE_SIZE) {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_ceil(len).ok_or(Errno::EINVAL)?;
+    let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+    Ok((addr, end))
+}
+
+pub fn sys_munmap(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [addr, len, ..] = ctx.args;
+    if len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (start, end) = range(addr, len)?;
+    if end > crate::mm::USER_END {
+        return Err(Errno::EINVAL);
+    }
+    ctx.proc
+        .mm
+        .unmap_range(ctx.proc.aspace.as_mut(), start, end);
+    Ok(0)
+}
+
+pub fn sys_mprotect(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [addr, len, prot, ..] = ctx.args;
+    let perms = prot_to_perms(prot)?;
+    let (start, end) = range(addr, len)?;
+    if start == end {
+        return Ok(0);
+    }
+    ctx.proc
+        .mm
+        .protect_range(ctx.proc.aspace.as_mut(), start, end, perms)?;
+    Ok(0)
+}
+
+pub fn sys_madvise(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [addr, len, _advice, ..] = ctx.args;
+    range(addr, len)?;
+    Ok(0)
+}

@@ -25,8 +25,8 @@ fi
 echo "selkie: fetching seL4 5.0.0 source (crates.io sel4-sys 0.0.28)"
 rm -rf "$out/vendor" "$out/src" "$out/obj"
 # --locked: the checksum in Cargo.lock must match what the registry serves.
-cargo vendor --locked --versioned-dirs --manifest-path scripts/kernel/Cargo.toml \
-    "$out/vendor" >/dev/null
+cargo vendor --locked --versioned-dirs --manifest-path scripts/kernel/Cargo.toml -q \
+    "$out/vendor" >/dev/null 2>&1 || { echo "selkie: cargo vendor of sel4-sys 0.0.28 failed" >&2; exit 1; }
 cp -r "$out/vendor/sel4-sys-0.0.28/seL4" "$out/src"
 grep -qx '5.0.0' "$out/src/VERSION" || { echo "selkie: unexpected seL4 version" >&2; exit 1; }
 

@@ -154,13 +154,27 @@ impl ObjectAllocator {
 
     /// A new object (reused from the free list when possible).
     pub fn alloc_object(&mut self, obj_type: u64, param: u64) -> Result<CPtr, Error> {
+        self.alloc_object_reused(obj_type, param)
+            .map(|(cap, _)| cap)
+    }
+
+    /// Like [`Self::alloc_object`], also telling whether the object was reused.
+    pub fn alloc_object_reused(
+        &mut self,
+        obj_type: u64,
+        param: u64,
+    ) -> Result<(CPtr, bool), Error> {
         if let Some(cap) = self
             .free_objects
             .get_mut(&(obj_type, param))
             .and_then(|l| l.pop())
         {
-            return Ok(cap);
+            return Ok((cap, true));
         }
+        self.retype(obj_type, param).map(|cap| (cap, false))
+    }
+
+    fn retype(&mut self, obj_type: u64, param: u64) -> Result<CPtr, Error> {
         let slot = self.alloc_slot()?;
         let bits = object_bits(obj_type, param);
         let size = 1u64 << bits;

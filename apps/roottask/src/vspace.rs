@@ -29,9 +29,14 @@ impl ChildSpace {
     /// A fresh, empty VSpace (a reused PML4 when one is free).
     pub fn new() -> Result<Self, selkie_sel4::Error> {
         let a = objects::get();
-        let pml4 = a.alloc_object(seL4_X64_PML4Object, 0)?;
-        // A reused PML4 already has an ASID; assigning again fails harmlessly.
-        let _ = invoke::asid_pool_assign(seL4_CapInitThreadASIDPool, pml4);
+        let (pml4, reused) = a.alloc_object_reused(seL4_X64_PML4Object, 0)?;
+        // A reused PML4 keeps its ASID; a new one needs one.
+        if !reused {
+            if let Err(e) = invoke::asid_pool_assign(seL4_CapInitThreadASIDPool, pml4) {
+                a.free_object(seL4_X64_PML4Object, 0, pml4);
+                return Err(e);
+            }
+        }
         Ok(ChildSpace {
             pml4,
             pages: BTreeMap::new(),

@@ -1,0 +1,47 @@
+# Selkie: a Linux-ABI LibOS on seL4.
+#   make run [INIT='/tests/hello a b']   build everything and boot (INIT: the first command)
+#   make test                            host tests, lints, then QEMU system tests
+# Every target installs what is missing first (scripts/deps.sh).
+.PHONY: all deps kernel debian tests-bin rootfs roottask image run check test clean docs
+
+all: image
+
+deps:
+	@scripts/deps.sh
+
+kernel: deps
+	@scripts/kernel.sh
+
+debian: deps
+	@scripts/debian-bins.sh
+
+tests-bin: deps
+	@scripts/build-tests.sh
+
+rootfs: debian tests-bin
+	@scripts/mkrootfs.sh
+
+roottask: rootfs
+	@scripts/build-roottask.sh
+
+image: kernel roottask
+
+run: image
+	@INIT="$(INIT)" scripts/qemu.sh
+
+# Host side: formatting, lints, unit tests (the binding tests read the kernel tree).
+check: kernel
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy -p selkie-roottask -- -D warnings
+	cargo test
+
+test: check image
+	python3 tests/system.py
+
+# Regenerates docs/syscalls.md from the dispatch table.
+docs:
+	SELKIE_BLESS=1 cargo test -q -p selkie-libos syscall_table_doc
+
+clean:
+	rm -rf build target

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Compiles the C guest tests in tests/c with musl-gcc -static into build/tests
+# (and hello as a static-PIE too). The same binaries run natively for the
+# differential comparison.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+mkdir -p build/tests
+cc=(musl-gcc -isystem build/musl-kheaders -O2 -Wall)
+for src in tests/c/*.c; do
+    name=$(basename "$src" .c)
+    out=build/tests/$name
+    if [ ! -f "$out" ] || [ "$src" -nt "$out" ]; then
+        "${cc[@]}" -static -o "$out" "$src"
+    fi
+done
+# Static-PIE: ET_DYN without PT_INTERP. Debian's musl-gcc -static-pie still
+# emits PT_INTERP, so link by hand with musl's self-relocating rcrt1.o.
+if [ ! -f build/tests/hello-pie ] || [ tests/c/hello.c -nt build/tests/hello-pie ]; then
+    L=/usr/lib/x86_64-linux-musl
+    "${cc[@]}" -fPIE -c -o build/tests/hello-pie.o tests/c/hello.c
+    gcc -static-pie -nostdlib -nostartfiles -Wl,--no-dynamic-linker -o build/tests/hello-pie \
+        "$L/rcrt1.o" "$L/crti.o" build/tests/hello-pie.o "$L/libc.a" "$(gcc -print-libgcc-file-name)" "$L/crtn.o"
+    rm -f build/tests/hello-pie.o
+fi
+if readelf -lW build/tests/hello-pie | grep -q INTERP || ! readelf -hW build/tests/hello-pie | grep -q DYN; then
+    echo "selkie: build/tests/hello-pie is not a static-PIE" >&2
+    exit 1
+fi

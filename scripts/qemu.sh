@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Boots Selkie in QEMU (TCG) with the serial console on the terminal.
+#   scripts/qemu.sh [--init 'CMD; CMD2'] [--timeout SECS]
+# INIT (or --init) is passed to the root task through QEMU's fw_cfg; several
+# commands may be separated by ';'. The root task prints `selkie: halt N`
+# when the last command ends; this script exits with N (124 on timeout,
+# 125 when QEMU ends without a verdict).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+init=${INIT:-}
+timeout=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --init) init=$2; shift 2 ;;
+        --timeout) timeout=$2; shift 2 ;;
+        *) echo "usage: $0 [--init CMD] [--timeout SECS]" >&2; exit 2 ;;
+    esac
+done
+args=(-nographic -serial mon:stdio -m "${SELKIE_MEM:-512}" -cpu qemu64,+fsgsbase,+pdpe1gb
+      -kernel "$top/build/kernel32.elf" -initrd "$top/build/roottask.elf"
+      -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot)
+[ -n "$init" ] && args+=(-fw_cfg "name=opt/selkie/init,string=${init//,/,,}")
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if [ -n "$timeout" ]; then
+    timeout --foreground "$timeout" qemu-system-x86_64 "${args[@]}" < /dev/null | tee "$log"
+    rc=${PIPESTATUS[0]}
+else
+    qemu-system-x86_64 "${args[@]}" | tee "$log"
+    rc=${PIPESTATUS[0]}
+fi
+if [ "$rc" = 124 ]; then
+    echo "selkie: timeout after $timeout s"
+    exit 124
+fi
+status=$(tr -d '\r' < "$log" | sed -n 's/^selkie: halt \([0-9]*\)$/\1/p' | tail -1)
+if [ -z "$status" ]; then
+    echo "selkie: no halt line (QEMU exit $rc)"
+    exit 125
+fi
+exit "$status"

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Selkie's QEMU system tests.
+
+Each case boots Selkie with an INIT command line (scripts/qemu.sh, under a
+timeout), takes the console output of each command (the text between the
+root task's `selkie: init:` and `selkie: exit N (...)` lines, without the
+LibOS's own `selkie:` log lines), and checks the exit statuses and the output.
+Differential cases also run the same binary natively on the host and require
+identical output and status.
+
+Usage: tests/system.py [-k SUBSTRING] [-v]
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# name, INIT, expected statuses per command, expected output (regexes in order) per command,
+# differential (run natively too and compare)
+CASES = [
+    ("hello-argv-auxv", '/tests/hello x "y z"', [0],
+     [[r"^hello from /tests/hello$", r"^argc=3$", r"^argv\[1\]=x$", r"^argv\[2\]=y z$",
+       r"^envp has entries: yes$", r"^auxv ok$"]], False),
+    ("static-pie", "/tests/hello-pie", [0], [[r"^hello from /tests/hello-pie$", r"^auxv ok$"]], False),
+    ("malloc-100MB", "/tests/malloc100", [0], [[r"^malloc ok$"]], True),
+    ("tls", "/tests/tls", [0], [[r"^tls ok$"]], True),
+    ("efault", "/tests/efault", [0], [[r"^efault ok$"]], True),
+    ("memory-syscalls", "/tests/mem", [0], [[r"^mprotect: 0$", r"^MAP_FIXED_NOREPLACE again: EEXIST$"]], True),
+    ("misc-syscalls", "/tests/misc", [0], [[r"^uname: Linux x86_64$", r"^/proc/self/exe matches argv\[0\]: yes$"]], True),
+    ("enosys", "/tests/enosys", [0],
+     [[r"^selkie: pid \d+: syscall 248 \(add_key\) not implemented: ENOSYS$", r"^add_key: ENOSYS$",
+       r"^syscall 100000: ENOSYS$", r"^enosys ok$"]], False),
+    ("segv-then-next-program", "/tests/segv; /tests/hello after", [139, 0],
+     [[r"^about to crash$", r"^selkie: pid \d+ killed by SIGSEGV \(address 0x0,"],
+      [r"^hello from /tests/hello$", r"^auxv ok$"]], False),
+    ("sigill", "/tests/ill", [132], [[r"^about to execute ud2$", r"killed by SIGILL"]], False),
+    ("mprotect-readonly-write-segv", "/tests/rofault", [139], [[r"^read back 1, now writing$", r"killed by SIGSEGV"]], False),
+    ("exit-status", "/tests/exitcode 42", [42], [[]], True),
+    ("console-tty", "/tests/tty", [0],
+     [[r"^isatty\(1\): 1$", r"^tcgetattr: 0 icanon=1 echo=1$", r"^TIOCGWINSZ: 0 rows>0=1 cols>0=1$"]], False),
+    ("glibc-busybox-echo", "/bin/busybox echo hello world", [0], [[r"^hello world$"]], False),
+    ("glibc-static-pie-ldconfig", "/sbin/ldconfig --version", [0], [[r"^ldconfig \(Debian GLIBC "]], False),
+    ("musl-mksh", '/bin/mksh -c "echo ok"', [0], [[r"^ok$"]], False),
+    ("missing-binary", "/no/such/program", [127], [[r"^selkie: /no/such/program: No such file or directory$"]], False),
+    ("not-an-elf", "/etc/passwd", [126], [[r"^selkie: exec /etc/passwd: not an ELF file \(ENOEXEC"]], False),
+]
+
+INIT_RE = re.compile(r"^selkie: init: (.*)$")
+EXIT_RE = re.compile(r"^selkie: exit (\d+) \((.*)\)")
+
+
+def split_commands(console):
+    """[(status, [lines])] for each command the root task ran."""
+    out, cur = [], None
+    for line in console.replace("\r", "").split("\n"):
+        if INIT_RE.match(line):
+            cur = []
+            continue
+        m = EXIT_RE.match(line)
+        if m and cur is not None:
+            out.append((int(m.group(1)), cur))
+            cur = None
+            continue
+        if cur is not None:
+            cur.append(line)
+    return out
+
+
+def program_lines(lines):
+    """The program's own output: without the LibOS's log lines."""
+    return [l for l in lines if not l.startswith("selkie: ")]
+
+
+def run_native(init):
+    cmd = init.split()
+    exe = os.path.join(TOP, "build", cmd[0].lstrip("/"))
+    p = subprocess.run([exe] + cmd[1:], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return p.returncode, [l for l in p.stdout.split("\n")]
+
+
+def check(case):
+    name, init, statuses, expects, differential = case
+    t0 = time.time()
+    p = subprocess.run([os.path.join(TOP, "scripts/qemu.sh"), "--timeout", "120", "--init", init],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    console = p.stdout + p.stderr
+    cmds = split_commands(console)
+    problems = []
+    if p.returncode in (124, 125):
+        problems.append(f"no verdict: qemu.sh exited {p.returncode}")
+    if len(cmds) != len(statuses):
+        problems.append(f"expected {len(statuses)} command(s) to finish, saw {len(cmds)}")
+    for i, (want_status, expect) in enumerate(zip(statuses, expects)):
+        if i >= len(cmds):
+            break
+        status, lines = cmds[i]
+        if status != want_status:
+            problems.append(f"command {i + 1}: status {status}, expected {want_status}")
+        pos = 0
+        for rx in expect:
+            r = re.compile(rx)
+            while pos < len(lines) and not r.search(lines[pos]):
+                pos += 1
+            if pos == len(lines):
+                problems.append(f"command {i + 1}: no output line matching {rx!r} (in order)")
+                break
+            pos += 1
+        if differential:
+            nstatus, nlines = run_native(init)
+            mine = program_lines(lines)
+            while nlines and nlines[-1] == "":
+                nlines.pop()
+            if nstatus != status or nlines != mine:
+                problems.append(f"differs from native Linux: native status {nstatus}, output {nlines!r}; "
+                                f"Selkie status {status}, output {mine!r}")
+    if statuses and p.returncode == 0 and statuses[-1] != 0:
+        problems.append("qemu.sh exited 0 but the last command failed")
+    return name, problems, console, time.time() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", default="", help="run only cases whose name contains this")
+    ap.add_argument("-v", action="store_true", help="print every console transcript")
+    args = ap.parse_args()
+    cases = [c for c in CASES if args.k in c[0]]
+    passed = failed = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
+        for name, problems, console, secs in ex.map(check, cases):
+            if problems:
+                failed += 1
+                print(f"FAIL {name} ({secs:.1f}s)")
+                for pr in problems:
+                    print(f"    {pr}")
+                print("    --- console ---")
+                print("\n".join("    " + l for l in console.replace("\r", "").split("\n")[-60:]))
+            else:
+                passed += 1
+                print(f"PASS {name} ({secs:.1f}s)")
+                if args.v:
+                    print(console)
+            sys.stdout.flush()
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -23,7 +23,7 @@ args=(-nographic -serial mon:stdio -m "${SELKIE_MEM:-512}" -cpu qemu64,+fsgsbase
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 if [ -n "$timeout" ]; then
-    timeout --foreground "$timeout" qemu-system-x86_64 "${args[@]}" < /dev/null | tee "$log"
+    timeout --foreground "$timeout" qemu-system-x86_64 "${args[@]}" | tee "$log"
     rc=${PIPESTATUS[0]}
 else
     qemu-system-x86_64 "${args[@]}" | tee "$log"

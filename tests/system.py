@@ -48,6 +48,9 @@ CASES = [
     ("musl-mksh", '/bin/mksh -c "echo ok"', [0], [[r"^ok$"]], False),
     ("missing-binary", "/no/such/program", [127], [[r"^selkie: /no/such/program: No such file or directory$"]], False),
     ("not-an-elf", "/etc/passwd", [126], [[r"^selkie: exec /etc/passwd: not an ELF file \(ENOEXEC"]], False),
+    # The default init, driven through the serial console: builtins only until fork exists.
+    ("interactive-busybox-sh", "", [7], [[r"BusyBox v1\.35", r"hi from sh$"]], False,
+     ["echo hi from sh\r", "exit 7\r"]),
 ]
 
 INIT_RE = re.compile(r"^selkie: init: (.*)$")
@@ -83,11 +86,47 @@ def run_native(init):
     return p.returncode, [l for l in p.stdout.split("\n")]
 
 
+class Result:
+    def __init__(self, returncode, stdout):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, ""
+
+
+def type_at_prompts(cmd, env, lines, prompt="# "):
+    """Runs QEMU and types each line after the shell's next prompt appears."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    out = bytearray()
+    os.set_blocking(proc.stdout.fileno(), False)
+    pending = list(lines)
+    seen = 0
+    deadline = time.time() + 120
+    while proc.poll() is None and time.time() < deadline:
+        chunk = proc.stdout.read()
+        if chunk:
+            out += chunk
+        text = out.decode(errors="replace")
+        if pending and text.count(prompt) > seen:
+            seen = text.count(prompt)
+            proc.stdin.write(pending.pop(0).encode())
+            proc.stdin.flush()
+        time.sleep(0.05)
+    if proc.poll() is None:
+        proc.kill()
+    rest = proc.stdout.read() or b""
+    return Result(proc.wait(), (out + rest).decode(errors="replace"))
+
+
 def check(case):
-    name, init, statuses, expects, differential = case
+    name, init, statuses, expects, differential = case[:5]
+    typed = case[5] if len(case) > 5 else None
     t0 = time.time()
-    p = subprocess.run([os.path.join(TOP, "scripts/qemu.sh"), "--timeout", "120", "--init", init],
-                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    cmd = [os.path.join(TOP, "scripts/qemu.sh"), "--timeout", "120"]
+    if init:
+        cmd += ["--init", init]
+    env = dict(os.environ, INIT="")
+    if typed is None:
+        p = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env)
+    else:
+        p = type_at_prompts(cmd, env, typed)
     console = p.stdout + p.stderr
     cmds = split_commands(console)
     problems = []

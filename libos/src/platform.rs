@@ -10,8 +10,12 @@ pub trait Platform {
     /// Writes bytes to the console (already translated: the LibOS does the tty
     /// output processing).
     fn console_write(&mut self, data: &[u8]);
-    /// Reads available console input without blocking; returns the count.
+    /// Reads console input, waiting for at least one byte (one process runs
+    /// at a time for now, so the wait may block the LibOS).
     fn console_read(&mut self, buf: &mut [u8]) -> usize;
+    /// Waits until console input is available or `timeout_ms` passes (`None`:
+    /// forever, `Some(0)`: just check); returns whether input is available.
+    fn console_wait_input(&mut self, timeout_ms: Option<u64>) -> bool;
     /// Nanoseconds since boot.
     fn monotonic_ns(&mut self) -> u64;
     /// Nanoseconds since the Unix epoch.

@@ -60,6 +60,8 @@ impl AddressSpace for MemSpace {
 #[derive(Default)]
 pub struct TestPlatform {
     pub console: Vec<u8>,
+    /// Pending console input.
+    pub input: Vec<u8>,
     pub log: Vec<String>,
     pub now: u64,
 }
@@ -68,8 +70,14 @@ impl Platform for TestPlatform {
     fn console_write(&mut self, data: &[u8]) {
         self.console.extend_from_slice(data);
     }
-    fn console_read(&mut self, _buf: &mut [u8]) -> usize {
-        0
+    fn console_read(&mut self, buf: &mut [u8]) -> usize {
+        let n = buf.len().min(self.input.len());
+        buf[..n].copy_from_slice(&self.input[..n]);
+        self.input.drain(..n);
+        n
+    }
+    fn console_wait_input(&mut self, _timeout_ms: Option<u64>) -> bool {
+        !self.input.is_empty()
     }
     fn monotonic_ns(&mut self) -> u64 {
         self.now += 1000;

@@ -76,6 +76,28 @@ pub fn read_blocking(buf: &mut [u8]) -> usize {
     }
 }
 
+/// Waits until a byte is waiting in the UART or the monotonic clock reaches
+/// `deadline_ns` (`None`: no deadline); returns whether input is waiting.
+pub fn wait_input(deadline_ns: Option<u64>) -> bool {
+    loop {
+        if in8(COM1 + 5) & 1 != 0 {
+            return true;
+        }
+        // SAFETY: read-only after boot.
+        let (ntfn, handler) = unsafe { (IRQ_NTFN, IRQ_HANDLER) };
+        match deadline_ns {
+            Some(d) if crate::machine::monotonic_ns() >= d => return false,
+            // No timer source yet: poll until the deadline.
+            Some(_) => selkie_sel4::syscall::yield_now(),
+            None if ntfn != 0 => {
+                selkie_sel4::syscall::recv(ntfn);
+                let _ = invoke::irq_handler_ack(handler);
+            }
+            None => selkie_sel4::syscall::yield_now(),
+        }
+    }
+}
+
 /// `print!` target.
 pub struct Console;
 

@@ -45,6 +45,9 @@ impl Platform for RootPlatform {
         // One process runs at a time for now, so blocking here is safe.
         console::read_blocking(buf)
     }
+    fn console_wait_input(&mut self, timeout_ms: Option<u64>) -> bool {
+        console::wait_input(timeout_ms.map(|ms| machine::monotonic_ns() + ms * 1_000_000))
+    }
     fn monotonic_ns(&mut self) -> u64 {
         machine::monotonic_ns()
     }

@@ -126,3 +126,13 @@ pub fn sys_readlinkat(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     let [_dirfd, path, buf, size, ..] = ctx.args;
     readlink_common(ctx, path, buf, size)
 }
+
+/// getcwd: there is no file system or chdir yet, so every process is in "/".
+pub fn sys_getcwd(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [buf, size, ..] = ctx.args;
+    if size < 2 {
+        return Err(Errno::ERANGE);
+    }
+    ctx.copy_out(buf, b"/\0")?;
+    Ok(2)
+}

@@ -179,3 +179,60 @@ pub fn sys_close(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     console_fd(ctx.args[0])?;
     Ok(0)
 }
+
+/// poll(2) over the console fds: output is always ready, input when the UART
+/// has a byte; other fds report POLLNVAL.
+pub fn sys_poll(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [fds, nfds, timeout, ..] = ctx.args;
+    if nfds > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = vec![0u8; nfds as usize * 8];
+    ctx.copy_in(fds, &mut raw)?;
+    let timeout = timeout as i32;
+    let wants_input = raw.chunks_exact(8).any(|p| {
+        let fd = i32::from_le_bytes([p[0], p[1], p[2], p[3]]);
+        let ev = i16::from_le_bytes([p[4], p[5]]) as u32;
+        (0..=2).contains(&fd) && ev & (g::POLLIN | g::POLLPRI) != 0
+    });
+    let mut input = false;
+    let mut ready = 0u64;
+    let mut first = true;
+    loop {
+        if wants_input {
+            let wait = if first {
+                Some(0)
+            } else if timeout < 0 {
+                None
+            } else {
+                Some(timeout as u64)
+            };
+            input = ctx.plat.console_wait_input(wait);
+        }
+        for p in raw.chunks_exact_mut(8) {
+            let fd = i32::from_le_bytes([p[0], p[1], p[2], p[3]]);
+            let ev = i16::from_le_bytes([p[4], p[5]]) as u32;
+            let mut rev = 0u32;
+            if fd >= 0 {
+                if (0..=2).contains(&fd) {
+                    rev |= ev & (g::POLLOUT | g::POLLWRNORM);
+                    if input {
+                        rev |= ev & (g::POLLIN | g::POLLRDNORM);
+                    }
+                } else {
+                    rev = g::POLLNVAL;
+                }
+            }
+            p[6..8].copy_from_slice(&(rev as u16).to_le_bytes());
+            if rev != 0 {
+                ready += 1;
+            }
+        }
+        if ready > 0 || timeout == 0 || !first || !wants_input {
+            break;
+        }
+        first = false;
+    }
+    ctx.copy_out(fds, &raw)?;
+    Ok(ready)
+}

@@ -125,6 +125,8 @@ syscall_table! {
     __NR_sched_getaffinity => info::sys_sched_getaffinity, Full;
     __NR_readlink => info::sys_readlink, Partial("/proc/self/exe only");
     __NR_readlinkat => info::sys_readlinkat, Partial("/proc/self/exe only");
+    __NR_poll => io::sys_poll, Partial("console fds 0-2 only; other fds report POLLNVAL");
+    __NR_getcwd => info::sys_getcwd, Partial("no chdir yet: always /");
 }
 
 /// Runs the syscall in `regs` for process `pid` and stores the result.

@@ -3,6 +3,7 @@ use crate::mm::{Area, AreaKind};
 use crate::process::{ExitStatus, Process};
 use crate::testing::{MemSpace, TestPlatform};
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use linux_raw_sys::general as g;
 use selkie_loader::Perms;
 use selkie_syscalls::errno::Errno;
@@ -380,6 +381,50 @@ fn sigaction_is_recorded_and_validated() {
     assert_eq!(
         call(&mut k, &mut plat, g::__NR_rt_sigaction, [65, 0, 0, 8, 0, 0]),
         Err(Errno::EINVAL)
+    );
+}
+
+#[test]
+fn poll_reports_console_readiness() {
+    let (mut k, mut plat) = setup();
+    // fd 0 POLLIN, fd 1 POLLOUT, fd 9 POLLIN.
+    let mut fds = Vec::new();
+    for (fd, ev) in [(0i32, g::POLLIN), (1, g::POLLOUT), (9, g::POLLIN)] {
+        fds.extend_from_slice(&fd.to_le_bytes());
+        fds.extend_from_slice(&(ev as i16).to_le_bytes());
+        fds.extend_from_slice(&0i16.to_le_bytes());
+    }
+    poke(&mut k, 0x10000, &fds);
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_poll, [0x10000, 3, 0, 0, 0, 0]),
+        Ok(2)
+    );
+    let mut back = [0u8; 24];
+    peek(&mut k, 0x10000, &mut back);
+    let rev = |b: &[u8; 24], i: usize| u16::from_le_bytes([b[i * 8 + 6], b[i * 8 + 7]]) as u32;
+    assert_eq!(
+        (rev(&back, 0), rev(&back, 1), rev(&back, 2)),
+        (0, g::POLLOUT, g::POLLNVAL)
+    );
+    plat.input.extend_from_slice(b"x");
+    assert_eq!(
+        call(
+            &mut k,
+            &mut plat,
+            g::__NR_poll,
+            [0x10000, 1, u64::MAX, 0, 0, 0]
+        ),
+        Ok(1)
+    );
+    peek(&mut k, 0x10000, &mut back);
+    assert_eq!(rev(&back, 0), g::POLLIN);
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_read, [0, 0x11000, 10, 0, 0, 0]),
+        Ok(1)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_poll, [0x1, 1, 0, 0, 0, 0]),
+        Err(Errno::EFAULT)
     );
 }
 

@@ -48,9 +48,19 @@ CASES = [
     ("musl-mksh", '/bin/mksh -c "echo ok"', [0], [[r"^ok$"]], False),
     ("missing-binary", "/no/such/program", [127], [[r"^selkie: /no/such/program: No such file or directory$"]], False),
     ("not-an-elf", "/etc/passwd", [126], [[r"^selkie: exec /etc/passwd: not an ELF file \(ENOEXEC"]], False),
+    ("fork-exec-wait", "/tests/procs", [0],
+     [[r"^fork: waited right child: yes, exited=1 status=7$",
+       r"^copy-on-write: parent still sees 1 and 'parent data'$",
+       r"^fork\+exec: status 5$", r"^vfork\+exec: status 6$", r"^exec missing: ENOENT$",
+       r"^exec non-ELF: refused$", r"^WNOHANG while the child sleeps: 0$",
+       r"^child slept: status 3, waited >= 100 ms: yes, < 2 s: yes$",
+       r"^crashing child: signaled=1 signal=11$", r"^no children left: ECHILD$",
+       r"^20 children reaped, status sum 190$"]], False),
+    ("glibc-sh-runs-programs", '/bin/sh -c "/tests/hello from-sh; /tests/exitcode 4; echo rc=$?; exit 9"', [9],
+     [[r"^hello from /tests/hello$", r"^argv\[1\]=from-sh$", r"^rc=4$"]], False),
     # The default init, driven through the serial console: builtins only until fork exists.
-    ("interactive-busybox-sh", "", [7], [[r"BusyBox v1\.35", r"hi from sh$"]], False,
-     ["echo hi from sh\r", "exit 7\r"]),
+    ("interactive-busybox-sh", "", [7], [[r"BusyBox v1\.35", r"hi from sh$", r"^rc=3$"]], False,
+     ["echo hi from sh\r", "/tests/exitcode 3\r", "echo rc=$?\r", "exit 7\r"]),
 ]
 
 INIT_RE = re.compile(r"^selkie: init: (.*)$")

@@ -1,32 +1,64 @@
-//! The process table and the entry points called by the seL4 fault handler.
+//! The process table, the event entry points called by the seL4 side, and the
+//! actions it must carry out.
+//!
+//! The LibOS never blocks: a syscall that must wait (wait4, a console read,
+//! poll, nanosleep, a vfork parent) returns [`Outcome::Block`]; the seL4 side
+//! keeps the caller's reply capability, and when the wait ends the LibOS
+//! queues an [`Action::Reply`] carrying the completed registers. New threads
+//! (fork), replaced images (execve) and ended threads travel the same way.
+use crate::cpio::{self, Entry};
 use crate::mm::{Access, Area, AreaKind, FaultError, STACK_SIZE, STACK_TOP};
-use crate::platform::{AddressSpace, Platform, PAGE_SIZE};
-use crate::process::{ExitStatus, Pid, Process};
+use crate::platform::{Platform, PAGE_SIZE};
+use crate::process::{Blocked, ExitStatus, Pid, Process, State};
 use crate::signal;
 use crate::syscall;
-use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
 use selkie_loader::{self as loader, Perms};
 use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;
 
-/// What the fault handler must do after a syscall.
+/// What the fault handler does right after an event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Reply with the updated registers (the result is in rax).
+    /// Reply now with the updated registers (the result is in rax).
     Return,
-    /// The process ended: tear it down, no reply.
-    Exit(ExitStatus),
+    /// Keep the caller's reply capability: an [`Action::Reply`] follows later.
+    Block,
+    /// Do not reply: the thread ended or was replaced (see the actions).
+    NoReply,
 }
 
-/// A process ready to run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Spawned {
-    pub pid: Pid,
-    pub entry: u64,
-    pub sp: u64,
+/// Words of an x86_64 user context: rip, rsp, rflags, rax, rbx, rcx, rdx, rsi,
+/// rdi, rbp, r8..r15, fs_base (the order of seL4_TCB_WriteRegisters).
+pub type Context = [u64; 19];
+
+/// Work for the seL4 side, drained with [`Kernel::take_actions`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Answer thread `tid`, blocked earlier, through its saved reply cap.
+    Reply { tid: Pid, regs: SyscallRegs },
+    /// Create thread `tid` in VSpace `root` and start it with `context`.
+    Start {
+        tid: Pid,
+        root: u64,
+        context: Context,
+    },
+    /// Thread `tid` now lives in VSpace `root` (execve): restart it there.
+    Exec {
+        tid: Pid,
+        root: u64,
+        context: Context,
+    },
+    /// Load a new FS base into the (replying) thread `tid`.
+    SetFsBase {
+        tid: Pid,
+        regs: SyscallRegs,
+        fs_base: u64,
+    },
+    /// Thread `tid` is gone: destroy it and any saved reply cap.
+    Kill { tid: Pid },
 }
 
 /// Why exec failed.
@@ -34,7 +66,7 @@ pub struct Spawned {
 pub enum SpawnError {
     /// The ELF file was refused (ENOEXEC, with the loader's reason).
     BadElf(loader::LoadError),
-    /// Too many arguments (E2BIG) or no memory (ENOMEM) and the like.
+    /// No such file (ENOENT), E2BIG, ENOMEM and the like.
     Errno(Errno),
 }
 
@@ -62,28 +94,50 @@ pub struct Identity {
     pub nodename: String,
 }
 
+/// Most processes alive at once (fork gives EAGAIN beyond).
+pub const MAX_PROCESSES: usize = 512;
+
 /// The LibOS: every process and the global state.
 pub struct Kernel {
     pub(crate) procs: BTreeMap<Pid, Process>,
     next_pid: Pid,
+    actions: VecDeque<Action>,
+    /// Console input not yet read.
+    pub(crate) console_in: VecDeque<u8>,
+    /// The initial file tree.
+    files: Vec<Entry<'static>>,
     /// Syscall numbers already reported as unimplemented.
     pub(crate) enosys_logged: BTreeSet<u64>,
     /// Host name.
     pub identity: Identity,
 }
 
-impl Default for Kernel {
-    fn default() -> Self {
-        Self::new()
-    }
+/// The user context that starts a program at `entry` with stack `sp`.
+pub fn start_context(entry: u64, sp: u64) -> Context {
+    let mut c = [0u64; 19];
+    c[0] = entry;
+    c[1] = sp;
+    c[2] = 0x202;
+    c
+}
+
+/// The user context of a thread stopped in a syscall (after `complete`).
+pub fn regs_context(r: &SyscallRegs, fs_base: u64) -> Context {
+    [
+        r.fault_ip, r.sp, r.flags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.r8, r.r9,
+        r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, fs_base,
+    ]
 }
 
 impl Kernel {
-    /// An empty LibOS; pid 1 is the first process spawned.
-    pub fn new() -> Self {
+    /// A LibOS serving the file tree `files` (a parsed cpio archive).
+    pub fn new(files: Vec<Entry<'static>>) -> Self {
         Kernel {
             procs: BTreeMap::new(),
             next_pid: 1,
+            actions: VecDeque::new(),
+            console_in: VecDeque::new(),
+            files,
             enosys_logged: BTreeSet::new(),
             identity: Identity {
                 nodename: "selkie".into(),
@@ -96,37 +150,112 @@ impl Kernel {
         self.procs.get_mut(&pid)
     }
 
-    /// Number of live processes.
+    /// Number of processes, zombies included.
     pub fn process_count(&self) -> usize {
         self.procs.len()
     }
 
-    /// Loads `elf` into the fresh address space `aspace` as a new process with
-    /// the given arguments and environment, and builds its initial stack.
-    #[allow(clippy::too_many_arguments)]
+    /// Work queued for the seL4 side.
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        self.actions.drain(..).collect()
+    }
+
+    pub(crate) fn push_action(&mut self, a: Action) {
+        self.actions.push_back(a);
+    }
+
+    /// The initial file tree.
+    pub(crate) fn files(&self) -> &[Entry<'static>] {
+        &self.files
+    }
+
+    pub(crate) fn alloc_pid(&mut self) -> Pid {
+        self.next_pid += 1;
+        self.next_pid - 1
+    }
+
+    /// Sets the FS base of a thread whose Start action is still queued.
+    pub(crate) fn fix_start_fs_base(&mut self, tid: Pid, fs_base: u64) {
+        for a in self.actions.iter_mut() {
+            if let Action::Start {
+                tid: t, context, ..
+            } = a
+            {
+                if *t == tid {
+                    context[18] = fs_base;
+                }
+            }
+        }
+    }
+
+    pub(crate) fn wake_vfork_parent_of(&mut self, child: Pid) {
+        self.wake_vfork_parent(child);
+    }
+
+    /// Finds an executable in the file tree: an absolute path, or a bare name
+    /// searched in /bin, /sbin, /usr/bin, /usr/sbin. Returns (path, contents).
+    pub fn find_file(&self, name: &str) -> Result<(String, &'static [u8]), Errno> {
+        let candidates: Vec<String> = if name.contains('/') {
+            alloc::vec![name.into()]
+        } else {
+            ["/bin", "/sbin", "/usr/bin", "/usr/sbin"]
+                .iter()
+                .map(|d| alloc::format!("{d}/{name}"))
+                .collect()
+        };
+        for c in candidates {
+            if let Some(e) = cpio::lookup(&self.files, &c) {
+                if e.is_dir() {
+                    return Err(Errno::EACCES);
+                }
+                return Ok((c, e.data));
+            }
+        }
+        Err(Errno::ENOENT)
+    }
+
+    /// Starts `argv[0]` as a new top-level process (no parent): the init
+    /// command. The thread starts through an [`Action::Start`].
     pub fn spawn(
         &mut self,
         plat: &mut dyn Platform,
-        aspace: Box<dyn AddressSpace>,
-        elf: &[u8],
-        path: &str,
         argv: &[&[u8]],
         envp: &[&[u8]],
-        ppid: Pid,
-    ) -> Result<Spawned, SpawnError> {
+    ) -> Result<Pid, SpawnError> {
+        let name = argv
+            .first()
+            .and_then(|a| core::str::from_utf8(a).ok())
+            .ok_or(SpawnError::Errno(Errno::ENOENT))?;
+        let (path, data) = self.find_file(name).map_err(SpawnError::Errno)?;
+        let aspace = plat.new_address_space().map_err(SpawnError::Errno)?;
         let pid = self.next_pid;
-        let mut p = Process::new(pid, ppid, aspace, path.into());
-        match load_image(plat, &mut p, elf, path, argv, envp) {
-            Ok((entry, sp)) => {
-                self.next_pid += 1;
-                self.procs.insert(pid, p);
-                Ok(Spawned { pid, entry, sp })
-            }
-            Err(e) => {
-                p.mm.clear(p.aspace.as_mut());
-                Err(e)
-            }
+        let mut p = Process::new(pid, 0, aspace, path.clone());
+        p.start_ns = plat.monotonic_ns();
+        let (entry, sp) = load_image(plat, &mut p, data, &path, argv, envp)?;
+        self.alloc_pid();
+        let root = p.aspace.root();
+        self.procs.insert(pid, p);
+        self.push_action(Action::Start {
+            tid: pid,
+            root,
+            context: start_context(entry, sp),
+        });
+        Ok(pid)
+    }
+
+    /// The exit status of `pid` if it has exited.
+    pub fn exit_status(&self, pid: Pid) -> Option<ExitStatus> {
+        match self.procs.get(&pid)?.state {
+            State::Zombie(s) => Some(s),
+            _ => None,
         }
+    }
+
+    /// Removes an exited top-level process.
+    pub fn reap(&mut self, pid: Pid) -> Option<ExitStatus> {
+        let s = self.exit_status(pid)?;
+        self.procs.remove(&pid);
+        Some(s)
     }
 
     /// Handles one Linux system call of `pid`; the result goes into `regs`.
@@ -139,11 +268,20 @@ impl Kernel {
         syscall::dispatch(self, plat, pid, regs)
     }
 
-    /// Handles a page fault of `pid`. `Ok` resumes the thread; `Err(signal)`
-    /// means the process must die from that signal (delivery to handlers comes
-    /// with the signal issue).
-    pub fn page_fault(&mut self, pid: Pid, addr: u64, write: bool, exec: bool) -> Result<(), u32> {
-        let p = self.procs.get_mut(&pid).ok_or(signal::SIGSEGV)?;
+    /// Handles a page fault of `pid`: maps the page (resume) or kills the
+    /// process with SIGSEGV (SIGKILL when memory is exhausted).
+    pub fn page_fault(
+        &mut self,
+        plat: &mut dyn Platform,
+        pid: Pid,
+        addr: u64,
+        ip: u64,
+        write: bool,
+        exec: bool,
+    ) -> Outcome {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return Outcome::NoReply;
+        };
         let access = if exec {
             Access::Exec
         } else if write {
@@ -151,29 +289,240 @@ impl Kernel {
         } else {
             Access::Read
         };
-        match p.mm.fault(p.aspace.as_mut(), addr, access) {
-            Ok(()) => Ok(()),
-            Err(FaultError::NoArea) | Err(FaultError::Rights) => Err(signal::SIGSEGV),
+        let sig = match p.mm.fault(p.aspace.as_mut(), addr, access) {
+            Ok(()) => return Outcome::Return,
+            Err(FaultError::NoArea) | Err(FaultError::Rights) => signal::SIGSEGV,
             // Linux's OOM killer would pick a victim; we end the faulting process.
-            Err(FaultError::NoMemory) => Err(signal::SIGKILL),
+            Err(FaultError::NoMemory) => signal::SIGKILL,
+        };
+        plat.log(format_args!(
+            "pid {pid} killed by {} (address {addr:#x}, ip {ip:#x})",
+            signal::name(sig)
+        ));
+        self.exit_process(plat, pid, ExitStatus::Signaled(sig));
+        Outcome::NoReply
+    }
+
+    /// A CPU exception in `pid` (x86 vector): the process dies of the
+    /// matching signal (handlers come with signal delivery).
+    pub fn exception(
+        &mut self,
+        plat: &mut dyn Platform,
+        pid: Pid,
+        vector: u64,
+        ip: u64,
+    ) -> Outcome {
+        let sig = signal::signal_for_exception(vector);
+        plat.log(format_args!(
+            "pid {pid} killed by {} (exception {vector}, ip {ip:#x})",
+            signal::name(sig)
+        ));
+        self.exit_process(plat, pid, ExitStatus::Signaled(sig));
+        Outcome::NoReply
+    }
+
+    /// Console input arrived.
+    pub fn console_input(&mut self, plat: &mut dyn Platform, bytes: &[u8]) {
+        self.console_in.extend(bytes.iter().copied());
+        self.wake_console(plat);
+    }
+
+    /// The timer fired (or time passed): ends expired sleeps and poll timeouts.
+    pub fn tick(&mut self, plat: &mut dyn Platform) {
+        let now = plat.monotonic_ns();
+        let due: Vec<(Pid, Blocked)> = self
+            .procs
+            .values()
+            .filter_map(|p| match p.state {
+                State::Blocked(b @ Blocked::Sleep { deadline_ns, .. }) if deadline_ns <= now => {
+                    Some((p.pid, b))
+                }
+                State::Blocked(
+                    b @ Blocked::Poll {
+                        deadline_ns: Some(d),
+                        ..
+                    },
+                ) if d <= now => Some((p.pid, b)),
+                _ => None,
+            })
+            .collect();
+        for (pid, b) in due {
+            match b {
+                Blocked::Sleep { .. } => self.complete(pid, 0),
+                Blocked::Poll { fds, nfds, .. } => {
+                    let r = syscall::io::poll_scan(self, pid, fds, nfds, true);
+                    self.complete_result(pid, r);
+                }
+                _ => {}
+            }
         }
     }
 
-    /// The signal a CPU exception raises in `pid`.
-    pub fn exception(&mut self, _pid: Pid, vector: u64) -> u32 {
-        signal::signal_for_exception(vector)
+    /// The earliest sleep or poll deadline (monotonic ns), for the timer.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.procs
+            .values()
+            .filter_map(|p| match p.state {
+                State::Blocked(Blocked::Sleep { deadline_ns, .. }) => Some(deadline_ns),
+                State::Blocked(Blocked::Poll { deadline_ns, .. }) => deadline_ns,
+                _ => None,
+            })
+            .min()
     }
 
-    /// Removes an ended process and frees all its memory.
-    pub fn reap(&mut self, pid: Pid) -> Option<Process> {
-        let mut p = self.procs.remove(&pid)?;
+    /// Ends the wait of blocked `pid` with return value `ret`.
+    pub(crate) fn complete(&mut self, pid: Pid, ret: u64) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        if !matches!(p.state, State::Blocked(_)) {
+            return;
+        }
+        p.state = State::Running;
+        let mut regs = p.regs;
+        regs.complete(ret);
+        self.push_action(Action::Reply { tid: pid, regs });
+    }
+
+    pub(crate) fn complete_result(&mut self, pid: Pid, r: Result<u64, Errno>) {
+        self.complete(
+            pid,
+            match r {
+                Ok(v) => v,
+                Err(e) => e.to_return(),
+            },
+        );
+    }
+
+    /// Gives waiting console readers and pollers what arrived.
+    fn wake_console(&mut self, _plat: &mut dyn Platform) {
+        let waiting: Vec<(Pid, Blocked)> = self
+            .procs
+            .values()
+            .filter_map(|p| match p.state {
+                State::Blocked(b @ (Blocked::ConsoleRead { .. } | Blocked::Poll { .. })) => {
+                    Some((p.pid, b))
+                }
+                _ => None,
+            })
+            .collect();
+        for (pid, b) in waiting {
+            if self.console_in.is_empty() {
+                break;
+            }
+            match b {
+                Blocked::ConsoleRead { buf, len } => {
+                    let r = syscall::io::console_read_now(self, pid, buf, len);
+                    self.complete_result(pid, r);
+                }
+                Blocked::Poll { fds, nfds, .. } => {
+                    let r = syscall::io::poll_scan(self, pid, fds, nfds, true);
+                    if r != Ok(0) {
+                        self.complete_result(pid, r);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Ends process `pid` with `status`: frees its memory, makes it a zombie,
+    /// hands its children to the top-level process and wakes a waiting parent.
+    /// When a top-level process ends, all its descendants end too.
+    pub fn exit_process(&mut self, plat: &mut dyn Platform, pid: Pid, status: ExitStatus) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        if p.is_zombie() {
+            return;
+        }
+        p.state = State::Zombie(status);
         p.mm.clear(p.aspace.as_mut());
-        Some(p)
+        let ppid = p.ppid;
+        let children = core::mem::take(&mut p.children);
+        self.push_action(Action::Kill { tid: pid });
+        // A vfork parent waiting for this child goes on.
+        self.wake_vfork_parent(pid);
+        if ppid == 0 {
+            // Top level: its descendants die with it and are reaped.
+            let live = children
+                .iter()
+                .filter(|c| self.procs.get(c).is_some_and(|p| !p.is_zombie()))
+                .count();
+            if live > 0 {
+                plat.log(format_args!(
+                    "pid {pid} exited: ending its {live} remaining child process(es)"
+                ));
+            }
+            for c in children {
+                self.exit_process(plat, c, ExitStatus::Signaled(signal::SIGKILL));
+                self.remove_tree(c);
+            }
+            return;
+        }
+        let top = self.top_level(ppid);
+        for c in children {
+            if let Some(cp) = self.procs.get_mut(&c) {
+                cp.ppid = top;
+            }
+            if let Some(tp) = self.procs.get_mut(&top) {
+                tp.children.push(c);
+            }
+        }
+        self.wake_waiter(ppid);
+        if top != ppid {
+            self.wake_waiter(top);
+        }
+    }
+
+    fn remove_tree(&mut self, pid: Pid) {
+        if let Some(p) = self.procs.remove(&pid) {
+            for c in p.children {
+                self.remove_tree(c);
+            }
+        }
+    }
+
+    /// The top-level ancestor of `pid` (the init command that started it).
+    fn top_level(&self, mut pid: Pid) -> Pid {
+        while let Some(p) = self.procs.get(&pid) {
+            if p.ppid == 0 {
+                return pid;
+            }
+            pid = p.ppid;
+        }
+        pid
+    }
+
+    fn wake_vfork_parent(&mut self, child: Pid) {
+        let parent = self.procs.values().find_map(|p| match p.state {
+            State::Blocked(Blocked::Vfork { child: c }) if c == child => Some(p.pid),
+            _ => None,
+        });
+        if let Some(parent) = parent {
+            self.complete(parent, child as u64);
+        }
+    }
+
+    /// If `parent` waits in wait4 for a child that has now exited, finish it.
+    fn wake_waiter(&mut self, parent: Pid) {
+        let Some(State::Blocked(Blocked::Wait4 {
+            pid,
+            status,
+            options,
+            rusage,
+        })) = self.procs.get(&parent).map(|p| p.state)
+        else {
+            return;
+        };
+        if let Some(r) = syscall::proc::try_wait(self, parent, pid, status, options, rusage) {
+            self.complete_result(parent, r);
+        }
     }
 }
 
-/// Maps the image and the stack; returns (entry, sp).
-fn load_image(
+/// Loads `elf` into `p`'s (empty) address space; returns (entry, sp).
+pub(crate) fn load_image(
     plat: &mut dyn Platform,
     p: &mut Process,
     elf: &[u8],

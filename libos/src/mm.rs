@@ -69,7 +69,7 @@ pub fn page_floor(x: u64) -> u64 {
 }
 
 /// The memory map of one process.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Mm {
     areas: BTreeMap<u64, Area>,
     /// Start of the brk heap (end of the image).
@@ -243,8 +243,11 @@ impl Mm {
         }
         let page = page_floor(addr);
         if aspace.is_mapped(page) {
-            // Present with the right rights: a spurious fault (or the kernel's
-            // view is stale). Nothing to map.
+            // A write to a present page the area allows: copy-on-write. Any
+            // other fault on a present page is spurious.
+            if access == Access::Write {
+                aspace.break_cow(page).map_err(|_| FaultError::NoMemory)?;
+            }
             return Ok(());
         }
         aspace
@@ -270,7 +273,7 @@ impl Mm {
         let end = addr + len as u64;
         let mut page = page_floor(addr);
         while page < end {
-            if !aspace.is_mapped(page) {
+            if !aspace.is_mapped(page) || access == Access::Write {
                 self.fault(aspace, page, access).map_err(|e| match e {
                     FaultError::NoMemory => Errno::ENOMEM,
                     _ => Errno::EFAULT,

@@ -10,12 +10,8 @@ pub trait Platform {
     /// Writes bytes to the console (already translated: the LibOS does the tty
     /// output processing).
     fn console_write(&mut self, data: &[u8]);
-    /// Reads console input, waiting for at least one byte (one process runs
-    /// at a time for now, so the wait may block the LibOS).
-    fn console_read(&mut self, buf: &mut [u8]) -> usize;
-    /// Waits until console input is available or `timeout_ms` passes (`None`:
-    /// forever, `Some(0)`: just check); returns whether input is available.
-    fn console_wait_input(&mut self, timeout_ms: Option<u64>) -> bool;
+    /// A fresh, empty address space for exec; `ENOMEM` when out of memory.
+    fn new_address_space(&mut self) -> Result<alloc::boxed::Box<dyn AddressSpace>, Errno>;
     /// Nanoseconds since boot.
     fn monotonic_ns(&mut self) -> u64;
     /// Nanoseconds since the Unix epoch.
@@ -43,6 +39,16 @@ pub trait AddressSpace {
     /// Copies from the mapped page holding `va` (the range stays in that page).
     fn read(&self, va: u64, buf: &mut [u8]);
     /// Copies into the mapped page holding `va` (the range stays in that page),
-    /// whatever the page's user rights.
+    /// whatever the page's user rights. Callers break copy-on-write first.
     fn write(&mut self, va: u64, data: &[u8]);
+    /// The VSpace's identity on the seL4 side (its root paging structure),
+    /// used to create threads in it.
+    fn root(&self) -> u64;
+    /// A copy-on-write duplicate (fork): every page is shared, and writable
+    /// pages become read-only in both spaces until one of them writes.
+    fn fork(&mut self) -> Result<alloc::boxed::Box<dyn AddressSpace>, Errno>;
+    /// Makes the page at `va` privately writable if it is copy-on-write: a
+    /// frame shared with another space is copied, a frame no longer shared is
+    /// just remapped writable. `Ok(false)` when the page is not copy-on-write.
+    fn break_cow(&mut self, va: u64) -> Result<bool, Errno>;
 }

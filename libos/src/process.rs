@@ -1,11 +1,14 @@
-//! A Linux process as the LibOS keeps it.
+//! A Linux process as the LibOS keeps it (one thread per process for now:
+//! the thread id is the pid).
 use crate::mm::Mm;
 use crate::platform::AddressSpace;
 use crate::signal::SignalState;
 use alloc::boxed::Box;
 use alloc::string::String;
+use alloc::vec::Vec;
+use selkie_syscalls::regs::SyscallRegs;
 
-/// Process (and, for now, thread) identifier.
+/// Process (and thread) identifier.
 pub type Pid = u32;
 
 /// How a process ended, as wait4 encodes it.
@@ -34,13 +37,55 @@ impl ExitStatus {
     }
 }
 
+/// Why a thread waits (its reply is sent when the wait ends).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blocked {
+    /// wait4 for a child.
+    Wait4 {
+        pid: i64,
+        status: u64,
+        options: u64,
+        rusage: u64,
+    },
+    /// read from the console.
+    ConsoleRead { buf: u64, len: u64 },
+    /// poll with console input among the awaited events.
+    Poll {
+        fds: u64,
+        nfds: u64,
+        deadline_ns: Option<u64>,
+    },
+    /// nanosleep / clock_nanosleep until the deadline.
+    Sleep { deadline_ns: u64, rem: u64 },
+    /// A vfork parent until its child execs or exits.
+    Vfork { child: Pid },
+}
+
+/// Where a process is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Running or runnable (its last fault was answered).
+    Running,
+    /// Waiting; `regs` holds the registers of the blocked syscall.
+    Blocked(Blocked),
+    /// Exited, not yet reaped by its parent.
+    Zombie(ExitStatus),
+}
+
 /// One process.
 pub struct Process {
     pub pid: Pid,
     pub ppid: Pid,
+    pub pgid: Pid,
+    pub sid: Pid,
+    pub state: State,
+    /// Registers of the syscall the thread is blocked in.
+    pub regs: SyscallRegs,
+    /// Live and zombie children.
+    pub children: Vec<Pid>,
     /// Memory areas.
     pub mm: Mm,
-    /// The pages behind them.
+    /// The pages behind them (None once the process is a zombie).
     pub aspace: Box<dyn AddressSpace>,
     /// Absolute path of the executable (for /proc/self/exe).
     pub exe: String,
@@ -56,6 +101,8 @@ pub struct Process {
     pub signals: SignalState,
     /// umask.
     pub umask: u32,
+    /// Monotonic time the process started (ns).
+    pub start_ns: u64,
 }
 
 impl Process {
@@ -64,6 +111,11 @@ impl Process {
         Process {
             pid,
             ppid,
+            pgid: pid,
+            sid: pid,
+            state: State::Running,
+            regs: SyscallRegs::default(),
+            children: Vec::new(),
             mm: Mm::new(),
             aspace,
             exe,
@@ -73,6 +125,12 @@ impl Process {
             robust_list: (0, 0),
             signals: SignalState::default(),
             umask: 0o022,
+            start_ns: 0,
         }
+    }
+
+    /// Whether the process has exited.
+    pub fn is_zombie(&self) -> bool {
+        matches!(self.state, State::Zombie(_))
     }
 }

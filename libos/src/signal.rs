@@ -63,6 +63,16 @@ impl Default for SignalState {
 }
 
 impl SignalState {
+    /// execve: caught signals return to their default action; ignored ones
+    /// stay ignored; the mask is kept.
+    pub fn reset_on_exec(&mut self) {
+        for a in self.actions.iter_mut() {
+            if a.handler != 1 {
+                *a = SigAction::default();
+            }
+        }
+    }
+
     /// Validates a signal number for sigaction (1..=64, not KILL/STOP when setting).
     pub fn check(signo: u64, setting: bool) -> Result<usize, Errno> {
         if signo == 0 || signo > NSIG as u64 {
@@ -73,6 +83,48 @@ impl SignalState {
         }
         Ok(signo as usize - 1)
     }
+}
+
+/// The name of a signal ("SIGSEGV").
+pub fn name(sig: u32) -> &'static str {
+    const NAMES: [&str; 32] = [
+        "signal 0",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    NAMES
+        .get(sig as usize)
+        .copied()
+        .unwrap_or("a real-time signal")
 }
 
 /// The signal a CPU exception raises (x86 vector number).

@@ -2,22 +2,45 @@
 use crate::platform::{AddressSpace, Platform, PAGE_SIZE};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 use selkie_loader::Perms;
 use selkie_syscalls::errno::Errno;
+
+type Frame = Rc<RefCell<[u8; 4096]>>;
+
+/// One mapped page: its frame (shared after fork), rights, copy-on-write flag.
+#[derive(Clone)]
+pub struct Page {
+    pub frame: Frame,
+    pub perms: Perms,
+    pub cow: bool,
+}
 
 /// An address space backed by a map of pages.
 #[derive(Default)]
 pub struct MemSpace {
-    pub pages: BTreeMap<u64, (Box<[u8; 4096]>, Perms)>,
+    pub pages: BTreeMap<u64, Page>,
     /// Refuse to map more than this many pages (None: unlimited).
     pub limit: Option<usize>,
 }
 
 impl MemSpace {
+    /// The rights the page is mapped with (read-only while copy-on-write).
     pub fn perms(&self, va: u64) -> Option<Perms> {
-        self.pages.get(&(va & !(PAGE_SIZE - 1))).map(|p| p.1)
+        self.pages.get(&(va & !(PAGE_SIZE - 1))).map(|p| Perms {
+            write: p.perms.write && !p.cow,
+            ..p.perms
+        })
+    }
+    /// Whether two spaces share the frame at `va`.
+    pub fn shares(&self, other: &MemSpace, va: u64) -> bool {
+        match (self.pages.get(&va), other.pages.get(&va)) {
+            (Some(a), Some(b)) => Rc::ptr_eq(&a.frame, &b.frame),
+            _ => false,
+        }
     }
 }
 
@@ -27,10 +50,12 @@ impl AddressSpace for MemSpace {
         if self.limit.is_some_and(|l| self.pages.len() >= l) {
             return Err(Errno::ENOMEM);
         }
-        assert!(self
-            .pages
-            .insert(va, (Box::new([0; 4096]), perms))
-            .is_none());
+        let page = Page {
+            frame: Rc::new(RefCell::new([0; 4096])),
+            perms,
+            cow: false,
+        };
+        assert!(self.pages.insert(va, page).is_none());
         Ok(())
     }
     fn unmap(&mut self, va: u64) {
@@ -38,7 +63,7 @@ impl AddressSpace for MemSpace {
     }
     fn protect(&mut self, va: u64, perms: Perms) {
         if let Some(p) = self.pages.get_mut(&va) {
-            p.1 = perms;
+            p.perms = perms;
         }
     }
     fn is_mapped(&self, va: u64) -> bool {
@@ -46,13 +71,41 @@ impl AddressSpace for MemSpace {
     }
     fn read(&self, va: u64, buf: &mut [u8]) {
         let off = (va % PAGE_SIZE) as usize;
-        let page = &self.pages[&(va - off as u64)].0;
+        let page = self.pages[&(va - off as u64)].frame.borrow();
         buf.copy_from_slice(&page[off..off + buf.len()]);
     }
     fn write(&mut self, va: u64, data: &[u8]) {
         let off = (va % PAGE_SIZE) as usize;
-        let page = &mut self.pages.get_mut(&(va - off as u64)).unwrap().0;
-        page[off..off + data.len()].copy_from_slice(data);
+        let p = &self.pages[&(va - off as u64)];
+        p.frame.borrow_mut()[off..off + data.len()].copy_from_slice(data);
+    }
+    fn root(&self) -> u64 {
+        self as *const _ as u64
+    }
+    fn fork(&mut self) -> Result<Box<dyn AddressSpace>, Errno> {
+        for p in self.pages.values_mut() {
+            if p.perms.write {
+                p.cow = true;
+            }
+        }
+        Ok(Box::new(MemSpace {
+            pages: self.pages.clone(),
+            limit: self.limit,
+        }))
+    }
+    fn break_cow(&mut self, va: u64) -> Result<bool, Errno> {
+        let Some(p) = self.pages.get_mut(&va) else {
+            return Ok(false);
+        };
+        if !p.cow {
+            return Ok(false);
+        }
+        if Rc::strong_count(&p.frame) > 1 {
+            let copy = *p.frame.borrow();
+            p.frame = Rc::new(RefCell::new(copy));
+        }
+        p.cow = false;
+        Ok(true)
     }
 }
 
@@ -60,8 +113,6 @@ impl AddressSpace for MemSpace {
 #[derive(Default)]
 pub struct TestPlatform {
     pub console: Vec<u8>,
-    /// Pending console input.
-    pub input: Vec<u8>,
     pub log: Vec<String>,
     pub now: u64,
 }
@@ -70,14 +121,8 @@ impl Platform for TestPlatform {
     fn console_write(&mut self, data: &[u8]) {
         self.console.extend_from_slice(data);
     }
-    fn console_read(&mut self, buf: &mut [u8]) -> usize {
-        let n = buf.len().min(self.input.len());
-        buf[..n].copy_from_slice(&self.input[..n]);
-        self.input.drain(..n);
-        n
-    }
-    fn console_wait_input(&mut self, _timeout_ms: Option<u64>) -> bool {
-        !self.input.is_empty()
+    fn new_address_space(&mut self) -> Result<Box<dyn AddressSpace>, Errno> {
+        Ok(Box::new(MemSpace::default()))
     }
     fn monotonic_ns(&mut self) -> u64 {
         self.now += 1000;

@@ -4,7 +4,6 @@ use core::fmt::{self, Write};
 use selkie_sel4::{consts::*, invoke};
 
 const COM1: u16 = 0x3f8;
-static mut IRQ_NTFN: u64 = 0;
 static mut IRQ_HANDLER: u64 = 0;
 
 fn out8(port: u16, v: u8) {
@@ -26,15 +25,21 @@ pub fn init() {
     out8(COM1 + 4, 0x0b); // DTR, RTS, OUT2 (routes the IRQ)
 }
 
-/// Enables receive interrupts delivered to `ntfn` through `handler`.
-pub fn enable_input_irq(handler: u64, ntfn: u64) {
+/// Enables receive interrupts, delivered through IRQ `handler`.
+pub fn enable_input_irq(handler: u64) {
     // SAFETY: single-threaded root task; set once at boot.
-    unsafe {
-        IRQ_HANDLER = handler;
-        IRQ_NTFN = ntfn;
-    }
+    unsafe { IRQ_HANDLER = handler };
     out8(COM1 + 1, 0x01); // IER: received data available
     let _ = invoke::irq_handler_ack(handler);
+}
+
+/// Acknowledges the receive interrupt (after draining the UART).
+pub fn ack_irq() {
+    // SAFETY: read-only after boot.
+    let h = unsafe { IRQ_HANDLER };
+    if h != 0 {
+        let _ = invoke::irq_handler_ack(h);
+    }
 }
 
 /// Writes bytes, waiting for the transmitter every 16 bytes (the FIFO size).
@@ -55,47 +60,6 @@ pub fn read_available(buf: &mut [u8]) -> usize {
         n += 1;
     }
     n
-}
-
-/// Reads at least one byte, sleeping on the UART interrupt (or polling with
-/// yields when no IRQ could be set up).
-pub fn read_blocking(buf: &mut [u8]) -> usize {
-    loop {
-        let n = read_available(buf);
-        if n > 0 || buf.is_empty() {
-            return n;
-        }
-        // SAFETY: read-only after boot.
-        let (ntfn, handler) = unsafe { (IRQ_NTFN, IRQ_HANDLER) };
-        if ntfn != 0 {
-            selkie_sel4::syscall::recv(ntfn);
-            let _ = invoke::irq_handler_ack(handler);
-        } else {
-            selkie_sel4::syscall::yield_now();
-        }
-    }
-}
-
-/// Waits until a byte is waiting in the UART or the monotonic clock reaches
-/// `deadline_ns` (`None`: no deadline); returns whether input is waiting.
-pub fn wait_input(deadline_ns: Option<u64>) -> bool {
-    loop {
-        if in8(COM1 + 5) & 1 != 0 {
-            return true;
-        }
-        // SAFETY: read-only after boot.
-        let (ntfn, handler) = unsafe { (IRQ_NTFN, IRQ_HANDLER) };
-        match deadline_ns {
-            Some(d) if crate::machine::monotonic_ns() >= d => return false,
-            // No timer source yet: poll until the deadline.
-            Some(_) => selkie_sel4::syscall::yield_now(),
-            None if ntfn != 0 => {
-                selkie_sel4::syscall::recv(ntfn);
-                let _ = invoke::irq_handler_ack(handler);
-            }
-            None => selkie_sel4::syscall::yield_now(),
-        }
-    }
 }
 
 /// `print!` target.

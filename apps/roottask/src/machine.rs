@@ -145,3 +145,36 @@ pub fn exit_qemu(status: u8) -> ! {
         selkie_sel4::syscall::yield_now();
     }
 }
+
+static mut PIT_HANDLER: u64 = 0;
+
+/// Uses the PIT (channel 0, IRQ 0 = IOAPIC pin 2) as a one-shot timer.
+pub fn enable_timer(handler: u64) {
+    // SAFETY: single-threaded; set once at boot.
+    unsafe { PIT_HANDLER = handler };
+    let _ = invoke::irq_handler_ack(handler);
+}
+
+/// Whether a timer interrupt source is available.
+pub fn has_timer() -> bool {
+    // SAFETY: read-only after boot.
+    unsafe { PIT_HANDLER != 0 }
+}
+
+/// Acknowledges the timer interrupt.
+pub fn ack_timer() {
+    // SAFETY: read-only after boot.
+    let h = unsafe { PIT_HANDLER };
+    if h != 0 {
+        let _ = invoke::irq_handler_ack(h);
+    }
+}
+
+/// Arms the PIT to interrupt once after `ns` (at most ~55 ms: longer waits
+/// take several rounds).
+pub fn arm_timer(ns: u64) {
+    let ticks = (ns as u128 * 1_193_182 / 1_000_000_000).clamp(1, 0xffff) as u16;
+    out8(0x43, 0x30); // channel 0, lobyte/hibyte, mode 0 (interrupt on terminal count)
+    out8(0x40, ticks as u8);
+    out8(0x40, (ticks >> 8) as u8);
+}

@@ -1,19 +1,24 @@
-//! Process creation and the fault loop.
+//! Threads on seL4 and the event loop that feeds the LibOS.
 //!
-//! Each Linux process gets a TCB in Linux syscall mode, a fresh VSpace and a
-//! 4-slot CSpace whose only capability is the fault endpoint, badged with the
-//! pid. Every `syscall`, page fault and CPU exception of the process arrives on
-//! that endpoint as a seL4 fault message; the loop decodes it, calls the LibOS
-//! and replies with the registers directly (one ReplyRecv per syscall).
+//! Each Linux thread gets a TCB in Linux syscall mode, running in its
+//! process's VSpace with a 4-slot CSpace whose only capability is the fault
+//! endpoint, badged with the thread id. Every `syscall`, page fault and CPU
+//! exception arrives on that endpoint as a fault message; console and timer
+//! interrupts arrive on a notification bound to the root task's TCB. The loop
+//! hands each event to the LibOS, replies at once when it can (one ReplyRecv
+//! per syscall), saves the reply capability of a caller that must wait, and
+//! carries out the LibOS's actions (answer a waiting thread, start a thread,
+//! restart one in a new VSpace after execve, destroy one).
 use crate::objects::{self, DEPTH};
 use crate::vspace::ChildSpace;
 use crate::{console, machine};
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use selkie_libos::cpio::{self, Entry};
-use selkie_libos::process::{ExitStatus, Pid};
-use selkie_libos::{Kernel, Outcome, Platform};
+use selkie_libos::cpio;
+use selkie_libos::process::Pid;
+use selkie_libos::{Action, AddressSpace, Context, Errno, Kernel, Outcome, Platform};
 use selkie_sel4::ipc::{self, MessageInfo};
 use selkie_sel4::{consts::*, invoke, syscall, CPtr, CapRights};
 use selkie_syscalls::regs::SyscallRegs;
@@ -31,9 +36,12 @@ const ENV: &[&str] = &[
 ];
 /// Priority of Linux threads (the root task runs at 255).
 const USER_PRIORITY: u64 = 100;
-/// Slot of the fault endpoint in a process's CSpace; radix of that CSpace.
+/// Slot of the fault endpoint in a thread's CSpace; radix of that CSpace.
 const FAULT_EP_SLOT: u64 = 1;
 const CSPACE_BITS: u64 = 2;
+/// Badges of the interrupt notification (thread badges are small numbers).
+const BADGE_CONSOLE: u64 = 1 << 62;
+const BADGE_TIMER: u64 = 1 << 61;
 
 struct RootPlatform;
 
@@ -41,12 +49,10 @@ impl Platform for RootPlatform {
     fn console_write(&mut self, data: &[u8]) {
         console::write_bytes(data);
     }
-    fn console_read(&mut self, buf: &mut [u8]) -> usize {
-        // One process runs at a time for now, so blocking here is safe.
-        console::read_blocking(buf)
-    }
-    fn console_wait_input(&mut self, timeout_ms: Option<u64>) -> bool {
-        console::wait_input(timeout_ms.map(|ms| machine::monotonic_ns() + ms * 1_000_000))
+    fn new_address_space(&mut self) -> Result<Box<dyn AddressSpace>, Errno> {
+        ChildSpace::new()
+            .map(|s| Box::new(s) as Box<dyn AddressSpace>)
+            .map_err(|_| Errno::ENOMEM)
     }
     fn monotonic_ns(&mut self) -> u64 {
         machine::monotonic_ns()
@@ -106,30 +112,31 @@ fn parse_commands(s: &str) -> Vec<Vec<String>> {
     cmds
 }
 
-fn signal_name(sig: u32) -> &'static str {
-    match sig {
-        4 => "SIGILL",
-        5 => "SIGTRAP",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        11 => "SIGSEGV",
-        _ => "signal",
-    }
-}
-
-/// A seL4 thread running a Linux process.
+/// A seL4 thread running a Linux thread.
 struct Thread {
     tcb: CPtr,
     cnode: CPtr,
+    /// The saved reply capability while the thread waits in a syscall.
+    reply: Option<CPtr>,
 }
 
 impl Thread {
-    fn new(ep: CPtr, pid: Pid, pml4: CPtr) -> Result<Self, selkie_sel4::Error> {
+    fn new(ep: CPtr, tid: Pid, root: CPtr) -> Result<Self, selkie_sel4::Error> {
         let a = objects::get();
         let tcb = a.alloc_object(seL4_TCBObject, 0)?;
-        let cnode = a.alloc_object(seL4_CapTableObject, CSPACE_BITS)?;
-        invoke::cnode_mint(
+        let cnode = match a.alloc_object(seL4_CapTableObject, CSPACE_BITS) {
+            Ok(c) => c,
+            Err(e) => {
+                a.free_object(seL4_TCBObject, 0, tcb);
+                return Err(e);
+            }
+        };
+        let t = Thread {
+            tcb,
+            cnode,
+            reply: None,
+        };
+        let setup = invoke::cnode_mint(
             cnode,
             FAULT_EP_SLOT,
             CSPACE_BITS,
@@ -137,125 +144,138 @@ impl Thread {
             ep,
             DEPTH,
             CapRights::ALL,
-            pid as u64,
-        )?;
-        // Guard: the CSpace resolves a whole 64-bit cap address.
-        let guard = (64 - CSPACE_BITS) << 2;
-        invoke::tcb_configure(tcb, FAULT_EP_SLOT, cnode, guard, pml4, 0, 0, 0)?;
-        invoke::tcb_set_priority(tcb, USER_PRIORITY)?;
-        Ok(Thread { tcb, cnode })
+            tid as u64,
+        )
+        .and_then(|_| invoke::tcb_configure(tcb, FAULT_EP_SLOT, cnode, GUARD, root, 0, 0, 0))
+        .and_then(|_| invoke::tcb_set_priority(tcb, USER_PRIORITY));
+        if let Err(e) = setup {
+            t.destroy();
+            return Err(e);
+        }
+        Ok(t)
     }
 
-    /// Starts the thread at `entry` with stack `sp` in Linux syscall mode.
-    fn start(&self, entry: u64, sp: u64) -> selkie_sel4::Result<()> {
-        let mut regs = [0u64; invoke::USER_CONTEXT_WORDS];
-        regs[0] = entry;
-        regs[1] = sp;
-        regs[2] = 0x202;
+    /// Loads `context` and runs the thread in Linux syscall mode.
+    fn start(&self, context: &Context) -> selkie_sel4::Result<()> {
+        let mut regs = *context;
+        if regs[2] == 0 {
+            regs[2] = 0x202;
+        }
         invoke::tcb_write_registers(self.tcb, true, 1, &regs)
     }
 
     fn destroy(self) {
+        let a = objects::get();
         let _ = invoke::tcb_suspend(self.tcb);
         let _ = invoke::cnode_delete(self.cnode, FAULT_EP_SLOT, CSPACE_BITS);
-        let a = objects::get();
+        if let Some(r) = self.reply {
+            a.delete_slot(r);
+        }
         a.free_object(seL4_TCBObject, 0, self.tcb);
         a.free_object(seL4_CapTableObject, CSPACE_BITS, self.cnode);
     }
 }
 
-/// Writes the thread's full register set (needed to change its FS base, which
-/// a fault reply cannot carry).
-fn write_all_registers(tcb: CPtr, r: &SyscallRegs, fs_base: u64) {
-    let regs = [
-        r.fault_ip, r.sp, r.flags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.r8, r.r9,
-        r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, fs_base,
-    ];
-    if let Err(e) = invoke::tcb_write_registers(tcb, false, 1, &regs) {
-        println!("selkie: cannot set FS base: {e}");
-    }
+/// How to answer the fault just handled.
+enum Reply {
+    /// Resume a syscall with these 18 registers (RAX .. FLAGS).
+    Syscall([u64; 18]),
+    /// Restart the faulting instruction (an empty reply).
+    Restart,
 }
 
-fn find<'a>(entries: &[Entry<'a>], name: &str) -> Option<(String, Entry<'a>)> {
-    if name.contains('/') {
-        return cpio::lookup(entries, name).map(|e| (name.into(), e));
-    }
-    for dir in ["/bin", "/sbin", "/usr/bin", "/usr/sbin"] {
-        let p = alloc::format!("{dir}/{name}");
-        if let Some(e) = cpio::lookup(entries, &p) {
-            return Some((p, e));
-        }
-    }
-    None
-}
+/// CSpace guard: a 4-slot CNode resolves a whole 64-bit cap address.
+const GUARD: u64 = (64 - CSPACE_BITS) << 2;
 
-/// Runs one command to completion; returns its shell status.
-fn run_one(kernel: &mut Kernel, entries: &[Entry<'_>], ep: CPtr, argv: &[String]) -> u32 {
-    let plat = &mut RootPlatform;
-    let Some((path, file)) = find(entries, &argv[0]) else {
-        println!("selkie: {}: No such file or directory", argv[0]);
-        return 127;
-    };
-    if !file.is_file() {
-        println!("selkie: {path}: Permission denied");
-        return 126;
-    }
-    let space = match ChildSpace::new() {
-        Ok(s) => s,
-        Err(e) => {
-            println!("selkie: cannot create an address space: {e}");
-            return 126;
-        }
-    };
-    let pml4 = space.pml4;
-    let args: Vec<&[u8]> = argv.iter().map(|s| s.as_bytes()).collect();
-    let env: Vec<&[u8]> = ENV.iter().map(|s| s.as_bytes()).collect();
-    let spawned = match kernel.spawn(plat, Box::new(space), file.data, &path, &args, &env, 0) {
-        Ok(s) => s,
-        Err(e) => {
-            println!("selkie: exec {path}: {e} ({})", e.errno());
-            return 126;
-        }
-    };
-    let pid = spawned.pid;
-    let thread = match Thread::new(ep, pid, pml4) {
-        Ok(t) => t,
-        Err(e) => {
-            println!("selkie: cannot create a thread: {e}");
-            kernel.reap(pid);
-            return 126;
-        }
-    };
-    if let Err(e) = thread.start(spawned.entry, spawned.sp) {
-        println!("selkie: cannot start {path}: {e}");
-        thread.destroy();
-        kernel.reap(pid);
-        return 126;
-    }
-    let status = fault_loop(kernel, plat, ep, pid, &thread);
-    thread.destroy();
-    kernel.reap(pid);
-    status.shell_status()
-}
-
-/// Serves the faults of process `pid` until it ends.
-fn fault_loop(
-    kernel: &mut Kernel,
-    plat: &mut RootPlatform,
+struct Loop {
+    kernel: Kernel,
+    plat: RootPlatform,
     ep: CPtr,
-    pid: Pid,
-    thread: &Thread,
-) -> ExitStatus {
-    let mut reply: Option<(MessageInfo, syscall::Mrs)> = None;
-    loop {
-        let (badge, info, mrs) = match reply.take() {
-            Some((i, m)) => syscall::reply_recv(ep, i, m),
-            None => syscall::recv(ep),
-        };
-        if badge != pid as u64 {
-            println!("selkie: message from unknown badge {badge} ignored");
-            continue;
+    threads: BTreeMap<Pid, Thread>,
+}
+
+impl Loop {
+    /// Carries out what the LibOS asked for.
+    fn run_actions(&mut self) {
+        loop {
+            let actions = self.kernel.take_actions();
+            if actions.is_empty() {
+                return;
+            }
+            for a in actions {
+                self.run_action(a);
+            }
         }
+    }
+
+    fn run_action(&mut self, a: Action) {
+        match a {
+            Action::Reply { tid, regs } => {
+                let Some(slot) = self.threads.get_mut(&tid).and_then(|t| t.reply.take()) else {
+                    println!("selkie: no saved reply for thread {tid}");
+                    return;
+                };
+                let w = regs.to_words();
+                for (i, &v) in w.iter().enumerate().take(18).skip(4) {
+                    ipc::set_mr(i, v);
+                }
+                syscall::send(
+                    slot,
+                    MessageInfo::new(0, 0, 0, 18),
+                    [w[0], w[1], w[2], w[3]],
+                );
+                objects::get().delete_slot(slot);
+            }
+            Action::Start { tid, root, context } => {
+                let started = Thread::new(self.ep, tid, root).and_then(|t| {
+                    let r = t.start(&context);
+                    match r {
+                        Ok(()) => Ok(t),
+                        Err(e) => {
+                            t.destroy();
+                            Err(e)
+                        }
+                    }
+                });
+                match started {
+                    Ok(t) => {
+                        self.threads.insert(tid, t);
+                    }
+                    Err(e) => {
+                        println!("selkie: cannot start thread {tid}: {e}");
+                        self.kernel.exit_process(
+                            &mut self.plat,
+                            tid,
+                            selkie_libos::process::ExitStatus::Signaled(9),
+                        );
+                    }
+                }
+            }
+            Action::Exec { tid, root, context } => {
+                let Some(t) = self.threads.get(&tid) else {
+                    return;
+                };
+                let r = invoke::tcb_set_space(t.tcb, FAULT_EP_SLOT, t.cnode, GUARD, root, 0)
+                    .and_then(|_| t.start(&context));
+                if let Err(e) = r {
+                    println!("selkie: cannot restart thread {tid} after execve: {e}");
+                }
+            }
+            Action::SetFsBase { tid, regs, fs_base } => {
+                if let Some(t) = self.threads.get(&tid) {
+                    write_all_registers(t.tcb, &regs, fs_base);
+                }
+            }
+            Action::Kill { tid } => {
+                if let Some(t) = self.threads.remove(&tid) {
+                    t.destroy();
+                }
+            }
+        }
+    }
+
+    /// Handles one fault message of thread `tid`; returns the reply to send.
+    fn fault(&mut self, tid: Pid, info: MessageInfo, mrs: syscall::Mrs) -> Option<Reply> {
         match info.label() {
             seL4_Fault_UnknownSyscall => {
                 let mut words = [0u64; 19];
@@ -264,75 +284,221 @@ fn fault_loop(
                     *w = ipc::get_mr(i);
                 }
                 let mut regs = SyscallRegs::from_words(&words);
-                match kernel.syscall(plat, pid, &mut regs) {
+                match self.kernel.syscall(&mut self.plat, tid, &mut regs) {
                     Outcome::Return => {
-                        if let Some(p) = kernel.process(pid) {
+                        if let Some(p) = self.kernel.process(tid) {
                             if p.fs_base_dirty {
                                 p.fs_base_dirty = false;
-                                write_all_registers(thread.tcb, &regs, p.fs_base);
+                                let fs = p.fs_base;
+                                if let Some(t) = self.threads.get(&tid) {
+                                    write_all_registers(t.tcb, &regs, fs);
+                                }
                             }
                         }
                         let w = regs.to_words();
-                        for (i, &v) in w.iter().enumerate().take(18).skip(4) {
-                            ipc::set_mr(i, v);
-                        }
-                        reply = Some((MessageInfo::new(0, 0, 0, 18), [w[0], w[1], w[2], w[3]]));
+                        let mut out = [0u64; 18];
+                        out.copy_from_slice(&w[..18]);
+                        Some(Reply::Syscall(out))
                     }
-                    Outcome::Exit(status) => return status,
+                    Outcome::Block => {
+                        self.save_reply(tid);
+                        None
+                    }
+                    Outcome::NoReply => None,
                 }
             }
             seL4_Fault_VMFault => {
                 let (ip, addr, prefetch, fsr) = (mrs[0], mrs[1], mrs[2], mrs[3]);
-                let write = fsr & 2 != 0;
-                match kernel.page_fault(pid, addr, write, prefetch != 0) {
-                    Ok(()) => reply = Some((MessageInfo::new(0, 0, 0, 0), [0; 4])),
-                    Err(sig) => {
-                        println!(
-                            "selkie: pid {pid} killed by {} (address {addr:#x}, ip {ip:#x})",
-                            signal_name(sig)
-                        );
-                        return ExitStatus::Signaled(sig);
-                    }
+                match self.kernel.page_fault(
+                    &mut self.plat,
+                    tid,
+                    addr,
+                    ip,
+                    fsr & 2 != 0,
+                    prefetch != 0,
+                ) {
+                    // An empty reply resumes the faulting instruction.
+                    Outcome::Return => Some(Reply::Restart),
+                    _ => None,
                 }
             }
             seL4_Fault_UserException => {
                 let (ip, number) = (mrs[0], mrs[3]);
-                let sig = kernel.exception(pid, number);
-                println!(
-                    "selkie: pid {pid} killed by {} (exception {number}, ip {ip:#x})",
-                    signal_name(sig)
-                );
-                return ExitStatus::Signaled(sig);
+                self.kernel.exception(&mut self.plat, tid, number, ip);
+                None
             }
             other => {
-                println!("selkie: pid {pid}: unexpected fault {other}; killed by SIGSEGV");
-                return ExitStatus::Signaled(11);
+                println!("selkie: thread {tid}: unexpected fault {other}");
+                self.kernel.exception(&mut self.plat, tid, 13, 0);
+                None
             }
+        }
+    }
+
+    fn save_reply(&mut self, tid: Pid) {
+        let a = objects::get();
+        let Some(t) = self.threads.get_mut(&tid) else {
+            return;
+        };
+        match a.alloc_slot() {
+            Ok(slot) => match invoke::cnode_save_caller(seL4_CapInitThreadCNode, slot, DEPTH) {
+                Ok(()) => t.reply = Some(slot),
+                Err(e) => {
+                    println!("selkie: cannot save the reply of thread {tid}: {e}");
+                    a.free_slot(slot);
+                }
+            },
+            Err(_) => println!("selkie: out of cap slots saving a reply"),
+        }
+    }
+
+    fn interrupt(&mut self, badge: u64) {
+        if badge & BADGE_CONSOLE != 0 {
+            let mut buf = [0u8; 64];
+            loop {
+                let n = console::read_available(&mut buf);
+                if n == 0 {
+                    break;
+                }
+                self.kernel.console_input(&mut self.plat, &buf[..n]);
+            }
+            console::ack_irq();
+        }
+        if badge & BADGE_TIMER != 0 {
+            machine::ack_timer();
+            self.kernel.tick(&mut self.plat);
+        }
+    }
+
+    /// Ends due sleeps and arms the timer for the next deadline.
+    fn timers(&mut self) {
+        while let Some(d) = self.kernel.next_deadline() {
+            let now = machine::monotonic_ns();
+            if d > now {
+                if machine::has_timer() {
+                    machine::arm_timer(d - now);
+                    return;
+                }
+                // No timer interrupt: poll the clock.
+                syscall::yield_now();
+            }
+            self.kernel.tick(&mut self.plat);
+            self.run_actions();
+        }
+    }
+
+    /// Runs `argv` as a top-level process until it exits; returns its status.
+    fn run_command(&mut self, argv: &[String]) -> u32 {
+        let args: Vec<&[u8]> = argv.iter().map(|s| s.as_bytes()).collect();
+        let env: Vec<&[u8]> = ENV.iter().map(|s| s.as_bytes()).collect();
+        let pid = match self.kernel.spawn(&mut self.plat, &args, &env) {
+            Ok(pid) => pid,
+            Err(e) if e.errno() == Errno::ENOENT => {
+                println!("selkie: {}: No such file or directory", argv[0]);
+                return 127;
+            }
+            Err(e) => {
+                println!("selkie: exec {}: {e} ({:?})", argv[0], e.errno());
+                return 126;
+            }
+        };
+        let mut reply: Option<Reply> = None;
+        loop {
+            self.run_actions();
+            if let Some(status) = self.kernel.exit_status(pid) {
+                self.kernel.reap(pid);
+                self.run_actions();
+                return status.shell_status();
+            }
+            self.timers();
+            let (badge, info, mrs) = match reply.take() {
+                Some(Reply::Restart) => {
+                    syscall::reply_recv(self.ep, MessageInfo::new(0, 0, 0, 0), [0; 4])
+                }
+                Some(Reply::Syscall(w)) => {
+                    for (i, &v) in w.iter().enumerate().skip(4) {
+                        ipc::set_mr(i, v);
+                    }
+                    syscall::reply_recv(
+                        self.ep,
+                        MessageInfo::new(0, 0, 0, 18),
+                        [w[0], w[1], w[2], w[3]],
+                    )
+                }
+                None => syscall::recv(self.ep),
+            };
+            if badge & (BADGE_CONSOLE | BADGE_TIMER) != 0 {
+                self.interrupt(badge);
+                continue;
+            }
+            let tid = badge as Pid;
+            if !self.threads.contains_key(&tid) {
+                println!("selkie: fault from unknown thread {tid} ignored");
+                continue;
+            }
+            reply = self.fault(tid, info, mrs);
         }
     }
 }
 
-fn setup_console_irq() {
+/// Writes a thread's full register set (needed to change its FS base, which a
+/// fault reply cannot carry).
+fn write_all_registers(tcb: CPtr, r: &SyscallRegs, fs_base: u64) {
+    let regs = selkie_libos::kernel::regs_context(r, fs_base);
+    if let Err(e) = invoke::tcb_write_registers(tcb, false, 1, &regs) {
+        println!("selkie: cannot set FS base: {e}");
+    }
+}
+
+/// Routes an IOAPIC pin to the root task's notification with `badge`.
+fn setup_irq(ntfn: CPtr, pin: u64, vector: u64, badge: u64) -> Result<CPtr, selkie_sel4::Error> {
     let a = objects::get();
-    let (Ok(ntfn), Ok(slot)) = (a.alloc_object(seL4_NotificationObject, 0), a.alloc_slot()) else {
-        return;
-    };
-    // COM1 is ISA IRQ 4: IOAPIC 0, pin 4, edge-triggered, active high.
-    match invoke::irq_control_get_ioapic(
+    let handler = a.alloc_slot()?;
+    let badged = a.alloc_slot()?;
+    invoke::cnode_mint(
+        seL4_CapInitThreadCNode,
+        badged,
+        DEPTH,
+        seL4_CapInitThreadCNode,
+        ntfn,
+        DEPTH,
+        CapRights::ALL,
+        badge,
+    )?;
+    // ISA interrupts: edge-triggered, active high.
+    invoke::irq_control_get_ioapic(
         seL4_CapIRQControl,
         seL4_CapInitThreadCNode,
-        slot,
+        handler,
         DEPTH,
         0,
-        4,
+        pin,
         0,
         0,
-        0,
-    )
-    .and_then(|_| invoke::irq_handler_set_notification(slot, ntfn))
-    {
-        Ok(()) => console::enable_input_irq(slot, ntfn),
-        Err(e) => println!("selkie: console input IRQ unavailable ({e}); polling"),
+        vector,
+    )?;
+    invoke::irq_handler_set_notification(handler, badged)?;
+    Ok(handler)
+}
+
+fn setup_interrupts() {
+    let a = objects::get();
+    let Ok(ntfn) = a.alloc_object(seL4_NotificationObject, 0) else {
+        println!("selkie: no memory for the interrupt notification");
+        return;
+    };
+    if let Err(e) = invoke::tcb_bind_notification(seL4_CapInitThreadTCB, ntfn) {
+        println!("selkie: cannot bind the interrupt notification: {e}");
+        return;
+    }
+    // COM1 is ISA IRQ 4; the PIT is ISA IRQ 0, wired to IOAPIC pin 2.
+    match setup_irq(ntfn, 4, 0, BADGE_CONSOLE) {
+        Ok(h) => console::enable_input_irq(h),
+        Err(e) => println!("selkie: console input IRQ unavailable: {e}"),
+    }
+    match setup_irq(ntfn, 2, 1, BADGE_TIMER) {
+        Ok(h) => machine::enable_timer(h),
+        Err(e) => println!("selkie: timer IRQ unavailable ({e}); sleeping polls the clock"),
     }
 }
 
@@ -344,7 +510,7 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
             machine::exit_qemu(125);
         }
     };
-    setup_console_irq();
+    setup_interrupts();
     let ep = match objects::get().alloc_object(seL4_EndpointObject, 0) {
         Ok(ep) => ep,
         Err(e) => {
@@ -353,12 +519,17 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         }
     };
     let init = machine::init_command().unwrap_or_else(|| DEFAULT_INIT.into());
-    let mut kernel = Kernel::new();
+    let mut lp = Loop {
+        kernel: Kernel::new(entries),
+        plat: RootPlatform,
+        ep,
+        threads: BTreeMap::new(),
+    };
     let mut last = 0;
     for argv in parse_commands(&init) {
         let line = argv.join(" ");
         println!("selkie: init: {line}");
-        last = run_one(&mut kernel, &entries, ep, &argv);
+        last = lp.run_command(&argv);
         let s = objects::get().stats;
         println!(
             "selkie: exit {last} ({line}) [frames {}/{} free, {} slots in use]",

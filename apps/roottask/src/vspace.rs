@@ -1,16 +1,42 @@
 //! A Linux process's address space on seL4: a PML4 with its paging
-//! structures, and per user page the frame (mapped in the root task's window)
-//! plus the copy of its cap that is mapped in the process.
+//! structures, and per user page a frame (mapped once in the root task's
+//! window) plus the copy of its cap that is mapped in the process.
+//!
+//! fork shares frames copy-on-write: both spaces map the same frame read-only
+//! and a write fault copies it (or, when the other side has let go, just maps
+//! it writable again). Frames are reference-counted and go back to the pool
+//! when the last space drops them.
 use crate::objects::{self, map_page, Frame, Structure, DEPTH};
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
+use alloc::rc::Rc;
 use alloc::vec::Vec;
 use selkie_libos::{AddressSpace, Errno, Perms};
 use selkie_sel4::{consts::*, invoke, CPtr, CapRights};
 
+/// A frame that returns to the pool when its last user drops it.
+struct SharedFrame(Frame);
+
+impl Drop for SharedFrame {
+    fn drop(&mut self) {
+        objects::get().free_frame(self.0);
+    }
+}
+
 struct Page {
-    frame: Frame,
-    /// The cap mapped in the process (a copy of `frame.cap`).
+    frame: Rc<SharedFrame>,
+    /// The cap mapped in the process (a copy of the frame cap).
     mapped: CPtr,
+    /// Rights the area grants.
+    perms: Perms,
+    /// Mapped read-only until the first write (shared after fork).
+    cow: bool,
+}
+
+impl Page {
+    fn window(&self) -> u64 {
+        self.frame.0.window
+    }
 }
 
 pub struct ChildSpace {
@@ -19,10 +45,10 @@ pub struct ChildSpace {
     structures: Vec<Structure>,
 }
 
-fn rights(p: Perms) -> CapRights {
+fn rights(p: Perms, cow: bool) -> CapRights {
     // seL4 5.0 on x86 maps every user page executable (no NX control) and
     // readable; only write permission can be withheld.
-    CapRights::new(false, true, p.write)
+    CapRights::new(false, true, p.write && !cow)
 }
 
 impl ChildSpace {
@@ -43,6 +69,51 @@ impl ChildSpace {
             structures: Vec::new(),
         })
     }
+
+    /// Maps `frame` at `va` through a fresh copy of its cap.
+    fn install(
+        &mut self,
+        va: u64,
+        frame: Rc<SharedFrame>,
+        perms: Perms,
+        cow: bool,
+    ) -> Result<(), Errno> {
+        let a = objects::get();
+        let mapped = a.alloc_slot().map_err(|_| Errno::ENOMEM)?;
+        let ok = invoke::cnode_copy(
+            seL4_CapInitThreadCNode,
+            mapped,
+            DEPTH,
+            seL4_CapInitThreadCNode,
+            frame.0.cap,
+            DEPTH,
+            CapRights::ALL,
+        )
+        .and_then(|_| {
+            map_page(
+                a,
+                mapped,
+                self.pml4,
+                va,
+                rights(perms, cow),
+                &mut self.structures,
+            )
+        });
+        if ok.is_err() {
+            a.delete_slot(mapped);
+            return Err(Errno::ENOMEM);
+        }
+        self.pages.insert(
+            va,
+            Page {
+                frame,
+                mapped,
+                perms,
+                cow,
+            },
+        );
+        Ok(())
+    }
 }
 
 impl Drop for ChildSpace {
@@ -53,7 +124,6 @@ impl Drop for ChildSpace {
             self.unmap(va);
         }
         let a = objects::get();
-        // Deepest structures first (they were created bottom-up per page).
         for (cap, ty) in self.structures.drain(..) {
             let _ = match ty {
                 seL4_X86_PageTableObject => invoke::page_table_unmap(cap),
@@ -72,58 +142,25 @@ fn offset(va: u64) -> usize {
 
 impl AddressSpace for ChildSpace {
     fn map_zeroed(&mut self, va: u64, perms: Perms) -> Result<(), Errno> {
-        let a = objects::get();
-        let frame = a.alloc_frame().map_err(|_| Errno::ENOMEM)?;
-        let mapped = match a.alloc_slot() {
-            Ok(s) => s,
-            Err(_) => {
-                a.free_frame(frame);
-                return Err(Errno::ENOMEM);
-            }
-        };
-        let ok = invoke::cnode_copy(
-            seL4_CapInitThreadCNode,
-            mapped,
-            DEPTH,
-            seL4_CapInitThreadCNode,
-            frame.cap,
-            DEPTH,
-            CapRights::ALL,
-        )
-        .and_then(|_| {
-            map_page(
-                a,
-                mapped,
-                self.pml4,
-                va,
-                rights(perms),
-                &mut self.structures,
-            )
-        });
-        if ok.is_err() {
-            a.delete_slot(mapped);
-            a.free_frame(frame);
-            return Err(Errno::ENOMEM);
-        }
-        self.pages.insert(va, Page { frame, mapped });
-        Ok(())
+        let frame = objects::get().alloc_frame().map_err(|_| Errno::ENOMEM)?;
+        self.install(va, Rc::new(SharedFrame(frame)), perms, false)
     }
 
     fn unmap(&mut self, va: u64) {
         if let Some(p) = self.pages.remove(&va) {
-            let a = objects::get();
             let _ = invoke::page_unmap(p.mapped);
-            a.delete_slot(p.mapped);
-            a.free_frame(p.frame);
+            objects::get().delete_slot(p.mapped);
+            // The frame returns to the pool with its last reference.
         }
     }
 
     fn protect(&mut self, va: u64, perms: Perms) {
-        if let Some(p) = self.pages.get(&va) {
+        if let Some(p) = self.pages.get_mut(&va) {
+            p.perms = perms;
             let _ = invoke::page_remap(
                 p.mapped,
                 self.pml4,
-                rights(perms),
+                rights(perms, p.cow),
                 seL4_X86_Default_VMAttributes,
             );
         }
@@ -139,7 +176,7 @@ impl AddressSpace for ChildSpace {
         // inside one page.
         unsafe {
             core::ptr::copy_nonoverlapping(
-                (p.frame.window as *const u8).add(offset(va)),
+                (p.window() as *const u8).add(offset(va)),
                 buf.as_mut_ptr(),
                 buf.len().min(4096 - offset(va)),
             )
@@ -152,9 +189,64 @@ impl AddressSpace for ChildSpace {
         unsafe {
             core::ptr::copy_nonoverlapping(
                 data.as_ptr(),
-                (p.frame.window as *mut u8).add(offset(va)),
+                (p.window() as *mut u8).add(offset(va)),
                 data.len().min(4096 - offset(va)),
             )
         };
+    }
+
+    fn root(&self) -> u64 {
+        self.pml4
+    }
+
+    fn fork(&mut self) -> Result<Box<dyn AddressSpace>, Errno> {
+        let mut child = ChildSpace::new().map_err(|_| Errno::ENOMEM)?;
+        let vas: Vec<u64> = self.pages.keys().copied().collect();
+        for va in vas {
+            let p = self.pages.get_mut(&va).expect("page");
+            if p.perms.write && !p.cow {
+                p.cow = true;
+                let _ = invoke::page_remap(
+                    p.mapped,
+                    self.pml4,
+                    rights(p.perms, true),
+                    seL4_X86_Default_VMAttributes,
+                );
+            }
+            let (frame, perms, cow) = (p.frame.clone(), p.perms, p.cow);
+            // On failure `child` drops and releases what it took.
+            child.install(va, frame, perms, cow)?;
+        }
+        Ok(Box::new(child))
+    }
+
+    fn break_cow(&mut self, va: u64) -> Result<bool, Errno> {
+        let Some(p) = self.pages.get(&va) else {
+            return Ok(false);
+        };
+        if !p.cow {
+            return Ok(false);
+        }
+        let perms = p.perms;
+        if Rc::strong_count(&p.frame) == 1 {
+            // Nobody else maps it any more: just make it writable.
+            let p = self.pages.get_mut(&va).expect("page");
+            p.cow = false;
+            let _ = invoke::page_remap(
+                p.mapped,
+                self.pml4,
+                rights(perms, false),
+                seL4_X86_Default_VMAttributes,
+            );
+            return Ok(true);
+        }
+        let fresh = objects::get().alloc_frame().map_err(|_| Errno::ENOMEM)?;
+        // SAFETY: both frames are mapped in our window, 4 KiB each.
+        unsafe {
+            core::ptr::copy_nonoverlapping(p.window() as *const u8, fresh.window as *mut u8, 4096)
+        };
+        self.unmap(va);
+        self.install(va, Rc::new(SharedFrame(fresh)), perms, false)?;
+        Ok(true)
     }
 }

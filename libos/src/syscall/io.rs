@@ -1,11 +1,16 @@
 //! read, write and friends. Until the file-system issue lands, fds 0, 1 and 2
 //! are the console and every other fd is EBADF.
-use super::Ctx;
+use super::{Ctx, KResult};
+use crate::kernel::Kernel;
+use crate::mm::Access;
+use crate::platform::Platform;
+use crate::process::{Blocked, Pid};
 use alloc::vec;
 use alloc::vec::Vec;
 use linux_raw_sys::general as g;
 use linux_raw_sys::ioctl;
 use selkie_syscalls::errno::Errno;
+use selkie_syscalls::regs::SyscallRegs;
 use selkie_syscalls::types::{Iovec, KernelTermios, Winsize};
 
 /// Largest single transfer (Linux caps at 0x7ffff000).
@@ -46,38 +51,22 @@ fn write_from(ctx: &mut Ctx<'_>, addr: u64, len: u64) -> Result<u64, Errno> {
     Ok(done)
 }
 
-fn read_into(ctx: &mut Ctx<'_>, addr: u64, len: u64) -> Result<u64, Errno> {
-    let mut buf = vec![0u8; len.min(4096) as usize];
-    let n = ctx.plat.console_read(&mut buf);
-    ctx.copy_out(addr, &buf[..n])?;
-    Ok(n as u64)
-}
-
 pub fn sys_write(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     let [fd, addr, len, ..] = ctx.args;
     console_fd(fd)?;
     write_from(ctx, addr, len)
 }
 
-pub fn sys_read(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [fd, addr, len, ..] = ctx.args;
-    console_fd(fd)?;
-    if len == 0 {
-        return Ok(0);
-    }
-    // A bad buffer is EFAULT even when no input is waiting.
-    ctx.proc
-        .mm
-        .check_range(addr, len.min(MAX_RW) as usize, crate::mm::Access::Write)?;
-    read_into(ctx, addr, len)
+fn iovecs(ctx: &mut Ctx<'_>, addr: u64, count: u64) -> Result<Vec<Iovec>, Errno> {
+    iovecs_of(ctx.proc, addr, count)
 }
 
-fn iovecs(ctx: &mut Ctx<'_>, addr: u64, count: u64) -> Result<Vec<Iovec>, Errno> {
+fn iovecs_of(p: &mut crate::process::Process, addr: u64, count: u64) -> Result<Vec<Iovec>, Errno> {
     if count > 1024 {
         return Err(Errno::EINVAL);
     }
     let mut raw = vec![0u8; count as usize * 16];
-    ctx.copy_in(addr, &mut raw)?;
+    p.mm.copy_in(p.aspace.as_mut(), addr, &mut raw)?;
     Ok(raw
         .chunks_exact(16)
         .map(|c| Iovec::from_bytes(c.try_into().unwrap_or([0; 16])))
@@ -97,16 +86,6 @@ pub fn sys_writev(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
         }
     }
     Ok(total)
-}
-
-pub fn sys_readv(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [fd, addr, count, ..] = ctx.args;
-    console_fd(fd)?;
-    let iov = iovecs(ctx, addr, count)?;
-    match iov.into_iter().find(|v| v.len > 0) {
-        Some(v) => read_into(ctx, v.base, v.len),
-        None => Ok(0),
-    }
 }
 
 pub fn sys_ioctl(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
@@ -138,7 +117,7 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
 
 /// `struct stat` (144 bytes on x86_64) of the console: a character device
 /// like /dev/ttyS0 (major 4, minor 64).
-fn console_stat() -> [u8; 144] {
+pub(crate) fn console_stat() -> [u8; 144] {
     let mut st = [0u8; 144];
     let put64 =
         |st: &mut [u8; 144], off: usize, v: u64| st[off..off + 8].copy_from_slice(&v.to_le_bytes());
@@ -158,18 +137,6 @@ pub fn sys_fstat(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     Ok(0)
 }
 
-pub fn sys_newfstatat(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [dirfd, path, addr, flags, ..] = ctx.args;
-    let name = ctx.read_cstring(path)?;
-    if name.is_empty() && flags as u32 & g::AT_EMPTY_PATH != 0 {
-        console_fd(dirfd)?;
-        ctx.copy_out(addr, &console_stat())?;
-        return Ok(0);
-    }
-    // No file system yet.
-    Err(Errno::ENOENT)
-}
-
 pub fn sys_lseek(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     console_fd(ctx.args[0])?;
     Err(Errno::ESPIPE)
@@ -180,59 +147,111 @@ pub fn sys_close(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     Ok(0)
 }
 
-/// poll(2) over the console fds: output is always ready, input when the UART
-/// has a byte; other fds report POLLNVAL.
-pub fn sys_poll(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [fds, nfds, timeout, ..] = ctx.args;
+/// Copies waiting console input into `buf` (at most `len` bytes).
+pub(crate) fn console_read_now(k: &mut Kernel, pid: Pid, buf: u64, len: u64) -> Result<u64, Errno> {
+    let n = (len as usize).min(k.console_in.len()).min(64 * 1024);
+    let data: Vec<u8> = k.console_in.iter().take(n).copied().collect();
+    let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+    p.mm.copy_out(p.aspace.as_mut(), buf, &data)?;
+    k.console_in.drain(..n);
+    Ok(n as u64)
+}
+
+fn read_console(k: &mut Kernel, pid: Pid, fd: u64, buf: u64, len: u64) -> KResult {
+    if let Err(e) = console_fd(fd) {
+        return KResult::Done(Err(e));
+    }
+    if len == 0 {
+        return KResult::Done(Ok(0));
+    }
+    let len = len.min(MAX_RW);
+    let Some(p) = k.procs.get(&pid) else {
+        return KResult::NoReply;
+    };
+    // A bad buffer is EFAULT even when no input is waiting.
+    if let Err(e) = p.mm.check_range(buf, len as usize, Access::Write) {
+        return KResult::Done(Err(e));
+    }
+    if k.console_in.is_empty() {
+        return KResult::Block(Blocked::ConsoleRead { buf, len });
+    }
+    KResult::Done(console_read_now(k, pid, buf, len))
+}
+
+pub fn sys_read(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    read_console(k, pid, r.rdi, r.rsi, r.rdx)
+}
+
+pub fn sys_readv(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let Some(p) = k.procs.get_mut(&pid) else {
+        return KResult::NoReply;
+    };
+    match iovecs_of(p, r.rsi, r.rdx) {
+        Err(e) => KResult::Done(Err(e)),
+        Ok(iov) => match iov.into_iter().find(|v| v.len > 0) {
+            Some(v) => read_console(k, pid, r.rdi, v.base, v.len),
+            None => KResult::Done(Ok(0)),
+        },
+    }
+}
+
+/// Fills in the revents of the pollfd array at `fds` and returns how many are
+/// ready: console output is always ready, input when bytes are waiting, other
+/// fds report POLLNVAL. With `write_back` false nothing is written unless
+/// something is ready.
+pub(crate) fn poll_scan(
+    k: &mut Kernel,
+    pid: Pid,
+    fds: u64,
+    nfds: u64,
+    write_back: bool,
+) -> Result<u64, Errno> {
     if nfds > 1024 {
         return Err(Errno::EINVAL);
     }
+    let input = !k.console_in.is_empty();
+    let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
     let mut raw = vec![0u8; nfds as usize * 8];
-    ctx.copy_in(fds, &mut raw)?;
-    let timeout = timeout as i32;
-    let wants_input = raw.chunks_exact(8).any(|p| {
-        let fd = i32::from_le_bytes([p[0], p[1], p[2], p[3]]);
-        let ev = i16::from_le_bytes([p[4], p[5]]) as u32;
-        (0..=2).contains(&fd) && ev & (g::POLLIN | g::POLLPRI) != 0
-    });
-    let mut input = false;
+    p.mm.copy_in(p.aspace.as_mut(), fds, &mut raw)?;
     let mut ready = 0u64;
-    let mut first = true;
-    loop {
-        if wants_input {
-            let wait = if first {
-                Some(0)
-            } else if timeout < 0 {
-                None
-            } else {
-                Some(timeout as u64)
-            };
-            input = ctx.plat.console_wait_input(wait);
-        }
-        for p in raw.chunks_exact_mut(8) {
-            let fd = i32::from_le_bytes([p[0], p[1], p[2], p[3]]);
-            let ev = i16::from_le_bytes([p[4], p[5]]) as u32;
-            let mut rev = 0u32;
-            if fd >= 0 {
-                if (0..=2).contains(&fd) {
-                    rev |= ev & (g::POLLOUT | g::POLLWRNORM);
-                    if input {
-                        rev |= ev & (g::POLLIN | g::POLLRDNORM);
-                    }
-                } else {
-                    rev = g::POLLNVAL;
+    for e in raw.chunks_exact_mut(8) {
+        let fd = i32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+        let ev = i16::from_le_bytes([e[4], e[5]]) as u32;
+        let mut rev = 0u32;
+        if fd >= 0 {
+            if (0..=2).contains(&fd) {
+                rev |= ev & (g::POLLOUT | g::POLLWRNORM);
+                if input {
+                    rev |= ev & (g::POLLIN | g::POLLRDNORM);
                 }
-            }
-            p[6..8].copy_from_slice(&(rev as u16).to_le_bytes());
-            if rev != 0 {
-                ready += 1;
+            } else {
+                rev = g::POLLNVAL;
             }
         }
-        if ready > 0 || timeout == 0 || !first || !wants_input {
-            break;
+        e[6..8].copy_from_slice(&(rev as u16).to_le_bytes());
+        if rev != 0 {
+            ready += 1;
         }
-        first = false;
     }
-    ctx.copy_out(fds, &raw)?;
+    if ready > 0 || write_back {
+        p.mm.copy_out(p.aspace.as_mut(), fds, &raw)?;
+    }
     Ok(ready)
+}
+
+/// poll(2) over the console fds.
+pub fn sys_poll(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let (fds, nfds, timeout) = (r.rdi, r.rsi, r.rdx as i32);
+    match poll_scan(k, pid, fds, nfds, timeout == 0) {
+        Ok(0) if timeout != 0 => {
+            let deadline_ns =
+                (timeout > 0).then(|| plat.monotonic_ns() + timeout as u64 * 1_000_000);
+            KResult::Block(Blocked::Poll {
+                fds,
+                nfds,
+                deadline_ns,
+            })
+        }
+        other => KResult::Done(other),
+    }
 }

@@ -5,31 +5,34 @@
 //! the dispatch `match` and to [`TABLE`], from which `docs/syscalls.md` is
 //! generated ([`render_markdown`]); a test fails when the file is stale.
 //! Numbers not in the table return `-ENOSYS` and are logged once.
+//!
+//! Handlers come in two kinds ([`Handler`]): `P` handlers see only the calling
+//! process through a [`Ctx`]; `K` handlers see the whole [`Kernel`] and may
+//! block the caller or end it.
+mod fs;
 mod info;
-mod io;
+pub(crate) mod io;
 mod mem;
-mod proc;
+pub(crate) mod proc;
 mod signal;
 mod time;
 
 use crate::kernel::{Identity, Kernel, Outcome};
 use crate::platform::Platform;
-use crate::process::{ExitStatus, Process};
+use crate::process::{Blocked, Pid, Process, State};
 use alloc::string::String;
 use linux_raw_sys::general as nr;
 use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;
 use selkie_syscalls::support::Support;
 
-/// What a handler sees: the calling process, the platform and the arguments.
+/// What a `P` handler sees: the calling process, the platform and the arguments.
 pub struct Ctx<'a> {
     pub proc: &'a mut Process,
     pub plat: &'a mut dyn Platform,
     pub identity: &'a Identity,
     /// Linux argument registers: rdi, rsi, rdx, r10, r8, r9.
     pub args: [u64; 6],
-    /// Set by exit and exit_group.
-    pub exit: Option<ExitStatus>,
 }
 
 impl Ctx<'_> {
@@ -49,8 +52,24 @@ impl Ctx<'_> {
     }
 }
 
+/// The result of a `K` handler.
+pub enum KResult {
+    /// Reply now with this value or error.
+    Done(Result<u64, Errno>),
+    /// Keep the caller waiting.
+    Block(Blocked),
+    /// The caller ended or was replaced; no reply.
+    NoReply,
+}
+
 /// A syscall handler.
-pub type Handler = fn(&mut Ctx<'_>) -> Result<u64, Errno>;
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// Needs only the calling process.
+    P(fn(&mut Ctx<'_>) -> Result<u64, Errno>),
+    /// Needs the whole LibOS (process creation, waiting, blocking).
+    K(fn(&mut Kernel, &mut dyn Platform, Pid, &SyscallRegs) -> KResult),
+}
 
 /// One table entry.
 #[derive(Clone, Copy)]
@@ -62,20 +81,20 @@ pub struct Entry {
 }
 
 macro_rules! syscall_table {
-    ($($nr:ident => $handler:path, $support:expr;)*) => {
+    ($($nr:ident => $kind:ident($handler:path), $support:expr;)*) => {
         /// Every implemented syscall with its support level.
         pub const TABLE: &[Entry] = &[$(Entry {
             nr: nr::$nr as u64,
             name: stringify!($nr),
             support: $support,
-            handler: $handler,
+            handler: Handler::$kind($handler),
         },)*];
 
         fn lookup(n: u64) -> Option<Handler> {
             let n = u32::try_from(n).ok()?;
             #[allow(non_upper_case_globals)]
             match n {
-                $(nr::$nr => Some($handler),)*
+                $(nr::$nr => Some(Handler::$kind($handler)),)*
                 _ => None,
             }
         }
@@ -85,55 +104,72 @@ macro_rules! syscall_table {
 use Support::{Full, Partial};
 
 syscall_table! {
-    __NR_read => io::sys_read, Partial("console fds 0-2 only until the file-system issue");
-    __NR_write => io::sys_write, Partial("console fds 0-2 only until the file-system issue");
-    __NR_readv => io::sys_readv, Partial("console fds 0-2 only");
-    __NR_writev => io::sys_writev, Partial("console fds 0-2 only");
-    __NR_ioctl => io::sys_ioctl, Partial("TCGETS, TIOCGWINSZ, TIOCGPGRP on the console");
-    __NR_fstat => io::sys_fstat, Partial("console fds 0-2 only");
-    __NR_newfstatat => io::sys_newfstatat, Partial("AT_EMPTY_PATH on console fds only");
-    __NR_lseek => io::sys_lseek, Partial("console: ESPIPE");
-    __NR_close => io::sys_close, Partial("console fds 0-2 only");
-    __NR_exit => proc::sys_exit, Partial("single-threaded processes");
-    __NR_exit_group => proc::sys_exit_group, Full;
-    __NR_getpid => proc::sys_getpid, Full;
-    __NR_gettid => proc::sys_gettid, Partial("one thread per process");
-    __NR_getppid => proc::sys_getppid, Full;
-    __NR_getuid => proc::sys_getuid, Partial("always root");
-    __NR_geteuid => proc::sys_getuid, Partial("always root");
-    __NR_getgid => proc::sys_getuid, Partial("always root");
-    __NR_getegid => proc::sys_getuid, Partial("always root");
-    __NR_set_tid_address => proc::sys_set_tid_address, Full;
-    __NR_set_robust_list => proc::sys_set_robust_list, Partial("recorded; lists are not walked at exit yet");
-    __NR_arch_prctl => proc::sys_arch_prctl, Partial("ARCH_SET_FS, ARCH_GET_FS");
-    __NR_umask => proc::sys_umask, Full;
-    __NR_brk => mem::sys_brk, Full;
-    __NR_mmap => mem::sys_mmap, Partial("anonymous mappings only");
-    __NR_munmap => mem::sys_munmap, Full;
-    __NR_mprotect => mem::sys_mprotect, Full;
-    __NR_madvise => mem::sys_madvise, Partial("advice accepted and ignored");
-    __NR_rt_sigaction => signal::sys_rt_sigaction, Partial("recorded; no delivery yet");
-    __NR_rt_sigprocmask => signal::sys_rt_sigprocmask, Partial("recorded; no delivery yet");
-    __NR_clock_gettime => time::sys_clock_gettime, Partial("REALTIME, MONOTONIC, BOOTTIME, *_COARSE, *_RAW");
-    __NR_clock_getres => time::sys_clock_getres, Full;
-    __NR_gettimeofday => time::sys_gettimeofday, Full;
-    __NR_time => time::sys_time, Full;
-    __NR_uname => info::sys_uname, Full;
-    __NR_getrandom => info::sys_getrandom, Partial("not a cryptographic generator");
-    __NR_prlimit64 => info::sys_prlimit64, Partial("reports defaults; setting is accepted for the caller only");
-    __NR_getrlimit => info::sys_getrlimit, Partial("reports defaults");
-    __NR_sched_getaffinity => info::sys_sched_getaffinity, Full;
-    __NR_readlink => info::sys_readlink, Partial("/proc/self/exe only");
-    __NR_readlinkat => info::sys_readlinkat, Partial("/proc/self/exe only");
-    __NR_poll => io::sys_poll, Partial("console fds 0-2 only; other fds report POLLNVAL");
-    __NR_getcwd => info::sys_getcwd, Partial("no chdir yet: always /");
+    __NR_read => K(io::sys_read), Partial("console fds 0-2 only until the file-system issue");
+    __NR_write => P(io::sys_write), Partial("console fds 0-2 only until the file-system issue");
+    __NR_readv => K(io::sys_readv), Partial("console fds 0-2 only");
+    __NR_writev => P(io::sys_writev), Partial("console fds 0-2 only");
+    __NR_ioctl => P(io::sys_ioctl), Partial("TCGETS, TIOCGWINSZ, TIOCGPGRP on the console");
+    __NR_fstat => P(io::sys_fstat), Partial("console fds 0-2 only");
+    __NR_newfstatat => K(fs::sys_newfstatat), Partial("the read-only initial tree; AT_EMPTY_PATH on console fds");
+    __NR_stat => K(fs::sys_stat), Partial("the read-only initial tree");
+    __NR_lstat => K(fs::sys_lstat), Partial("the read-only initial tree");
+    __NR_access => K(fs::sys_access), Partial("the read-only initial tree");
+    __NR_faccessat => K(fs::sys_faccessat), Partial("the read-only initial tree; dirfd ignored");
+    __NR_faccessat2 => K(fs::sys_faccessat), Partial("the read-only initial tree; dirfd and flags ignored");
+    __NR_lseek => P(io::sys_lseek), Partial("console: ESPIPE");
+    __NR_close => P(io::sys_close), Partial("console fds 0-2 only");
+    __NR_poll => K(io::sys_poll), Partial("console fds 0-2 only; other fds report POLLNVAL");
+    __NR_exit => K(proc::sys_exit), Partial("single-threaded processes");
+    __NR_exit_group => K(proc::sys_exit_group), Full;
+    __NR_fork => K(proc::sys_fork), Full;
+    __NR_vfork => K(proc::sys_vfork), Partial("the child gets a copy-on-write copy, not the parent's memory");
+    __NR_clone => K(proc::sys_clone), Partial("fork-like clones only (no CLONE_VM threads yet)");
+    __NR_execve => K(proc::sys_execve), Partial("files of the initial tree; #! scripts; no close-on-exec fds yet");
+    __NR_wait4 => K(proc::sys_wait4), Partial("WNOHANG; no stopped/continued reports; rusage zeroed");
+    __NR_getpid => P(proc::sys_getpid), Full;
+    __NR_gettid => P(proc::sys_gettid), Partial("one thread per process");
+    __NR_getppid => P(proc::sys_getppid), Full;
+    __NR_getpgid => K(proc::sys_getpgid), Full;
+    __NR_getpgrp => P(proc::sys_getpgrp), Full;
+    __NR_setpgid => K(proc::sys_setpgid), Partial("no session checks");
+    __NR_getsid => K(proc::sys_getsid), Full;
+    __NR_setsid => P(proc::sys_setsid), Partial("no group-leader check");
+    __NR_getuid => P(proc::sys_getuid), Partial("always root");
+    __NR_geteuid => P(proc::sys_getuid), Partial("always root");
+    __NR_getgid => P(proc::sys_getuid), Partial("always root");
+    __NR_getegid => P(proc::sys_getuid), Partial("always root");
+    __NR_set_tid_address => P(proc::sys_set_tid_address), Full;
+    __NR_set_robust_list => P(proc::sys_set_robust_list), Partial("recorded; lists are not walked at exit yet");
+    __NR_arch_prctl => P(proc::sys_arch_prctl), Partial("ARCH_SET_FS, ARCH_GET_FS");
+    __NR_umask => P(proc::sys_umask), Full;
+    __NR_brk => P(mem::sys_brk), Full;
+    __NR_mmap => P(mem::sys_mmap), Partial("anonymous mappings only");
+    __NR_munmap => P(mem::sys_munmap), Full;
+    __NR_mprotect => P(mem::sys_mprotect), Full;
+    __NR_madvise => P(mem::sys_madvise), Partial("advice accepted and ignored");
+    __NR_rt_sigaction => P(signal::sys_rt_sigaction), Partial("recorded; no delivery yet");
+    __NR_rt_sigprocmask => P(signal::sys_rt_sigprocmask), Partial("recorded; no delivery yet");
+    __NR_clock_gettime => P(time::sys_clock_gettime), Partial("REALTIME, MONOTONIC, BOOTTIME, *_COARSE, *_RAW");
+    __NR_clock_getres => P(time::sys_clock_getres), Full;
+    __NR_gettimeofday => P(time::sys_gettimeofday), Full;
+    __NR_time => P(time::sys_time), Full;
+    __NR_nanosleep => K(time::sys_nanosleep), Partial("not interruptible by signals yet");
+    __NR_clock_nanosleep => K(time::sys_clock_nanosleep), Partial("not interruptible by signals yet");
+    __NR_uname => P(info::sys_uname), Full;
+    __NR_getrandom => P(info::sys_getrandom), Partial("not a cryptographic generator");
+    __NR_prlimit64 => P(info::sys_prlimit64), Partial("reports defaults; setting is accepted for the caller only");
+    __NR_getrlimit => P(info::sys_getrlimit), Partial("reports defaults");
+    __NR_sched_getaffinity => P(info::sys_sched_getaffinity), Full;
+    __NR_readlink => P(info::sys_readlink), Partial("/proc/self/exe only");
+    __NR_readlinkat => P(info::sys_readlinkat), Partial("/proc/self/exe only");
+    __NR_getcwd => P(info::sys_getcwd), Partial("no chdir yet: always /");
 }
 
 /// Runs the syscall in `regs` for process `pid` and stores the result.
 pub fn dispatch(
     kernel: &mut Kernel,
     plat: &mut dyn Platform,
-    pid: crate::process::Pid,
+    pid: Pid,
     regs: &mut SyscallRegs,
 ) -> Outcome {
     let args = regs.args();
@@ -148,27 +184,39 @@ pub fn dispatch(
         regs.complete(Errno::ENOSYS.to_return());
         return Outcome::Return;
     };
-    let identity = &kernel.identity;
-    let Some(proc) = kernel.procs.get_mut(&pid) else {
-        regs.complete(Errno::ESRCH.to_return());
-        return Outcome::Return;
+    let result = match handler {
+        Handler::P(f) => {
+            let identity = &kernel.identity;
+            let Some(proc) = kernel.procs.get_mut(&pid) else {
+                return Outcome::NoReply;
+            };
+            let mut ctx = Ctx {
+                proc,
+                plat,
+                identity,
+                args: args.args,
+            };
+            KResult::Done(f(&mut ctx))
+        }
+        Handler::K(f) => f(kernel, plat, pid, regs),
     };
-    let mut ctx = Ctx {
-        proc,
-        plat,
-        identity,
-        args: args.args,
-        exit: None,
-    };
-    let result = handler(&mut ctx);
-    if let Some(status) = ctx.exit {
-        return Outcome::Exit(status);
+    match result {
+        KResult::Done(r) => {
+            regs.complete(match r {
+                Ok(v) => v,
+                Err(e) => e.to_return(),
+            });
+            Outcome::Return
+        }
+        KResult::Block(b) => {
+            if let Some(p) = kernel.procs.get_mut(&pid) {
+                p.state = State::Blocked(b);
+                p.regs = *regs;
+            }
+            Outcome::Block
+        }
+        KResult::NoReply => Outcome::NoReply,
     }
-    regs.complete(match result {
-        Ok(v) => v,
-        Err(e) => e.to_return(),
-    });
-    Outcome::Return
 }
 
 /// `docs/syscalls.md`: every x86_64 syscall with Selkie's support level.
@@ -178,7 +226,7 @@ pub fn render_markdown() -> String {
     let _ = writeln!(
         s,
         "# Linux syscall support\n\nGenerated from the dispatch table in `libos/src/syscall/mod.rs` \
-         by `SELKIE_BLESS=1 cargo test -p selkie-libos syscall_table_doc`; do not edit by hand.\n\
+         by `make docs`; do not edit by hand.\n\
          Syscalls not implemented return `-ENOSYS` and are logged once per boot.\n"
     );
     let full = TABLE.iter().filter(|e| matches!(e.support, Full)).count();

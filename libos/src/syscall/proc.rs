@@ -1,17 +1,13 @@
 //! Process identity, exit and thread-state syscalls.
-use super::Ctx;
-use crate::process::ExitStatus;
+use super::{Ctx, KResult};
+use crate::kernel::{load_image, regs_context, start_context, Action, Kernel, MAX_PROCESSES};
+use crate::platform::Platform;
+use crate::process::{Blocked, ExitStatus, Pid, Process, State};
+use alloc::string::String;
+use alloc::vec::Vec;
 use linux_raw_sys::general as g;
 use selkie_syscalls::errno::Errno;
-
-pub fn sys_exit(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    ctx.exit = Some(ExitStatus::Exited(ctx.args[0] as u8));
-    Ok(0)
-}
-
-pub fn sys_exit_group(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    sys_exit(ctx)
-}
+use selkie_syscalls::regs::SyscallRegs;
 
 pub fn sys_getpid(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     Ok(ctx.proc.pid as u64)
@@ -71,4 +67,373 @@ pub fn sys_umask(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     let old = ctx.proc.umask;
     ctx.proc.umask = ctx.args[0] as u32 & 0o777;
     Ok(old as u64)
+}
+
+pub fn sys_getpgrp(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    Ok(ctx.proc.pgid as u64)
+}
+
+pub fn sys_setsid(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    ctx.proc.sid = ctx.proc.pid;
+    ctx.proc.pgid = ctx.proc.pid;
+    Ok(ctx.proc.pid as u64)
+}
+
+fn target(k: &Kernel, caller: Pid, pid: u64) -> Result<Pid, Errno> {
+    let pid = if pid as i32 == 0 {
+        caller
+    } else {
+        pid as i32 as Pid
+    };
+    match k.procs.get(&pid) {
+        Some(p) if !p.is_zombie() => Ok(pid),
+        _ => Err(Errno::ESRCH),
+    }
+}
+
+pub fn sys_getpgid(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(target(k, pid, r.rdi).map(|t| k.procs[&t].pgid as u64))
+}
+
+pub fn sys_getsid(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(target(k, pid, r.rdi).map(|t| k.procs[&t].sid as u64))
+}
+
+pub fn sys_setpgid(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let res = (|| {
+        let t = target(k, pid, r.rdi)?;
+        if t != pid && k.procs[&t].ppid != pid {
+            return Err(Errno::ESRCH);
+        }
+        let pgid = if r.rsi as i32 == 0 {
+            t
+        } else {
+            r.rsi as i32 as Pid
+        };
+        if (r.rsi as i32) < 0 {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(p) = k.procs.get_mut(&t) {
+            p.pgid = pgid;
+        }
+        Ok(0)
+    })();
+    KResult::Done(res)
+}
+
+fn exit_with(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, code: u64) -> KResult {
+    k.exit_process(plat, pid, ExitStatus::Exited(code as u8));
+    KResult::NoReply
+}
+
+pub fn sys_exit(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    exit_with(k, plat, pid, r.rdi)
+}
+
+pub fn sys_exit_group(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    exit_with(k, plat, pid, r.rdi)
+}
+
+/// fork: a child with a copy-on-write copy of the caller's memory; returns the
+/// child's pid (0 in the child). With `vfork` the caller waits until the child
+/// execs or exits.
+fn do_fork(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+    vfork: bool,
+) -> KResult {
+    if k.procs.len() >= MAX_PROCESSES {
+        return KResult::Done(Err(Errno::EAGAIN));
+    }
+    let child = k.alloc_pid();
+    let Some(p) = k.procs.get_mut(&pid) else {
+        return KResult::NoReply;
+    };
+    let aspace = match p.aspace.fork() {
+        Ok(a) => a,
+        Err(e) => return KResult::Done(Err(e)),
+    };
+    let mut c = Process::new(child, pid, aspace, p.exe.clone());
+    c.mm = p.mm.clone();
+    c.pgid = p.pgid;
+    c.sid = p.sid;
+    c.signals = p.signals.clone();
+    c.fs_base = p.fs_base;
+    c.umask = p.umask;
+    c.start_ns = plat.monotonic_ns();
+    p.children.push(child);
+    let mut cregs = *r;
+    cregs.complete(0);
+    let root = c.aspace.root();
+    let context = regs_context(&cregs, c.fs_base);
+    k.procs.insert(child, c);
+    k.push_action(Action::Start {
+        tid: child,
+        root,
+        context,
+    });
+    if vfork {
+        KResult::Block(Blocked::Vfork { child })
+    } else {
+        KResult::Done(Ok(child as u64))
+    }
+}
+
+pub fn sys_fork(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    do_fork(k, plat, pid, r, false)
+}
+
+pub fn sys_vfork(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    do_fork(k, plat, pid, r, true)
+}
+
+/// clone: the fork-like forms (what fork() and posix_spawn in libcs use).
+pub fn sys_clone(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let flags = r.rdi;
+    let (stack, ptid, ctid, tls) = (r.rsi, r.rdx, r.r10, r.r8);
+    let csignal = flags & 0xff;
+    let known = (g::CLONE_VM
+        | g::CLONE_VFORK
+        | g::CLONE_CHILD_SETTID
+        | g::CLONE_CHILD_CLEARTID
+        | g::CLONE_PARENT_SETTID
+        | g::CLONE_SETTLS) as u64
+        | 0xff;
+    if flags & !known != 0
+        || (flags & g::CLONE_VM as u64 != 0 && flags & g::CLONE_VFORK as u64 == 0)
+    {
+        // Threads and shared-resource clones come with the thread work.
+        return KResult::Done(Err(Errno::EINVAL));
+    }
+    let _ = csignal;
+    let vfork = flags & g::CLONE_VFORK as u64 != 0;
+    // A CLONE_VM|CLONE_VFORK child runs on the stack it was given, in a
+    // copy-on-write copy of the parent's memory.
+    let mut regs = *r;
+    if stack != 0 {
+        regs.sp = stack;
+    }
+    let res = do_fork(k, plat, pid, &regs, vfork);
+    let child = match &res {
+        KResult::Done(Ok(c)) => *c as Pid,
+        KResult::Block(Blocked::Vfork { child }) => *child,
+        _ => return res,
+    };
+    if flags & g::CLONE_PARENT_SETTID as u64 != 0 {
+        let p = k.procs.get_mut(&pid).expect("caller");
+        let _ = p.mm.copy_out(p.aspace.as_mut(), ptid, &child.to_le_bytes());
+    }
+    if let Some(c) = k.procs.get_mut(&child) {
+        if flags & g::CLONE_CHILD_SETTID as u64 != 0 {
+            let _ = c.mm.copy_out(c.aspace.as_mut(), ctid, &child.to_le_bytes());
+        }
+        if flags & g::CLONE_CHILD_CLEARTID as u64 != 0 {
+            c.clear_child_tid = ctid;
+        }
+        if flags & g::CLONE_SETTLS as u64 != 0 {
+            c.fs_base = tls;
+            k.fix_start_fs_base(child, tls);
+        }
+    }
+    res
+}
+
+/// Reads a NULL-terminated array of user string pointers (argv, envp).
+fn read_string_array(
+    p: &mut Process,
+    mut addr: u64,
+    total: &mut usize,
+) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut out = Vec::new();
+    if addr == 0 {
+        return Ok(out);
+    }
+    loop {
+        let mut w = [0u8; 8];
+        p.mm.copy_in(p.aspace.as_mut(), addr, &mut w)?;
+        let ptr = u64::from_le_bytes(w);
+        if ptr == 0 {
+            return Ok(out);
+        }
+        let s = p.mm.read_cstring(p.aspace.as_mut(), ptr, 128 * 1024)?;
+        *total += s.len() + 1 + 8;
+        if *total > 2 * 1024 * 1024 || out.len() > 64 * 1024 {
+            return Err(Errno::E2BIG);
+        }
+        out.push(s);
+        addr += 8;
+    }
+}
+
+/// execve: replaces the caller's image with a program from the file tree.
+/// `#!` scripts run their interpreter. On failure the caller goes on with an
+/// errno; on success it restarts at the new entry point (no reply).
+pub fn sys_execve(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    match do_execve(k, plat, pid, r.rdi, r.rsi, r.rdx) {
+        Ok(()) => KResult::NoReply,
+        Err(e) => KResult::Done(Err(e)),
+    }
+}
+
+fn do_execve(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    path: u64,
+    argv: u64,
+    envp: u64,
+) -> Result<(), Errno> {
+    let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+    let path = p.mm.read_cstring(p.aspace.as_mut(), path, 4096)?;
+    let mut total = 0;
+    let mut args = read_string_array(p, argv, &mut total)?;
+    let env = read_string_array(p, envp, &mut total)?;
+    let mut path = String::from_utf8(path).map_err(|_| Errno::ENOENT)?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    if !path.starts_with('/') {
+        path = alloc::format!("/{path}");
+    }
+    // Follow #! interpreters (at most 4 levels, like Linux's binfmt_script).
+    let mut data;
+    let mut depth = 0;
+    loop {
+        let (_, d) = k.find_file(&path)?;
+        data = d;
+        if !data.starts_with(b"#!") {
+            break;
+        }
+        depth += 1;
+        if depth > 4 {
+            return Err(Errno::ELOOP);
+        }
+        let line_end = data
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(data.len())
+            .min(256);
+        let line = core::str::from_utf8(&data[2..line_end]).map_err(|_| Errno::ENOEXEC)?;
+        let mut parts = line.trim().splitn(2, [' ', '\t']);
+        let interp = parts
+            .next()
+            .filter(|s| !s.is_empty())
+            .ok_or(Errno::ENOEXEC)?;
+        let mut new_args = alloc::vec![interp.as_bytes().to_vec()];
+        if let Some(arg) = parts.next().map(str::trim).filter(|s| !s.is_empty()) {
+            new_args.push(arg.as_bytes().to_vec());
+        }
+        new_args.push(path.as_bytes().to_vec());
+        new_args.extend(args.into_iter().skip(1));
+        args = new_args;
+        path = interp.into();
+    }
+    let aspace = plat.new_address_space()?;
+    let mut fresh = Process::new(pid, 0, aspace, path.clone());
+    let argv_refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+    let envp_refs: Vec<&[u8]> = env.iter().map(|a| a.as_slice()).collect();
+    let (entry, sp) =
+        load_image(plat, &mut fresh, data, &path, &argv_refs, &envp_refs).map_err(|e| e.errno())?;
+    let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+    // The point of no return: swap in the new image.
+    p.mm.clear(p.aspace.as_mut());
+    p.mm = core::mem::take(&mut fresh.mm);
+    core::mem::swap(&mut p.aspace, &mut fresh.aspace);
+    p.exe = path;
+    p.fs_base = 0;
+    p.fs_base_dirty = false;
+    p.clear_child_tid = 0;
+    p.robust_list = (0, 0);
+    p.signals.reset_on_exec();
+    let root = p.aspace.root();
+    drop(fresh);
+    k.push_action(Action::Exec {
+        tid: pid,
+        root,
+        context: start_context(entry, sp),
+    });
+    k.wake_vfork_parent_of(pid);
+    Ok(())
+}
+
+const WNOHANG: u64 = 1;
+
+/// The wait4 search: `Some` when the call can finish now (a reaped child, 0
+/// for WNOHANG, or ECHILD), `None` when the caller must wait.
+pub(crate) fn try_wait(
+    k: &mut Kernel,
+    parent: Pid,
+    sel: i64,
+    status: u64,
+    options: u64,
+    rusage: u64,
+) -> Option<Result<u64, Errno>> {
+    let p = k.procs.get(&parent)?;
+    let pgid = p.pgid;
+    let matches = |c: &Process| match sel {
+        -1 => true,
+        0 => c.pgid == pgid,
+        s if s < -1 => c.pgid == (-s) as Pid,
+        s => c.pid == s as Pid,
+    };
+    let candidates: Vec<Pid> = p
+        .children
+        .iter()
+        .copied()
+        .filter(|c| k.procs.get(c).is_some_and(&matches))
+        .collect();
+    if candidates.is_empty() {
+        return Some(Err(Errno::ECHILD));
+    }
+    let zombie = candidates.iter().copied().find(|c| k.procs[c].is_zombie());
+    let Some(child) = zombie else {
+        return if options & WNOHANG != 0 {
+            Some(Ok(0))
+        } else {
+            None
+        };
+    };
+    let State::Zombie(st) = k.procs[&child].state else {
+        return None;
+    };
+    let pp = k.procs.get_mut(&parent)?;
+    if status != 0 {
+        if let Err(e) = pp
+            .mm
+            .copy_out(pp.aspace.as_mut(), status, &st.wait_status().to_le_bytes())
+        {
+            return Some(Err(e));
+        }
+    }
+    if rusage != 0 {
+        if let Err(e) = pp.mm.copy_out(pp.aspace.as_mut(), rusage, &[0u8; 144]) {
+            return Some(Err(e));
+        }
+    }
+    pp.children.retain(|&c| c != child);
+    k.procs.remove(&child);
+    Some(Ok(child as u64))
+}
+
+pub fn sys_wait4(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let (sel, status, options, rusage) = (r.rdi as i32 as i64, r.rsi, r.rdx, r.r10);
+    if options & !(WNOHANG | 2 | 8 | 0x4000_0000 | 0x8000_0000) != 0 {
+        return KResult::Done(Err(Errno::EINVAL));
+    }
+    match try_wait(k, pid, sel, status, options, rusage) {
+        Some(res) => KResult::Done(res),
+        None => KResult::Block(Blocked::Wait4 {
+            pid: sel,
+            status,
+            options,
+            rusage,
+        }),
+    }
 }

@@ -1,6 +1,10 @@
 //! Clocks.
-use super::Ctx;
+use super::{Ctx, KResult};
+use crate::kernel::Kernel;
+use crate::platform::Platform;
+use crate::process::{Blocked, Pid};
 use selkie_syscalls::errno::Errno;
+use selkie_syscalls::regs::SyscallRegs;
 use selkie_syscalls::types::{Timespec, Timeval};
 
 const CLOCK_REALTIME: u64 = 0;
@@ -66,4 +70,74 @@ pub fn sys_time(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
         ctx.copy_out(addr, &t.to_le_bytes())?;
     }
     Ok(t)
+}
+
+fn read_timespec(k: &mut Kernel, pid: Pid, addr: u64) -> Result<Timespec, Errno> {
+    let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+    let mut b = [0u8; 16];
+    p.mm.copy_in(p.aspace.as_mut(), addr, &mut b)?;
+    let t = Timespec::from_bytes(&b);
+    if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(t)
+}
+
+fn ns_of(t: Timespec) -> u64 {
+    (t.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(t.tv_nsec as u64)
+}
+
+fn sleep_until(deadline_ns: u64, now: u64, rem: u64) -> KResult {
+    if deadline_ns <= now {
+        return KResult::Done(Ok(0));
+    }
+    KResult::Block(Blocked::Sleep { deadline_ns, rem })
+}
+
+pub fn sys_nanosleep(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    match read_timespec(k, pid, r.rdi) {
+        Ok(t) => {
+            let now = plat.monotonic_ns();
+            sleep_until(now.saturating_add(ns_of(t)), now, r.rsi)
+        }
+        Err(e) => KResult::Done(Err(e)),
+    }
+}
+
+pub fn sys_clock_nanosleep(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    let (clock, flags, req, rem) = (r.rdi, r.rsi, r.rdx, r.r10);
+    let t = match read_timespec(k, pid, req) {
+        Ok(t) => t,
+        Err(e) => return KResult::Done(Err(e)),
+    };
+    let now = plat.monotonic_ns();
+    let deadline = if flags & 1 != 0 {
+        // TIMER_ABSTIME
+        match clock {
+            CLOCK_MONOTONIC | CLOCK_BOOTTIME => ns_of(t),
+            CLOCK_REALTIME => {
+                let real = plat.realtime_ns();
+                now.saturating_add(ns_of(t).saturating_sub(real))
+            }
+            _ => return KResult::Done(Err(Errno::EINVAL)),
+        }
+    } else {
+        match clock {
+            CLOCK_MONOTONIC | CLOCK_BOOTTIME | CLOCK_REALTIME => now.saturating_add(ns_of(t)),
+            _ => return KResult::Done(Err(Errno::EINVAL)),
+        }
+    };
+    sleep_until(deadline, now, rem)
 }

@@ -10,7 +10,7 @@ use crate::cpio::{self, Entry};
 use crate::mm::{Access, Area, AreaKind, FaultError, STACK_SIZE, STACK_TOP};
 use crate::platform::{Platform, PAGE_SIZE};
 use crate::process::{Blocked, ExitStatus, Pid, Process, State};
-use crate::signal;
+use crate::signal::{self, bit, default_action, DefaultAction, SigInfo};
 use crate::syscall;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
@@ -188,8 +188,8 @@ impl Kernel {
         }
     }
 
-    pub(crate) fn wake_vfork_parent_of(&mut self, child: Pid) {
-        self.wake_vfork_parent(child);
+    pub(crate) fn wake_vfork_parent_of(&mut self, plat: &mut dyn Platform, child: Pid) {
+        self.wake_vfork_parent(plat, child);
     }
 
     /// Finds an executable in the file tree: an absolute path, or a bare name
@@ -330,6 +330,26 @@ impl Kernel {
     /// The timer fired (or time passed): ends expired sleeps and poll timeouts.
     pub fn tick(&mut self, plat: &mut dyn Platform) {
         let now = plat.monotonic_ns();
+        let alarms: Vec<Pid> = self
+            .procs
+            .values()
+            .filter(|p| !p.is_zombie() && p.alarm.is_some_and(|(d, _)| d <= now))
+            .map(|p| p.pid)
+            .collect();
+        for pid in alarms {
+            if let Some(p) = self.procs.get_mut(&pid) {
+                p.alarm = match p.alarm {
+                    Some((_, interval)) if interval > 0 => Some((now + interval, interval)),
+                    _ => None,
+                };
+            }
+            let info = SigInfo {
+                signo: signal::SIGALRM,
+                code: signal::SI_KERNEL,
+                ..Default::default()
+            };
+            self.send_signal(plat, pid, info);
+        }
         let due: Vec<(Pid, Blocked)> = self
             .procs
             .values()
@@ -348,10 +368,10 @@ impl Kernel {
             .collect();
         for (pid, b) in due {
             match b {
-                Blocked::Sleep { .. } => self.complete(pid, 0),
+                Blocked::Sleep { .. } => self.complete(plat, pid, 0),
                 Blocked::Poll { fds, nfds, .. } => {
                     let r = syscall::io::poll_scan(self, pid, fds, nfds, true);
-                    self.complete_result(pid, r);
+                    self.complete_result(plat, pid, r);
                 }
                 _ => {}
             }
@@ -360,18 +380,21 @@ impl Kernel {
 
     /// The earliest sleep or poll deadline (monotonic ns), for the timer.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.procs
+        let waits = self.procs.values().filter_map(|p| match p.state {
+            State::Blocked(Blocked::Sleep { deadline_ns, .. }) => Some(deadline_ns),
+            State::Blocked(Blocked::Poll { deadline_ns, .. }) => deadline_ns,
+            _ => None,
+        });
+        let alarms = self
+            .procs
             .values()
-            .filter_map(|p| match p.state {
-                State::Blocked(Blocked::Sleep { deadline_ns, .. }) => Some(deadline_ns),
-                State::Blocked(Blocked::Poll { deadline_ns, .. }) => deadline_ns,
-                _ => None,
-            })
-            .min()
+            .filter(|p| !p.is_zombie())
+            .filter_map(|p| p.alarm.map(|(d, _)| d));
+        waits.chain(alarms).min()
     }
 
     /// Ends the wait of blocked `pid` with return value `ret`.
-    pub(crate) fn complete(&mut self, pid: Pid, ret: u64) {
+    pub(crate) fn complete(&mut self, plat: &mut dyn Platform, pid: Pid, ret: u64) {
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
@@ -381,11 +404,19 @@ impl Kernel {
         p.state = State::Running;
         let mut regs = p.regs;
         regs.complete(ret);
-        self.push_action(Action::Reply { tid: pid, regs });
+        if self.deliver(plat, pid, &mut regs) {
+            self.push_action(Action::Reply { tid: pid, regs });
+        }
     }
 
-    pub(crate) fn complete_result(&mut self, pid: Pid, r: Result<u64, Errno>) {
+    pub(crate) fn complete_result(
+        &mut self,
+        plat: &mut dyn Platform,
+        pid: Pid,
+        r: Result<u64, Errno>,
+    ) {
         self.complete(
+            plat,
             pid,
             match r {
                 Ok(v) => v,
@@ -395,7 +426,7 @@ impl Kernel {
     }
 
     /// Gives waiting console readers and pollers what arrived.
-    fn wake_console(&mut self, _plat: &mut dyn Platform) {
+    fn wake_console(&mut self, plat: &mut dyn Platform) {
         let waiting: Vec<(Pid, Blocked)> = self
             .procs
             .values()
@@ -413,12 +444,12 @@ impl Kernel {
             match b {
                 Blocked::ConsoleRead { buf, len } => {
                     let r = syscall::io::console_read_now(self, pid, buf, len);
-                    self.complete_result(pid, r);
+                    self.complete_result(plat, pid, r);
                 }
                 Blocked::Poll { fds, nfds, .. } => {
                     let r = syscall::io::poll_scan(self, pid, fds, nfds, true);
                     if r != Ok(0) {
-                        self.complete_result(pid, r);
+                        self.complete_result(plat, pid, r);
                     }
                 }
                 _ => {}
@@ -442,7 +473,7 @@ impl Kernel {
         let children = core::mem::take(&mut p.children);
         self.push_action(Action::Kill { tid: pid });
         // A vfork parent waiting for this child goes on.
-        self.wake_vfork_parent(pid);
+        self.wake_vfork_parent(plat, pid);
         if ppid == 0 {
             // Top level: its descendants die with it and are reaped.
             let live = children
@@ -469,9 +500,166 @@ impl Kernel {
                 tp.children.push(c);
             }
         }
-        self.wake_waiter(ppid);
+        // The parent hears of it: SIGCHLD, or the child is reaped at once when
+        // the parent ignores SIGCHLD (SIG_IGN or SA_NOCLDWAIT).
+        let auto_reap = self.procs.get(&ppid).is_some_and(|pp| {
+            let a = pp.signals.action(signal::SIGCHLD);
+            a.handler == signal::SIG_IGN || a.flags & 2 != 0
+        });
+        if auto_reap {
+            self.procs.remove(&pid);
+            if let Some(pp) = self.procs.get_mut(&ppid) {
+                pp.children.retain(|&c| c != pid);
+            }
+        } else {
+            let (code, st) = match status {
+                ExitStatus::Exited(c) => (signal::CLD_EXITED, c as i32),
+                ExitStatus::Signaled(s) => (signal::CLD_KILLED, s as i32),
+            };
+            let info = SigInfo {
+                signo: signal::SIGCHLD,
+                code,
+                pid,
+                status: st,
+                addr: 0,
+            };
+            self.send_signal(plat, ppid, info);
+        }
+        self.wake_waiter(plat, ppid);
         if top != ppid {
-            self.wake_waiter(top);
+            self.wake_waiter(plat, top);
+        }
+    }
+
+    /// Sends a signal to process `pid`: its default action (terminate,
+    /// ignore) or, with a handler or while blocked, it becomes pending and a
+    /// wait the process is in is interrupted.
+    pub fn send_signal(&mut self, plat: &mut dyn Platform, pid: Pid, info: SigInfo) {
+        let sig = info.signo;
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        if p.is_zombie() || sig == 0 || p.signals.is_ignored(sig) {
+            return;
+        }
+        let act = p.signals.action(sig);
+        let blocked = p.signals.mask & bit(sig) & !signal::UNBLOCKABLE != 0;
+        if act.handler == signal::SIG_DFL && !blocked {
+            match default_action(sig) {
+                DefaultAction::Terminate => {
+                    self.exit_process(plat, pid, ExitStatus::Signaled(sig));
+                }
+                DefaultAction::Stop => plat.log(format_args!(
+                    "pid {pid}: {} would stop it: job control is not supported yet",
+                    signal::name(sig)
+                )),
+                DefaultAction::Continue | DefaultAction::Ignore => {}
+            }
+            return;
+        }
+        p.signals.pending |= bit(sig);
+        p.signals.info[sig as usize - 1] = info;
+        self.interrupt_wait(plat, pid);
+    }
+
+    /// Ends the wait of `pid` if a signal can now be delivered to it: the
+    /// syscall fails with EINTR (or restarts under SA_RESTART) and the
+    /// handler runs.
+    pub(crate) fn interrupt_wait(&mut self, plat: &mut dyn Platform, pid: Pid) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        let State::Blocked(b) = p.state else {
+            return;
+        };
+        let Some(sig) = p.signals.next_deliverable() else {
+            return;
+        };
+        let act = p.signals.action(sig);
+        let mut regs = p.regs;
+        match b {
+            Blocked::Vfork { .. } => return,
+            Blocked::Wait4 { .. } | Blocked::ConsoleRead { .. }
+                if act.flags & signal::SA_RESTART != 0 && act.handler > signal::SIG_IGN =>
+            {
+                // Restart: resume at the syscall instruction with rax = nr.
+            }
+            Blocked::Sleep { deadline_ns, rem } => {
+                if rem != 0 {
+                    let left = deadline_ns.saturating_sub(plat.monotonic_ns());
+                    let ts = selkie_syscalls::types::Timespec {
+                        tv_sec: (left / 1_000_000_000) as i64,
+                        tv_nsec: (left % 1_000_000_000) as i64,
+                    };
+                    let _ = p.mm.copy_out(p.aspace.as_mut(), rem, &ts.to_bytes());
+                }
+                regs.complete(Errno::EINTR.to_return());
+            }
+            _ => regs.complete(Errno::EINTR.to_return()),
+        }
+        p.state = State::Running;
+        if self.deliver(plat, pid, &mut regs) {
+            self.push_action(Action::Reply { tid: pid, regs });
+        }
+    }
+
+    /// Delivers the next deliverable pending signal of `pid`, whose thread is
+    /// about to resume with `regs`: runs its default action, or writes a
+    /// signal frame and points `regs` at the handler. Returns false when the
+    /// process died.
+    pub(crate) fn deliver(
+        &mut self,
+        plat: &mut dyn Platform,
+        pid: Pid,
+        regs: &mut SyscallRegs,
+    ) -> bool {
+        loop {
+            let Some(p) = self.procs.get_mut(&pid) else {
+                return false;
+            };
+            if p.is_zombie() {
+                return false;
+            }
+            let Some(sig) = p.signals.next_deliverable() else {
+                return true;
+            };
+            p.signals.pending &= !bit(sig);
+            let info = p.signals.info[sig as usize - 1];
+            let act = p.signals.action(sig);
+            if act.handler == signal::SIG_IGN {
+                continue;
+            }
+            if act.handler == signal::SIG_DFL {
+                if default_action(sig) == DefaultAction::Terminate {
+                    self.exit_process(plat, pid, ExitStatus::Signaled(sig));
+                    return false;
+                }
+                continue;
+            }
+            let old_mask = p.signals.saved_mask.take().unwrap_or(p.signals.mask);
+            let frame = signal::build_frame(regs, &info, &act, old_mask, &p.signals.altstack);
+            let written = act.flags & signal::SA_RESTORER != 0
+                && p.mm
+                    .copy_out(p.aspace.as_mut(), frame.addr, &frame.bytes)
+                    .is_ok();
+            if !written {
+                plat.log(format_args!(
+                    "pid {pid}: cannot deliver {} (bad stack or no restorer): SIGSEGV",
+                    signal::name(sig)
+                ));
+                self.exit_process(plat, pid, ExitStatus::Signaled(signal::SIGSEGV));
+                return false;
+            }
+            let mut mask = p.signals.mask | act.mask;
+            if act.flags & signal::SA_NODEFER == 0 {
+                mask |= bit(sig);
+            }
+            p.signals.mask = mask & !signal::UNBLOCKABLE;
+            if act.flags & signal::SA_RESETHAND != 0 {
+                p.signals.actions[sig as usize - 1] = signal::SigAction::default();
+            }
+            *regs = frame.regs;
+            return true;
         }
     }
 
@@ -494,18 +682,18 @@ impl Kernel {
         pid
     }
 
-    fn wake_vfork_parent(&mut self, child: Pid) {
+    fn wake_vfork_parent(&mut self, plat: &mut dyn Platform, child: Pid) {
         let parent = self.procs.values().find_map(|p| match p.state {
             State::Blocked(Blocked::Vfork { child: c }) if c == child => Some(p.pid),
             _ => None,
         });
         if let Some(parent) = parent {
-            self.complete(parent, child as u64);
+            self.complete(plat, parent, child as u64);
         }
     }
 
     /// If `parent` waits in wait4 for a child that has now exited, finish it.
-    fn wake_waiter(&mut self, parent: Pid) {
+    fn wake_waiter(&mut self, plat: &mut dyn Platform, parent: Pid) {
         let Some(State::Blocked(Blocked::Wait4 {
             pid,
             status,
@@ -516,7 +704,7 @@ impl Kernel {
             return;
         };
         if let Some(r) = syscall::proc::try_wait(self, parent, pid, status, options, rusage) {
-            self.complete_result(parent, r);
+            self.complete_result(plat, parent, r);
         }
     }
 }

@@ -59,6 +59,8 @@ pub enum Blocked {
     Sleep { deadline_ns: u64, rem: u64 },
     /// A vfork parent until its child execs or exits.
     Vfork { child: Pid },
+    /// rt_sigsuspend or pause: until a signal is delivered.
+    SigSuspend,
 }
 
 /// Where a process is in its life.
@@ -103,6 +105,10 @@ pub struct Process {
     pub umask: u32,
     /// Monotonic time the process started (ns).
     pub start_ns: u64,
+    /// ITIMER_REAL: next expiry (monotonic ns) and reload interval (ns).
+    pub alarm: Option<(u64, u64)>,
+    /// Command name (prctl PR_SET_NAME; the executable's base name).
+    pub comm: [u8; 16],
 }
 
 impl Process {
@@ -118,7 +124,7 @@ impl Process {
             children: Vec::new(),
             mm: Mm::new(),
             aspace,
-            exe,
+            exe: exe.clone(),
             fs_base: 0,
             fs_base_dirty: false,
             clear_child_tid: 0,
@@ -126,6 +132,8 @@ impl Process {
             signals: SignalState::default(),
             umask: 0o022,
             start_ns: 0,
+            alarm: None,
+            comm: comm_of(&exe),
         }
     }
 
@@ -133,4 +141,13 @@ impl Process {
     pub fn is_zombie(&self) -> bool {
         matches!(self.state, State::Zombie(_))
     }
+}
+
+/// The command name of an executable path: its base name, cut to 15 bytes.
+pub fn comm_of(path: &str) -> [u8; 16] {
+    let base = path.rsplit('/').next().unwrap_or(path).as_bytes();
+    let mut c = [0u8; 16];
+    let n = base.len().min(15);
+    c[..n].copy_from_slice(&base[..n]);
+    c
 }

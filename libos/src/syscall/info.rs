@@ -136,3 +136,57 @@ pub fn sys_getcwd(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     ctx.copy_out(buf, b"/\0")?;
     Ok(2)
 }
+
+/// getrusage: Selkie does not measure CPU time per process yet (seL4 5.0 keeps
+/// no per-thread accounting), so times and counters are reported as zero.
+pub fn sys_getrusage(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [who, buf, ..] = ctx.args;
+    match who as i32 {
+        -1..=1 => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    ctx.copy_out(buf, &[0u8; 144])?;
+    Ok(0)
+}
+
+/// times: the elapsed clock ticks since boot (100 Hz); CPU times are zero as
+/// for getrusage.
+pub fn sys_times(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let buf = ctx.args[0];
+    if buf != 0 {
+        ctx.copy_out(buf, &[0u8; 32])?;
+    }
+    Ok(ctx.plat.monotonic_ns() / 10_000_000)
+}
+
+/// prctl: PR_SET_NAME / PR_GET_NAME (the 16-byte command name).
+pub fn sys_prctl(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    const PR_SET_NAME: u64 = 15;
+    const PR_GET_NAME: u64 = 16;
+    let [option, arg2, ..] = ctx.args;
+    match option {
+        PR_SET_NAME => {
+            let mut name = [0u8; 16];
+            for (i, b) in name.iter_mut().take(15).enumerate() {
+                let mut c = [0u8; 1];
+                ctx.copy_in(arg2 + i as u64, &mut c)?;
+                if c[0] == 0 {
+                    break;
+                }
+                *b = c[0];
+            }
+            ctx.proc.comm = name;
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let name = ctx.proc.comm;
+            ctx.copy_out(arg2, &name)?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn sys_sched_yield(_ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    Ok(0)
+}

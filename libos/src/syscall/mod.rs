@@ -60,6 +60,8 @@ pub enum KResult {
     Block(Blocked),
     /// The caller ended or was replaced; no reply.
     NoReply,
+    /// Resume the caller with these registers (rt_sigreturn).
+    Replace(SyscallRegs),
 }
 
 /// A syscall handler.
@@ -147,8 +149,19 @@ syscall_table! {
     __NR_munmap => P(mem::sys_munmap), Full;
     __NR_mprotect => P(mem::sys_mprotect), Full;
     __NR_madvise => P(mem::sys_madvise), Partial("advice accepted and ignored");
-    __NR_rt_sigaction => P(signal::sys_rt_sigaction), Partial("recorded; no delivery yet");
-    __NR_rt_sigprocmask => P(signal::sys_rt_sigprocmask), Partial("recorded; no delivery yet");
+    __NR_rt_sigaction => P(signal::sys_rt_sigaction), Full;
+    __NR_rt_sigprocmask => P(signal::sys_rt_sigprocmask), Full;
+    __NR_rt_sigreturn => K(signal::sys_rt_sigreturn), Partial("FPU state is not saved in the frame");
+    __NR_rt_sigsuspend => K(signal::sys_rt_sigsuspend), Full;
+    __NR_rt_sigpending => P(signal::sys_rt_sigpending), Full;
+    __NR_sigaltstack => P(signal::sys_sigaltstack), Full;
+    __NR_pause => K(signal::sys_pause), Full;
+    __NR_kill => K(signal::sys_kill), Partial("handlers run when the target next returns from a syscall or is woken");
+    __NR_tkill => K(signal::sys_tkill), Partial("one thread per process");
+    __NR_tgkill => K(signal::sys_tgkill), Partial("one thread per process");
+    __NR_alarm => K(signal::sys_alarm), Full;
+    __NR_setitimer => K(signal::sys_setitimer), Partial("ITIMER_REAL only");
+    __NR_getitimer => K(signal::sys_getitimer), Partial("ITIMER_REAL only");
     __NR_clock_gettime => P(time::sys_clock_gettime), Partial("REALTIME, MONOTONIC, BOOTTIME, *_COARSE, *_RAW");
     __NR_clock_getres => P(time::sys_clock_getres), Full;
     __NR_gettimeofday => P(time::sys_gettimeofday), Full;
@@ -163,6 +176,10 @@ syscall_table! {
     __NR_readlink => P(info::sys_readlink), Partial("/proc/self/exe only");
     __NR_readlinkat => P(info::sys_readlinkat), Partial("/proc/self/exe only");
     __NR_getcwd => P(info::sys_getcwd), Partial("no chdir yet: always /");
+    __NR_getrusage => P(info::sys_getrusage), Partial("CPU times and counters are not measured: zero");
+    __NR_times => P(info::sys_times), Partial("elapsed ticks; CPU times are not measured: zero");
+    __NR_prctl => P(info::sys_prctl), Partial("PR_SET_NAME, PR_GET_NAME");
+    __NR_sched_yield => P(info::sys_sched_yield), Full;
 }
 
 /// Runs the syscall in `regs` for process `pid` and stores the result.
@@ -206,13 +223,28 @@ pub fn dispatch(
                 Ok(v) => v,
                 Err(e) => e.to_return(),
             });
-            Outcome::Return
+            // Pending signals run on the way back to user mode.
+            if kernel.deliver(plat, pid, regs) {
+                Outcome::Return
+            } else {
+                Outcome::NoReply
+            }
+        }
+        KResult::Replace(r) => {
+            *regs = r;
+            if kernel.deliver(plat, pid, regs) {
+                Outcome::Return
+            } else {
+                Outcome::NoReply
+            }
         }
         KResult::Block(b) => {
             if let Some(p) = kernel.procs.get_mut(&pid) {
                 p.state = State::Blocked(b);
                 p.regs = *regs;
             }
+            // A signal already deliverable ends the wait at once.
+            kernel.interrupt_wait(plat, pid);
             Outcome::Block
         }
         KResult::NoReply => Outcome::NoReply,

@@ -167,6 +167,7 @@ fn do_fork(
     c.signals = p.signals.clone();
     c.fs_base = p.fs_base;
     c.umask = p.umask;
+    c.comm = p.comm;
     c.start_ns = plat.monotonic_ns();
     p.children.push(child);
     let mut cregs = *r;
@@ -346,6 +347,7 @@ fn do_execve(
     p.mm.clear(p.aspace.as_mut());
     p.mm = core::mem::take(&mut fresh.mm);
     core::mem::swap(&mut p.aspace, &mut fresh.aspace);
+    p.comm = crate::process::comm_of(&path);
     p.exe = path;
     p.fs_base = 0;
     p.fs_base_dirty = false;
@@ -359,7 +361,7 @@ fn do_execve(
         root,
         context: start_context(entry, sp),
     });
-    k.wake_vfork_parent_of(pid);
+    k.wake_vfork_parent_of(plat, pid);
     Ok(())
 }
 

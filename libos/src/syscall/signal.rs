@@ -1,7 +1,13 @@
-//! Signal dispositions and masks (recorded; delivery comes later).
-use super::Ctx;
-use crate::signal::{SigAction, SignalState, SIGKILL, SIGSTOP};
+//! Signal syscalls: dispositions, masks, sending, waiting, returning from
+//! handlers, alternate stacks and the real-time interval timer.
+use super::{Ctx, KResult};
+use crate::kernel::Kernel;
+use crate::platform::Platform;
+use crate::process::{Blocked, Pid};
+use crate::signal::{self as sig, AltStack, SigAction, SigInfo, SignalState, SIGKILL, SIGSTOP};
 use selkie_syscalls::errno::Errno;
+use selkie_syscalls::regs::SyscallRegs;
+use selkie_syscalls::types::Timeval;
 
 pub fn sys_rt_sigaction(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     let [signo, act, oldact, sigsetsize, ..] = ctx.args;
@@ -47,4 +53,286 @@ pub fn sys_rt_sigprocmask(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
         ctx.copy_out(oldset, &old.to_le_bytes())?;
     }
     Ok(0)
+}
+
+pub fn sys_rt_sigpending(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [set, size, ..] = ctx.args;
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let pending = ctx.proc.signals.pending;
+    ctx.copy_out(set, &pending.to_le_bytes())?;
+    Ok(0)
+}
+
+pub fn sys_sigaltstack(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [ss, old, ..] = ctx.args;
+    let cur = ctx.proc.signals.altstack;
+    if old != 0 {
+        let mut b = [0u8; 24];
+        b[0..8].copy_from_slice(&cur.sp.to_le_bytes());
+        b[8..12].copy_from_slice(&cur.flags.to_le_bytes());
+        b[16..24].copy_from_slice(&cur.size.to_le_bytes());
+        ctx.copy_out(old, &b)?;
+    }
+    if ss != 0 {
+        let mut b = [0u8; 24];
+        ctx.copy_in(ss, &mut b)?;
+        let w = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
+        let flags = i32::from_le_bytes(b[8..12].try_into().unwrap_or([0; 4]));
+        if flags & !(sig::SS_DISABLE | (1 << 31)) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let new = if flags & sig::SS_DISABLE != 0 {
+            AltStack {
+                sp: 0,
+                flags: sig::SS_DISABLE,
+                size: 0,
+            }
+        } else {
+            if w(16) < 2048 {
+                return Err(Errno::ENOMEM); // below MINSIGSTKSZ
+            }
+            AltStack {
+                sp: w(0),
+                flags: 0,
+                size: w(16),
+            }
+        };
+        ctx.proc.signals.altstack = new;
+    }
+    Ok(0)
+}
+
+fn check_sig(signo: u64) -> Result<u32, Errno> {
+    if signo > 64 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(signo as u32)
+}
+
+/// kill(pid, sig): pid > 0 one process, 0 the caller's group, -1 everyone but
+/// the top-level processes, < -1 a group.
+pub fn sys_kill(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let signo = match check_sig(r.rsi) {
+        Ok(s) => s,
+        Err(e) => return KResult::Done(Err(e)),
+    };
+    let target = r.rdi as i32;
+    let my_pgid = k.procs.get(&pid).map(|p| p.pgid).unwrap_or(0);
+    let targets: alloc::vec::Vec<Pid> = k
+        .procs
+        .values()
+        .filter(|p| !p.is_zombie())
+        .filter(|p| match target {
+            t if t > 0 => p.pid == t as Pid,
+            0 => p.pgid == my_pgid,
+            -1 => p.ppid != 0 && p.pid != pid,
+            t => p.pgid == t.unsigned_abs(),
+        })
+        .map(|p| p.pid)
+        .collect();
+    if targets.is_empty() {
+        return KResult::Done(Err(Errno::ESRCH));
+    }
+    for t in targets {
+        let info = SigInfo {
+            signo,
+            code: sig::SI_USER,
+            pid,
+            ..Default::default()
+        };
+        k.send_signal(plat, t, info);
+    }
+    KResult::Done(Ok(0))
+}
+
+fn kill_thread(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, tid: u64, signo: u64) -> KResult {
+    let signo = match check_sig(signo) {
+        Ok(s) => s,
+        Err(e) => return KResult::Done(Err(e)),
+    };
+    let tid = tid as i32;
+    if tid <= 0 {
+        return KResult::Done(Err(Errno::EINVAL));
+    }
+    if k.procs.get(&(tid as Pid)).is_none_or(|p| p.is_zombie()) {
+        return KResult::Done(Err(Errno::ESRCH));
+    }
+    let info = SigInfo {
+        signo,
+        code: -6,
+        pid,
+        ..Default::default()
+    }; // SI_TKILL
+    k.send_signal(plat, tid as Pid, info);
+    KResult::Done(Ok(0))
+}
+
+pub fn sys_tkill(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    kill_thread(k, plat, pid, r.rdi, r.rsi)
+}
+
+pub fn sys_tgkill(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    if r.rdi as i32 != r.rsi as i32 {
+        return KResult::Done(Err(Errno::ESRCH));
+    }
+    kill_thread(k, plat, pid, r.rsi, r.rdx)
+}
+
+/// rt_sigreturn: restores the context saved in the signal frame at the stack
+/// pointer (the handler's `ret` popped the frame's return address).
+pub fn sys_rt_sigreturn(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    let Some(p) = k.procs.get_mut(&pid) else {
+        return KResult::NoReply;
+    };
+    let mut uc = alloc::vec![0u8; sig::UCONTEXT_SIZE as usize];
+    if p.mm.copy_in(p.aspace.as_mut(), r.sp, &mut uc).is_err() {
+        plat.log(format_args!(
+            "pid {pid}: rt_sigreturn with a bad frame: SIGSEGV"
+        ));
+        k.exit_process(
+            plat,
+            pid,
+            crate::process::ExitStatus::Signaled(sig::SIGSEGV),
+        );
+        return KResult::NoReply;
+    }
+    let (regs, mask) = sig::parse_ucontext(&uc, r);
+    p.signals.mask = mask;
+    KResult::Replace(regs)
+}
+
+pub fn sys_rt_sigsuspend(
+    k: &mut Kernel,
+    _plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    if r.rsi != 8 {
+        return KResult::Done(Err(Errno::EINVAL));
+    }
+    let Some(p) = k.procs.get_mut(&pid) else {
+        return KResult::NoReply;
+    };
+    let mut b = [0u8; 8];
+    if let Err(e) = p.mm.copy_in(p.aspace.as_mut(), r.rdi, &mut b) {
+        return KResult::Done(Err(e));
+    }
+    p.signals.saved_mask = Some(p.signals.mask);
+    p.signals.mask = u64::from_le_bytes(b) & !sig::UNBLOCKABLE;
+    KResult::Block(Blocked::SigSuspend)
+}
+
+pub fn sys_pause(
+    _k: &mut Kernel,
+    _plat: &mut dyn Platform,
+    _pid: Pid,
+    _r: &SyscallRegs,
+) -> KResult {
+    KResult::Block(Blocked::SigSuspend)
+}
+
+const ITIMER_REAL: u64 = 0;
+
+fn timeval_ns(t: &Timeval) -> u64 {
+    (t.tv_sec.max(0) as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add((t.tv_usec.max(0) as u64).saturating_mul(1000))
+}
+
+fn ns_timeval(ns: u64) -> Timeval {
+    Timeval {
+        tv_sec: (ns / 1_000_000_000) as i64,
+        tv_usec: ((ns % 1_000_000_000) / 1000) as i64,
+    }
+}
+
+/// The current ITIMER_REAL of `pid` as (remaining, interval) in ns.
+fn itimer(k: &Kernel, plat: &mut dyn Platform, pid: Pid) -> (u64, u64) {
+    match k.procs.get(&pid).and_then(|p| p.alarm) {
+        Some((d, i)) => (d.saturating_sub(plat.monotonic_ns()).max(1), i),
+        None => (0, 0),
+    }
+}
+
+pub fn sys_alarm(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let (left, _) = itimer(k, plat, pid);
+    let secs = r.rdi as u32 as u64;
+    let now = plat.monotonic_ns();
+    if let Some(p) = k.procs.get_mut(&pid) {
+        p.alarm = (secs > 0).then(|| (now + secs * 1_000_000_000, 0));
+    }
+    // Remaining seconds of the previous alarm, rounded up.
+    KResult::Done(Ok(left.div_ceil(1_000_000_000)))
+}
+
+fn itimerval_bytes(left: u64, interval: u64) -> [u8; 32] {
+    let mut b = [0u8; 32];
+    b[..16].copy_from_slice(&ns_timeval(interval).to_bytes());
+    b[16..].copy_from_slice(&ns_timeval(left).to_bytes());
+    b
+}
+
+pub fn sys_getitimer(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    if r.rdi != ITIMER_REAL {
+        return KResult::Done(Err(Errno::EINVAL));
+    }
+    let (left, interval) = itimer(k, plat, pid);
+    let p = k.procs.get_mut(&pid).expect("caller");
+    KResult::Done(
+        p.mm.copy_out(p.aspace.as_mut(), r.rsi, &itimerval_bytes(left, interval))
+            .map(|_| 0),
+    )
+}
+
+pub fn sys_setitimer(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    if r.rdi != ITIMER_REAL {
+        return KResult::Done(Err(Errno::EINVAL));
+    }
+    let (left, interval) = itimer(k, plat, pid);
+    let now = plat.monotonic_ns();
+    let p = k.procs.get_mut(&pid).expect("caller");
+    let res = (|| {
+        let mut b = [0u8; 32];
+        if r.rsi != 0 {
+            p.mm.copy_in(p.aspace.as_mut(), r.rsi, &mut b)?;
+        }
+        if r.rdx != 0 {
+            p.mm.copy_out(p.aspace.as_mut(), r.rdx, &itimerval_bytes(left, interval))?;
+        }
+        if r.rsi != 0 {
+            let tv = |o: usize| Timeval {
+                tv_sec: i64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8])),
+                tv_usec: i64::from_le_bytes(b[o + 8..o + 16].try_into().unwrap_or([0; 8])),
+            };
+            let (ival, val) = (tv(0), tv(16));
+            if val.tv_usec >= 1_000_000
+                || ival.tv_usec >= 1_000_000
+                || val.tv_sec < 0
+                || val.tv_usec < 0
+            {
+                return Err(Errno::EINVAL);
+            }
+            let v = timeval_ns(&val);
+            p.alarm = (v > 0).then(|| (now + v, timeval_ns(&ival)));
+        }
+        Ok(0)
+    })();
+    KResult::Done(res)
 }

@@ -61,6 +61,10 @@ CASES = [
     ("signals", "/tests/signals", [140],
      [[r"^handler ran for signal 10$", r"^SIGCHLD: count=1 info ok=1 status=4$", r"^pause: -1 EINTR, alarms=1$",
        r"^child killed: signaled=1 sig=15$", r"^ignored signal: still alive$"]], True),
+    ("fault-signal-handlers", "/tests/faults", [0],
+     [[r"^SIGSEGV caught: sig=11 addr=0x10 code=1$", r"^write redone after the handler: 42 \(handler ran 1 time\), registers intact: yes$",
+       r"^stack overflow caught on the alternate stack: sig=11 deep=yes$", r"^SIGFPE caught: sig=8 code=1$",
+       r"^SIGILL caught: sig=4$"]], True),
     ("musl-mksh-runs-programs", '/bin/mksh -c "/tests/exitcode 2; echo rc=$?; /tests/tls"', [0],
      [[r"^rc=2$", r"^tls ok$"]], False),
     # The default init, driven through the serial console: builtins only until fork exists.

@@ -30,6 +30,18 @@ pub enum Outcome {
     NoReply,
 }
 
+/// What to do with a thread after a page fault or CPU exception.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultOutcome {
+    /// Resolved: resume the faulting instruction.
+    Resume,
+    /// The process died (no handler): nothing to resume.
+    Killed,
+    /// A handler takes the signal: read the thread's registers and call
+    /// [`Kernel::fault_signal`].
+    Signal,
+}
+
 /// Words of an x86_64 user context: rip, rsp, rflags, rax, rbx, rcx, rdx, rsi,
 /// rdi, rbp, r8..r15, fs_base (the order of seL4_TCB_WriteRegisters).
 pub type Context = [u64; 19];
@@ -119,6 +131,32 @@ pub fn start_context(entry: u64, sp: u64) -> Context {
     c[1] = sp;
     c[2] = 0x202;
     c
+}
+
+/// Registers and FS base from a user context (the inverse of [`regs_context`]).
+pub fn context_regs(c: &Context) -> (SyscallRegs, u64) {
+    let r = SyscallRegs {
+        fault_ip: c[0],
+        sp: c[1],
+        flags: c[2],
+        rax: c[3],
+        rbx: c[4],
+        rcx: c[5],
+        rdx: c[6],
+        rsi: c[7],
+        rdi: c[8],
+        rbp: c[9],
+        r8: c[10],
+        r9: c[11],
+        r10: c[12],
+        r11: c[13],
+        r12: c[14],
+        r13: c[15],
+        r14: c[16],
+        r15: c[17],
+        sel4_syscall: 0,
+    };
+    (r, c[18])
 }
 
 /// The user context of a thread stopped in a syscall (after `complete`).
@@ -268,8 +306,9 @@ impl Kernel {
         syscall::dispatch(self, plat, pid, regs)
     }
 
-    /// Handles a page fault of `pid`: maps the page (resume) or kills the
-    /// process with SIGSEGV (SIGKILL when memory is exhausted).
+    /// Handles a page fault of `pid`: maps the page (resume), or raises
+    /// SIGSEGV (SIGKILL when memory is exhausted).
+    #[allow(clippy::too_many_arguments)]
     pub fn page_fault(
         &mut self,
         plat: &mut dyn Platform,
@@ -278,9 +317,9 @@ impl Kernel {
         ip: u64,
         write: bool,
         exec: bool,
-    ) -> Outcome {
+    ) -> FaultOutcome {
         let Some(p) = self.procs.get_mut(&pid) else {
-            return Outcome::NoReply;
+            return FaultOutcome::Killed;
         };
         let access = if exec {
             Access::Exec
@@ -289,36 +328,93 @@ impl Kernel {
         } else {
             Access::Read
         };
-        let sig = match p.mm.fault(p.aspace.as_mut(), addr, access) {
-            Ok(()) => return Outcome::Return,
-            Err(FaultError::NoArea) | Err(FaultError::Rights) => signal::SIGSEGV,
+        let (sig, code) = match p.mm.fault(p.aspace.as_mut(), addr, access) {
+            Ok(()) => return FaultOutcome::Resume,
+            Err(FaultError::NoArea) => (signal::SIGSEGV, signal::SEGV_MAPERR),
+            Err(FaultError::Rights) => (signal::SIGSEGV, 2), // SEGV_ACCERR
             // Linux's OOM killer would pick a victim; we end the faulting process.
-            Err(FaultError::NoMemory) => signal::SIGKILL,
+            Err(FaultError::NoMemory) => (signal::SIGKILL, signal::SI_KERNEL),
         };
-        plat.log(format_args!(
-            "pid {pid} killed by {} (address {addr:#x}, ip {ip:#x})",
-            signal::name(sig)
-        ));
-        self.exit_process(plat, pid, ExitStatus::Signaled(sig));
-        Outcome::NoReply
+        let info = SigInfo {
+            signo: sig,
+            code,
+            addr,
+            ..Default::default()
+        };
+        self.raise_fault(plat, pid, info, ip)
     }
 
-    /// A CPU exception in `pid` (x86 vector): the process dies of the
-    /// matching signal (handlers come with signal delivery).
+    /// A CPU exception in `pid` (x86 vector): the matching signal.
     pub fn exception(
         &mut self,
         plat: &mut dyn Platform,
         pid: Pid,
         vector: u64,
         ip: u64,
-    ) -> Outcome {
+    ) -> FaultOutcome {
         let sig = signal::signal_for_exception(vector);
+        let code = match sig {
+            signal::SIGILL => 2,  // ILL_ILLOPN
+            signal::SIGFPE => 1,  // FPE_INTDIV
+            signal::SIGTRAP => 1, // TRAP_BRKPT
+            _ => signal::SI_KERNEL,
+        };
+        let info = SigInfo {
+            signo: sig,
+            code,
+            addr: ip,
+            ..Default::default()
+        };
+        self.raise_fault(plat, pid, info, ip)
+    }
+
+    /// A fault signal: handled by the process's handler, or fatal.
+    fn raise_fault(
+        &mut self,
+        plat: &mut dyn Platform,
+        pid: Pid,
+        info: SigInfo,
+        ip: u64,
+    ) -> FaultOutcome {
+        let sig = info.signo;
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return FaultOutcome::Killed;
+        };
+        let act = p.signals.action(sig);
+        let blocked = p.signals.mask & bit(sig) != 0;
+        if sig != signal::SIGKILL && act.handler > signal::SIG_IGN && !blocked {
+            p.fault_info = Some(info);
+            return FaultOutcome::Signal;
+        }
+        // Ignored, blocked or default: a fault signal cannot be put off.
         plat.log(format_args!(
-            "pid {pid} killed by {} (exception {vector}, ip {ip:#x})",
-            signal::name(sig)
+            "pid {pid} killed by {} (address {:#x}, ip {ip:#x})",
+            signal::name(sig),
+            info.addr
         ));
         self.exit_process(plat, pid, ExitStatus::Signaled(sig));
-        Outcome::NoReply
+        FaultOutcome::Killed
+    }
+
+    /// Runs the handler of the fault signal raised in `pid`, whose thread
+    /// stopped with `context`: returns the context that enters the handler,
+    /// or None when the process died (e.g. its stack is unusable).
+    pub fn fault_signal(
+        &mut self,
+        plat: &mut dyn Platform,
+        pid: Pid,
+        context: &Context,
+    ) -> Option<Context> {
+        let p = self.procs.get_mut(&pid)?;
+        let info = p.fault_info.take()?;
+        let (mut regs, fs_base) = context_regs(context);
+        p.signals.pending |= bit(info.signo);
+        p.signals.info[info.signo as usize - 1] = info;
+        if self.deliver(plat, pid, &mut regs) {
+            Some(regs_context(&regs, fs_base))
+        } else {
+            None
+        }
     }
 
     /// Console input arrived.

@@ -33,7 +33,7 @@ pub mod process;
 pub mod signal;
 pub mod syscall;
 
-pub use kernel::{Action, Context, Kernel, Outcome, SpawnError};
+pub use kernel::{Action, Context, FaultOutcome, Kernel, Outcome, SpawnError};
 pub use platform::{AddressSpace, Platform};
 pub use selkie_loader::Perms;
 pub use selkie_syscalls::errno::Errno;

@@ -109,6 +109,10 @@ pub struct Process {
     pub alarm: Option<(u64, u64)>,
     /// Command name (prctl PR_SET_NAME; the executable's base name).
     pub comm: [u8; 16],
+    /// The next resume must restore every register (after rt_sigreturn).
+    pub full_restore: bool,
+    /// The signal a hardware fault raised, awaiting the thread's registers.
+    pub fault_info: Option<crate::signal::SigInfo>,
 }
 
 impl Process {
@@ -134,6 +138,8 @@ impl Process {
             start_ns: 0,
             alarm: None,
             comm: comm_of(&exe),
+            full_restore: false,
+            fault_info: None,
         }
     }
 

@@ -18,7 +18,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use selkie_libos::cpio;
 use selkie_libos::process::Pid;
-use selkie_libos::{Action, AddressSpace, Context, Errno, Kernel, Outcome, Platform};
+use selkie_libos::{Action, AddressSpace, Context, Errno, FaultOutcome, Kernel, Outcome, Platform};
 use selkie_sel4::ipc::{self, MessageInfo};
 use selkie_sel4::{consts::*, invoke, syscall, CPtr, CapRights};
 use selkie_syscalls::regs::SyscallRegs;
@@ -39,6 +39,10 @@ const USER_PRIORITY: u64 = 100;
 /// Slot of the fault endpoint in a thread's CSpace; radix of that CSpace.
 const FAULT_EP_SLOT: u64 = 1;
 const CSPACE_BITS: u64 = 2;
+/// Arch flags of TCB_WriteRegisters (kernel patch 0002): Linux syscall mode,
+/// and restore every register on the next return to user.
+const LINUX_MODE: u64 = 1;
+const FULL_RESTORE: u64 = 2;
 /// Badges of the interrupt notification (thread badges are small numbers).
 const BADGE_CONSOLE: u64 = 1 << 62;
 const BADGE_TIMER: u64 = 1 << 61;
@@ -161,7 +165,7 @@ impl Thread {
         if regs[2] == 0 {
             regs[2] = 0x202;
         }
-        invoke::tcb_write_registers(self.tcb, true, 1, &regs)
+        invoke::tcb_write_registers(self.tcb, true, LINUX_MODE, &regs)
     }
 
     fn destroy(self) {
@@ -286,6 +290,15 @@ impl Loop {
                 let mut regs = SyscallRegs::from_words(&words);
                 match self.kernel.syscall(&mut self.plat, tid, &mut regs) {
                     Outcome::Return => {
+                        // After rt_sigreturn every register must come back.
+                        if let Some(p) = self.kernel.process(tid) {
+                            if p.full_restore {
+                                p.full_restore = false;
+                                let ctx = selkie_libos::kernel::regs_context(&regs, p.fs_base);
+                                self.restart_with(tid, &ctx);
+                                return None;
+                            }
+                        }
                         if let Some(p) = self.kernel.process(tid) {
                             if p.fs_base_dirty {
                                 p.fs_base_dirty = false;
@@ -309,28 +322,59 @@ impl Loop {
             }
             seL4_Fault_VMFault => {
                 let (ip, addr, prefetch, fsr) = (mrs[0], mrs[1], mrs[2], mrs[3]);
-                match self.kernel.page_fault(
+                let o = self.kernel.page_fault(
                     &mut self.plat,
                     tid,
                     addr,
                     ip,
                     fsr & 2 != 0,
                     prefetch != 0,
-                ) {
-                    // An empty reply resumes the faulting instruction.
-                    Outcome::Return => Some(Reply::Restart),
-                    _ => None,
-                }
+                );
+                self.after_fault(tid, o)
             }
             seL4_Fault_UserException => {
                 let (ip, number) = (mrs[0], mrs[3]);
-                self.kernel.exception(&mut self.plat, tid, number, ip);
-                None
+                let o = self.kernel.exception(&mut self.plat, tid, number, ip);
+                self.after_fault(tid, o)
             }
             other => {
                 println!("selkie: thread {tid}: unexpected fault {other}");
-                self.kernel.exception(&mut self.plat, tid, 13, 0);
+                let o = self.kernel.exception(&mut self.plat, tid, 13, 0);
+                self.after_fault(tid, o)
+            }
+        }
+    }
+
+    /// Resumes, or enters the signal handler of, a thread after a fault.
+    fn after_fault(&mut self, tid: Pid, o: FaultOutcome) -> Option<Reply> {
+        match o {
+            // An empty reply restarts the faulting instruction.
+            FaultOutcome::Resume => Some(Reply::Restart),
+            FaultOutcome::Killed => None,
+            FaultOutcome::Signal => {
+                let tcb = self.threads.get(&tid)?.tcb;
+                let ctx = match invoke::tcb_read_registers(tcb, false) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        println!("selkie: cannot read the registers of thread {tid}: {e}");
+                        return None;
+                    }
+                };
+                if let Some(h) = self.kernel.fault_signal(&mut self.plat, tid, &ctx) {
+                    self.restart_with(tid, &h);
+                }
                 None
+            }
+        }
+    }
+
+    /// Restarts a thread stopped in a fault with a full register set (iret
+    /// path: every register, RCX and R11 included, is restored).
+    fn restart_with(&mut self, tid: Pid, ctx: &Context) {
+        if let Some(t) = self.threads.get(&tid) {
+            if let Err(e) = invoke::tcb_write_registers(t.tcb, true, LINUX_MODE | FULL_RESTORE, ctx)
+            {
+                println!("selkie: cannot resume thread {tid}: {e}");
             }
         }
     }
@@ -445,7 +489,7 @@ impl Loop {
 /// fault reply cannot carry).
 fn write_all_registers(tcb: CPtr, r: &SyscallRegs, fs_base: u64) {
     let regs = selkie_libos::kernel::regs_context(r, fs_base);
-    if let Err(e) = invoke::tcb_write_registers(tcb, false, 1, &regs) {
+    if let Err(e) = invoke::tcb_write_registers(tcb, false, LINUX_MODE, &regs) {
         println!("selkie: cannot set FS base: {e}");
     }
 }

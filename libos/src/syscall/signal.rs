@@ -205,6 +205,9 @@ pub fn sys_rt_sigreturn(
     }
     let (regs, mask) = sig::parse_ucontext(&uc, r);
     p.signals.mask = mask;
+    // The interrupted code may have been anywhere (a fault): every register,
+    // RCX and R11 included, must come back.
+    p.full_restore = true;
     KResult::Replace(regs)
 }
 

@@ -267,7 +267,7 @@ fn out_of_memory_is_enomem_not_a_panic() {
     k.procs.insert(1, p);
     assert_eq!(
         k.page_fault(&mut plat, 1, 0x10000, 0, true, false),
-        Outcome::Return
+        crate::kernel::FaultOutcome::Resume
     );
     assert_eq!(
         call(
@@ -280,7 +280,7 @@ fn out_of_memory_is_enomem_not_a_panic() {
     );
     assert_eq!(
         k.page_fault(&mut plat, 1, 0x11000, 0, true, false),
-        Outcome::NoReply
+        crate::kernel::FaultOutcome::Killed
     );
     assert_eq!(
         k.exit_status(1),
@@ -1093,6 +1093,53 @@ fn alarm_fires_sigalrm() {
     plat.now += 6_000_000_000;
     k.tick(&mut plat);
     assert_eq!(k.exit_status(1), Some(ExitStatus::Signaled(14)));
+}
+
+#[test]
+fn fault_signal_enters_the_handler_with_si_addr() {
+    let (mut k, mut plat) = setup();
+    let p = k.process(1).unwrap();
+    p.mm.insert(Area {
+        start: 0x20000,
+        end: 0x30000,
+        perms: RW,
+        kind: AreaKind::Anon,
+    })
+    .unwrap();
+    install(&mut k, 1, 11, 0x401234, crate::signal::SA_SIGINFO);
+    assert_eq!(
+        k.page_fault(&mut plat, 1, 0x9999, 0x401000, true, false),
+        crate::kernel::FaultOutcome::Signal
+    );
+    let mut ctx = [0u64; 19];
+    ctx[0] = 0x401000; // rip
+    ctx[1] = 0x2f000; // rsp
+    ctx[5] = 0xc0ffee; // rcx
+    ctx[18] = 0x7000; // fs base
+    let h = k.fault_signal(&mut plat, 1, &ctx).unwrap();
+    assert_eq!(h[0], 0x401234);
+    assert_eq!(h[8], 11); // rdi = SIGSEGV
+    assert_eq!(h[18], 0x7000, "FS base kept");
+    let mut info = [0u8; 24];
+    peek(&mut k, h[7], &mut info); // rsi = &siginfo
+    assert_eq!(u64::from_le_bytes(info[16..24].try_into().unwrap()), 0x9999); // si_addr
+    assert_eq!(i32::from_le_bytes(info[8..12].try_into().unwrap()), 1); // SEGV_MAPERR
+                                                                        // Returning from the handler restores rcx too (full restore).
+    let mut sr = SyscallRegs {
+        rax: g::__NR_rt_sigreturn as u64,
+        sp: h[1] + 8,
+        ..Default::default()
+    };
+    assert_eq!(k.syscall(&mut plat, 1, &mut sr), Outcome::Return);
+    assert_eq!((sr.fault_ip, sr.rcx), (0x401000, 0xc0ffee));
+    assert!(k.process(1).unwrap().full_restore);
+    // Without a handler the fault kills.
+    k.process(1).unwrap().signals.actions[10] = Default::default();
+    assert_eq!(
+        k.page_fault(&mut plat, 1, 0x9999, 0x401000, true, false),
+        crate::kernel::FaultOutcome::Killed
+    );
+    assert_eq!(k.exit_status(1), Some(ExitStatus::Signaled(11)));
 }
 
 #[test]

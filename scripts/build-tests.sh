@@ -6,7 +6,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 mkdir -p build/tests
-cc=(musl-gcc -isystem build/musl-kheaders -O2 -Wall)
+cc=(musl-gcc -isystem build/musl-kheaders -O2 -Wall -pthread)
 for src in tests/c/*.c; do
     name=$(basename "$src" .c)
     out=build/tests/$name

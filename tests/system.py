@@ -65,6 +65,10 @@ CASES = [
      [[r"^SIGSEGV caught: sig=11 addr=0x10 code=1$", r"^write redone after the handler: 42 \(handler ran 1 time\), registers intact: yes$",
        r"^stack overflow caught on the alternate stack: sig=11 deep=yes$", r"^SIGFPE caught: sig=8 code=1$",
        r"^SIGILL caught: sig=4$"]], True),
+    ("pthreads", "/tests/threads", [0],
+     [[r"^counter=800000 \(expected 800000\), join values sum=280, tls per thread ok=1, main tls=-1$",
+       r"^condvar: waiter returned 7$", r"^timed wait: ETIMEDOUT$",
+       r"^pthread_kill interrupted the sleeping thread: yes$"]], True),
     ("musl-mksh-runs-programs", '/bin/mksh -c "/tests/exitcode 2; echo rc=$?; /tests/tls"', [0],
      [[r"^rc=2$", r"^tls ok$"]], False),
     # The default init, driven through the serial console: builtins only until fork exists.

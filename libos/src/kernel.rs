@@ -271,7 +271,7 @@ impl Kernel {
         p.start_ns = plat.monotonic_ns();
         let (entry, sp) = load_image(plat, &mut p, data, &path, argv, envp)?;
         self.alloc_pid();
-        let root = p.aspace.root();
+        let root = p.vm().aspace.root();
         self.procs.insert(pid, p);
         self.push_action(Action::Start {
             tid: pid,
@@ -328,7 +328,7 @@ impl Kernel {
         } else {
             Access::Read
         };
-        let (sig, code) = match p.mm.fault(p.aspace.as_mut(), addr, access) {
+        let (sig, code) = match p.vm().fault(addr, access) {
             Ok(()) => return FaultOutcome::Resume,
             Err(FaultError::NoArea) => (signal::SIGSEGV, signal::SEGV_MAPERR),
             Err(FaultError::Rights) => (signal::SIGSEGV, 2), // SEGV_ACCERR
@@ -429,7 +429,7 @@ impl Kernel {
         let alarms: Vec<Pid> = self
             .procs
             .values()
-            .filter(|p| !p.is_zombie() && p.alarm.is_some_and(|(d, _)| d <= now))
+            .filter(|p| p.pid == p.tgid && !p.is_zombie() && p.alarm.is_some_and(|(d, _)| d <= now))
             .map(|p| p.pid)
             .collect();
         for pid in alarms {
@@ -459,12 +459,19 @@ impl Kernel {
                         ..
                     },
                 ) if d <= now => Some((p.pid, b)),
+                State::Blocked(
+                    b @ Blocked::Futex {
+                        deadline_ns: Some(d),
+                        ..
+                    },
+                ) if d <= now => Some((p.pid, b)),
                 _ => None,
             })
             .collect();
         for (pid, b) in due {
             match b {
                 Blocked::Sleep { .. } => self.complete(plat, pid, 0),
+                Blocked::Futex { .. } => self.complete(plat, pid, Errno::ETIMEDOUT.to_return()),
                 Blocked::Poll { fds, nfds, .. } => {
                     let r = syscall::io::poll_scan(self, pid, fds, nfds, true);
                     self.complete_result(plat, pid, r);
@@ -479,6 +486,7 @@ impl Kernel {
         let waits = self.procs.values().filter_map(|p| match p.state {
             State::Blocked(Blocked::Sleep { deadline_ns, .. }) => Some(deadline_ns),
             State::Blocked(Blocked::Poll { deadline_ns, .. }) => deadline_ns,
+            State::Blocked(Blocked::Futex { deadline_ns, .. }) => deadline_ns,
             _ => None,
         });
         let alarms = self
@@ -557,6 +565,16 @@ impl Kernel {
     /// hands its children to the top-level process and wakes a waiting parent.
     /// When a top-level process ends, all its descendants end too.
     pub fn exit_process(&mut self, plat: &mut dyn Platform, pid: Pid, status: ExitStatus) {
+        let Some(pid) = self.procs.get(&pid).map(|p| p.tgid) else {
+            return;
+        };
+        // Every other thread of the process ends with it.
+        for t in self.threads_of(pid) {
+            if t != pid {
+                self.procs.remove(&t);
+                self.push_action(Action::Kill { tid: t });
+            }
+        }
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
@@ -564,7 +582,7 @@ impl Kernel {
             return;
         }
         p.state = State::Zombie(status);
-        p.mm.clear(p.aspace.as_mut());
+        p.vm().clear();
         let ppid = p.ppid;
         let children = core::mem::take(&mut p.children);
         self.push_action(Action::Kill { tid: pid });
@@ -627,15 +645,48 @@ impl Kernel {
         }
     }
 
-    /// Sends a signal to process `pid`: its default action (terminate,
-    /// ignore) or, with a handler or while blocked, it becomes pending and a
-    /// wait the process is in is interrupted.
+    /// Sends a signal to process `pid` (any of its threads): its default
+    /// action (terminate, ignore) or, with a handler or while blocked, it
+    /// becomes pending on a thread that does not block it, and a wait that
+    /// thread is in is interrupted.
     pub fn send_signal(&mut self, plat: &mut dyn Platform, pid: Pid, info: SigInfo) {
         let sig = info.signo;
-        let Some(p) = self.procs.get_mut(&pid) else {
+        if sig == 0 || sig as usize > signal::NSIG {
+            return;
+        }
+        let Some(tgid) = self.procs.get(&pid).map(|p| p.tgid) else {
             return;
         };
-        if p.is_zombie() || sig == 0 || p.signals.is_ignored(sig) {
+        let threads = self.threads_of(tgid);
+        let target = threads
+            .iter()
+            .copied()
+            .find(|t| {
+                self.procs
+                    .get(t)
+                    .is_some_and(|p| p.is_live() && p.signals.mask & bit(sig) == 0)
+            })
+            .or_else(|| {
+                threads
+                    .iter()
+                    .copied()
+                    .find(|t| self.procs.get(t).is_some_and(|p| p.is_live()))
+            });
+        if let Some(t) = target {
+            self.send_thread_signal(plat, t, info);
+        }
+    }
+
+    /// Sends a signal to one thread (tkill, tgkill, faults).
+    pub fn send_thread_signal(&mut self, plat: &mut dyn Platform, tid: Pid, info: SigInfo) {
+        let sig = info.signo;
+        if sig == 0 || sig as usize > signal::NSIG {
+            return;
+        }
+        let Some(p) = self.procs.get_mut(&tid) else {
+            return;
+        };
+        if !p.is_live() || p.signals.is_ignored(sig) {
             return;
         }
         let act = p.signals.action(sig);
@@ -643,10 +694,11 @@ impl Kernel {
         if act.handler == signal::SIG_DFL && !blocked {
             match default_action(sig) {
                 DefaultAction::Terminate => {
-                    self.exit_process(plat, pid, ExitStatus::Signaled(sig));
+                    self.exit_process(plat, tid, ExitStatus::Signaled(sig));
                 }
                 DefaultAction::Stop => plat.log(format_args!(
-                    "pid {pid}: {} would stop it: job control is not supported yet",
+                    "pid {}: {} would stop it: job control is not supported yet",
+                    p.tgid,
                     signal::name(sig)
                 )),
                 DefaultAction::Continue | DefaultAction::Ignore => {}
@@ -655,7 +707,7 @@ impl Kernel {
         }
         p.signals.pending |= bit(sig);
         p.signals.info[sig as usize - 1] = info;
-        self.interrupt_wait(plat, pid);
+        self.interrupt_wait(plat, tid);
     }
 
     /// Ends the wait of `pid` if a signal can now be delivered to it: the
@@ -687,7 +739,7 @@ impl Kernel {
                         tv_sec: (left / 1_000_000_000) as i64,
                         tv_nsec: (left % 1_000_000_000) as i64,
                     };
-                    let _ = p.mm.copy_out(p.aspace.as_mut(), rem, &ts.to_bytes());
+                    let _ = p.vm().copy_out(rem, &ts.to_bytes());
                 }
                 regs.complete(Errno::EINTR.to_return());
             }
@@ -713,7 +765,7 @@ impl Kernel {
             let Some(p) = self.procs.get_mut(&pid) else {
                 return false;
             };
-            if p.is_zombie() {
+            if !p.is_live() {
                 return false;
             }
             let Some(sig) = p.signals.next_deliverable() else {
@@ -735,9 +787,7 @@ impl Kernel {
             let old_mask = p.signals.saved_mask.take().unwrap_or(p.signals.mask);
             let frame = signal::build_frame(regs, &info, &act, old_mask, &p.signals.altstack);
             let written = act.flags & signal::SA_RESTORER != 0
-                && p.mm
-                    .copy_out(p.aspace.as_mut(), frame.addr, &frame.bytes)
-                    .is_ok();
+                && p.vm().copy_out(frame.addr, &frame.bytes).is_ok();
             if !written {
                 plat.log(format_args!(
                     "pid {pid}: cannot deliver {} (bad stack or no restorer): SIGSEGV",
@@ -752,7 +802,7 @@ impl Kernel {
             }
             p.signals.mask = mask & !signal::UNBLOCKABLE;
             if act.flags & signal::SA_RESETHAND != 0 {
-                p.signals.actions[sig as usize - 1] = signal::SigAction::default();
+                p.signals.set_action(sig, signal::SigAction::default());
             }
             *regs = frame.regs;
             return true;
@@ -788,20 +838,122 @@ impl Kernel {
         }
     }
 
-    /// If `parent` waits in wait4 for a child that has now exited, finish it.
+    /// If a thread of process `parent` waits in wait4 for a child that has
+    /// now exited, finish its wait.
     fn wake_waiter(&mut self, plat: &mut dyn Platform, parent: Pid) {
-        let Some(State::Blocked(Blocked::Wait4 {
-            pid,
-            status,
-            options,
-            rusage,
-        })) = self.procs.get(&parent).map(|p| p.state)
-        else {
+        for t in self.threads_of(parent) {
+            let Some(State::Blocked(Blocked::Wait4 {
+                pid,
+                status,
+                options,
+                rusage,
+            })) = self.procs.get(&t).map(|p| p.state)
+            else {
+                continue;
+            };
+            if let Some(r) = syscall::proc::try_wait(self, t, pid, status, options, rusage) {
+                self.complete_result(plat, t, r);
+            }
+        }
+    }
+
+    /// The thread ids of process `tgid`, leader first.
+    pub(crate) fn threads_of(&self, tgid: Pid) -> Vec<Pid> {
+        let mut v: Vec<Pid> = self
+            .procs
+            .values()
+            .filter(|p| p.tgid == tgid)
+            .map(|p| p.pid)
+            .collect();
+        v.sort_by_key(|&t| t != tgid);
+        v
+    }
+
+    /// A thread ends (exit): the process ends with its last thread. The
+    /// thread's clear_child_tid word is zeroed and its futex woken, which is
+    /// how pthread_join learns of it.
+    pub(crate) fn exit_thread(&mut self, plat: &mut dyn Platform, tid: Pid, code: u8) {
+        let Some(p) = self.procs.get(&tid) else {
             return;
         };
-        if let Some(r) = syscall::proc::try_wait(self, parent, pid, status, options, rusage) {
-            self.complete_result(plat, parent, r);
+        let tgid = p.tgid;
+        let others = self
+            .threads_of(tgid)
+            .into_iter()
+            .any(|t| t != tid && self.procs.get(&t).is_some_and(|p| p.is_live()));
+        if !others {
+            self.exit_process(plat, tid, ExitStatus::Exited(code));
+            return;
         }
+        let (ctid, key) = {
+            let p = &self.procs[&tid];
+            (p.clear_child_tid, p.futex_key(p.clear_child_tid))
+        };
+        if ctid != 0 {
+            let p = &self.procs[&tid];
+            if p.vm().copy_out(ctid, &0u32.to_le_bytes()).is_ok() {
+                self.futex_wake(plat, key, 1, u32::MAX);
+            }
+        }
+        self.push_action(Action::Kill { tid });
+        if tid == tgid {
+            if let Some(p) = self.procs.get_mut(&tid) {
+                p.state = State::Exited;
+            }
+        } else {
+            self.procs.remove(&tid);
+        }
+    }
+
+    /// Wakes up to `n` threads waiting on futex `key` whose bitset matches;
+    /// returns how many woke.
+    pub(crate) fn futex_wake(
+        &mut self,
+        plat: &mut dyn Platform,
+        key: (u64, u64),
+        n: u64,
+        bitset: u32,
+    ) -> u64 {
+        let waiters: Vec<Pid> = self
+            .procs
+            .values()
+            .filter(|p| {
+                matches!(p.state, State::Blocked(Blocked::Futex { key: k, bitset: b, .. })
+                    if k == key && b & bitset != 0)
+            })
+            .map(|p| p.pid)
+            .take(n as usize)
+            .collect();
+        for &t in &waiters {
+            self.complete(plat, t, 0);
+        }
+        waiters.len() as u64
+    }
+
+    /// Moves up to `n` waiters of futex `from` to futex `to` (FUTEX_REQUEUE).
+    pub(crate) fn futex_requeue(&mut self, from: (u64, u64), to: (u64, u64), n: u64) -> u64 {
+        let mut moved = 0;
+        for p in self.procs.values_mut() {
+            if moved >= n {
+                break;
+            }
+            if let State::Blocked(Blocked::Futex {
+                key,
+                bitset,
+                deadline_ns,
+            }) = p.state
+            {
+                if key == from {
+                    p.state = State::Blocked(Blocked::Futex {
+                        key: to,
+                        bitset,
+                        deadline_ns,
+                    });
+                    moved += 1;
+                }
+            }
+        }
+        moved
     }
 }
 
@@ -821,7 +973,7 @@ pub(crate) fn load_image(
         max_image_size: 1 << 32,
     };
     let plan = loader::plan(elf, &opts).map_err(SpawnError::BadElf)?;
-    let aspace = p.aspace.as_mut();
+    let mut vm = p.vm();
     // Image pages: one area per run of pages with the same rights.
     let pages: Vec<(u64, Perms)> = plan.pages().into_iter().collect();
     let mut i = 0;
@@ -832,37 +984,39 @@ pub(crate) fn load_image(
             j += 1;
         }
         let end = pages[j - 1].0 + PAGE_SIZE;
-        p.mm.insert(Area {
-            start,
-            end,
-            perms,
-            kind: AreaKind::Image,
-        })
-        .map_err(|_| SpawnError::Errno(Errno::ENOEXEC))?;
+        vm.mm
+            .insert(Area {
+                start,
+                end,
+                perms,
+                kind: AreaKind::Image,
+            })
+            .map_err(|_| SpawnError::Errno(Errno::ENOEXEC))?;
         i = j;
     }
     let mut buf = alloc::vec![0u8; PAGE_SIZE as usize];
     for &(va, _) in &pages {
         plan.fill_page(elf, va, &mut buf);
         if buf.iter().any(|&b| b != 0) {
-            p.mm.fill(aspace, va, &buf).map_err(SpawnError::Errno)?;
+            vm.fill(va, &buf).map_err(SpawnError::Errno)?;
         }
     }
     // Heap starts after the image.
-    p.mm.brk_start = plan.brk_start;
-    p.mm.brk = plan.brk_start;
+    vm.mm.brk_start = plan.brk_start;
+    vm.mm.brk = plan.brk_start;
     // Stack: an 8 MiB area below STACK_TOP, mapped on demand.
-    p.mm.insert(Area {
-        start: STACK_TOP - STACK_SIZE,
-        end: STACK_TOP,
-        perms: Perms {
-            read: true,
-            write: true,
-            exec: plan.stack_exec,
-        },
-        kind: AreaKind::Stack,
-    })
-    .map_err(|_| SpawnError::Errno(Errno::ENOMEM))?;
+    vm.mm
+        .insert(Area {
+            start: STACK_TOP - STACK_SIZE,
+            end: STACK_TOP,
+            perms: Perms {
+                read: true,
+                write: true,
+                exec: plan.stack_exec,
+            },
+            kind: AreaKind::Stack,
+        })
+        .map_err(|_| SpawnError::Errno(Errno::ENOMEM))?;
     let mut random = [0u8; 16];
     plat.fill_random(&mut random);
     let auxv = loader::standard_auxv(&plan, 0, 0, 0, 0, HWCAP, 100, None);
@@ -878,8 +1032,7 @@ pub(crate) fn load_image(
     };
     let stack = loader::build_initial_stack(&params)
         .map_err(|e| SpawnError::Errno(Errno::new(e.errno() as u16)))?;
-    p.mm.fill(aspace, stack.sp, &stack.bytes)
-        .map_err(SpawnError::Errno)?;
+    vm.fill(stack.sp, &stack.bytes).map_err(SpawnError::Errno)?;
     Ok((plan.entry, stack.sp))
 }
 

@@ -1,12 +1,65 @@
 //! A Linux process as the LibOS keeps it (one thread per process for now:
 //! the thread id is the pid).
-use crate::mm::Mm;
+use crate::mm::{Access, FaultError, Mm};
 use crate::platform::AddressSpace;
 use crate::signal::SignalState;
 use alloc::boxed::Box;
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::{RefCell, RefMut};
+use selkie_loader::Perms;
+use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;
+
+/// A memory context: the area map and the pages behind it. Shared by the
+/// threads of a process (CLONE_VM).
+pub struct Vm {
+    pub mm: Mm,
+    pub aspace: Box<dyn AddressSpace>,
+}
+
+impl Vm {
+    pub fn new(aspace: Box<dyn AddressSpace>) -> Self {
+        Vm {
+            mm: Mm::new(),
+            aspace,
+        }
+    }
+    /// Copies user memory in (EFAULT on a bad range).
+    pub fn copy_in(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        self.mm.copy_in(self.aspace.as_mut(), addr, buf)
+    }
+    /// Copies to user memory (EFAULT on a bad range).
+    pub fn copy_out(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.mm.copy_out(self.aspace.as_mut(), addr, data)
+    }
+    /// Reads a NUL-terminated user string of at most `max` bytes.
+    pub fn read_cstring(&mut self, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+        self.mm.read_cstring(self.aspace.as_mut(), addr, max)
+    }
+    /// Fills user memory whatever the area's rights (exec).
+    pub fn fill(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.mm.fill(self.aspace.as_mut(), addr, data)
+    }
+    /// Resolves a page fault.
+    pub fn fault(&mut self, addr: u64, access: Access) -> Result<(), FaultError> {
+        self.mm.fault(self.aspace.as_mut(), addr, access)
+    }
+    /// Unmaps everything.
+    pub fn clear(&mut self) {
+        self.mm.clear(self.aspace.as_mut())
+    }
+    /// munmap.
+    pub fn unmap_range(&mut self, start: u64, end: u64) {
+        self.mm.unmap_range(self.aspace.as_mut(), start, end)
+    }
+    /// mprotect.
+    pub fn protect_range(&mut self, start: u64, end: u64, perms: Perms) -> Result<(), Errno> {
+        self.mm
+            .protect_range(self.aspace.as_mut(), start, end, perms)
+    }
+}
 
 /// Process (and thread) identifier.
 pub type Pid = u32;
@@ -61,6 +114,12 @@ pub enum Blocked {
     Vfork { child: Pid },
     /// rt_sigsuspend or pause: until a signal is delivered.
     SigSuspend,
+    /// futex wait on `key` (memory context, address) for `bitset`.
+    Futex {
+        key: (u64, u64),
+        bitset: u32,
+        deadline_ns: Option<u64>,
+    },
 }
 
 /// Where a process is in its life.
@@ -70,13 +129,22 @@ pub enum State {
     Running,
     /// Waiting; `regs` holds the registers of the blocked syscall.
     Blocked(Blocked),
-    /// Exited, not yet reaped by its parent.
+    /// Exited, not yet reaped by its parent (the whole process, on its
+    /// leader's entry).
     Zombie(ExitStatus),
+    /// The leader thread ended while other threads of its process run on.
+    Exited,
 }
 
-/// One process.
+/// One task: a thread, and for the thread-group leader (tid == tgid) also the
+/// process. Threads of a process share the memory context (`vm`) and the
+/// signal actions; process-wide fields (parent, children, group, exit
+/// status) are kept on the leader.
 pub struct Process {
+    /// Thread id (the pid for a leader).
     pub pid: Pid,
+    /// Process id: the leader's thread id.
+    pub tgid: Pid,
     pub ppid: Pid,
     pub pgid: Pid,
     pub sid: Pid,
@@ -85,10 +153,8 @@ pub struct Process {
     pub regs: SyscallRegs,
     /// Live and zombie children.
     pub children: Vec<Pid>,
-    /// Memory areas.
-    pub mm: Mm,
-    /// The pages behind them (None once the process is a zombie).
-    pub aspace: Box<dyn AddressSpace>,
+    /// Memory areas and the pages behind them (shared with CLONE_VM).
+    pub vm: Rc<RefCell<Vm>>,
     /// Absolute path of the executable (for /proc/self/exe).
     pub exe: String,
     /// FS base (TLS pointer) of the thread.
@@ -120,14 +186,14 @@ impl Process {
     pub fn new(pid: Pid, ppid: Pid, aspace: Box<dyn AddressSpace>, exe: String) -> Self {
         Process {
             pid,
+            tgid: pid,
             ppid,
             pgid: pid,
             sid: pid,
             state: State::Running,
             regs: SyscallRegs::default(),
             children: Vec::new(),
-            mm: Mm::new(),
-            aspace,
+            vm: Rc::new(RefCell::new(Vm::new(aspace))),
             exe: exe.clone(),
             fs_base: 0,
             fs_base_dirty: false,
@@ -143,9 +209,24 @@ impl Process {
         }
     }
 
+    /// The memory context, borrowed for one operation.
+    pub fn vm(&self) -> RefMut<'_, Vm> {
+        self.vm.borrow_mut()
+    }
+
     /// Whether the process has exited.
     pub fn is_zombie(&self) -> bool {
         matches!(self.state, State::Zombie(_))
+    }
+
+    /// Whether this thread still runs (or waits) in user space.
+    pub fn is_live(&self) -> bool {
+        !matches!(self.state, State::Zombie(_) | State::Exited)
+    }
+
+    /// The key of a futex at `addr` in this task's memory context.
+    pub fn futex_key(&self, addr: u64) -> (u64, u64) {
+        (Rc::as_ptr(&self.vm) as *const u8 as u64, addr)
     }
 }
 

@@ -48,9 +48,13 @@ pub const CLD_EXITED: i32 = 1;
 pub const CLD_KILLED: i32 = 2;
 pub const SEGV_MAPERR: i32 = 1;
 
-/// The bit of `sig` in a signal set.
+/// The bit of `sig` in a signal set (none for 0 or out-of-range numbers).
 pub const fn bit(sig: u32) -> u64 {
-    1u64 << (sig - 1)
+    if sig == 0 || sig as usize > NSIG {
+        0
+    } else {
+        1u64 << (sig - 1)
+    }
 }
 
 /// Signals that can be neither caught, blocked nor ignored.
@@ -279,10 +283,12 @@ impl SigAction {
     }
 }
 
-/// A process's signal state.
-#[derive(Clone, Debug)]
+/// A thread's signal state. The actions are shared by the threads of a
+/// process (CLONE_SIGHAND); the mask, pending set and alternate stack are
+/// per thread.
+#[derive(Debug)]
 pub struct SignalState {
-    pub actions: [SigAction; NSIG],
+    actions: alloc::rc::Rc<core::cell::RefCell<[SigAction; NSIG]>>,
     pub mask: u64,
     /// Pending signals and their info (standard signals do not queue).
     pub pending: u64,
@@ -295,7 +301,7 @@ pub struct SignalState {
 impl Default for SignalState {
     fn default() -> Self {
         SignalState {
-            actions: [SigAction::default(); NSIG],
+            actions: alloc::rc::Rc::new(core::cell::RefCell::new([SigAction::default(); NSIG])),
             mask: 0,
             pending: 0,
             info: [SigInfo::default(); NSIG],
@@ -312,11 +318,14 @@ impl SignalState {
     /// execve: caught signals return to their default action; ignored ones
     /// stay ignored; the mask is kept.
     pub fn reset_on_exec(&mut self) {
-        for a in self.actions.iter_mut() {
+        // A private copy: exec ends sharing with other threads.
+        let mut fresh = *self.actions.borrow();
+        for a in fresh.iter_mut() {
             if a.handler != SIG_IGN {
                 *a = SigAction::default();
             }
         }
+        self.actions = alloc::rc::Rc::new(core::cell::RefCell::new(fresh));
         self.altstack = AltStack {
             flags: SS_DISABLE,
             ..Default::default()
@@ -325,7 +334,33 @@ impl SignalState {
 
     /// The action for `sig`.
     pub fn action(&self, sig: u32) -> SigAction {
-        self.actions[sig as usize - 1]
+        self.actions.borrow()[sig as usize - 1]
+    }
+
+    /// Sets the action for `sig` (for every thread sharing the actions).
+    pub fn set_action(&self, sig: u32, act: SigAction) {
+        self.actions.borrow_mut()[sig as usize - 1] = act;
+    }
+
+    /// The state of a forked child: its own copy of the actions, the same
+    /// mask and alternate stack, nothing pending.
+    pub fn fork_copy(&self) -> SignalState {
+        SignalState {
+            actions: alloc::rc::Rc::new(core::cell::RefCell::new(*self.actions.borrow())),
+            mask: self.mask,
+            altstack: self.altstack,
+            ..Default::default()
+        }
+    }
+
+    /// The state of a new thread: shared actions, the same mask, nothing
+    /// pending, no alternate stack.
+    pub fn thread_copy(&self) -> SignalState {
+        SignalState {
+            actions: self.actions.clone(),
+            mask: self.mask,
+            ..Default::default()
+        }
     }
 
     /// Whether `sig` would be discarded on arrival (ignored explicitly, or by

@@ -57,7 +57,7 @@ fn stat_bytes(ino: usize, e: &Entry<'_>) -> [u8; 144] {
 
 fn user_path(k: &mut Kernel, pid: Pid, addr: u64) -> Result<String, Errno> {
     let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-    let raw = p.mm.read_cstring(p.aspace.as_mut(), addr, 4096)?;
+    let raw = p.vm().read_cstring(addr, 4096)?;
     String::from_utf8(raw).map_err(|_| Errno::ENOENT)
 }
 
@@ -69,7 +69,7 @@ fn do_stat(k: &mut Kernel, pid: Pid, path: u64, buf: u64, nofollow: bool) -> Res
     let (ino, e) = resolve(k.files(), &path, nofollow)?;
     let st = stat_bytes(ino, &e);
     let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-    p.mm.copy_out(p.aspace.as_mut(), buf, &st)?;
+    p.vm().copy_out(buf, &st)?;
     Ok(0)
 }
 
@@ -97,7 +97,7 @@ pub fn sys_newfstatat(
             }
             let st = super::io::console_stat();
             let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-            p.mm.copy_out(p.aspace.as_mut(), buf, &st)?;
+            p.vm().copy_out(buf, &st)?;
             return Ok(0);
         }
         if !name.starts_with('/') && dirfd != g::AT_FDCWD {

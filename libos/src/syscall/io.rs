@@ -66,7 +66,7 @@ fn iovecs_of(p: &mut crate::process::Process, addr: u64, count: u64) -> Result<V
         return Err(Errno::EINVAL);
     }
     let mut raw = vec![0u8; count as usize * 16];
-    p.mm.copy_in(p.aspace.as_mut(), addr, &mut raw)?;
+    p.vm().copy_in(addr, &mut raw)?;
     Ok(raw
         .chunks_exact(16)
         .map(|c| Iovec::from_bytes(c.try_into().unwrap_or([0; 16])))
@@ -152,7 +152,7 @@ pub(crate) fn console_read_now(k: &mut Kernel, pid: Pid, buf: u64, len: u64) -> 
     let n = (len as usize).min(k.console_in.len()).min(64 * 1024);
     let data: Vec<u8> = k.console_in.iter().take(n).copied().collect();
     let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-    p.mm.copy_out(p.aspace.as_mut(), buf, &data)?;
+    p.vm().copy_out(buf, &data)?;
     k.console_in.drain(..n);
     Ok(n as u64)
 }
@@ -169,7 +169,7 @@ fn read_console(k: &mut Kernel, pid: Pid, fd: u64, buf: u64, len: u64) -> KResul
         return KResult::NoReply;
     };
     // A bad buffer is EFAULT even when no input is waiting.
-    if let Err(e) = p.mm.check_range(buf, len as usize, Access::Write) {
+    if let Err(e) = p.vm().mm.check_range(buf, len as usize, Access::Write) {
         return KResult::Done(Err(e));
     }
     if k.console_in.is_empty() {
@@ -212,7 +212,7 @@ pub(crate) fn poll_scan(
     let input = !k.console_in.is_empty();
     let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
     let mut raw = vec![0u8; nfds as usize * 8];
-    p.mm.copy_in(p.aspace.as_mut(), fds, &mut raw)?;
+    p.vm().copy_in(fds, &mut raw)?;
     let mut ready = 0u64;
     for e in raw.chunks_exact_mut(8) {
         let fd = i32::from_le_bytes([e[0], e[1], e[2], e[3]]);
@@ -234,7 +234,7 @@ pub(crate) fn poll_scan(
         }
     }
     if ready > 0 || write_back {
-        p.mm.copy_out(p.aspace.as_mut(), fds, &raw)?;
+        p.vm().copy_out(fds, &raw)?;
     }
     Ok(ready)
 }

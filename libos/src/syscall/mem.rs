@@ -21,7 +21,9 @@ fn prot_to_perms(prot: u64) -> Result<Perms, Errno> {
 /// brk(addr): grows or shrinks the heap; returns the new (or unchanged) break.
 pub fn sys_brk(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     let want = ctx.args[0];
-    let mm = &mut ctx.proc.mm;
+    let mut vm = ctx.proc.vm();
+    let vm = &mut *vm;
+    let mm = &mut vm.mm;
     let cur = mm.brk;
     if want < mm.brk_start || want > MMAP_TOP {
         return Ok(cur);
@@ -50,9 +52,9 @@ pub fn sys_brk(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
             return Ok(cur);
         }
     } else if new_end < old_end {
-        mm.unmap_range(ctx.proc.aspace.as_mut(), new_end, old_end);
+        mm.unmap_range(vm.aspace.as_mut(), new_end, old_end);
     }
-    ctx.proc.mm.brk = want;
+    vm.mm.brk = want;
     Ok(want)
 }
 
@@ -75,7 +77,9 @@ pub fn sys_mmap(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     }
     let fixed = flags & g::MAP_FIXED != 0;
     let noreplace = flags & g::MAP_FIXED_NOREPLACE != 0;
-    let mm = &mut ctx.proc.mm;
+    let mut vm = ctx.proc.vm();
+    let vm = &mut *vm;
+    let mm = &mut vm.mm;
     let start = if fixed || noreplace {
         if addr % PAGE_SIZE != 0 {
             return Err(Errno::EINVAL);
@@ -88,7 +92,7 @@ pub fn sys_mmap(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
             if noreplace {
                 return Err(Errno::EEXIST);
             }
-            mm.unmap_range(ctx.proc.aspace.as_mut(), addr, end);
+            mm.unmap_range(vm.aspace.as_mut(), addr, end);
         }
         addr
     } else {
@@ -99,7 +103,7 @@ pub fn sys_mmap(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
             _ => mm.find_free(len).ok_or(Errno::ENOMEM)?,
         }
     };
-    ctx.proc.mm.insert(Area {
+    vm.mm.insert(Area {
         start,
         end: start + len,
         perms,
@@ -126,9 +130,7 @@ pub fn sys_munmap(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     if end > crate::mm::USER_END {
         return Err(Errno::EINVAL);
     }
-    ctx.proc
-        .mm
-        .unmap_range(ctx.proc.aspace.as_mut(), start, end);
+    ctx.proc.vm().unmap_range(start, end);
     Ok(0)
 }
 
@@ -139,9 +141,7 @@ pub fn sys_mprotect(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     if start == end {
         return Ok(0);
     }
-    ctx.proc
-        .mm
-        .protect_range(ctx.proc.aspace.as_mut(), start, end, perms)?;
+    ctx.proc.vm().protect_range(start, end, perms)?;
     Ok(0)
 }
 

@@ -10,6 +10,7 @@
 //! process through a [`Ctx`]; `K` handlers see the whole [`Kernel`] and may
 //! block the caller or end it.
 mod fs;
+mod futex;
 mod info;
 pub(crate) mod io;
 mod mem;
@@ -38,17 +39,15 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// Copies user memory in (EFAULT on a bad range).
     pub fn copy_in(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
-        self.proc.mm.copy_in(self.proc.aspace.as_mut(), addr, buf)
+        self.proc.vm().copy_in(addr, buf)
     }
     /// Copies to user memory (EFAULT on a bad range).
     pub fn copy_out(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
-        self.proc.mm.copy_out(self.proc.aspace.as_mut(), addr, data)
+        self.proc.vm().copy_out(addr, data)
     }
     /// Reads a NUL-terminated user string (at most PATH_MAX bytes).
     pub fn read_cstring(&mut self, addr: u64) -> Result<alloc::vec::Vec<u8>, Errno> {
-        self.proc
-            .mm
-            .read_cstring(self.proc.aspace.as_mut(), addr, 4096)
+        self.proc.vm().read_cstring(addr, 4096)
     }
 }
 
@@ -121,16 +120,16 @@ syscall_table! {
     __NR_lseek => P(io::sys_lseek), Partial("console: ESPIPE");
     __NR_close => P(io::sys_close), Partial("console fds 0-2 only");
     __NR_poll => K(io::sys_poll), Partial("console fds 0-2 only; other fds report POLLNVAL");
-    __NR_exit => K(proc::sys_exit), Partial("single-threaded processes");
+    __NR_exit => K(proc::sys_exit), Full;
     __NR_exit_group => K(proc::sys_exit_group), Full;
     __NR_fork => K(proc::sys_fork), Full;
     __NR_vfork => K(proc::sys_vfork), Partial("the child gets a copy-on-write copy, not the parent's memory");
-    __NR_clone => K(proc::sys_clone), Partial("fork-like clones only (no CLONE_VM threads yet)");
+    __NR_clone => K(proc::sys_clone), Partial("threads (CLONE_THREAD) and fork-like clones; no CLONE_VM processes");
     __NR_execve => K(proc::sys_execve), Partial("files of the initial tree; #! scripts; no close-on-exec fds yet");
     __NR_wait4 => K(proc::sys_wait4), Partial("WNOHANG; no stopped/continued reports; rusage zeroed");
     __NR_getpid => P(proc::sys_getpid), Full;
-    __NR_gettid => P(proc::sys_gettid), Partial("one thread per process");
-    __NR_getppid => P(proc::sys_getppid), Full;
+    __NR_gettid => P(proc::sys_gettid), Full;
+    __NR_getppid => K(proc::sys_getppid), Full;
     __NR_getpgid => K(proc::sys_getpgid), Full;
     __NR_getpgrp => P(proc::sys_getpgrp), Full;
     __NR_setpgid => K(proc::sys_setpgid), Partial("no session checks");
@@ -157,8 +156,9 @@ syscall_table! {
     __NR_sigaltstack => P(signal::sys_sigaltstack), Full;
     __NR_pause => K(signal::sys_pause), Full;
     __NR_kill => K(signal::sys_kill), Partial("handlers run when the target next returns from a syscall or is woken");
-    __NR_tkill => K(signal::sys_tkill), Partial("one thread per process");
-    __NR_tgkill => K(signal::sys_tgkill), Partial("one thread per process");
+    __NR_tkill => K(signal::sys_tkill), Full;
+    __NR_tgkill => K(signal::sys_tgkill), Full;
+    __NR_futex => K(futex::sys_futex), Partial("process-private keys: shared futexes work between threads, not across processes");
     __NR_alarm => K(signal::sys_alarm), Full;
     __NR_setitimer => K(signal::sys_setitimer), Partial("ITIMER_REAL only");
     __NR_getitimer => K(signal::sys_getitimer), Partial("ITIMER_REAL only");

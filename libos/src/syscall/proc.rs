@@ -10,15 +10,21 @@ use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;
 
 pub fn sys_getpid(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    Ok(ctx.proc.pid as u64)
+    Ok(ctx.proc.tgid as u64)
 }
 
 pub fn sys_gettid(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     Ok(ctx.proc.pid as u64)
 }
 
-pub fn sys_getppid(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    Ok(ctx.proc.ppid as u64)
+pub fn sys_getppid(
+    k: &mut Kernel,
+    _plat: &mut dyn Platform,
+    pid: Pid,
+    _r: &SyscallRegs,
+) -> KResult {
+    let tgid = k.procs.get(&pid).map(|p| p.tgid).unwrap_or(pid);
+    KResult::Done(Ok(k.procs.get(&tgid).map(|p| p.ppid).unwrap_or(0) as u64))
 }
 
 pub fn sys_getuid(_ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
@@ -126,8 +132,10 @@ fn exit_with(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, code: u64) -> KR
     KResult::NoReply
 }
 
+/// exit: ends the calling thread (the process ends with its last thread).
 pub fn sys_exit(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    exit_with(k, plat, pid, r.rdi)
+    k.exit_thread(plat, pid, r.rdi as u8);
+    KResult::NoReply
 }
 
 pub fn sys_exit_group(
@@ -153,28 +161,34 @@ fn do_fork(
         return KResult::Done(Err(Errno::EAGAIN));
     }
     let child = k.alloc_pid();
+    let Some(tgid) = k.procs.get(&pid).map(|p| p.tgid) else {
+        return KResult::NoReply;
+    };
     let Some(p) = k.procs.get_mut(&pid) else {
         return KResult::NoReply;
     };
-    let aspace = match p.aspace.fork() {
+    let forked = p.vm().aspace.fork();
+    let aspace = match forked {
         Ok(a) => a,
         Err(e) => return KResult::Done(Err(e)),
     };
-    let mut c = Process::new(child, pid, aspace, p.exe.clone());
-    c.mm = p.mm.clone();
+    let mut c = Process::new(child, tgid, aspace, p.exe.clone());
+    c.vm().mm = p.vm().mm.clone();
     c.pgid = p.pgid;
     c.sid = p.sid;
-    c.signals = p.signals.clone();
+    c.signals = p.signals.fork_copy();
     c.fs_base = p.fs_base;
     c.umask = p.umask;
     c.comm = p.comm;
     c.start_ns = plat.monotonic_ns();
-    p.children.push(child);
     let mut cregs = *r;
     cregs.complete(0);
-    let root = c.aspace.root();
+    let root = c.vm().aspace.root();
     let context = regs_context(&cregs, c.fs_base);
     k.procs.insert(child, c);
+    if let Some(leader) = k.procs.get_mut(&tgid) {
+        leader.children.push(child);
+    }
     k.push_action(Action::Start {
         tid: child,
         root,
@@ -199,51 +213,109 @@ pub fn sys_vfork(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
 pub fn sys_clone(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let flags = r.rdi;
     let (stack, ptid, ctid, tls) = (r.rsi, r.rdx, r.r10, r.r8);
-    let csignal = flags & 0xff;
+    let f = |b: u32| flags & b as u64 != 0;
     let known = (g::CLONE_VM
+        | g::CLONE_FS
+        | g::CLONE_FILES
+        | g::CLONE_SIGHAND
+        | g::CLONE_THREAD
+        | g::CLONE_SYSVSEM
         | g::CLONE_VFORK
         | g::CLONE_CHILD_SETTID
         | g::CLONE_CHILD_CLEARTID
         | g::CLONE_PARENT_SETTID
-        | g::CLONE_SETTLS) as u64
+        | g::CLONE_SETTLS
+        | g::CLONE_DETACHED) as u64
         | 0xff;
-    if flags & !known != 0
-        || (flags & g::CLONE_VM as u64 != 0 && flags & g::CLONE_VFORK as u64 == 0)
-    {
-        // Threads and shared-resource clones come with the thread work.
+    if flags & !known != 0 {
         return KResult::Done(Err(Errno::EINVAL));
     }
-    let _ = csignal;
-    let vfork = flags & g::CLONE_VFORK as u64 != 0;
-    // A CLONE_VM|CLONE_VFORK child runs on the stack it was given, in a
-    // copy-on-write copy of the parent's memory.
-    let mut regs = *r;
-    if stack != 0 {
-        regs.sp = stack;
+    // As on Linux: threads share signal handlers, which need shared memory.
+    if (f(g::CLONE_THREAD) && !f(g::CLONE_SIGHAND)) || (f(g::CLONE_SIGHAND) && !f(g::CLONE_VM)) {
+        return KResult::Done(Err(Errno::EINVAL));
     }
-    let res = do_fork(k, plat, pid, &regs, vfork);
+    let res = if f(g::CLONE_THREAD) {
+        new_thread(k, pid, r, stack)
+    } else if f(g::CLONE_VM) && !f(g::CLONE_VFORK) {
+        // A separate process sharing memory: not supported yet.
+        return KResult::Done(Err(Errno::EINVAL));
+    } else {
+        // fork-like; a CLONE_VM|CLONE_VFORK child (posix_spawn) gets a
+        // copy-on-write copy of the memory and runs on the stack it was given.
+        let mut regs = *r;
+        if stack != 0 {
+            regs.sp = stack;
+        }
+        do_fork(k, plat, pid, &regs, f(g::CLONE_VFORK))
+    };
     let child = match &res {
         KResult::Done(Ok(c)) => *c as Pid,
         KResult::Block(Blocked::Vfork { child }) => *child,
         _ => return res,
     };
-    if flags & g::CLONE_PARENT_SETTID as u64 != 0 {
-        let p = k.procs.get_mut(&pid).expect("caller");
-        let _ = p.mm.copy_out(p.aspace.as_mut(), ptid, &child.to_le_bytes());
+    if f(g::CLONE_PARENT_SETTID) {
+        if let Some(p) = k.procs.get(&pid) {
+            let _ = p.vm().copy_out(ptid, &child.to_le_bytes());
+        }
     }
     if let Some(c) = k.procs.get_mut(&child) {
-        if flags & g::CLONE_CHILD_SETTID as u64 != 0 {
-            let _ = c.mm.copy_out(c.aspace.as_mut(), ctid, &child.to_le_bytes());
+        if f(g::CLONE_CHILD_SETTID) {
+            let _ = c.vm().copy_out(ctid, &child.to_le_bytes());
         }
-        if flags & g::CLONE_CHILD_CLEARTID as u64 != 0 {
+        if f(g::CLONE_CHILD_CLEARTID) {
             c.clear_child_tid = ctid;
         }
-        if flags & g::CLONE_SETTLS as u64 != 0 {
+        if f(g::CLONE_SETTLS) {
             c.fs_base = tls;
             k.fix_start_fs_base(child, tls);
         }
     }
     res
+}
+
+/// A new thread in the caller's process: same memory and signal actions,
+/// started on `stack` right after the clone syscall with rax = 0.
+fn new_thread(k: &mut Kernel, pid: Pid, r: &SyscallRegs, stack: u64) -> KResult {
+    if k.procs.len() >= MAX_PROCESSES {
+        return KResult::Done(Err(Errno::EAGAIN));
+    }
+    let tid = k.alloc_pid();
+    let Some(p) = k.procs.get(&pid) else {
+        return KResult::NoReply;
+    };
+    let t = Process {
+        pid: tid,
+        tgid: p.tgid,
+        ppid: p.ppid,
+        pgid: p.pgid,
+        sid: p.sid,
+        state: State::Running,
+        regs: SyscallRegs::default(),
+        children: Vec::new(),
+        vm: p.vm.clone(),
+        exe: p.exe.clone(),
+        fs_base: p.fs_base,
+        fs_base_dirty: false,
+        clear_child_tid: 0,
+        robust_list: (0, 0),
+        signals: p.signals.thread_copy(),
+        umask: p.umask,
+        start_ns: p.start_ns,
+        alarm: None,
+        comm: p.comm,
+        full_restore: false,
+        fault_info: None,
+    };
+    let mut regs = *r;
+    regs.complete(0);
+    if stack != 0 {
+        regs.sp = stack;
+    }
+    let root = t.vm().aspace.root();
+    let context = regs_context(&regs, t.fs_base);
+    k.procs.insert(tid, t);
+    k.push_action(Action::Start { tid, root, context });
+    KResult::Done(Ok(tid as u64))
 }
 
 /// Reads a NULL-terminated array of user string pointers (argv, envp).
@@ -258,12 +330,12 @@ fn read_string_array(
     }
     loop {
         let mut w = [0u8; 8];
-        p.mm.copy_in(p.aspace.as_mut(), addr, &mut w)?;
+        p.vm().copy_in(addr, &mut w)?;
         let ptr = u64::from_le_bytes(w);
         if ptr == 0 {
             return Ok(out);
         }
-        let s = p.mm.read_cstring(p.aspace.as_mut(), ptr, 128 * 1024)?;
+        let s = p.vm().read_cstring(ptr, 128 * 1024)?;
         *total += s.len() + 1 + 8;
         if *total > 2 * 1024 * 1024 || out.len() > 64 * 1024 {
             return Err(Errno::E2BIG);
@@ -292,7 +364,7 @@ fn do_execve(
     envp: u64,
 ) -> Result<(), Errno> {
     let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-    let path = p.mm.read_cstring(p.aspace.as_mut(), path, 4096)?;
+    let path = p.vm().read_cstring(path, 4096)?;
     let mut total = 0;
     let mut args = read_string_array(p, argv, &mut total)?;
     let env = read_string_array(p, envp, &mut total)?;
@@ -342,11 +414,28 @@ fn do_execve(
     let envp_refs: Vec<&[u8]> = env.iter().map(|a| a.as_slice()).collect();
     let (entry, sp) =
         load_image(plat, &mut fresh, data, &path, &argv_refs, &envp_refs).map_err(|e| e.errno())?;
-    let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-    // The point of no return: swap in the new image.
-    p.mm.clear(p.aspace.as_mut());
-    p.mm = core::mem::take(&mut fresh.mm);
-    core::mem::swap(&mut p.aspace, &mut fresh.aspace);
+    // The point of no return: the other threads end, and the image is
+    // swapped in. A non-leader caller takes over the process's thread id.
+    let tgid = k.procs.get(&pid).ok_or(Errno::ESRCH)?.tgid;
+    for t in k.threads_of(tgid) {
+        if t != pid && t != tgid {
+            k.procs.remove(&t);
+        }
+        if t != pid {
+            k.push_action(Action::Kill { tid: t });
+        }
+    }
+    if pid != tgid {
+        let caller = k.procs.remove(&pid).ok_or(Errno::ESRCH)?;
+        k.push_action(Action::Kill { tid: pid });
+        if let Some(leader) = k.procs.get_mut(&tgid) {
+            leader.signals = caller.signals;
+            leader.state = crate::process::State::Running;
+        }
+    }
+    let p = k.procs.get_mut(&tgid).ok_or(Errno::ESRCH)?;
+    p.vm().clear();
+    p.vm = fresh.vm.clone();
     p.comm = crate::process::comm_of(&path);
     p.exe = path;
     p.fs_base = 0;
@@ -354,14 +443,23 @@ fn do_execve(
     p.clear_child_tid = 0;
     p.robust_list = (0, 0);
     p.signals.reset_on_exec();
-    let root = p.aspace.root();
+    let root = p.vm().aspace.root();
     drop(fresh);
-    k.push_action(Action::Exec {
-        tid: pid,
-        root,
-        context: start_context(entry, sp),
-    });
-    k.wake_vfork_parent_of(plat, pid);
+    let context = start_context(entry, sp);
+    if pid == tgid {
+        k.push_action(Action::Exec {
+            tid: pid,
+            root,
+            context,
+        });
+    } else {
+        k.push_action(Action::Start {
+            tid: tgid,
+            root,
+            context,
+        });
+    }
+    k.wake_vfork_parent_of(plat, tgid);
     Ok(())
 }
 
@@ -377,6 +475,7 @@ pub(crate) fn try_wait(
     options: u64,
     rusage: u64,
 ) -> Option<Result<u64, Errno>> {
+    let parent = k.procs.get(&parent)?.tgid;
     let p = k.procs.get(&parent)?;
     let pgid = p.pgid;
     let matches = |c: &Process| match sel {
@@ -407,15 +506,13 @@ pub(crate) fn try_wait(
     };
     let pp = k.procs.get_mut(&parent)?;
     if status != 0 {
-        if let Err(e) = pp
-            .mm
-            .copy_out(pp.aspace.as_mut(), status, &st.wait_status().to_le_bytes())
-        {
+        let r = pp.vm().copy_out(status, &st.wait_status().to_le_bytes());
+        if let Err(e) = r {
             return Some(Err(e));
         }
     }
     if rusage != 0 {
-        if let Err(e) = pp.mm.copy_out(pp.aspace.as_mut(), rusage, &[0u8; 144]) {
+        if let Err(e) = pp.vm().copy_out(rusage, &[0u8; 144]) {
             return Some(Err(e));
         }
     }

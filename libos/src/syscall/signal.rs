@@ -22,12 +22,12 @@ pub fn sys_rt_sigaction(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     } else {
         None
     };
-    let old = ctx.proc.signals.actions[idx];
+    let old = ctx.proc.signals.action(idx as u32 + 1);
     if oldact != 0 {
         ctx.copy_out(oldact, &old.to_bytes())?;
     }
     if let Some(a) = new {
-        ctx.proc.signals.actions[idx] = a;
+        ctx.proc.signals.set_action(idx as u32 + 1, a);
     }
     Ok(0)
 }
@@ -123,7 +123,7 @@ pub fn sys_kill(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRe
     let targets: alloc::vec::Vec<Pid> = k
         .procs
         .values()
-        .filter(|p| !p.is_zombie())
+        .filter(|p| p.pid == p.tgid && !p.is_zombie())
         .filter(|p| match target {
             t if t > 0 => p.pid == t as Pid,
             0 => p.pgid == my_pgid,
@@ -174,7 +174,14 @@ pub fn sys_tkill(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
 }
 
 pub fn sys_tgkill(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    if r.rdi as i32 != r.rsi as i32 {
+    let tgid = r.rdi as i32;
+    if tgid <= 0 {
+        return KResult::Done(Err(Errno::EINVAL));
+    }
+    if k.procs
+        .get(&(r.rsi as i32 as Pid))
+        .is_some_and(|p| p.tgid != tgid as Pid)
+    {
         return KResult::Done(Err(Errno::ESRCH));
     }
     kill_thread(k, plat, pid, r.rsi, r.rdx)
@@ -192,7 +199,7 @@ pub fn sys_rt_sigreturn(
         return KResult::NoReply;
     };
     let mut uc = alloc::vec![0u8; sig::UCONTEXT_SIZE as usize];
-    if p.mm.copy_in(p.aspace.as_mut(), r.sp, &mut uc).is_err() {
+    if p.vm().copy_in(r.sp, &mut uc).is_err() {
         plat.log(format_args!(
             "pid {pid}: rt_sigreturn with a bad frame: SIGSEGV"
         ));
@@ -224,7 +231,7 @@ pub fn sys_rt_sigsuspend(
         return KResult::NoReply;
     };
     let mut b = [0u8; 8];
-    if let Err(e) = p.mm.copy_in(p.aspace.as_mut(), r.rdi, &mut b) {
+    if let Err(e) = p.vm().copy_in(r.rdi, &mut b) {
         return KResult::Done(Err(e));
     }
     p.signals.saved_mask = Some(p.signals.mask);
@@ -294,7 +301,8 @@ pub fn sys_getitimer(
     let (left, interval) = itimer(k, plat, pid);
     let p = k.procs.get_mut(&pid).expect("caller");
     KResult::Done(
-        p.mm.copy_out(p.aspace.as_mut(), r.rsi, &itimerval_bytes(left, interval))
+        p.vm()
+            .copy_out(r.rsi, &itimerval_bytes(left, interval))
             .map(|_| 0),
     )
 }
@@ -314,10 +322,10 @@ pub fn sys_setitimer(
     let res = (|| {
         let mut b = [0u8; 32];
         if r.rsi != 0 {
-            p.mm.copy_in(p.aspace.as_mut(), r.rsi, &mut b)?;
+            p.vm().copy_in(r.rsi, &mut b)?;
         }
         if r.rdx != 0 {
-            p.mm.copy_out(p.aspace.as_mut(), r.rdx, &itimerval_bytes(left, interval))?;
+            p.vm().copy_out(r.rdx, &itimerval_bytes(left, interval))?;
         }
         if r.rsi != 0 {
             let tv = |o: usize| Timeval {

@@ -20,16 +20,18 @@ const RW: Perms = Perms {
 fn setup() -> (Kernel, TestPlatform) {
     let mut k = Kernel::new(Vec::new());
     k.alloc_pid();
-    let mut p = Process::new(1, 0, Box::new(MemSpace::default()), "/bin/test".into());
-    p.mm.insert(Area {
-        start: 0x10000,
-        end: 0x12000,
-        perms: RW,
-        kind: AreaKind::Anon,
-    })
-    .unwrap();
-    p.mm.brk_start = 0x100000;
-    p.mm.brk = 0x100000;
+    let p = Process::new(1, 0, Box::new(MemSpace::default()), "/bin/test".into());
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x10000,
+            end: 0x12000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
+    p.vm().mm.brk_start = 0x100000;
+    p.vm().mm.brk = 0x100000;
     k.procs.insert(1, p);
     (k, TestPlatform::default())
 }
@@ -56,12 +58,12 @@ fn call(k: &mut Kernel, plat: &mut TestPlatform, nr: u32, args: [u64; 6]) -> Res
 
 fn poke(k: &mut Kernel, addr: u64, data: &[u8]) {
     let p = k.process(1).unwrap();
-    p.mm.copy_out(p.aspace.as_mut(), addr, data).unwrap();
+    p.vm().copy_out(addr, data).unwrap();
 }
 
 fn peek(k: &mut Kernel, addr: u64, buf: &mut [u8]) {
     let p = k.process(1).unwrap();
-    p.mm.copy_in(p.aspace.as_mut(), addr, buf).unwrap();
+    p.vm().copy_in(addr, buf).unwrap();
 }
 
 #[test]
@@ -256,14 +258,16 @@ fn out_of_memory_is_enomem_not_a_panic() {
         limit: Some(1),
         ..Default::default()
     };
-    let mut p = Process::new(1, 0, Box::new(space), "/t".into());
-    p.mm.insert(Area {
-        start: 0x10000,
-        end: 0x20000,
-        perms: RW,
-        kind: AreaKind::Anon,
-    })
-    .unwrap();
+    let p = Process::new(1, 0, Box::new(space), "/t".into());
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x10000,
+            end: 0x20000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
     k.procs.insert(1, p);
     assert_eq!(
         k.page_fault(&mut plat, 1, 0x10000, 0, true, false),
@@ -502,15 +506,14 @@ fn fork_is_copy_on_write_and_wait_reaps() {
                                // The child writes: it gets its own copy; the parent keeps its data.
     {
         let c = k.process(2).unwrap();
-        c.mm.copy_out(c.aspace.as_mut(), 0x10000, b"child!")
-            .unwrap();
+        c.vm().copy_out(0x10000, b"child!").unwrap();
     }
     let mut b = [0u8; 6];
     peek(&mut k, 0x10000, &mut b);
     assert_eq!(&b, b"parent");
     {
         let c = k.process(2).unwrap();
-        c.mm.copy_in(c.aspace.as_mut(), 0x10000, &mut b).unwrap();
+        c.vm().copy_in(0x10000, &mut b).unwrap();
     }
     assert_eq!(&b, b"child!");
     // The parent waits; the child's exit wakes it with the status.
@@ -642,19 +645,20 @@ fn spawn_exec_and_scripts() {
     assert_eq!(k.process(1).unwrap().exe, "/bin/prog");
     // execve of a script runs its interpreter with the script path.
     let p = k.process(1).unwrap();
-    p.mm.insert(Area {
-        start: 0x10000,
-        end: 0x11000,
-        perms: RW,
-        kind: AreaKind::Anon,
-    })
-    .unwrap();
-    p.mm.copy_out(p.aspace.as_mut(), 0x10000, b"/bin/script\0")
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x10000,
+            end: 0x11000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
         .unwrap();
+    p.vm().copy_out(0x10000, b"/bin/script\0").unwrap();
     let mut argv = Vec::new();
     argv.extend_from_slice(&0x10000u64.to_le_bytes());
     argv.extend_from_slice(&0u64.to_le_bytes());
-    p.mm.copy_out(p.aspace.as_mut(), 0x10100, &argv).unwrap();
+    p.vm().copy_out(0x10100, &argv).unwrap();
     let (o, _) = raw(
         &mut k,
         &mut plat,
@@ -675,25 +679,24 @@ fn spawn_exec_and_scripts() {
     let sp = context[1];
     let p = k.process(1).unwrap();
     let mut w = [0u8; 8];
-    p.mm.copy_in(p.aspace.as_mut(), sp, &mut w).unwrap();
+    p.vm().copy_in(sp, &mut w).unwrap();
     assert_eq!(u64::from_le_bytes(w), 3);
-    p.mm.copy_in(p.aspace.as_mut(), sp + 16, &mut w).unwrap();
-    let arg1 =
-        p.mm.read_cstring(p.aspace.as_mut(), u64::from_le_bytes(w), 64)
-            .unwrap();
+    p.vm().copy_in(sp + 16, &mut w).unwrap();
+    let arg1 = p.vm().read_cstring(u64::from_le_bytes(w), 64).unwrap();
     assert_eq!(arg1, b"-x");
     // The old image is gone: the scratch area no longer exists.
-    assert!(p.mm.find(0x10000).is_none());
+    assert!(p.vm().mm.find(0x10000).is_none());
     // Errors leave the caller running: a missing file, a non-ELF file.
-    p.mm.insert(Area {
-        start: 0x10000,
-        end: 0x11000,
-        perms: RW,
-        kind: AreaKind::Anon,
-    })
-    .unwrap();
-    p.mm.copy_out(p.aspace.as_mut(), 0x10000, b"/nope\0/etc/passwd\0")
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x10000,
+            end: 0x11000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
         .unwrap();
+    p.vm().copy_out(0x10000, b"/nope\0/etc/passwd\0").unwrap();
     assert_eq!(
         raw(
             &mut k,
@@ -799,19 +802,18 @@ fn stat_and_access_over_the_tree() {
     let mut plat = TestPlatform::default();
     k.spawn(&mut plat, &[b"prog"], &[]).unwrap();
     let p = k.process(1).unwrap();
-    p.mm.insert(Area {
-        start: 0x10000,
-        end: 0x11000,
-        perms: RW,
-        kind: AreaKind::Anon,
-    })
-    .unwrap();
-    p.mm.copy_out(
-        p.aspace.as_mut(),
-        0x10000,
-        b"/bin/prog\0/etc/passwd\0/nope\0/\0",
-    )
-    .unwrap();
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x10000,
+            end: 0x11000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
+    p.vm()
+        .copy_out(0x10000, b"/bin/prog\0/etc/passwd\0/nope\0/\0")
+        .unwrap();
     assert_eq!(
         raw(
             &mut k,
@@ -864,7 +866,7 @@ fn install(k: &mut Kernel, pid: u32, signo: u32, handler: u64, flags: u64) {
         mask: 0,
     };
     let p = k.process(pid).unwrap();
-    p.signals.actions[signo as usize - 1] = act;
+    p.signals.set_action(signo, act);
 }
 
 #[test]
@@ -872,13 +874,15 @@ fn signal_handler_frame_and_sigreturn() {
     let (mut k, mut plat) = setup();
     // A stack for the frame.
     let p = k.process(1).unwrap();
-    p.mm.insert(Area {
-        start: 0x20000,
-        end: 0x30000,
-        perms: RW,
-        kind: AreaKind::Anon,
-    })
-    .unwrap();
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x20000,
+            end: 0x30000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
     install(&mut k, 1, 10, 0x401234, crate::signal::SA_SIGINFO);
     let mut r = SyscallRegs {
         rax: g::__NR_kill as u64,
@@ -964,13 +968,15 @@ fn default_actions_and_sigchld() {
 fn signals_interrupt_waits_eintr_or_restart() {
     let (mut k, mut plat) = setup();
     let p = k.process(1).unwrap();
-    p.mm.insert(Area {
-        start: 0x20000,
-        end: 0x30000,
-        perms: RW,
-        kind: AreaKind::Anon,
-    })
-    .unwrap();
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x20000,
+            end: 0x30000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
     // No SA_RESTART: a blocked console read fails with EINTR, then the handler runs.
     install(&mut k, 1, 14, 0x401234, 0);
     let mut r = SyscallRegs {
@@ -1036,13 +1042,15 @@ fn signals_interrupt_waits_eintr_or_restart() {
 fn sigsuspend_waits_for_a_handled_signal() {
     let (mut k, mut plat) = setup();
     let p = k.process(1).unwrap();
-    p.mm.insert(Area {
-        start: 0x20000,
-        end: 0x30000,
-        perms: RW,
-        kind: AreaKind::Anon,
-    })
-    .unwrap();
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x20000,
+            end: 0x30000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
     install(&mut k, 1, 17, 0x401234, 0);
     k.process(1).unwrap().signals.mask = crate::signal::bit(17);
     let child = raw(&mut k, &mut plat, 1, g::__NR_fork, [0; 6]).1.rax as u32;
@@ -1099,13 +1107,15 @@ fn alarm_fires_sigalrm() {
 fn fault_signal_enters_the_handler_with_si_addr() {
     let (mut k, mut plat) = setup();
     let p = k.process(1).unwrap();
-    p.mm.insert(Area {
-        start: 0x20000,
-        end: 0x30000,
-        perms: RW,
-        kind: AreaKind::Anon,
-    })
-    .unwrap();
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x20000,
+            end: 0x30000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
     install(&mut k, 1, 11, 0x401234, crate::signal::SA_SIGINFO);
     assert_eq!(
         k.page_fault(&mut plat, 1, 0x9999, 0x401000, true, false),
@@ -1134,12 +1144,273 @@ fn fault_signal_enters_the_handler_with_si_addr() {
     assert_eq!((sr.fault_ip, sr.rcx), (0x401000, 0xc0ffee));
     assert!(k.process(1).unwrap().full_restore);
     // Without a handler the fault kills.
-    k.process(1).unwrap().signals.actions[10] = Default::default();
+    k.process(1)
+        .unwrap()
+        .signals
+        .set_action(11, Default::default());
     assert_eq!(
         k.page_fault(&mut plat, 1, 0x9999, 0x401000, true, false),
         crate::kernel::FaultOutcome::Killed
     );
     assert_eq!(k.exit_status(1), Some(ExitStatus::Signaled(11)));
+}
+
+const THREAD_FLAGS: u64 = (g::CLONE_VM
+    | g::CLONE_FS
+    | g::CLONE_FILES
+    | g::CLONE_SIGHAND
+    | g::CLONE_THREAD
+    | g::CLONE_SYSVSEM
+    | g::CLONE_SETTLS
+    | g::CLONE_PARENT_SETTID
+    | g::CLONE_CHILD_CLEARTID) as u64;
+
+#[test]
+fn threads_share_memory_and_join_through_the_clear_tid_futex() {
+    let (mut k, mut plat) = setup();
+    // clone(flags, stack, ptid, ctid, tls)
+    let (o, r) = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_clone,
+        [THREAD_FLAGS, 0x11800, 0x11000, 0x11004, 0x11100, 0],
+    );
+    assert_eq!(o, Outcome::Return);
+    let tid = r.rax as u32;
+    assert_eq!(tid, 2);
+    let acts = k.take_actions();
+    let [Action::Start {
+        tid: 2, context, ..
+    }] = acts.as_slice()
+    else {
+        panic!("{acts:?}")
+    };
+    assert_eq!(context[1], 0x11800); // its own stack
+    assert_eq!(context[3], 0); // rax = 0
+    assert_eq!(context[18], 0x11100); // CLONE_SETTLS
+    let mut w = [0u8; 4];
+    peek(&mut k, 0x11000, &mut w);
+    assert_eq!(u32::from_le_bytes(w), 2, "CLONE_PARENT_SETTID");
+    // Same process, different thread; memory is shared (no copy-on-write).
+    assert_eq!(call_as(&mut k, &mut plat, 2, g::__NR_getpid), 1);
+    assert_eq!(call_as(&mut k, &mut plat, 2, g::__NR_gettid), 2);
+    {
+        let t = k.process(2).unwrap();
+        t.vm().copy_out(0x10000, b"shared").unwrap();
+    }
+    let mut b = [0u8; 6];
+    peek(&mut k, 0x10000, &mut b);
+    assert_eq!(&b, b"shared");
+    // The main thread joins: futex wait on the ctid word while it holds the tid.
+    poke(&mut k, 0x11004, &2u32.to_le_bytes());
+    let (o, _) = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_futex,
+        [0x11004, 0, 2, 0, 0, 0],
+    );
+    assert_eq!(o, Outcome::Block);
+    // A stale value does not block.
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            2,
+            g::__NR_futex,
+            [0x11004, 0, 7, 0, 0, 0]
+        )
+        .1
+        .rax,
+        Errno::EAGAIN.to_return()
+    );
+    // The thread exits: the word is cleared and the joiner woken; the process lives on.
+    assert_eq!(
+        raw(&mut k, &mut plat, 2, g::__NR_exit, [0; 6]).0,
+        Outcome::NoReply
+    );
+    let acts = k.take_actions();
+    assert!(acts.contains(&Action::Kill { tid: 2 }));
+    assert!(acts
+        .iter()
+        .any(|a| matches!(a, Action::Reply { tid: 1, regs } if regs.rax == 0)));
+    peek(&mut k, 0x11004, &mut w);
+    assert_eq!(u32::from_le_bytes(w), 0);
+    assert_eq!(k.exit_status(1), None);
+    assert!(k.process(2).is_none());
+}
+
+#[test]
+fn exit_group_ends_every_thread_and_signals_pick_a_thread() {
+    let (mut k, mut plat) = setup();
+    let t2 = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_clone,
+        [THREAD_FLAGS, 0x11800, 0x11000, 0x11004, 0, 0],
+    )
+    .1
+    .rax as u32;
+    let t3 = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_clone,
+        [THREAD_FLAGS, 0x11900, 0x11000, 0x11008, 0, 0],
+    )
+    .1
+    .rax as u32;
+    let _ = k.take_actions();
+    // Thread 3 waits on a futex; the main thread blocks SIGUSR1; a
+    // process-directed SIGUSR1 with a handler goes to a thread that accepts it.
+    k.process(1).unwrap().signals.mask = crate::signal::bit(10);
+    k.process(t2).unwrap().signals.mask = crate::signal::bit(10);
+    let p = k.process(1).unwrap();
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x20000,
+            end: 0x30000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
+    install(&mut k, 1, 10, 0x401234, 0);
+    let mut r = SyscallRegs {
+        rax: g::__NR_futex as u64,
+        rdi: 0x11010,
+        rdx: 0,
+        fault_ip: 0x1000,
+        sp: 0x2f000,
+        ..Default::default()
+    };
+    assert_eq!(k.syscall(&mut plat, t3, &mut r), Outcome::Block);
+    k.send_signal(
+        &mut plat,
+        1,
+        crate::signal::SigInfo {
+            signo: 10,
+            ..Default::default()
+        },
+    );
+    let acts = k.take_actions();
+    assert!(acts.iter().any(
+        |a| matches!(a, Action::Reply { tid, regs } if *tid == t3 && regs.fault_ip == 0x401234)
+    ));
+    // exit_group from thread 2 ends all of them.
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            t2,
+            g::__NR_exit_group,
+            [9, 0, 0, 0, 0, 0]
+        )
+        .0,
+        Outcome::NoReply
+    );
+    let acts = k.take_actions();
+    for t in [1, t2, t3] {
+        assert!(acts.contains(&Action::Kill { tid: t }), "{t}: {acts:?}");
+    }
+    assert_eq!(k.exit_status(1), Some(ExitStatus::Exited(9)));
+    assert!(k.process(t2).is_none() && k.process(t3).is_none());
+}
+
+#[test]
+fn futex_timeout_requeue_and_bitset() {
+    let (mut k, mut plat) = setup();
+    let t2 = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_clone,
+        [THREAD_FLAGS, 0x11800, 0x11000, 0x11004, 0, 0],
+    )
+    .1
+    .rax as u32;
+    poke(
+        &mut k,
+        0x11100,
+        &selkie_syscalls::types::Timespec {
+            tv_sec: 0,
+            tv_nsec: 1000,
+        }
+        .to_bytes(),
+    );
+    let (o, _) = raw(
+        &mut k,
+        &mut plat,
+        t2,
+        g::__NR_futex,
+        [0x11200, 128, 0, 0x11100, 0, 0],
+    );
+    assert_eq!(o, Outcome::Block);
+    let _ = k.take_actions();
+    while k.next_deadline().is_some_and(|d| plat.now < d) {
+        plat.now += 1000;
+    }
+    k.tick(&mut plat);
+    let acts = k.take_actions();
+    assert!(acts.iter().any(
+        |a| matches!(a, Action::Reply { regs, .. } if regs.rax == Errno::ETIMEDOUT.to_return())
+    ));
+    // Requeue: a waiter on A moves to B, and a wake on B finds it.
+    raw(
+        &mut k,
+        &mut plat,
+        t2,
+        g::__NR_futex,
+        [0x11200, 0, 0, 0, 0, 0],
+    );
+    assert_eq!(
+        call(
+            &mut k,
+            &mut plat,
+            g::__NR_futex,
+            [0x11200, 3, 0, 1, 0x11300, 0]
+        ),
+        Ok(1)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_futex, [0x11200, 1, 1, 0, 0, 0]),
+        Ok(0)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_futex, [0x11300, 1, 1, 0, 0, 0]),
+        Ok(1)
+    );
+    // Bitsets: a waiter on bit 0 is not woken by a wake of bit 1.
+    let _ = k.take_actions();
+    raw(
+        &mut k,
+        &mut plat,
+        t2,
+        g::__NR_futex,
+        [0x11200, 9, 0, 0, 0, 1],
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_futex, [0x11200, 10, 1, 0, 0, 2]),
+        Ok(0)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_futex, [0x11200, 10, 1, 0, 0, 1]),
+        Ok(1)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_futex, [0x11201, 0, 0, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_futex, [0x1, 0, 0, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_futex, [0x8, 0, 0, 0, 0, 0]),
+        Err(Errno::EFAULT)
+    );
 }
 
 #[test]

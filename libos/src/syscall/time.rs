@@ -75,7 +75,7 @@ pub fn sys_time(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
 fn read_timespec(k: &mut Kernel, pid: Pid, addr: u64) -> Result<Timespec, Errno> {
     let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
     let mut b = [0u8; 16];
-    p.mm.copy_in(p.aspace.as_mut(), addr, &mut b)?;
+    p.vm().copy_in(addr, &mut b)?;
     let t = Timespec::from_bytes(&b);
     if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
         return Err(Errno::EINVAL);

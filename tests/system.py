@@ -69,6 +69,13 @@ CASES = [
      [[r"^counter=800000 \(expected 800000\), join values sum=280, tls per thread ok=1, main tls=-1$",
        r"^condvar: waiter returned 7$", r"^timed wait: ETIMEDOUT$",
        r"^pthread_kill interrupted the sleeping thread: yes$"]], True),
+    ("shared-memory-mremap-waitid-nproc", "/tests/memproc", [0],
+     [[r"^waitid: 0 pid ok=1 code=1 status=0$", r"^MAP_SHARED sees the child's write: 42 7; MAP_PRIVATE keeps 1$",
+       r"^mremap grow: ok, contents 'keep me', new tail writable: yes$", r"^mremap shrink in place: yes$",
+       r"^MADV_DONTNEED zeroes private memory: yes$", r"^waitid with no children: ECHILD$",
+       r"^exec chain of 4 images: status 33$", r"^child leads its own group: yes$",
+       r"^fork bomb: stopped with EAGAIN=1 after fewer than 1000: yes$",
+       r"^still alive after the fork bomb: yes$"]], False),
     ("musl-mksh-runs-programs", '/bin/mksh -c "/tests/exitcode 2; echo rc=$?; /tests/tls"', [0],
      [[r"^rc=2$", r"^tls ok$"]], False),
     # The default init, driven through the serial console: builtins only until fork exists.

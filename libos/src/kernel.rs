@@ -727,7 +727,7 @@ impl Kernel {
         let mut regs = p.regs;
         match b {
             Blocked::Vfork { .. } => return,
-            Blocked::Wait4 { .. } | Blocked::ConsoleRead { .. }
+            Blocked::Wait4 { .. } | Blocked::Waitid { .. } | Blocked::ConsoleRead { .. }
                 if act.flags & signal::SA_RESTART != 0 && act.handler > signal::SIG_IGN =>
             {
                 // Restart: resume at the syscall instruction with rax = nr.
@@ -842,16 +842,22 @@ impl Kernel {
     /// now exited, finish its wait.
     fn wake_waiter(&mut self, plat: &mut dyn Platform, parent: Pid) {
         for t in self.threads_of(parent) {
-            let Some(State::Blocked(Blocked::Wait4 {
-                pid,
-                status,
-                options,
-                rusage,
-            })) = self.procs.get(&t).map(|p| p.state)
-            else {
-                continue;
+            let r = match self.procs.get(&t).map(|p| p.state) {
+                Some(State::Blocked(Blocked::Wait4 {
+                    pid,
+                    status,
+                    options,
+                    rusage,
+                })) => syscall::proc::try_wait(self, t, pid, status, options, rusage),
+                Some(State::Blocked(Blocked::Waitid {
+                    idtype,
+                    id,
+                    infop,
+                    options,
+                })) => syscall::proc::try_waitid(self, t, idtype, id, infop, options),
+                _ => continue,
             };
-            if let Some(r) = syscall::proc::try_wait(self, t, pid, status, options, rusage) {
+            if let Some(r) = r {
                 self.complete_result(plat, t, r);
             }
         }

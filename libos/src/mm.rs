@@ -31,6 +31,9 @@ pub enum AreaKind {
     Stack,
     /// An anonymous mmap.
     Anon,
+    /// An anonymous MAP_SHARED mapping: populated at mmap time, and its
+    /// frames stay shared (not copy-on-write) across fork.
+    Shared,
 }
 
 /// One memory area.
@@ -383,6 +386,11 @@ impl Mm {
             }
             cur += n as u64;
         }
+    }
+
+    /// Whether `addr` lies in a shared mapping.
+    pub fn is_shared(&self, addr: u64) -> bool {
+        self.find(addr).is_some_and(|a| a.kind == AreaKind::Shared)
     }
 
     /// Unmaps everything (process exit).

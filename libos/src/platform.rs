@@ -44,9 +44,14 @@ pub trait AddressSpace {
     /// The VSpace's identity on the seL4 side (its root paging structure),
     /// used to create threads in it.
     fn root(&self) -> u64;
-    /// A copy-on-write duplicate (fork): every page is shared, and writable
-    /// pages become read-only in both spaces until one of them writes.
-    fn fork(&mut self) -> Result<alloc::boxed::Box<dyn AddressSpace>, Errno>;
+    /// A duplicate for fork: every page is shared; writable pages become
+    /// copy-on-write (read-only in both spaces until one of them writes),
+    /// except those `shared` says belong to MAP_SHARED mappings, which stay
+    /// writable and shared.
+    fn fork(
+        &mut self,
+        shared: &dyn Fn(u64) -> bool,
+    ) -> Result<alloc::boxed::Box<dyn AddressSpace>, Errno>;
     /// Makes the page at `va` privately writable if it is copy-on-write: a
     /// frame shared with another space is copied, a frame no longer shared is
     /// just remapped writable. `Ok(false)` when the page is not copy-on-write.

@@ -100,6 +100,13 @@ pub enum Blocked {
         options: u64,
         rusage: u64,
     },
+    /// waitid for a child.
+    Waitid {
+        idtype: u64,
+        id: u64,
+        infop: u64,
+        options: u64,
+    },
     /// read from the console.
     ConsoleRead { buf: u64, len: u64 },
     /// poll with console input among the awaited events.
@@ -177,6 +184,10 @@ pub struct Process {
     pub comm: [u8; 16],
     /// The next resume must restore every register (after rt_sigreturn).
     pub full_restore: bool,
+    /// Resource limits (getrlimit/setrlimit/prlimit64).
+    pub rlimits: [selkie_syscalls::types::Rlimit; 16],
+    /// Nice value (setpriority).
+    pub nice: i32,
     /// The signal a hardware fault raised, awaiting the thread's registers.
     pub fault_info: Option<crate::signal::SigInfo>,
 }
@@ -206,6 +217,8 @@ impl Process {
             comm: comm_of(&exe),
             full_restore: false,
             fault_info: None,
+            rlimits: crate::syscall::default_limits(),
+            nice: 0,
         }
     }
 

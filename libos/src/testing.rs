@@ -82,9 +82,9 @@ impl AddressSpace for MemSpace {
     fn root(&self) -> u64 {
         self as *const _ as u64
     }
-    fn fork(&mut self) -> Result<Box<dyn AddressSpace>, Errno> {
-        for p in self.pages.values_mut() {
-            if p.perms.write {
+    fn fork(&mut self, shared: &dyn Fn(u64) -> bool) -> Result<Box<dyn AddressSpace>, Errno> {
+        for (va, p) in self.pages.iter_mut() {
+            if p.perms.write && !shared(*va) {
                 p.cow = true;
             }
         }

@@ -199,12 +199,12 @@ impl AddressSpace for ChildSpace {
         self.pml4
     }
 
-    fn fork(&mut self) -> Result<Box<dyn AddressSpace>, Errno> {
+    fn fork(&mut self, shared: &dyn Fn(u64) -> bool) -> Result<Box<dyn AddressSpace>, Errno> {
         let mut child = ChildSpace::new().map_err(|_| Errno::ENOMEM)?;
         let vas: Vec<u64> = self.pages.keys().copied().collect();
         for va in vas {
             let p = self.pages.get_mut(&va).expect("page");
-            if p.perms.write && !p.cow {
+            if p.perms.write && !p.cow && !shared(va) {
                 p.cow = true;
                 let _ = invoke::page_remap(
                     p.mapped,

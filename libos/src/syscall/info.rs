@@ -59,14 +59,26 @@ fn default_limit(resource: u64) -> Rlimit {
     }
 }
 
+/// The limits a new process starts with.
+pub fn default_limits() -> [Rlimit; 16] {
+    core::array::from_fn(|r| default_limit(r as u64))
+}
+
+/// prlimit64 on the caller (pid 0 or its own pid); raising a hard limit is
+/// allowed (everyone is root).
 pub fn sys_prlimit64(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     let [pid, resource, new, old, ..] = ctx.args;
-    if pid != 0 && pid != ctx.proc.pid as u64 {
+    if pid != 0 && pid as u32 != ctx.proc.tgid && pid as u32 != ctx.proc.pid {
         return Err(Errno::ESRCH);
     }
+    limits(ctx, resource, new, old)
+}
+
+fn limits(ctx: &mut Ctx<'_>, resource: u64, new: u64, old: u64) -> Result<u64, Errno> {
     if resource >= RLIMIT_NLIMITS {
         return Err(Errno::EINVAL);
     }
+    let mut set = None;
     if new != 0 {
         let mut b = [0u8; 16];
         ctx.copy_in(new, &mut b)?;
@@ -74,20 +86,32 @@ pub fn sys_prlimit64(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
         if r.cur > r.max {
             return Err(Errno::EINVAL);
         }
+        set = Some(r);
     }
     if old != 0 {
-        ctx.copy_out(old, &default_limit(resource).to_bytes())?;
+        let cur = ctx.proc.rlimits[resource as usize];
+        ctx.copy_out(old, &cur.to_bytes())?;
+    }
+    if let Some(r) = set {
+        ctx.proc.rlimits[resource as usize] = r;
     }
     Ok(0)
 }
 
 pub fn sys_getrlimit(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     let [resource, addr, ..] = ctx.args;
-    if resource >= RLIMIT_NLIMITS {
-        return Err(Errno::EINVAL);
+    if addr == 0 {
+        return Err(Errno::EFAULT);
     }
-    ctx.copy_out(addr, &default_limit(resource).to_bytes())?;
-    Ok(0)
+    limits(ctx, resource, 0, addr)
+}
+
+pub fn sys_setrlimit(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [resource, addr, ..] = ctx.args;
+    if addr == 0 {
+        return Err(Errno::EFAULT);
+    }
+    limits(ctx, resource, addr, 0)
 }
 
 pub fn sys_sched_getaffinity(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
@@ -188,5 +212,80 @@ pub fn sys_prctl(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
 }
 
 pub fn sys_sched_yield(_ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    Ok(0)
+}
+
+/// sched_setaffinity: one CPU; a mask must include CPU 0.
+pub fn sys_sched_setaffinity(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [pid, len, addr, ..] = ctx.args;
+    if pid != 0 && pid as u32 != ctx.proc.pid && pid as u32 != ctx.proc.tgid {
+        return Err(Errno::ESRCH);
+    }
+    if len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = [0u8; 1];
+    ctx.copy_in(addr, &mut b)?;
+    if b[0] & 1 == 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+/// getcpu: always CPU 0, node 0.
+pub fn sys_getcpu(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [cpu, node, ..] = ctx.args;
+    if cpu != 0 {
+        ctx.copy_out(cpu, &0u32.to_le_bytes())?;
+    }
+    if node != 0 {
+        ctx.copy_out(node, &0u32.to_le_bytes())?;
+    }
+    Ok(0)
+}
+
+/// getpriority(PRIO_PROCESS, 0 | self): the raw syscall returns 20 - nice.
+pub fn sys_getpriority(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [which, who, ..] = ctx.args;
+    check_prio_target(ctx, which, who)?;
+    Ok((20 - ctx.proc.nice) as u64)
+}
+
+/// setpriority: the nice value is recorded (seL4 scheduling ignores it).
+pub fn sys_setpriority(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [which, who, prio, ..] = ctx.args;
+    check_prio_target(ctx, which, who)?;
+    ctx.proc.nice = (prio as i32).clamp(-20, 19);
+    Ok(0)
+}
+
+fn check_prio_target(ctx: &Ctx<'_>, which: u64, who: u64) -> Result<(), Errno> {
+    match which {
+        0 if who == 0 || who as u32 == ctx.proc.tgid || who as u32 == ctx.proc.pid => Ok(()),
+        0 => Err(Errno::ESRCH),
+        1 | 2 => Ok(()), // PRIO_PGRP, PRIO_USER: just the caller here
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// sched_get_priority_max/min: SCHED_OTHER and friends 0, FIFO/RR 1..99.
+pub fn sys_sched_get_priority_max(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    match ctx.args[0] {
+        1 | 2 => Ok(99),
+        0 | 3 | 5 => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn sys_sched_get_priority_min(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    match ctx.args[0] {
+        1 | 2 => Ok(1),
+        0 | 3 | 5 => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// sched_getscheduler: SCHED_OTHER.
+pub fn sys_sched_getscheduler(_ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     Ok(0)
 }

@@ -103,12 +103,29 @@ pub fn sys_mmap(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
             _ => mm.find_free(len).ok_or(Errno::ENOMEM)?,
         }
     };
+    let shared = kind != g::MAP_PRIVATE;
     vm.mm.insert(Area {
         start,
         end: start + len,
         perms,
-        kind: AreaKind::Anon,
+        kind: if shared {
+            AreaKind::Shared
+        } else {
+            AreaKind::Anon
+        },
     })?;
+    if shared {
+        // Populate now, so that a fork shares every page.
+        let mut va = start;
+        while va < start + len {
+            if vm.aspace.map_zeroed(va, perms).is_err() {
+                vm.unmap_range(start, start + len);
+                return Err(Errno::ENOMEM);
+            }
+            vm.mm.mapped_pages += 1;
+            va += PAGE_SIZE;
+        }
+    }
     Ok(start)
 }
 
@@ -145,8 +162,88 @@ pub fn sys_mprotect(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     Ok(0)
 }
 
+/// madvise: MADV_DONTNEED drops the pages of private mappings (they read as
+/// zero afterwards, as on Linux); other advice is accepted and ignored.
 pub fn sys_madvise(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [addr, len, _advice, ..] = ctx.args;
-    range(addr, len)?;
+    const MADV_DONTNEED: u64 = 4;
+    let [addr, len, advice, ..] = ctx.args;
+    let (start, end) = range(addr, len)?;
+    if advice == MADV_DONTNEED {
+        let mut vm = ctx.proc.vm();
+        let vm = &mut *vm;
+        vm.mm
+            .check_range(start, (end - start) as usize, crate::mm::Access::Read)
+            .map_err(|_| Errno::ENOMEM)?;
+        let mut va = start;
+        while va < end {
+            if !vm.mm.is_shared(va) && vm.aspace.is_mapped(va) {
+                vm.aspace.unmap(va);
+                vm.mm.mapped_pages = vm.mm.mapped_pages.saturating_sub(1);
+            }
+            va += PAGE_SIZE;
+        }
+    }
     Ok(0)
+}
+
+/// mremap: shrink in place, grow in place when the space after is free, or
+/// (MREMAP_MAYMOVE) move to a new range, carrying the contents.
+pub fn sys_mremap(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    const MREMAP_MAYMOVE: u64 = 1;
+    const MREMAP_FIXED: u64 = 2;
+    let [old, old_len, new_len, flags, _new_addr, ..] = ctx.args;
+    if old % PAGE_SIZE != 0
+        || flags & !(MREMAP_MAYMOVE | MREMAP_FIXED) != 0
+        || flags & MREMAP_FIXED != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let old_len = page_ceil(old_len).ok_or(Errno::EINVAL)?;
+    let new_len = page_ceil(new_len).ok_or(Errno::EINVAL)?;
+    if new_len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut vm = ctx.proc.vm();
+    let vm = &mut *vm;
+    let area = *vm.mm.find(old).ok_or(Errno::EFAULT)?;
+    let old_end = old.checked_add(old_len).ok_or(Errno::EINVAL)?;
+    if old_end > area.end {
+        return Err(Errno::EFAULT);
+    }
+    if new_len <= old_len {
+        vm.unmap_range(old + new_len, old_end);
+        return Ok(old);
+    }
+    let grow_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
+    if old_end == area.end && grow_end <= MMAP_TOP && !vm.mm.overlaps(old_end, grow_end) {
+        vm.mm.insert(Area {
+            start: old_end,
+            end: grow_end,
+            ..area
+        })?;
+        return Ok(old);
+    }
+    if flags & MREMAP_MAYMOVE == 0 {
+        return Err(Errno::ENOMEM);
+    }
+    let new = vm.mm.find_free(new_len).ok_or(Errno::ENOMEM)?;
+    vm.mm.insert(Area {
+        start: new,
+        end: new + new_len,
+        ..area
+    })?;
+    let mut buf = alloc::vec![0u8; PAGE_SIZE as usize];
+    let mut off = 0;
+    while off < old_len {
+        if vm.aspace.is_mapped(old + off) {
+            vm.aspace.read(old + off, &mut buf);
+            if let Err(e) = vm.fill(new + off, &buf) {
+                vm.unmap_range(new, new + new_len);
+                return Err(e);
+            }
+        }
+        off += PAGE_SIZE;
+    }
+    vm.unmap_range(old, old_end);
+    Ok(new)
 }

@@ -12,6 +12,7 @@
 mod fs;
 mod futex;
 mod info;
+pub use info::default_limits;
 pub(crate) mod io;
 mod mem;
 pub(crate) mod proc;
@@ -127,6 +128,7 @@ syscall_table! {
     __NR_clone => K(proc::sys_clone), Partial("threads (CLONE_THREAD) and fork-like clones; no CLONE_VM processes");
     __NR_execve => K(proc::sys_execve), Partial("files of the initial tree; #! scripts; no close-on-exec fds yet");
     __NR_wait4 => K(proc::sys_wait4), Partial("WNOHANG; no stopped/continued reports; rusage zeroed");
+    __NR_waitid => K(proc::sys_waitid), Partial("P_ALL, P_PID, P_PGID with WEXITED, WNOHANG, WNOWAIT");
     __NR_getpid => P(proc::sys_getpid), Full;
     __NR_gettid => P(proc::sys_gettid), Full;
     __NR_getppid => K(proc::sys_getppid), Full;
@@ -144,10 +146,11 @@ syscall_table! {
     __NR_arch_prctl => P(proc::sys_arch_prctl), Partial("ARCH_SET_FS, ARCH_GET_FS");
     __NR_umask => P(proc::sys_umask), Full;
     __NR_brk => P(mem::sys_brk), Full;
-    __NR_mmap => P(mem::sys_mmap), Partial("anonymous mappings only");
+    __NR_mmap => P(mem::sys_mmap), Partial("anonymous mappings (private, shared); no files yet");
     __NR_munmap => P(mem::sys_munmap), Full;
     __NR_mprotect => P(mem::sys_mprotect), Full;
-    __NR_madvise => P(mem::sys_madvise), Partial("advice accepted and ignored");
+    __NR_madvise => P(mem::sys_madvise), Partial("MADV_DONTNEED on private memory; other advice ignored");
+    __NR_mremap => P(mem::sys_mremap), Partial("no MREMAP_FIXED; moving copies the pages");
     __NR_rt_sigaction => P(signal::sys_rt_sigaction), Full;
     __NR_rt_sigprocmask => P(signal::sys_rt_sigprocmask), Full;
     __NR_rt_sigreturn => K(signal::sys_rt_sigreturn), Partial("FPU state is not saved in the frame");
@@ -162,7 +165,7 @@ syscall_table! {
     __NR_alarm => K(signal::sys_alarm), Full;
     __NR_setitimer => K(signal::sys_setitimer), Partial("ITIMER_REAL only");
     __NR_getitimer => K(signal::sys_getitimer), Partial("ITIMER_REAL only");
-    __NR_clock_gettime => P(time::sys_clock_gettime), Partial("REALTIME, MONOTONIC, BOOTTIME, *_COARSE, *_RAW");
+    __NR_clock_gettime => P(time::sys_clock_gettime), Partial("CPU-time clocks report time since the process started");
     __NR_clock_getres => P(time::sys_clock_getres), Full;
     __NR_gettimeofday => P(time::sys_gettimeofday), Full;
     __NR_time => P(time::sys_time), Full;
@@ -170,8 +173,16 @@ syscall_table! {
     __NR_clock_nanosleep => K(time::sys_clock_nanosleep), Partial("not interruptible by signals yet");
     __NR_uname => P(info::sys_uname), Full;
     __NR_getrandom => P(info::sys_getrandom), Partial("not a cryptographic generator");
-    __NR_prlimit64 => P(info::sys_prlimit64), Partial("reports defaults; setting is accepted for the caller only");
-    __NR_getrlimit => P(info::sys_getrlimit), Partial("reports defaults");
+    __NR_prlimit64 => P(info::sys_prlimit64), Partial("the caller only; RLIMIT_NPROC is enforced (also for root), the others recorded");
+    __NR_getrlimit => P(info::sys_getrlimit), Full;
+    __NR_setrlimit => P(info::sys_setrlimit), Partial("RLIMIT_NPROC is enforced (also for root), the others recorded");
+    __NR_sched_setaffinity => P(info::sys_sched_setaffinity), Partial("one CPU");
+    __NR_getcpu => P(info::sys_getcpu), Full;
+    __NR_getpriority => P(info::sys_getpriority), Partial("the caller only");
+    __NR_setpriority => P(info::sys_setpriority), Partial("recorded; seL4 scheduling ignores nice");
+    __NR_sched_get_priority_max => P(info::sys_sched_get_priority_max), Full;
+    __NR_sched_get_priority_min => P(info::sys_sched_get_priority_min), Full;
+    __NR_sched_getscheduler => P(info::sys_sched_getscheduler), Partial("always SCHED_OTHER");
     __NR_sched_getaffinity => P(info::sys_sched_getaffinity), Full;
     __NR_readlink => P(info::sys_readlink), Partial("/proc/self/exe only");
     __NR_readlinkat => P(info::sys_readlinkat), Partial("/proc/self/exe only");

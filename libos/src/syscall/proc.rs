@@ -157,7 +157,11 @@ fn do_fork(
     r: &SyscallRegs,
     vfork: bool,
 ) -> KResult {
-    if k.procs.len() >= MAX_PROCESSES {
+    let Some(nproc) = k.procs.get(&pid).map(|p| p.rlimits[6].cur) else {
+        return KResult::NoReply;
+    };
+    let live = k.procs.values().filter(|p| p.is_live()).count();
+    if live >= MAX_PROCESSES || live as u64 >= nproc {
         return KResult::Done(Err(Errno::EAGAIN));
     }
     let child = k.alloc_pid();
@@ -167,7 +171,12 @@ fn do_fork(
     let Some(p) = k.procs.get_mut(&pid) else {
         return KResult::NoReply;
     };
-    let forked = p.vm().aspace.fork();
+    let forked = {
+        let mut vm = p.vm();
+        let vm = &mut *vm;
+        let mm = &vm.mm;
+        vm.aspace.fork(&|va| mm.is_shared(va))
+    };
     let aspace = match forked {
         Ok(a) => a,
         Err(e) => return KResult::Done(Err(e)),
@@ -180,6 +189,8 @@ fn do_fork(
     c.fs_base = p.fs_base;
     c.umask = p.umask;
     c.comm = p.comm;
+    c.rlimits = p.rlimits;
+    c.nice = p.nice;
     c.start_ns = plat.monotonic_ns();
     let mut cregs = *r;
     cregs.complete(0);
@@ -305,6 +316,8 @@ fn new_thread(k: &mut Kernel, pid: Pid, r: &SyscallRegs, stack: u64) -> KResult 
         comm: p.comm,
         full_restore: false,
         fault_info: None,
+        rlimits: p.rlimits,
+        nice: p.nice,
     };
     let mut regs = *r;
     regs.complete(0);
@@ -533,6 +546,91 @@ pub fn sys_wait4(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &Syscall
             status,
             options,
             rusage,
+        }),
+    }
+}
+
+const WEXITED: u64 = 4;
+const WNOWAIT: u64 = 0x0100_0000;
+
+/// The waitid search, like [`try_wait`], filling a `siginfo_t`.
+pub(crate) fn try_waitid(
+    k: &mut Kernel,
+    caller: Pid,
+    idtype: u64,
+    id: u64,
+    infop: u64,
+    options: u64,
+) -> Option<Result<u64, Errno>> {
+    let parent = k.procs.get(&caller)?.tgid;
+    let p = k.procs.get(&parent)?;
+    let matches = |c: &Process| match idtype {
+        0 => true,                // P_ALL
+        1 => c.pid == id as Pid,  // P_PID
+        2 => c.pgid == id as Pid, // P_PGID
+        _ => false,
+    };
+    let candidates: Vec<Pid> = p
+        .children
+        .iter()
+        .copied()
+        .filter(|c| k.procs.get(c).is_some_and(&matches))
+        .collect();
+    if candidates.is_empty() {
+        return Some(Err(Errno::ECHILD));
+    }
+    let zombie = candidates.iter().copied().find(|c| k.procs[c].is_zombie());
+    let Some(child) = zombie else {
+        if options & WNOHANG != 0 {
+            // No child has changed state: si_pid reads 0.
+            let r = k.procs.get(&parent)?.vm().copy_out(infop, &[0u8; 128]);
+            return Some(r.map(|_| 0));
+        }
+        return None;
+    };
+    let State::Zombie(st) = k.procs[&child].state else {
+        return None;
+    };
+    let (code, status) = match st {
+        ExitStatus::Exited(c) => (crate::signal::CLD_EXITED, c as i32),
+        ExitStatus::Signaled(s) => (crate::signal::CLD_KILLED, s as i32),
+    };
+    let info = crate::signal::SigInfo {
+        signo: crate::signal::SIGCHLD,
+        code,
+        pid: child,
+        status,
+        addr: 0,
+    };
+    if infop != 0 {
+        if let Err(e) = k.procs.get(&parent)?.vm().copy_out(infop, &info.to_bytes()) {
+            return Some(Err(e));
+        }
+    }
+    if options & WNOWAIT == 0 {
+        if let Some(pp) = k.procs.get_mut(&parent) {
+            pp.children.retain(|&c| c != child);
+        }
+        k.procs.remove(&child);
+    }
+    Some(Ok(0))
+}
+
+pub fn sys_waitid(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let (idtype, id, infop, options) = (r.rdi, r.rsi, r.rdx, r.r10);
+    if options & WEXITED == 0
+        || options & !(WNOHANG | WEXITED | 2 | 8 | WNOWAIT | 0x4000_0000 | 0x8000_0000) != 0
+        || idtype > 2
+    {
+        return KResult::Done(Err(Errno::EINVAL));
+    }
+    match try_waitid(k, pid, idtype, id, infop, options) {
+        Some(res) => KResult::Done(res),
+        None => KResult::Block(Blocked::Waitid {
+            idtype,
+            id,
+            infop,
+            options,
         }),
     }
 }

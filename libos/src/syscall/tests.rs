@@ -1414,6 +1414,33 @@ fn futex_timeout_requeue_and_bitset() {
 }
 
 #[test]
+fn map_shared_memory_stays_shared_across_fork() {
+    let (mut k, mut plat) = setup();
+    let shared = (g::MAP_SHARED | g::MAP_ANONYMOUS) as u64;
+    let rw = (g::PROT_READ | g::PROT_WRITE) as u64;
+    let a = call(
+        &mut k,
+        &mut plat,
+        g::__NR_mmap,
+        [0, 0x2000, rw, shared, u64::MAX, 0],
+    )
+    .unwrap();
+    poke(&mut k, 0x10000, b"private");
+    let child = raw(&mut k, &mut plat, 1, g::__NR_fork, [0; 6]).1.rax as u32;
+    {
+        let c = k.process(child).unwrap();
+        c.vm().copy_out(a + 0x1000, b"from child").unwrap();
+        c.vm().copy_out(0x10000, b"CHILD!!").unwrap();
+    }
+    let mut b = [0u8; 10];
+    peek(&mut k, a + 0x1000, &mut b);
+    assert_eq!(&b, b"from child", "MAP_SHARED is shared");
+    let mut b = [0u8; 7];
+    peek(&mut k, 0x10000, &mut b);
+    assert_eq!(&b, b"private", "private memory is copied on write");
+}
+
+#[test]
 fn syscall_table_doc() {
     // docs/syscalls.md is generated from TABLE; regenerate with SELKIE_BLESS=1.
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/syscalls.md");

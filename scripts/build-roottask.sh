@@ -9,6 +9,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 export SELKIE_ROOTFS="$top/build/rootfs.cpio"
+export SELKIE_VDSO="$top/build/vdso.so"
+scripts/build-vdso.sh
 [ -f "$SELKIE_ROOTFS" ] || echo "selkie: warning: $SELKIE_ROOTFS missing, building with an empty file tree" >&2
 RUSTFLAGS="-C relocation-model=static -C force-frame-pointers=yes" \
     cargo build --release -p selkie-roottask --target-dir build/target-sel4 "$@"

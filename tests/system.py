@@ -76,6 +76,8 @@ CASES = [
        r"^exec chain of 4 images: status 33$", r"^child leads its own group: yes$",
        r"^fork bomb: stopped with EAGAIN=1 after fewer than 1000: yes$",
        r"^still alive after the fork bomb: yes$"]], False),
+    ("vdso", "/tests/vdso", [0],
+     [[r"^vDSO mapped: yes$", r"^vDSO clocks agree with the syscall: yes$", r"^gettimeofday and time agree: yes$"]], True),
     ("musl-mksh-runs-programs", '/bin/mksh -c "/tests/exitcode 2; echo rc=$?; /tests/tls"', [0],
      [[r"^rc=2$", r"^tls ok$"]], False),
     # The default init, driven through the serial console: builtins only until fork exists.

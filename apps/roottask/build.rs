@@ -17,6 +17,17 @@ fn main() {
         std::env::var("SELKIE_ROOTFS").unwrap_or_else(|_| format!("{dir}/../../build/rootfs.cpio"));
     println!("cargo:rerun-if-env-changed=SELKIE_ROOTFS");
     println!("cargo:rerun-if-changed={rootfs}");
+    // The vDSO (scripts/build-vdso.sh); without it processes get none.
+    let vdso =
+        std::env::var("SELKIE_VDSO").unwrap_or_else(|_| format!("{dir}/../../build/vdso.so"));
+    println!("cargo:rerun-if-env-changed=SELKIE_VDSO");
+    println!("cargo:rerun-if-changed={vdso}");
+    let vdso_out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("vdso.so");
+    if std::path::Path::new(&vdso).exists() {
+        std::fs::copy(&vdso, &vdso_out).unwrap();
+    } else {
+        std::fs::write(&vdso_out, b"").unwrap();
+    }
     let path = std::path::Path::new(&rootfs);
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("rootfs.cpio");
     if path.exists() {

@@ -1023,9 +1023,10 @@ pub(crate) fn load_image(
             kind: AreaKind::Stack,
         })
         .map_err(|_| SpawnError::Errno(Errno::ENOMEM))?;
+    let vdso = map_vdso(plat, &mut vm);
     let mut random = [0u8; 16];
     plat.fill_random(&mut random);
-    let auxv = loader::standard_auxv(&plan, 0, 0, 0, 0, HWCAP, 100, None);
+    let auxv = loader::standard_auxv(&plan, 0, 0, 0, 0, HWCAP, 100, vdso);
     let params = loader::StackParams {
         stack_top: STACK_TOP,
         argv,
@@ -1040,6 +1041,48 @@ pub(crate) fn load_image(
         .map_err(|e| SpawnError::Errno(Errno::new(e.errno() as u16)))?;
     vm.fill(stack.sp, &stack.bytes).map_err(SpawnError::Errno)?;
     Ok((plan.entry, stack.sp))
+}
+
+/// Where the vDSO goes: below the stack area.
+pub const VDSO_BASE: u64 = 0x7fff_f000_0000;
+
+/// Maps the platform's vDSO and fills its data page (the image's last page);
+/// returns its address for AT_SYSINFO_EHDR, or None without a vDSO.
+fn map_vdso(plat: &mut dyn Platform, vm: &mut crate::process::Vm) -> Option<u64> {
+    let image = plat.vdso().filter(|i| !i.is_empty())?;
+    let opts = loader::PlanOptions {
+        pie_base: VDSO_BASE,
+        user_min: VDSO_BASE,
+        user_max: STACK_TOP - STACK_SIZE,
+        max_image_size: 1 << 20,
+    };
+    let plan = loader::plan(image, &opts).ok()?;
+    let pages = plan.pages();
+    let (first, last) = (pages.first()?.0, pages.last()?.0);
+    vm.mm
+        .insert(Area {
+            start: first,
+            end: last + PAGE_SIZE,
+            perms: Perms {
+                read: true,
+                write: false,
+                exec: true,
+            },
+            kind: AreaKind::Image,
+        })
+        .ok()?;
+    let mut buf = alloc::vec![0u8; PAGE_SIZE as usize];
+    for &(va, _) in &pages {
+        plan.fill_page(image, va, &mut buf);
+        vm.fill(va, &buf).ok()?;
+    }
+    let (mhz, boot_tsc, epoch) = plat.clock_params();
+    let mut data = [0u8; 24];
+    data[0..8].copy_from_slice(&mhz.to_le_bytes());
+    data[8..16].copy_from_slice(&boot_tsc.to_le_bytes());
+    data[16..24].copy_from_slice(&epoch.to_le_bytes());
+    vm.fill(last, &data).ok()?;
+    Some(plan.base)
 }
 
 /// AT_HWCAP: the CPUID.1 EDX feature bits of the `-cpu qemu64` model (fpu, tsc,

@@ -18,6 +18,15 @@ pub trait Platform {
     fn realtime_ns(&mut self) -> u64;
     /// Fills `buf` with random bytes.
     fn fill_random(&mut self, buf: &mut [u8]);
+    /// The vDSO image mapped into every process, if any.
+    fn vdso(&self) -> Option<&'static [u8]> {
+        None
+    }
+    /// What the vDSO needs to read the clock: (TSC MHz, TSC at boot, Unix
+    /// time at boot in ns).
+    fn clock_params(&self) -> (u64, u64, u64) {
+        (0, 0, 0)
+    }
     /// A diagnostic line for the LibOS log (the console, prefixed).
     fn log(&mut self, msg: core::fmt::Arguments<'_>);
 }

@@ -112,6 +112,8 @@ impl AddressSpace for MemSpace {
 /// A platform that records console output.
 #[derive(Default)]
 pub struct TestPlatform {
+    /// A vDSO image to map into new processes.
+    pub vdso: Option<&'static [u8]>,
     pub console: Vec<u8>,
     pub log: Vec<String>,
     pub now: u64,
@@ -138,5 +140,11 @@ impl Platform for TestPlatform {
     }
     fn log(&mut self, msg: core::fmt::Arguments<'_>) {
         self.log.push(alloc::format!("{msg}"));
+    }
+    fn vdso(&self) -> Option<&'static [u8]> {
+        self.vdso
+    }
+    fn clock_params(&self) -> (u64, u64, u64) {
+        (2000, 1234, 5678)
     }
 }

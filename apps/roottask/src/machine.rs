@@ -37,6 +37,12 @@ pub fn init(bi: &BootInfo) {
     }
 }
 
+/// (TSC MHz, TSC at boot, Unix time at boot in ns) for the vDSO.
+pub fn clock_params() -> (u64, u64, u64) {
+    // SAFETY: read-only after boot.
+    unsafe { (TSC_MHZ, BOOT_TSC, EPOCH_AT_BOOT_NS) }
+}
+
 /// Nanoseconds since boot from the TSC (calibrated by the kernel at boot).
 pub fn monotonic_ns() -> u64 {
     // SAFETY: read-only after boot.

@@ -70,7 +70,16 @@ impl Platform for RootPlatform {
     fn log(&mut self, msg: core::fmt::Arguments<'_>) {
         println!("selkie: {msg}");
     }
+    fn vdso(&self) -> Option<&'static [u8]> {
+        Some(VDSO)
+    }
+    fn clock_params(&self) -> (u64, u64, u64) {
+        machine::clock_params()
+    }
 }
+
+/// The vDSO image (apps/vdso, built by scripts/build-vdso.sh).
+static VDSO: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso.so"));
 
 /// Splits an init string into commands (`;`) and words (whitespace, with
 /// double quotes grouping words).

@@ -1441,6 +1441,49 @@ fn map_shared_memory_stays_shared_across_fork() {
 }
 
 #[test]
+fn vdso_is_mapped_with_its_data_page() {
+    let mut k = Kernel::new(tree());
+    // A position-independent one-page image, like the real vDSO.
+    let mut img = tiny_elf();
+    img[16] = 3; // ET_DYN
+    img[24..32].copy_from_slice(&0u64.to_le_bytes()); // entry 0
+    img[64 + 16..64 + 24].copy_from_slice(&0u64.to_le_bytes()); // p_vaddr 0
+    let mut plat = TestPlatform {
+        vdso: Some(Box::leak(img.into_boxed_slice())),
+        ..Default::default()
+    };
+    k.spawn(&mut plat, &[b"prog"], &[]).unwrap();
+    let base = crate::kernel::VDSO_BASE;
+    let p = k.process(1).unwrap();
+    // The data page is the image's last (here only) page.
+    let last = base;
+    let mut d = [0u8; 24];
+    p.vm().copy_in(last, &mut d).unwrap();
+    assert_eq!(u64::from_le_bytes(d[0..8].try_into().unwrap()), 2000);
+    assert_eq!(u64::from_le_bytes(d[16..24].try_into().unwrap()), 5678);
+    // AT_SYSINFO_EHDR (33) is in the auxv.
+    let sp = {
+        let acts = k.take_actions();
+        let [Action::Start { context, .. }] = acts.as_slice() else {
+            panic!()
+        };
+        context[1]
+    };
+    let p = k.process(1).unwrap();
+    let n = (crate::mm::STACK_TOP - sp).min(512) as usize;
+    let mut words = alloc::vec![0u8; n];
+    p.vm().copy_in(sp, &mut words).unwrap();
+    let w: Vec<u64> = words
+        .chunks(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    let argc = w[0] as usize;
+    let auxv = &w[1 + argc + 1 + 1..]; // no envp entries
+    let ehdr = auxv.chunks(2).find(|p| p[0] == 33).map(|p| p[1]);
+    assert_eq!(ehdr, Some(base));
+}
+
+#[test]
 fn syscall_table_doc() {
     // docs/syscalls.md is generated from TABLE; regenerate with SELKIE_BLESS=1.
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/syscalls.md");

@@ -78,6 +78,10 @@ CASES = [
        r"^still alive after the fork bomb: yes$"]], False),
     ("vdso", "/tests/vdso", [0],
      [[r"^vDSO mapped: yes$", r"^vDSO clocks agree with the syscall: yes$", r"^gettimeofday and time agree: yes$"]], True),
+    ("stop-continue-and-fork-with-threads", "/tests/jobs", [0],
+     [[r"^stopped: 1 sig=19$", r"^continued: 1$", r"^then killed: 1 sig=15$",
+       r"^SIGCHLD codes: 5 6 2 \(stopped, continued, killed\)$",
+       r"^fork with a second thread running: child status 21$"]], True),
     ("musl-mksh-runs-programs", '/bin/mksh -c "/tests/exitcode 2; echo rc=$?; /tests/tls"', [0],
      [[r"^rc=2$", r"^tls ok$"]], False),
     # The default init, driven through the serial console: builtins only until fork exists.

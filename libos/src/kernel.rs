@@ -71,6 +71,11 @@ pub enum Action {
     },
     /// Thread `tid` is gone: destroy it and any saved reply cap.
     Kill { tid: Pid },
+    /// Stop thread `tid` (SIGSTOP): suspend it, dropping any saved reply (a
+    /// waiting syscall restarts when the thread continues).
+    Suspend { tid: Pid },
+    /// Continue a stopped thread (SIGCONT).
+    Resume { tid: Pid },
 }
 
 /// Why exec failed.
@@ -196,6 +201,11 @@ impl Kernel {
     /// Work queued for the seL4 side.
     pub fn take_actions(&mut self) -> Vec<Action> {
         self.actions.drain(..).collect()
+    }
+
+    /// Whether actions are waiting.
+    pub fn has_actions(&self) -> bool {
+        !self.actions.is_empty()
     }
 
     pub(crate) fn push_action(&mut self, a: Action) {
@@ -691,16 +701,20 @@ impl Kernel {
         }
         let act = p.signals.action(sig);
         let blocked = p.signals.mask & bit(sig) & !signal::UNBLOCKABLE != 0;
+        let tgid = p.tgid;
+        // SIGCONT continues a stopped process whatever its disposition.
+        if sig == signal::SIGCONT {
+            self.continue_group(plat, tgid);
+        }
+        let Some(p) = self.procs.get_mut(&tid) else {
+            return;
+        };
         if act.handler == signal::SIG_DFL && !blocked {
             match default_action(sig) {
                 DefaultAction::Terminate => {
                     self.exit_process(plat, tid, ExitStatus::Signaled(sig));
                 }
-                DefaultAction::Stop => plat.log(format_args!(
-                    "pid {}: {} would stop it: job control is not supported yet",
-                    p.tgid,
-                    signal::name(sig)
-                )),
+                DefaultAction::Stop => self.stop_group(plat, tgid, sig),
                 DefaultAction::Continue | DefaultAction::Ignore => {}
             }
             return;
@@ -708,6 +722,77 @@ impl Kernel {
         p.signals.pending |= bit(sig);
         p.signals.info[sig as usize - 1] = info;
         self.interrupt_wait(plat, tid);
+    }
+
+    /// Stops every thread of process `tgid` (SIGSTOP, SIGTSTP, ...): threads
+    /// waiting in a syscall will redo it when continued. The parent learns
+    /// through SIGCHLD (CLD_STOPPED) and wait4's WUNTRACED.
+    fn stop_group(&mut self, plat: &mut dyn Platform, tgid: Pid, sig: u32) {
+        match self.procs.get_mut(&tgid) {
+            Some(l) if !l.stopped && !l.is_zombie() => {
+                l.stopped = true;
+                l.wait_report = Some(crate::process::WaitReport::Stopped(sig));
+            }
+            _ => return,
+        }
+        for t in self.threads_of(tgid) {
+            let Some(p) = self.procs.get_mut(&t) else {
+                continue;
+            };
+            match p.state {
+                State::Running => {}
+                // A vfork parent is not running anyway and must not redo vfork.
+                State::Blocked(Blocked::Vfork { .. }) => continue,
+                State::Blocked(_) => p.state = State::Running,
+                _ => continue,
+            }
+            self.push_action(Action::Suspend { tid: t });
+        }
+        self.notify_parent(plat, tgid, 5, sig as i32); // CLD_STOPPED
+    }
+
+    /// Continues a stopped process (SIGCONT).
+    fn continue_group(&mut self, plat: &mut dyn Platform, tgid: Pid) {
+        match self.procs.get_mut(&tgid) {
+            Some(l) if l.stopped => {
+                l.stopped = false;
+                l.wait_report = Some(crate::process::WaitReport::Continued);
+            }
+            _ => return,
+        }
+        for t in self.threads_of(tgid) {
+            if self
+                .procs
+                .get(&t)
+                .is_some_and(|p| p.state == State::Running)
+            {
+                self.push_action(Action::Resume { tid: t });
+            }
+        }
+        self.notify_parent(plat, tgid, 6, signal::SIGCONT as i32); // CLD_CONTINUED
+    }
+
+    /// SIGCHLD for a stop or continue (unless the parent set SA_NOCLDSTOP),
+    /// and a wake-up for a parent in wait4/waitid.
+    fn notify_parent(&mut self, plat: &mut dyn Platform, tgid: Pid, code: i32, status: i32) {
+        let Some(ppid) = self.procs.get(&tgid).map(|p| p.ppid) else {
+            return;
+        };
+        let nocldstop = self
+            .procs
+            .get(&ppid)
+            .is_some_and(|pp| pp.signals.action(signal::SIGCHLD).flags & 1 != 0);
+        if !nocldstop {
+            let info = SigInfo {
+                signo: signal::SIGCHLD,
+                code,
+                pid: tgid,
+                status,
+                addr: 0,
+            };
+            self.send_signal(plat, ppid, info);
+        }
+        self.wake_waiter(plat, ppid);
     }
 
     /// Ends the wait of `pid` if a signal can now be delivered to it: the

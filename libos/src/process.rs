@@ -129,6 +129,13 @@ pub enum Blocked {
     },
 }
 
+/// A state change wait4/waitid report besides exits (WUNTRACED, WCONTINUED).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitReport {
+    Stopped(u32),
+    Continued,
+}
+
 /// Where a process is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -188,6 +195,10 @@ pub struct Process {
     pub rlimits: [selkie_syscalls::types::Rlimit; 16],
     /// Nice value (setpriority).
     pub nice: i32,
+    /// The process is stopped (SIGSTOP and friends; on the leader).
+    pub stopped: bool,
+    /// A stop or continue not yet reported to wait4/waitid (on the leader).
+    pub wait_report: Option<WaitReport>,
     /// The signal a hardware fault raised, awaiting the thread's registers.
     pub fault_info: Option<crate::signal::SigInfo>,
 }
@@ -219,6 +230,8 @@ impl Process {
             fault_info: None,
             rlimits: crate::syscall::default_limits(),
             nice: 0,
+            stopped: false,
+            wait_report: None,
         }
     }
 

@@ -284,6 +284,20 @@ impl Loop {
                     t.destroy();
                 }
             }
+            Action::Suspend { tid } => {
+                if let Some(t) = self.threads.get_mut(&tid) {
+                    let _ = invoke::tcb_suspend(t.tcb);
+                    // Suspending cancels the wait: the saved reply is void.
+                    if let Some(r) = t.reply.take() {
+                        objects::get().delete_slot(r);
+                    }
+                }
+            }
+            Action::Resume { tid } => {
+                if let Some(t) = self.threads.get(&tid) {
+                    let _ = invoke::tcb_resume(t.tcb);
+                }
+            }
         }
     }
 
@@ -490,6 +504,20 @@ impl Loop {
                 continue;
             }
             reply = self.fault(tid, info, mrs);
+            // Actions (which may suspend this very thread) run after it has
+            // its answer: reply now rather than in the next ReplyRecv.
+            if self.kernel.has_actions() {
+                match reply.take() {
+                    Some(Reply::Restart) => syscall::reply(MessageInfo::new(0, 0, 0, 0), [0; 4]),
+                    Some(Reply::Syscall(w)) => {
+                        for (i, &v) in w.iter().enumerate().skip(4) {
+                            ipc::set_mr(i, v);
+                        }
+                        syscall::reply(MessageInfo::new(0, 0, 0, 18), [w[0], w[1], w[2], w[3]]);
+                    }
+                    None => {}
+                }
+            }
         }
     }
 }

@@ -127,7 +127,7 @@ syscall_table! {
     __NR_vfork => K(proc::sys_vfork), Partial("the child gets a copy-on-write copy, not the parent's memory");
     __NR_clone => K(proc::sys_clone), Partial("threads (CLONE_THREAD) and fork-like clones; no CLONE_VM processes");
     __NR_execve => K(proc::sys_execve), Partial("files of the initial tree; #! scripts; no close-on-exec fds yet");
-    __NR_wait4 => K(proc::sys_wait4), Partial("WNOHANG; no stopped/continued reports; rusage zeroed");
+    __NR_wait4 => K(proc::sys_wait4), Partial("rusage reports zero CPU time");
     __NR_waitid => K(proc::sys_waitid), Partial("P_ALL, P_PID, P_PGID with WEXITED, WNOHANG, WNOWAIT");
     __NR_getpid => P(proc::sys_getpid), Full;
     __NR_gettid => P(proc::sys_gettid), Full;
@@ -158,7 +158,7 @@ syscall_table! {
     __NR_rt_sigpending => P(signal::sys_rt_sigpending), Full;
     __NR_sigaltstack => P(signal::sys_sigaltstack), Full;
     __NR_pause => K(signal::sys_pause), Full;
-    __NR_kill => K(signal::sys_kill), Partial("handlers run when the target next returns from a syscall or is woken");
+    __NR_kill => K(signal::sys_kill), Partial("handlers run when the target next enters the LibOS; stops and kills act at once");
     __NR_tkill => K(signal::sys_tkill), Full;
     __NR_tgkill => K(signal::sys_tgkill), Full;
     __NR_futex => K(futex::sys_futex), Partial("process-private keys: shared futexes work between threads, not across processes");

@@ -2,7 +2,7 @@
 use super::{Ctx, KResult};
 use crate::kernel::{load_image, regs_context, start_context, Action, Kernel, MAX_PROCESSES};
 use crate::platform::Platform;
-use crate::process::{Blocked, ExitStatus, Pid, Process, State};
+use crate::process::{Blocked, ExitStatus, Pid, Process, State, WaitReport};
 use alloc::string::String;
 use alloc::vec::Vec;
 use linux_raw_sys::general as g;
@@ -318,6 +318,8 @@ fn new_thread(k: &mut Kernel, pid: Pid, r: &SyscallRegs, stack: u64) -> KResult 
         fault_info: None,
         rlimits: p.rlimits,
         nice: p.nice,
+        stopped: false,
+        wait_report: None,
     };
     let mut regs = *r;
     regs.complete(0);
@@ -477,6 +479,8 @@ fn do_execve(
 }
 
 const WNOHANG: u64 = 1;
+const WUNTRACED: u64 = 2;
+const WCONTINUED: u64 = 8;
 
 /// The wait4 search: `Some` when the call can finish now (a reaped child, 0
 /// for WNOHANG, or ECHILD), `None` when the caller must wait.
@@ -508,6 +512,33 @@ pub(crate) fn try_wait(
     }
     let zombie = candidates.iter().copied().find(|c| k.procs[c].is_zombie());
     let Some(child) = zombie else {
+        // A stop (WUNTRACED) or continue (WCONTINUED) to report?
+        let report = candidates
+            .iter()
+            .copied()
+            .find_map(|c| match k.procs[&c].wait_report {
+                Some(WaitReport::Stopped(sig)) if options & WUNTRACED != 0 => {
+                    Some((c, 0x7f | (sig << 8)))
+                }
+                Some(WaitReport::Continued) if options & WCONTINUED != 0 => Some((c, 0xffff)),
+                _ => None,
+            });
+        if let Some((c, word)) = report {
+            if status != 0 {
+                let r = k
+                    .procs
+                    .get(&parent)?
+                    .vm()
+                    .copy_out(status, &(word as i32).to_le_bytes());
+                if let Err(e) = r {
+                    return Some(Err(e));
+                }
+            }
+            if let Some(cp) = k.procs.get_mut(&c) {
+                cp.wait_report = None;
+            }
+            return Some(Ok(c as u64));
+        }
         return if options & WNOHANG != 0 {
             Some(Ok(0))
         } else {

@@ -1484,6 +1484,80 @@ fn vdso_is_mapped_with_its_data_page() {
 }
 
 #[test]
+fn stop_and_continue_suspend_threads_and_report_to_wait() {
+    let (mut k, mut plat) = setup();
+    let child = raw(&mut k, &mut plat, 1, g::__NR_fork, [0; 6]).1.rax as u32;
+    let _ = k.take_actions();
+    // The child waits in a read: stopping it drops the wait (redone later).
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            child,
+            g::__NR_read,
+            [0, 0x10000, 4, 0, 0, 0]
+        )
+        .0,
+        Outcome::Block
+    );
+    assert_eq!(
+        call(
+            &mut k,
+            &mut plat,
+            g::__NR_kill,
+            [child as u64, 19, 0, 0, 0, 0]
+        ),
+        Ok(0)
+    );
+    assert_eq!(k.take_actions(), [Action::Suspend { tid: child }]);
+    assert_eq!(
+        k.process(child).unwrap().state,
+        crate::process::State::Running
+    );
+    let (_, r) = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_wait4,
+        [child as u64, 0x11000, 2, 0, 0, 0],
+    );
+    assert_eq!(r.rax, child as u64);
+    let mut st = [0u8; 4];
+    peek(&mut k, 0x11000, &mut st);
+    assert_eq!(i32::from_le_bytes(st), 0x7f | (19 << 8));
+    // Reported once.
+    assert_eq!(
+        call(
+            &mut k,
+            &mut plat,
+            g::__NR_wait4,
+            [child as u64, 0, 3, 0, 0, 0]
+        ),
+        Ok(0)
+    );
+    assert_eq!(
+        call(
+            &mut k,
+            &mut plat,
+            g::__NR_kill,
+            [child as u64, 18, 0, 0, 0, 0]
+        ),
+        Ok(0)
+    );
+    assert_eq!(k.take_actions(), [Action::Resume { tid: child }]);
+    let (_, r) = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_wait4,
+        [child as u64, 0x11000, 8, 0, 0, 0],
+    );
+    assert_eq!(r.rax, child as u64);
+    peek(&mut k, 0x11000, &mut st);
+    assert_eq!(i32::from_le_bytes(st), 0xffff);
+}
+
+#[test]
 fn syscall_table_doc() {
     // docs/syscalls.md is generated from TABLE; regenerate with SELKIE_BLESS=1.
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/syscalls.md");

@@ -84,6 +84,10 @@ CASES = [
      [[r"^stopped: 1 sig=19$", r"^continued: 1$", r"^then killed: 1 sig=15$",
        r"^SIGCHLD codes: 5 6 2 \(stopped, continued, killed\)$",
        r"^fork with a second thread running: child status 21$"]], True),
+    ("cpu-time-and-robust-mutex", "/tests/cputime", [0],
+     [[r"^getrusage sees >= 100 ms of CPU: yes; maxrss > 0: yes$", r"^process CPU clock >= 100 ms: yes$",
+       r"^wait4 rusage and times\(\) count the child: yes yes$",
+       r"^robust mutex after its owner died: EOWNERDEAD$"]], True),
     ("musl-mksh-runs-programs", '/bin/mksh -c "/tests/exitcode 2; echo rc=$?; /tests/tls"', [0],
      [[r"^rc=2$", r"^tls ok$"]], True),
     # The default init, driven through the serial console: builtins only until fork exists.

@@ -578,12 +578,23 @@ impl Kernel {
         let Some(pid) = self.procs.get(&pid).map(|p| p.tgid) else {
             return;
         };
-        // Every other thread of the process ends with it.
+        // Robust futexes held by any thread are released (they may live in
+        // memory shared with other processes); every other thread ends.
+        for t in self.threads_of(pid) {
+            self.release_robust_list(plat, t);
+        }
+        let mut cpu = (0, 0);
         for t in self.threads_of(pid) {
             if t != pid {
-                self.procs.remove(&t);
+                if let Some(p) = self.procs.remove(&t) {
+                    cpu = (cpu.0 + p.utime_ns, cpu.1 + p.stime_ns);
+                }
                 self.push_action(Action::Kill { tid: t });
             }
+        }
+        if let Some(l) = self.procs.get_mut(&pid) {
+            l.utime_ns += cpu.0;
+            l.stime_ns += cpu.1;
         }
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
@@ -976,6 +987,7 @@ impl Kernel {
             self.exit_process(plat, tid, ExitStatus::Exited(code));
             return;
         }
+        self.release_robust_list(plat, tid);
         let (ctid, key) = {
             let p = &self.procs[&tid];
             (p.clear_child_tid, p.futex_key(p.clear_child_tid))
@@ -991,9 +1003,87 @@ impl Kernel {
             if let Some(p) = self.procs.get_mut(&tid) {
                 p.state = State::Exited;
             }
-        } else {
-            self.procs.remove(&tid);
+        } else if let Some(p) = self.procs.remove(&tid) {
+            if let Some(l) = self.procs.get_mut(&tgid) {
+                l.utime_ns += p.utime_ns;
+                l.stime_ns += p.stime_ns;
+            }
         }
+    }
+
+    /// Walks a dying thread's robust futex list (set_robust_list): every
+    /// futex it still owns gets FUTEX_OWNER_DIED and one waiter is woken.
+    fn release_robust_list(&mut self, plat: &mut dyn Platform, tid: Pid) {
+        const FUTEX_WAITERS: u32 = 0x8000_0000;
+        const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+        const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+        let Some(p) = self.procs.get_mut(&tid) else {
+            return;
+        };
+        let head = core::mem::take(&mut p.robust_list).0;
+        if head == 0 {
+            return;
+        }
+        let read = |p: &Process, a: u64| -> Option<u64> {
+            let mut b = [0u8; 8];
+            p.vm().copy_in(a, &mut b).ok()?;
+            Some(u64::from_le_bytes(b))
+        };
+        let p = &self.procs[&tid];
+        let (Some(first), Some(offset), Some(pending)) =
+            (read(p, head), read(p, head + 8), read(p, head + 16))
+        else {
+            return;
+        };
+        let mut entries = Vec::new();
+        let mut e = first & !1;
+        while e != head && e != 0 && entries.len() < 2048 {
+            entries.push(e);
+            match read(p, e) {
+                Some(n) => e = n & !1,
+                None => break,
+            }
+        }
+        if pending != 0 {
+            entries.push(pending & !1);
+        }
+        let mut wake = Vec::new();
+        for e in entries {
+            let addr = e.wrapping_add(offset);
+            let mut w = [0u8; 4];
+            if p.vm().copy_in(addr, &mut w).is_err() {
+                continue;
+            }
+            let word = u32::from_le_bytes(w);
+            if word & FUTEX_TID_MASK != tid {
+                continue;
+            }
+            let new = (word & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+            if p.vm().copy_out(addr, &new.to_le_bytes()).is_ok() && word & FUTEX_WAITERS != 0 {
+                wake.push(p.futex_key(addr));
+            }
+        }
+        for key in wake {
+            self.futex_wake(plat, key, 1, u32::MAX);
+        }
+    }
+
+    /// Adds CPU time measured by the seL4 side to thread `tid`: `user_ns`
+    /// between resuming it and its next entry into the LibOS, `sys_ns` in the
+    /// LibOS serving it.
+    pub fn account(&mut self, tid: Pid, user_ns: u64, sys_ns: u64) {
+        if let Some(p) = self.procs.get_mut(&tid) {
+            p.utime_ns += user_ns;
+            p.stime_ns += sys_ns;
+        }
+    }
+
+    /// CPU time (user, system) of process `tgid`: all its threads.
+    pub(crate) fn process_cpu(&self, tgid: Pid) -> (u64, u64) {
+        self.threads_of(tgid)
+            .iter()
+            .filter_map(|t| self.procs.get(t))
+            .fold((0, 0), |(u, s), p| (u + p.utime_ns, s + p.stime_ns))
     }
 
     /// Wakes up to `n` threads waiting on futex `key` whose bitset matches;

@@ -195,6 +195,13 @@ pub struct Process {
     pub rlimits: [selkie_syscalls::types::Rlimit; 16],
     /// Nice value (setpriority).
     pub nice: i32,
+    /// CPU time measured for this thread (and, on the leader, for its ended
+    /// threads), user and system, in ns.
+    pub utime_ns: u64,
+    pub stime_ns: u64,
+    /// CPU time of reaped children (on the leader).
+    pub child_utime_ns: u64,
+    pub child_stime_ns: u64,
     /// The process is stopped (SIGSTOP and friends; on the leader).
     pub stopped: bool,
     /// A stop or continue not yet reported to wait4/waitid (on the leader).
@@ -230,6 +237,10 @@ impl Process {
             fault_info: None,
             rlimits: crate::syscall::default_limits(),
             nice: 0,
+            utime_ns: 0,
+            stime_ns: 0,
+            child_utime_ns: 0,
+            child_stime_ns: 0,
             stopped: false,
             wait_report: None,
         }

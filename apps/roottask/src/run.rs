@@ -205,6 +205,8 @@ struct Loop {
     plat: RootPlatform,
     ep: CPtr,
     threads: BTreeMap<Pid, Thread>,
+    /// When each thread was last let run (for CPU-time estimates).
+    resumed: BTreeMap<Pid, u64>,
 }
 
 impl Loop {
@@ -253,6 +255,7 @@ impl Loop {
                 match started {
                     Ok(t) => {
                         self.threads.insert(tid, t);
+                        self.resumed.insert(tid, machine::monotonic_ns());
                     }
                     Err(e) => {
                         println!("selkie: cannot start thread {tid}: {e}");
@@ -280,6 +283,7 @@ impl Loop {
                 }
             }
             Action::Kill { tid } => {
+                self.resumed.remove(&tid);
                 if let Some(t) = self.threads.remove(&tid) {
                     t.destroy();
                 }
@@ -296,6 +300,7 @@ impl Loop {
             Action::Resume { tid } => {
                 if let Some(t) = self.threads.get(&tid) {
                     let _ = invoke::tcb_resume(t.tcb);
+                    self.resumed.insert(tid, machine::monotonic_ns());
                 }
             }
         }
@@ -503,7 +508,19 @@ impl Loop {
                 println!("selkie: fault from unknown thread {tid} ignored");
                 continue;
             }
+            // CPU time: user since the thread was let run, system here.
+            let entered = machine::monotonic_ns();
+            let user = self
+                .resumed
+                .remove(&tid)
+                .map_or(0, |t| entered.saturating_sub(t));
+            self.kernel.account(tid, user, 0);
             reply = self.fault(tid, info, mrs);
+            let left = machine::monotonic_ns();
+            self.kernel.account(tid, 0, left - entered);
+            if reply.is_some() {
+                self.resumed.insert(tid, left);
+            }
             // Actions (which may suspend this very thread) run after it has
             // its answer: reply now rather than in the next ReplyRecv.
             if self.kernel.has_actions() {
@@ -605,6 +622,7 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         plat: RootPlatform,
         ep,
         threads: BTreeMap::new(),
+        resumed: BTreeMap::new(),
     };
     let mut last = 0;
     for argv in parse_commands(&init) {

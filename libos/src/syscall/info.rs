@@ -1,7 +1,11 @@
 //! uname, getrandom, resource limits, affinity, /proc/self/exe.
-use super::Ctx;
+use super::{Ctx, KResult};
+use crate::kernel::Kernel;
+use crate::platform::Platform;
+use crate::process::Pid;
 use alloc::vec;
 use selkie_syscalls::errno::Errno;
+use selkie_syscalls::regs::SyscallRegs;
 use selkie_syscalls::types::{Rlimit, Utsname};
 
 pub fn sys_uname(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
@@ -161,26 +165,77 @@ pub fn sys_getcwd(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     Ok(2)
 }
 
-/// getrusage: Selkie does not measure CPU time per process yet (seL4 5.0 keeps
-/// no per-thread accounting), so times and counters are reported as zero.
-pub fn sys_getrusage(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [who, buf, ..] = ctx.args;
-    match who as i32 {
-        -1..=1 => {}
-        _ => return Err(Errno::EINVAL),
+fn timeval_bytes(ns: u64) -> [u8; 16] {
+    selkie_syscalls::types::Timeval {
+        tv_sec: (ns / 1_000_000_000) as i64,
+        tv_usec: ((ns % 1_000_000_000) / 1000) as i64,
     }
-    ctx.copy_out(buf, &[0u8; 144])?;
-    Ok(0)
+    .to_bytes()
 }
 
-/// times: the elapsed clock ticks since boot (100 Hz); CPU times are zero as
-/// for getrusage.
-pub fn sys_times(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let buf = ctx.args[0];
-    if buf != 0 {
-        ctx.copy_out(buf, &[0u8; 32])?;
+/// A `struct rusage` (144 bytes) with CPU times and the maximum resident size.
+pub(crate) fn rusage_bytes(user_ns: u64, sys_ns: u64, maxrss_kb: u64) -> [u8; 144] {
+    let mut b = [0u8; 144];
+    b[0..16].copy_from_slice(&timeval_bytes(user_ns));
+    b[16..32].copy_from_slice(&timeval_bytes(sys_ns));
+    b[32..40].copy_from_slice(&maxrss_kb.to_le_bytes());
+    b
+}
+
+/// getrusage: CPU time as the root task measures it (see docs/processes.md).
+pub fn sys_getrusage(
+    k: &mut Kernel,
+    _plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    let (who, buf) = (r.rdi as i32, r.rsi);
+    let Some(p) = k.procs.get(&pid) else {
+        return KResult::NoReply;
+    };
+    let tgid = p.tgid;
+    let rss = p.vm().mm.mapped_pages * 4;
+    let (u, s, rss) = match who {
+        0 => {
+            let (u, s) = k.process_cpu(tgid);
+            (u, s, rss)
+        }
+        1 => (p.utime_ns, p.stime_ns, rss), // RUSAGE_THREAD
+        -1 => {
+            let l = &k.procs[&tgid];
+            (l.child_utime_ns, l.child_stime_ns, 0)
+        }
+        _ => return KResult::Done(Err(Errno::EINVAL)),
+    };
+    KResult::Done(
+        k.procs[&pid]
+            .vm()
+            .copy_out(buf, &rusage_bytes(u, s, rss))
+            .map(|_| 0),
+    )
+}
+
+/// times: process and children CPU times in clock ticks (100 Hz); returns the
+/// ticks since boot.
+pub fn sys_times(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let Some(tgid) = k.procs.get(&pid).map(|p| p.tgid) else {
+        return KResult::NoReply;
+    };
+    if r.rdi != 0 {
+        let (u, s) = k.process_cpu(tgid);
+        let l = &k.procs[&tgid];
+        let mut b = [0u8; 32];
+        for (i, v) in [u, s, l.child_utime_ns, l.child_stime_ns]
+            .into_iter()
+            .enumerate()
+        {
+            b[i * 8..i * 8 + 8].copy_from_slice(&(v / 10_000_000).to_le_bytes());
+        }
+        if let Err(e) = k.procs[&pid].vm().copy_out(r.rdi, &b) {
+            return KResult::Done(Err(e));
+        }
     }
-    Ok(ctx.plat.monotonic_ns() / 10_000_000)
+    KResult::Done(Ok(plat.monotonic_ns() / 10_000_000))
 }
 
 /// prctl: PR_SET_NAME / PR_GET_NAME (the 16-byte command name).

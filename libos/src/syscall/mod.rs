@@ -142,7 +142,8 @@ syscall_table! {
     __NR_getgid => P(proc::sys_getuid), Partial("always root");
     __NR_getegid => P(proc::sys_getuid), Partial("always root");
     __NR_set_tid_address => P(proc::sys_set_tid_address), Full;
-    __NR_set_robust_list => P(proc::sys_set_robust_list), Partial("recorded; lists are not walked at exit yet");
+    __NR_set_robust_list => P(proc::sys_set_robust_list), Full;
+    __NR_get_robust_list => P(proc::sys_get_robust_list), Partial("the calling thread only");
     __NR_arch_prctl => P(proc::sys_arch_prctl), Partial("ARCH_SET_FS, ARCH_GET_FS");
     __NR_umask => P(proc::sys_umask), Full;
     __NR_brk => P(mem::sys_brk), Full;
@@ -165,7 +166,7 @@ syscall_table! {
     __NR_alarm => K(signal::sys_alarm), Full;
     __NR_setitimer => K(signal::sys_setitimer), Partial("ITIMER_REAL only");
     __NR_getitimer => K(signal::sys_getitimer), Partial("ITIMER_REAL only");
-    __NR_clock_gettime => P(time::sys_clock_gettime), Partial("CPU-time clocks report time since the process started");
+    __NR_clock_gettime => K(time::sys_clock_gettime_k), Partial("CPU-time clocks are estimates (see docs/processes.md)");
     __NR_clock_getres => P(time::sys_clock_getres), Full;
     __NR_gettimeofday => P(time::sys_gettimeofday), Full;
     __NR_time => P(time::sys_time), Full;
@@ -187,8 +188,8 @@ syscall_table! {
     __NR_readlink => P(info::sys_readlink), Partial("/proc/self/exe only");
     __NR_readlinkat => P(info::sys_readlinkat), Partial("/proc/self/exe only");
     __NR_getcwd => P(info::sys_getcwd), Partial("no chdir yet: always /");
-    __NR_getrusage => P(info::sys_getrusage), Partial("CPU times and counters are not measured: zero");
-    __NR_times => P(info::sys_times), Partial("elapsed ticks; CPU times are not measured: zero");
+    __NR_getrusage => K(info::sys_getrusage), Partial("CPU times are estimates; maxrss; other counters zero");
+    __NR_times => K(info::sys_times), Partial("CPU times are estimates");
     __NR_prctl => P(info::sys_prctl), Partial("PR_SET_NAME, PR_GET_NAME");
     __NR_sched_yield => P(info::sys_sched_yield), Full;
 }

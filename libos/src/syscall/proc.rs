@@ -36,6 +36,18 @@ pub fn sys_set_tid_address(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     Ok(ctx.proc.pid as u64)
 }
 
+/// get_robust_list of the caller (pid 0 or its own tid).
+pub fn sys_get_robust_list(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [pid, head_ptr, len_ptr, ..] = ctx.args;
+    if pid != 0 && pid as u32 != ctx.proc.pid {
+        return Err(Errno::ESRCH);
+    }
+    let (head, len) = ctx.proc.robust_list;
+    ctx.copy_out(head_ptr, &head.to_le_bytes())?;
+    ctx.copy_out(len_ptr, &(if len == 0 { 24u64 } else { len }).to_le_bytes())?;
+    Ok(0)
+}
+
 pub fn sys_set_robust_list(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     let [head, len, ..] = ctx.args;
     // sizeof(struct robust_list_head) on x86_64.
@@ -318,6 +330,10 @@ fn new_thread(k: &mut Kernel, pid: Pid, r: &SyscallRegs, stack: u64) -> KResult 
         fault_info: None,
         rlimits: p.rlimits,
         nice: p.nice,
+        utime_ns: 0,
+        stime_ns: 0,
+        child_utime_ns: 0,
+        child_stime_ns: 0,
         stopped: false,
         wait_report: None,
     };
@@ -556,12 +572,20 @@ pub(crate) fn try_wait(
         }
     }
     if rusage != 0 {
-        if let Err(e) = pp.vm().copy_out(rusage, &[0u8; 144]) {
+        let c = &k.procs[&child];
+        let ru = super::info::rusage_bytes(
+            c.utime_ns + c.child_utime_ns,
+            c.stime_ns + c.child_stime_ns,
+            0,
+        );
+        let pp = k.procs.get_mut(&parent)?;
+        if let Err(e) = pp.vm().copy_out(rusage, &ru) {
             return Some(Err(e));
         }
     }
+    let pp = k.procs.get_mut(&parent)?;
     pp.children.retain(|&c| c != child);
-    k.procs.remove(&child);
+    reap_child(k, parent, child);
     Some(Ok(child as u64))
 }
 
@@ -578,6 +602,17 @@ pub fn sys_wait4(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &Syscall
             options,
             rusage,
         }),
+    }
+}
+
+/// Removes a reaped child, adding its CPU time (and its children's) to the
+/// parent's children totals.
+fn reap_child(k: &mut Kernel, parent: Pid, child: Pid) {
+    if let Some(c) = k.procs.remove(&child) {
+        if let Some(pp) = k.procs.get_mut(&parent) {
+            pp.child_utime_ns += c.utime_ns + c.child_utime_ns;
+            pp.child_stime_ns += c.stime_ns + c.child_stime_ns;
+        }
     }
 }
 
@@ -642,7 +677,7 @@ pub(crate) fn try_waitid(
         if let Some(pp) = k.procs.get_mut(&parent) {
             pp.children.retain(|&c| c != child);
         }
-        k.procs.remove(&child);
+        reap_child(k, parent, child);
     }
     Some(Ok(0))
 }

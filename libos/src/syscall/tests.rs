@@ -1558,6 +1558,65 @@ fn stop_and_continue_suspend_threads_and_report_to_wait() {
 }
 
 #[test]
+fn robust_futexes_of_a_dead_thread_get_owner_died() {
+    let (mut k, mut plat) = setup();
+    let t2 = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_clone,
+        [THREAD_FLAGS, 0x11800, 0x11000, 0x11004, 0, 0],
+    )
+    .1
+    .rax;
+    // Thread 2's robust list: head at 0x10000 -> entry 0x10100 -> head;
+    // futex_offset 8, so the futex word is at 0x10108, owned by tid 2 with waiters.
+    poke(&mut k, 0x10000, &0x10100u64.to_le_bytes());
+    poke(&mut k, 0x10008, &8u64.to_le_bytes());
+    poke(&mut k, 0x10010, &0u64.to_le_bytes());
+    poke(&mut k, 0x10100, &0x10000u64.to_le_bytes());
+    poke(&mut k, 0x10108, &(0x8000_0000u32 | t2 as u32).to_le_bytes());
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            t2 as u32,
+            g::__NR_set_robust_list,
+            [0x10000, 24, 0, 0, 0, 0]
+        )
+        .1
+        .rax,
+        0
+    );
+    // The main thread waits on the futex.
+    let word = 0x8000_0000u64 | t2;
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            1,
+            g::__NR_futex,
+            [0x10108, 0, word, 0, 0, 0]
+        )
+        .0,
+        Outcome::Block
+    );
+    let _ = k.take_actions();
+    raw(&mut k, &mut plat, t2 as u32, g::__NR_exit, [0; 6]);
+    let mut w = [0u8; 4];
+    peek(&mut k, 0x10108, &mut w);
+    assert_eq!(
+        u32::from_le_bytes(w),
+        0x8000_0000 | 0x4000_0000,
+        "WAITERS | OWNER_DIED"
+    );
+    assert!(k
+        .take_actions()
+        .iter()
+        .any(|a| matches!(a, Action::Reply { tid: 1, .. })));
+}
+
+#[test]
 fn syscall_table_doc() {
     // docs/syscalls.md is generated from TABLE; regenerate with SELKIE_BLESS=1.
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/syscalls.md");

@@ -88,6 +88,8 @@ CASES = [
      [[r"^getrusage sees >= 100 ms of CPU: yes; maxrss > 0: yes$", r"^process CPU clock >= 100 ms: yes$",
        r"^wait4 rusage and times\(\) count the child: yes yes$",
        r"^robust mutex after its owner died: EOWNERDEAD$"]], True),
+    ("sigtimedwait", "/tests/sigwait", [0],
+     [[r"^sigtimedwait: 17 pid ok=1 status=3$", r"^nothing pending: -1 EAGAIN$", r"^already pending: 17$"]], True),
     ("musl-mksh-runs-programs", '/bin/mksh -c "/tests/exitcode 2; echo rc=$?; /tests/tls"', [0],
      [[r"^rc=2$", r"^tls ok$"]], True),
     # The default init, driven through the serial console: builtins only until fork exists.

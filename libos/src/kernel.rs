@@ -475,6 +475,12 @@ impl Kernel {
                         ..
                     },
                 ) if d <= now => Some((p.pid, b)),
+                State::Blocked(
+                    b @ Blocked::SigTimedWait {
+                        deadline_ns: Some(d),
+                        ..
+                    },
+                ) if d <= now => Some((p.pid, b)),
                 _ => None,
             })
             .collect();
@@ -482,6 +488,7 @@ impl Kernel {
             match b {
                 Blocked::Sleep { .. } => self.complete(plat, pid, 0),
                 Blocked::Futex { .. } => self.complete(plat, pid, Errno::ETIMEDOUT.to_return()),
+                Blocked::SigTimedWait { .. } => self.complete(plat, pid, Errno::EAGAIN.to_return()),
                 Blocked::Poll { fds, nfds, .. } => {
                     let r = syscall::io::poll_scan(self, pid, fds, nfds, true);
                     self.complete_result(plat, pid, r);
@@ -497,6 +504,7 @@ impl Kernel {
             State::Blocked(Blocked::Sleep { deadline_ns, .. }) => Some(deadline_ns),
             State::Blocked(Blocked::Poll { deadline_ns, .. }) => deadline_ns,
             State::Blocked(Blocked::Futex { deadline_ns, .. }) => deadline_ns,
+            State::Blocked(Blocked::SigTimedWait { deadline_ns, .. }) => deadline_ns,
             _ => None,
         });
         let alarms = self
@@ -679,13 +687,18 @@ impl Kernel {
             return;
         };
         let threads = self.threads_of(tgid);
-        let target = threads
-            .iter()
-            .copied()
-            .find(|t| {
-                self.procs
-                    .get(t)
-                    .is_some_and(|p| p.is_live() && p.signals.mask & bit(sig) == 0)
+        let waiting = threads.iter().copied().find(|t| {
+            self.procs.get(t).is_some_and(|p| {
+                matches!(p.state, State::Blocked(Blocked::SigTimedWait { set, .. }) if set & bit(sig) != 0)
+            })
+        });
+        let target = waiting
+            .or_else(|| {
+                threads.iter().copied().find(|t| {
+                    self.procs
+                        .get(t)
+                        .is_some_and(|p| p.is_live() && p.signals.mask & bit(sig) == 0)
+                })
             })
             .or_else(|| {
                 threads
@@ -707,8 +720,24 @@ impl Kernel {
         let Some(p) = self.procs.get_mut(&tid) else {
             return;
         };
-        if !p.is_live() || p.signals.is_ignored(sig) {
+        // A blocked signal is never ignored on arrival: the disposition may
+        // change before it is unblocked, and sigtimedwait may take it.
+        let blocked_now = p.signals.mask & bit(sig) & !signal::UNBLOCKABLE != 0;
+        if !p.is_live() || (!blocked_now && p.signals.is_ignored(sig)) {
             return;
+        }
+        // rt_sigtimedwait takes the signal directly.
+        if let State::Blocked(Blocked::SigTimedWait {
+            set, info: uinfo, ..
+        }) = p.state
+        {
+            if set & bit(sig) != 0 {
+                if uinfo != 0 {
+                    let _ = p.vm().copy_out(uinfo, &info.to_bytes());
+                }
+                self.complete(plat, tid, sig as u64);
+                return;
+            }
         }
         let act = p.signals.action(sig);
         let blocked = p.signals.mask & bit(sig) & !signal::UNBLOCKABLE != 0;

@@ -121,6 +121,12 @@ pub enum Blocked {
     Vfork { child: Pid },
     /// rt_sigsuspend or pause: until a signal is delivered.
     SigSuspend,
+    /// rt_sigtimedwait: until a signal of `set` is pending.
+    SigTimedWait {
+        set: u64,
+        info: u64,
+        deadline_ns: Option<u64>,
+    },
     /// futex wait on `key` (memory context, address) for `bitset`.
     Futex {
         key: (u64, u64),

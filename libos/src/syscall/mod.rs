@@ -126,6 +126,7 @@ syscall_table! {
     __NR_fork => K(proc::sys_fork), Full;
     __NR_vfork => K(proc::sys_vfork), Partial("the child gets a copy-on-write copy, not the parent's memory");
     __NR_clone => K(proc::sys_clone), Partial("threads (CLONE_THREAD) and fork-like clones; no CLONE_VM processes");
+    __NR_clone3 => K(proc::sys_clone3), Partial("as clone; no pidfd, set_tid or cgroup");
     __NR_execve => K(proc::sys_execve), Partial("files of the initial tree; #! scripts; no close-on-exec fds yet");
     __NR_wait4 => K(proc::sys_wait4), Partial("rusage reports zero CPU time");
     __NR_waitid => K(proc::sys_waitid), Partial("P_ALL, P_PID, P_PGID with WEXITED, WNOHANG, WNOWAIT");
@@ -156,6 +157,7 @@ syscall_table! {
     __NR_rt_sigprocmask => P(signal::sys_rt_sigprocmask), Full;
     __NR_rt_sigreturn => K(signal::sys_rt_sigreturn), Partial("FPU state is not saved in the frame");
     __NR_rt_sigsuspend => K(signal::sys_rt_sigsuspend), Full;
+    __NR_rt_sigtimedwait => K(signal::sys_rt_sigtimedwait), Full;
     __NR_rt_sigpending => P(signal::sys_rt_sigpending), Full;
     __NR_sigaltstack => P(signal::sys_sigaltstack), Full;
     __NR_pause => K(signal::sys_pause), Full;

@@ -296,6 +296,42 @@ pub fn sys_clone(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
     res
 }
 
+/// clone3: the same as clone, with the arguments in a `struct clone_args`.
+pub fn sys_clone3(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let (uargs, size) = (r.rdi, r.rsi);
+    if !(64..=4096).contains(&size) {
+        return KResult::Done(Err(Errno::EINVAL));
+    }
+    let mut b = [0u8; 88];
+    let n = (size as usize).min(88);
+    let Some(p) = k.procs.get(&pid) else {
+        return KResult::NoReply;
+    };
+    if let Err(e) = p.vm().copy_in(uargs, &mut b[..n]) {
+        return KResult::Done(Err(e));
+    }
+    let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+    let (flags, pidfd, child_tid, parent_tid, exit_signal) = (w(0), w(1), w(2), w(3), w(4));
+    let (stack, stack_size, tls) = (w(5), w(6), w(7));
+    let set_tid_size = if n >= 80 { w(9) } else { 0 };
+    if pidfd != 0 && flags & g::CLONE_PIDFD as u64 != 0 || set_tid_size != 0 || exit_signal > 64 {
+        return KResult::Done(Err(Errno::EINVAL));
+    }
+    // The stack grows down from stack + stack_size.
+    let sp = if stack != 0 {
+        stack.wrapping_add(stack_size)
+    } else {
+        0
+    };
+    let mut regs = *r;
+    regs.rdi = (flags & !0xff) | exit_signal;
+    regs.rsi = sp;
+    regs.rdx = parent_tid;
+    regs.r10 = child_tid;
+    regs.r8 = tls;
+    sys_clone(k, plat, pid, &regs)
+}
+
 /// A new thread in the caller's process: same memory and signal actions,
 /// started on `stack` right after the clone syscall with rax = 0.
 fn new_thread(k: &mut Kernel, pid: Pid, r: &SyscallRegs, stack: u64) -> KResult {

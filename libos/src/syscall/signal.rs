@@ -347,3 +347,62 @@ pub fn sys_setitimer(
     })();
     KResult::Done(res)
 }
+
+/// rt_sigtimedwait: takes a pending signal of `set` (usually blocked by the
+/// caller), or waits for one (EAGAIN at the timeout, EINTR for another signal
+/// with a handler).
+pub fn sys_rt_sigtimedwait(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    let (uset, uinfo, utimeout, size) = (r.rdi, r.rsi, r.rdx, r.r10);
+    if size != 8 {
+        return KResult::Done(Err(Errno::EINVAL));
+    }
+    let Some(p) = k.procs.get_mut(&pid) else {
+        return KResult::NoReply;
+    };
+    let res = (|| {
+        let mut b = [0u8; 8];
+        p.vm().copy_in(uset, &mut b)?;
+        let set = u64::from_le_bytes(b) & !sig::UNBLOCKABLE;
+        let mut deadline = None;
+        if utimeout != 0 {
+            let mut t = [0u8; 16];
+            p.vm().copy_in(utimeout, &mut t)?;
+            let ts = selkie_syscalls::types::Timespec::from_bytes(&t);
+            if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+                return Err(Errno::EINVAL);
+            }
+            let ns = (ts.tv_sec as u64)
+                .saturating_mul(1_000_000_000)
+                .saturating_add(ts.tv_nsec as u64);
+            deadline = Some(plat.monotonic_ns().saturating_add(ns));
+        }
+        let ready = p.signals.pending & set;
+        if ready != 0 {
+            let signo = ready.trailing_zeros() + 1;
+            p.signals.pending &= !sig::bit(signo);
+            if uinfo != 0 {
+                let info = p.signals.info[signo as usize - 1];
+                p.vm().copy_out(uinfo, &info.to_bytes())?;
+            }
+            return Ok(Ok(signo as u64));
+        }
+        if deadline.is_some_and(|d| d <= plat.monotonic_ns()) {
+            return Err(Errno::EAGAIN);
+        }
+        Ok(Err(Blocked::SigTimedWait {
+            set,
+            info: uinfo,
+            deadline_ns: deadline,
+        }))
+    })();
+    match res {
+        Ok(Ok(v)) => KResult::Done(Ok(v)),
+        Ok(Err(b)) => KResult::Block(b),
+        Err(e) => KResult::Done(Err(e)),
+    }
+}

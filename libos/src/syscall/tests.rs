@@ -1617,6 +1617,36 @@ fn robust_futexes_of_a_dead_thread_get_owner_died() {
 }
 
 #[test]
+fn clone3_creates_a_thread_on_its_stack() {
+    let (mut k, mut plat) = setup();
+    let mut args = [0u64; 11];
+    args[0] = THREAD_FLAGS & !(g::CLONE_SETTLS as u64);
+    args[3] = 0x11000; // parent_tid
+    args[5] = 0x11000; // stack base
+    args[6] = 0x800; // stack size
+    let bytes: Vec<u8> = args.iter().flat_map(|w| w.to_le_bytes()).collect();
+    poke(&mut k, 0x10000, &bytes);
+    let (o, r) = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_clone3,
+        [0x10000, 88, 0, 0, 0, 0],
+    );
+    assert_eq!(o, Outcome::Return);
+    let acts = k.take_actions();
+    let [Action::Start { tid, context, .. }] = acts.as_slice() else {
+        panic!("{acts:?}")
+    };
+    assert_eq!(*tid as u64, r.rax);
+    assert_eq!(context[1], 0x11800, "stack + stack_size");
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_clone3, [0x10000, 8, 0, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+}
+
+#[test]
 fn syscall_table_doc() {
     // docs/syscalls.md is generated from TABLE; regenerate with SELKIE_BLESS=1.
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/syscalls.md");

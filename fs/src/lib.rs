@@ -1,0 +1,653 @@
+//! Selkie's file-system library: a tmpfs (every file in memory) with POSIX
+//! path resolution, free of seL4 and of `unsafe`.
+//!
+//! - [`Tmpfs`] holds inodes: regular files, directories, symlinks, character
+//!   devices and FIFOs, with modes, owners, link counts and times.
+//! - Path resolution ([`Tmpfs::resolve`], [`Tmpfs::resolve_parent`]) handles
+//!   absolute and relative paths, `.` and `..`, symlinks (ELOOP after 40),
+//!   trailing slashes (ENOTDIR) and NAME_MAX/PATH_MAX (ENAMETOOLONG).
+//! - An inode whose last link goes while it is open lives on until the last
+//!   close ([`Tmpfs::open`], [`Tmpfs::release`]).
+//!
+//! It is an ordinary library with a function-call API: the LibOS links it
+//! today; a thin IPC wrapper can run it as a service task later.
+#![no_std]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use selkie_syscalls::errno::Errno;
+
+/// An inode number.
+pub type Ino = u64;
+
+/// Longest path (PATH_MAX) and name (NAME_MAX).
+pub const PATH_MAX: usize = 4096;
+pub const NAME_MAX: usize = 255;
+/// Symlinks followed in one resolution before ELOOP.
+pub const MAX_SYMLINKS: usize = 40;
+
+/// What an inode is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    /// A character device with its device number.
+    CharDev(u64),
+    Fifo,
+}
+
+impl Kind {
+    /// The S_IFMT bits.
+    pub fn mode_bits(self) -> u32 {
+        match self {
+            Kind::File => 0o100000,
+            Kind::Dir => 0o040000,
+            Kind::Symlink => 0o120000,
+            Kind::CharDev(_) => 0o020000,
+            Kind::Fifo => 0o010000,
+        }
+    }
+    /// The d_type of getdents64.
+    pub fn dtype(self) -> u8 {
+        match self {
+            Kind::File => 8,
+            Kind::Dir => 4,
+            Kind::Symlink => 10,
+            Kind::CharDev(_) => 2,
+            Kind::Fifo => 1,
+        }
+    }
+}
+
+/// What stat reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stat {
+    pub ino: Ino,
+    pub kind: Kind,
+    /// Permission bits (0o7777).
+    pub perm: u32,
+    pub nlink: u64,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub rdev: u64,
+    pub atime_ns: u64,
+    pub mtime_ns: u64,
+    pub ctime_ns: u64,
+}
+
+impl Stat {
+    /// st_mode.
+    pub fn mode(&self) -> u32 {
+        self.kind.mode_bits() | self.perm
+    }
+}
+
+struct Inode {
+    kind: Kind,
+    perm: u32,
+    uid: u32,
+    gid: u32,
+    nlink: u64,
+    opens: u64,
+    data: Vec<u8>,
+    entries: BTreeMap<String, Ino>,
+    parent: Ino,
+    atime: u64,
+    mtime: u64,
+    ctime: u64,
+}
+
+/// An in-memory file system.
+pub struct Tmpfs {
+    inodes: BTreeMap<Ino, Inode>,
+    next: Ino,
+    root: Ino,
+}
+
+impl Default for Tmpfs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn name_ok(name: &str) -> Result<(), Errno> {
+    if name.len() > NAME_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    if name.is_empty() || name.contains('/') {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+impl Tmpfs {
+    /// An empty file system: just the root directory.
+    pub fn new() -> Self {
+        let mut fs = Tmpfs {
+            inodes: BTreeMap::new(),
+            next: 2,
+            root: 1,
+        };
+        fs.inodes.insert(
+            1,
+            Inode {
+                kind: Kind::Dir,
+                perm: 0o755,
+                uid: 0,
+                gid: 0,
+                nlink: 2,
+                opens: 0,
+                data: Vec::new(),
+                entries: BTreeMap::new(),
+                parent: 1,
+                atime: 0,
+                mtime: 0,
+                ctime: 0,
+            },
+        );
+        fs
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> Ino {
+        self.root
+    }
+
+    fn node(&self, ino: Ino) -> Result<&Inode, Errno> {
+        self.inodes.get(&ino).ok_or(Errno::ENOENT)
+    }
+
+    fn node_mut(&mut self, ino: Ino) -> Result<&mut Inode, Errno> {
+        self.inodes.get_mut(&ino).ok_or(Errno::ENOENT)
+    }
+
+    /// stat of an inode.
+    pub fn stat(&self, ino: Ino) -> Result<Stat, Errno> {
+        let n = self.node(ino)?;
+        Ok(Stat {
+            ino,
+            kind: n.kind,
+            perm: n.perm,
+            nlink: n.nlink,
+            uid: n.uid,
+            gid: n.gid,
+            size: match n.kind {
+                Kind::Dir => 4096,
+                _ => n.data.len() as u64,
+            },
+            rdev: match n.kind {
+                Kind::CharDev(d) => d,
+                _ => 0,
+            },
+            atime_ns: n.atime,
+            mtime_ns: n.mtime,
+            ctime_ns: n.ctime,
+        })
+    }
+
+    /// Looks `name` up in directory `dir`.
+    pub fn lookup(&self, dir: Ino, name: &str) -> Result<Ino, Errno> {
+        let d = self.node(dir)?;
+        if d.kind != Kind::Dir {
+            return Err(Errno::ENOTDIR);
+        }
+        match name {
+            "." | "" => Ok(dir),
+            ".." => Ok(d.parent),
+            _ => d.entries.get(name).copied().ok_or(Errno::ENOENT),
+        }
+    }
+
+    /// Resolves `path` from directory `cwd`, following a final symlink when
+    /// `follow` (intermediate ones always).
+    pub fn resolve(&self, cwd: Ino, path: &str, follow: bool) -> Result<Ino, Errno> {
+        let mut budget = MAX_SYMLINKS;
+        self.walk(cwd, path, follow, &mut budget)
+    }
+
+    fn walk(&self, cwd: Ino, path: &str, follow: bool, budget: &mut usize) -> Result<Ino, Errno> {
+        if path.len() >= PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        if path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let mut cur = if path.starts_with('/') {
+            self.root
+        } else {
+            cwd
+        };
+        let trailing_slash = path.ends_with('/');
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        for (i, part) in parts.iter().enumerate() {
+            if part.len() > NAME_MAX {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            let last = i + 1 == parts.len();
+            let next = self.lookup(cur, part)?;
+            let n = self.node(next)?;
+            if n.kind == Kind::Symlink && (!last || follow || trailing_slash) {
+                if *budget == 0 {
+                    return Err(Errno::ELOOP);
+                }
+                *budget -= 1;
+                let target = core::str::from_utf8(&n.data).map_err(|_| Errno::ENOENT)?;
+                cur = self.walk(cur, target, true, budget)?;
+            } else {
+                cur = next;
+            }
+        }
+        if trailing_slash && self.node(cur)?.kind != Kind::Dir {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(cur)
+    }
+
+    /// Splits `path` into its parent directory (resolved) and final name.
+    pub fn resolve_parent(&self, cwd: Ino, path: &str) -> Result<(Ino, String), Errno> {
+        if path.len() >= PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let trimmed = path.trim_end_matches('/');
+        if trimmed.is_empty() {
+            return if path.is_empty() {
+                Err(Errno::ENOENT)
+            } else {
+                Err(Errno::EEXIST) // "/" itself
+            };
+        }
+        let (dir, name) = match trimmed.rfind('/') {
+            Some(0) => (self.root, &trimmed[1..]),
+            Some(i) => (self.resolve(cwd, &trimmed[..i], true)?, &trimmed[i + 1..]),
+            None => (cwd, trimmed),
+        };
+        if self.node(dir)?.kind != Kind::Dir {
+            return Err(Errno::ENOTDIR);
+        }
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        Ok((dir, name.into()))
+    }
+
+    /// Creates `name` in `dir` (EEXIST if present).
+    #[allow(clippy::too_many_arguments)]
+    pub fn create(
+        &mut self,
+        dir: Ino,
+        name: &str,
+        kind: Kind,
+        perm: u32,
+        uid: u32,
+        gid: u32,
+        now: u64,
+    ) -> Result<Ino, Errno> {
+        name_ok(name)?;
+        if name == "." || name == ".." {
+            return Err(Errno::EEXIST);
+        }
+        let d = self.node(dir)?;
+        if d.kind != Kind::Dir {
+            return Err(Errno::ENOTDIR);
+        }
+        if d.nlink == 0 {
+            return Err(Errno::ENOENT); // removed directory
+        }
+        if d.entries.contains_key(name) {
+            return Err(Errno::EEXIST);
+        }
+        let ino = self.next;
+        self.next += 1;
+        let is_dir = kind == Kind::Dir;
+        self.inodes.insert(
+            ino,
+            Inode {
+                kind,
+                perm: perm & 0o7777,
+                uid,
+                gid,
+                nlink: if is_dir { 2 } else { 1 },
+                opens: 0,
+                data: Vec::new(),
+                entries: BTreeMap::new(),
+                parent: dir,
+                atime: now,
+                mtime: now,
+                ctime: now,
+            },
+        );
+        let d = self.node_mut(dir)?;
+        d.entries.insert(name.into(), ino);
+        d.mtime = now;
+        if is_dir {
+            d.nlink += 1;
+        }
+        Ok(ino)
+    }
+
+    /// Creates a symlink `name` -> `target` in `dir`.
+    pub fn symlink(&mut self, dir: Ino, name: &str, target: &[u8], now: u64) -> Result<Ino, Errno> {
+        if target.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let ino = self.create(dir, name, Kind::Symlink, 0o777, 0, 0, now)?;
+        self.node_mut(ino)?.data = target.to_vec();
+        Ok(ino)
+    }
+
+    /// A hard link to `ino` as `name` in `dir`.
+    pub fn link(&mut self, dir: Ino, name: &str, ino: Ino, now: u64) -> Result<(), Errno> {
+        name_ok(name)?;
+        if self.node(ino)?.kind == Kind::Dir {
+            return Err(Errno::EPERM);
+        }
+        let d = self.node(dir)?;
+        if d.kind != Kind::Dir {
+            return Err(Errno::ENOTDIR);
+        }
+        if d.entries.contains_key(name) || name == "." || name == ".." {
+            return Err(Errno::EEXIST);
+        }
+        self.node_mut(dir)?.entries.insert(name.into(), ino);
+        let n = self.node_mut(ino)?;
+        n.nlink += 1;
+        n.ctime = now;
+        Ok(())
+    }
+
+    fn drop_if_unused(&mut self, ino: Ino) {
+        if let Some(n) = self.inodes.get(&ino) {
+            if n.nlink == 0 && n.opens == 0 {
+                self.inodes.remove(&ino);
+            }
+        }
+    }
+
+    /// Removes a non-directory entry.
+    pub fn unlink(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+        let ino = self.lookup(dir, name)?;
+        if name == "." || name == ".." {
+            return Err(Errno::EISDIR);
+        }
+        if self.node(ino)?.kind == Kind::Dir {
+            return Err(Errno::EISDIR);
+        }
+        let d = self.node_mut(dir)?;
+        d.entries.remove(name);
+        d.mtime = now;
+        let n = self.node_mut(ino)?;
+        n.nlink -= 1;
+        n.ctime = now;
+        self.drop_if_unused(ino);
+        Ok(())
+    }
+
+    /// Removes an empty directory.
+    pub fn rmdir(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+        match name {
+            "." => return Err(Errno::EINVAL),
+            ".." => return Err(Errno::ENOTEMPTY),
+            _ => {}
+        }
+        let ino = self.lookup(dir, name)?;
+        let n = self.node(ino)?;
+        if n.kind != Kind::Dir {
+            return Err(Errno::ENOTDIR);
+        }
+        if !n.entries.is_empty() {
+            return Err(Errno::ENOTEMPTY);
+        }
+        if ino == self.root {
+            return Err(Errno::EBUSY);
+        }
+        let d = self.node_mut(dir)?;
+        d.entries.remove(name);
+        d.nlink -= 1;
+        d.mtime = now;
+        self.node_mut(ino)?.nlink = 0;
+        self.drop_if_unused(ino);
+        Ok(())
+    }
+
+    /// Whether `a` is `b` or lies below it.
+    fn is_within(&self, mut a: Ino, b: Ino) -> bool {
+        loop {
+            if a == b {
+                return true;
+            }
+            match self.inodes.get(&a) {
+                Some(n) if n.parent != a => a = n.parent,
+                _ => return false,
+            }
+        }
+    }
+
+    /// rename(2) semantics: replaces a compatible target atomically.
+    pub fn rename(
+        &mut self,
+        odir: Ino,
+        oname: &str,
+        ndir: Ino,
+        nname: &str,
+        now: u64,
+    ) -> Result<(), Errno> {
+        name_ok(nname)?;
+        if matches!(oname, "." | "..") || matches!(nname, "." | "..") {
+            return Err(Errno::EBUSY);
+        }
+        let ino = self.lookup(odir, oname)?;
+        let is_dir = self.node(ino)?.kind == Kind::Dir;
+        if self.node(ndir)?.kind != Kind::Dir {
+            return Err(Errno::ENOTDIR);
+        }
+        if is_dir && self.is_within(ndir, ino) {
+            return Err(Errno::EINVAL);
+        }
+        if let Ok(target) = self.lookup(ndir, nname) {
+            if target == ino {
+                return Ok(());
+            }
+            let t = self.node(target)?;
+            match (is_dir, t.kind == Kind::Dir) {
+                (true, false) => return Err(Errno::ENOTDIR),
+                (false, true) => return Err(Errno::EISDIR),
+                (true, true) if !t.entries.is_empty() => return Err(Errno::ENOTEMPTY),
+                _ => {}
+            }
+            if is_dir {
+                self.rmdir(ndir, nname, now)?;
+            } else {
+                self.unlink(ndir, nname, now)?;
+            }
+        }
+        self.node_mut(odir)?.entries.remove(oname);
+        self.node_mut(ndir)?.entries.insert(nname.into(), ino);
+        if is_dir && odir != ndir {
+            self.node_mut(odir)?.nlink -= 1;
+            self.node_mut(ndir)?.nlink += 1;
+            self.node_mut(ino)?.parent = ndir;
+        }
+        self.node_mut(ino)?.ctime = now;
+        Ok(())
+    }
+
+    /// Reads from a file at `off`.
+    pub fn read_at(&self, ino: Ino, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let n = self.node(ino)?;
+        match n.kind {
+            Kind::Dir => return Err(Errno::EISDIR),
+            Kind::File => {}
+            _ => return Err(Errno::EINVAL),
+        }
+        let len = n.data.len() as u64;
+        if off >= len {
+            return Ok(0);
+        }
+        let cnt = buf.len().min((len - off) as usize);
+        buf[..cnt].copy_from_slice(&n.data[off as usize..off as usize + cnt]);
+        Ok(cnt)
+    }
+
+    /// Writes to a file at `off`, growing it (holes read as zero).
+    pub fn write_at(&mut self, ino: Ino, off: u64, data: &[u8], now: u64) -> Result<usize, Errno> {
+        let n = self.node_mut(ino)?;
+        match n.kind {
+            Kind::Dir => return Err(Errno::EISDIR),
+            Kind::File => {}
+            _ => return Err(Errno::EINVAL),
+        }
+        let end = off.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
+        if end > 1 << 40 {
+            return Err(Errno::EFBIG);
+        }
+        if (n.data.len() as u64) < end {
+            n.data.resize(end as usize, 0);
+        }
+        n.data[off as usize..end as usize].copy_from_slice(data);
+        n.mtime = now;
+        n.ctime = now;
+        Ok(data.len())
+    }
+
+    /// Sets a file's length.
+    pub fn truncate(&mut self, ino: Ino, len: u64, now: u64) -> Result<(), Errno> {
+        let n = self.node_mut(ino)?;
+        match n.kind {
+            Kind::Dir => return Err(Errno::EISDIR),
+            Kind::File => {}
+            _ => return Err(Errno::EINVAL),
+        }
+        if len > 1 << 40 {
+            return Err(Errno::EFBIG);
+        }
+        n.data.resize(len as usize, 0);
+        n.mtime = now;
+        n.ctime = now;
+        Ok(())
+    }
+
+    /// A directory's entries in a stable order, "." and ".." first.
+    pub fn readdir(&self, dir: Ino) -> Result<Vec<(String, Ino, Kind)>, Errno> {
+        let d = self.node(dir)?;
+        if d.kind != Kind::Dir {
+            return Err(Errno::ENOTDIR);
+        }
+        let mut v = alloc::vec![
+            (".".into(), dir, Kind::Dir),
+            ("..".into(), d.parent, Kind::Dir)
+        ];
+        for (name, &ino) in &d.entries {
+            let k = self.node(ino).map(|n| n.kind).unwrap_or(Kind::File);
+            v.push((name.clone(), ino, k));
+        }
+        Ok(v)
+    }
+
+    /// A symlink's target.
+    pub fn readlink(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
+        let n = self.node(ino)?;
+        if n.kind != Kind::Symlink {
+            return Err(Errno::EINVAL);
+        }
+        Ok(n.data.clone())
+    }
+
+    /// The absolute path of a directory (for getcwd).
+    pub fn path_of(&self, mut ino: Ino) -> Result<String, Errno> {
+        let mut parts = Vec::new();
+        while ino != self.root {
+            let n = self.node(ino)?;
+            if n.nlink == 0 {
+                return Err(Errno::ENOENT);
+            }
+            let parent = self.node(n.parent)?;
+            let name = parent
+                .entries
+                .iter()
+                .find(|(_, &i)| i == ino)
+                .map(|(k, _)| k.clone())
+                .ok_or(Errno::ENOENT)?;
+            parts.push(name);
+            ino = n.parent;
+        }
+        if parts.is_empty() {
+            return Ok("/".into());
+        }
+        let mut s = String::new();
+        for p in parts.iter().rev() {
+            s.push('/');
+            s.push_str(p);
+        }
+        Ok(s)
+    }
+
+    /// Changes permission bits.
+    pub fn chmod(&mut self, ino: Ino, perm: u32, now: u64) -> Result<(), Errno> {
+        let n = self.node_mut(ino)?;
+        n.perm = perm & 0o7777;
+        n.ctime = now;
+        Ok(())
+    }
+
+    /// Changes owner and group (u32::MAX keeps one).
+    pub fn chown(&mut self, ino: Ino, uid: u32, gid: u32, now: u64) -> Result<(), Errno> {
+        let n = self.node_mut(ino)?;
+        if uid != u32::MAX {
+            n.uid = uid;
+        }
+        if gid != u32::MAX {
+            n.gid = gid;
+        }
+        n.ctime = now;
+        Ok(())
+    }
+
+    /// Sets access and modification times.
+    pub fn set_times(
+        &mut self,
+        ino: Ino,
+        atime: Option<u64>,
+        mtime: Option<u64>,
+        now: u64,
+    ) -> Result<(), Errno> {
+        let n = self.node_mut(ino)?;
+        if let Some(a) = atime {
+            n.atime = a;
+        }
+        if let Some(m) = mtime {
+            n.mtime = m;
+        }
+        n.ctime = now;
+        Ok(())
+    }
+
+    /// Notes an open of `ino` (it outlives its last link until released).
+    pub fn open(&mut self, ino: Ino) {
+        if let Some(n) = self.inodes.get_mut(&ino) {
+            n.opens += 1;
+        }
+    }
+
+    /// Notes a close of `ino`.
+    pub fn release(&mut self, ino: Ino) {
+        if let Some(n) = self.inodes.get_mut(&ino) {
+            n.opens = n.opens.saturating_sub(1);
+        }
+        self.drop_if_unused(ino);
+    }
+
+    /// Number of inodes (for leak checks).
+    pub fn inode_count(&self) -> usize {
+        self.inodes.len()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,107 @@
+use super::*;
+use alloc::format;
+
+fn fs_with_tree() -> (Tmpfs, Ino, Ino) {
+    let mut fs = Tmpfs::new();
+    let r = fs.root();
+    let bin = fs.create(r, "bin", Kind::Dir, 0o755, 0, 0, 1).unwrap();
+    let bb = fs
+        .create(bin, "busybox", Kind::File, 0o755, 0, 0, 1)
+        .unwrap();
+    fs.write_at(bb, 0, b"ELF", 1).unwrap();
+    fs.symlink(bin, "sh", b"busybox", 1).unwrap();
+    fs.symlink(r, "abs", b"/bin/sh", 1).unwrap();
+    (fs, bin, bb)
+}
+
+#[test]
+fn resolves_paths_dots_and_symlinks() {
+    let (fs, bin, bb) = fs_with_tree();
+    let r = fs.root();
+    assert_eq!(fs.resolve(r, "/bin/busybox", true), Ok(bb));
+    assert_eq!(fs.resolve(bin, "busybox", true), Ok(bb));
+    assert_eq!(fs.resolve(bin, "../bin/./busybox", true), Ok(bb));
+    assert_eq!(fs.resolve(r, "/../../bin", true), Ok(bin));
+    assert_eq!(fs.resolve(r, "/bin/sh", true), Ok(bb));
+    assert_eq!(fs.resolve(r, "/abs", true), Ok(bb));
+    let link = fs.resolve(r, "/abs", false).unwrap();
+    assert_eq!(fs.stat(link).unwrap().kind, Kind::Symlink);
+    assert_eq!(fs.resolve(r, "/bin/busybox/", true), Err(Errno::ENOTDIR));
+    assert_eq!(fs.resolve(r, "/bin/busybox/x", true), Err(Errno::ENOTDIR));
+    assert_eq!(fs.resolve(r, "/nope", true), Err(Errno::ENOENT));
+    assert_eq!(fs.resolve(r, "", true), Err(Errno::ENOENT));
+    let long = format!("/{}", "a".repeat(300));
+    assert_eq!(fs.resolve(r, &long, true), Err(Errno::ENAMETOOLONG));
+    let huge = "/a".repeat(3000);
+    assert_eq!(fs.resolve(r, &huge, true), Err(Errno::ENAMETOOLONG));
+}
+
+#[test]
+fn symlink_loops_are_eloop() {
+    let mut fs = Tmpfs::new();
+    let r = fs.root();
+    fs.symlink(r, "a", b"b", 0).unwrap();
+    fs.symlink(r, "b", b"a", 0).unwrap();
+    assert_eq!(fs.resolve(r, "/a", true), Err(Errno::ELOOP));
+    assert!(fs.resolve(r, "/a", false).is_ok());
+}
+
+#[test]
+fn create_unlink_and_open_files_outlive_their_name() {
+    let (mut fs, bin, _) = fs_with_tree();
+    assert_eq!(
+        fs.create(bin, "busybox", Kind::File, 0o644, 0, 0, 2),
+        Err(Errno::EEXIST)
+    );
+    let f = fs.create(bin, "f", Kind::File, 0o644, 0, 0, 2).unwrap();
+    fs.write_at(f, 5, b"xy", 3).unwrap();
+    let mut b = [9u8; 8];
+    assert_eq!(fs.read_at(f, 0, &mut b), Ok(7));
+    assert_eq!(&b[..7], b"\0\0\0\0\0xy");
+    fs.open(f);
+    fs.unlink(bin, "f", 4).unwrap();
+    assert_eq!(fs.lookup(bin, "f"), Err(Errno::ENOENT));
+    assert_eq!(fs.read_at(f, 5, &mut b), Ok(2), "still readable while open");
+    let n = fs.inode_count();
+    fs.release(f);
+    assert_eq!(fs.inode_count(), n - 1, "freed at the last close");
+    assert_eq!(fs.unlink(fs.root(), "bin", 5), Err(Errno::EISDIR));
+}
+
+#[test]
+fn directories_rmdir_and_rename() {
+    let (mut fs, bin, bb) = fs_with_tree();
+    let r = fs.root();
+    let d = fs.create(r, "d", Kind::Dir, 0o755, 0, 0, 1).unwrap();
+    let e = fs.create(d, "e", Kind::Dir, 0o755, 0, 0, 1).unwrap();
+    assert_eq!(fs.stat(d).unwrap().nlink, 3);
+    assert_eq!(fs.rmdir(r, "d", 2), Err(Errno::ENOTEMPTY));
+    assert_eq!(
+        fs.rename(r, "d", e, "x", 2),
+        Err(Errno::EINVAL),
+        "into itself"
+    );
+    fs.rename(bin, "busybox", d, "bb", 2).unwrap();
+    assert_eq!(fs.resolve(r, "/d/bb", true), Ok(bb));
+    assert_eq!(fs.path_of(e), Ok("/d/e".into()));
+    fs.rename(d, "e", r, "e2", 3).unwrap();
+    assert_eq!(fs.path_of(e), Ok("/e2".into()));
+    assert_eq!(fs.lookup(e, ".."), Ok(r));
+    fs.rmdir(r, "e2", 4).unwrap();
+    assert_eq!(fs.path_of(e), Err(Errno::ENOENT));
+    let names: Vec<String> = fs.readdir(d).unwrap().into_iter().map(|x| x.0).collect();
+    assert_eq!(names, [".", "..", "bb"]);
+    assert_eq!(fs.rmdir(r, ".", 5), Err(Errno::EINVAL));
+}
+
+#[test]
+fn truncate_and_hard_links() {
+    let (mut fs, bin, bb) = fs_with_tree();
+    fs.link(fs.root(), "hard", bb, 2).unwrap();
+    assert_eq!(fs.stat(bb).unwrap().nlink, 2);
+    fs.unlink(bin, "busybox", 3).unwrap();
+    assert_eq!(fs.stat(bb).unwrap().nlink, 1);
+    fs.truncate(bb, 1, 4).unwrap();
+    assert_eq!(fs.stat(bb).unwrap().size, 1);
+    assert_eq!(fs.link(fs.root(), "bin2", bin, 5), Err(Errno::EPERM));
+}

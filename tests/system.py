@@ -15,6 +15,7 @@ import concurrent.futures
 import os
 import re
 import shlex
+import stat
 import subprocess
 import sys
 import time
@@ -48,7 +49,8 @@ CASES = [
     ("glibc-static-pie-ldconfig", "/sbin/ldconfig --version", [0], [[r"^ldconfig \(Debian GLIBC "]], True),
     ("musl-mksh", '/bin/mksh -c "echo ok"', [0], [[r"^ok$"]], True),
     ("missing-binary", "/no/such/program", [127], [[r"^selkie: /no/such/program: No such file or directory$"]], False),
-    ("not-an-elf", "/etc/passwd", [126], [[r"^selkie: exec /etc/passwd: not an ELF file \(ENOEXEC"]], False),
+    ("not-an-elf", "/tests/notelf", [126], [[r"^selkie: exec /tests/notelf: not an ELF file \(ENOEXEC"]], False),
+    ("not-executable", "/etc/passwd", [126], [[r"^selkie: exec /etc/passwd: EACCES"]], False),
     ("fork-exec-wait", "/tests/procs", [0],
      [[r"^fork: waited right child: yes, exited=1 status=7$",
        r"^copy-on-write: parent still sees 1 and 'parent data'$",
@@ -90,6 +92,12 @@ CASES = [
        r"^robust mutex after its owner died: EOWNERDEAD$"]], True),
     ("sigtimedwait", "/tests/sigwait", [0],
      [[r"^sigtimedwait: 17 pid ok=1 status=3$", r"^nothing pending: -1 EAGAIN$", r"^already pending: 17$"]], True),
+    ("files-directories-pipes", "/tests/files", [0],
+     [[r"^create: ok$", r"^readdir: ok$", r"^dup2 redirection: ok$", r"^pipe carried 10000 bytes then EOF: ok$",
+       r"^EPIPE: ok$", r"^/dev/zero: ok$"]], True),
+    ("busybox-shell-files-and-pipelines",
+     '/bin/sh -c "mkdir -p /tmp/d && echo hello > /tmp/d/f && cat /tmp/d/f && echo one two three | wc -w && ls /tmp/d && cat /tmp/d/f | tr a-z A-Z && rm /tmp/d/f && ls -a /tmp/d | wc -l"',
+     [0], [[r"^hello$", r"^3$", r"^f$", r"^HELLO$", r"^2$"]], True),
     ("musl-mksh-runs-programs", '/bin/mksh -c "/tests/exitcode 2; echo rc=$?; /tests/tls"', [0],
      [[r"^rc=2$", r"^tls ok$"]], True),
     # The default init, driven through the serial console: builtins only until fork exists.
@@ -219,7 +227,20 @@ def check(case):
     return name, problems, console, time.time() - t0
 
 
+def prepare_native_tree():
+    """The chroot for native runs needs the devices the guest's /dev has."""
+    if os.geteuid() != 0:
+        return
+    dev = os.path.join(TOP, "build", "rootfs", "dev")
+    os.makedirs(dev, exist_ok=True)
+    for name, major, minor in [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("urandom", 1, 9)]:
+        path = os.path.join(dev, name)
+        if not os.path.exists(path):
+            os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+
+
 def main():
+    prepare_native_tree()
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", default="", help="run only cases whose name contains this")
     ap.add_argument("-v", action="store_true", help="print every console transcript")

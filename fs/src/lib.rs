@@ -550,6 +550,16 @@ impl Tmpfs {
         Ok(v)
     }
 
+    /// The contents of a regular file.
+    pub fn data(&self, ino: Ino) -> Result<&[u8], Errno> {
+        let n = self.node(ino)?;
+        match n.kind {
+            Kind::File => Ok(&n.data),
+            Kind::Dir => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
     /// A symlink's target.
     pub fn readlink(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
         let n = self.node(ino)?;

@@ -6,7 +6,7 @@
 //! keeps the caller's reply capability, and when the wait ends the LibOS
 //! queues an [`Action::Reply`] carrying the completed registers. New threads
 //! (fork), replaced images (execve) and ended threads travel the same way.
-use crate::cpio::{self, Entry};
+use crate::cpio::Entry;
 use crate::mm::{Access, Area, AreaKind, FaultError, STACK_SIZE, STACK_TOP};
 use crate::platform::{Platform, PAGE_SIZE};
 use crate::process::{Blocked, ExitStatus, Pid, Process, State};
@@ -121,8 +121,12 @@ pub struct Kernel {
     actions: VecDeque<Action>,
     /// Console input not yet read.
     pub(crate) console_in: VecDeque<u8>,
-    /// The initial file tree.
-    files: Vec<Entry<'static>>,
+    /// The file system (a tmpfs seeded from the initial tree, with /dev).
+    pub(crate) fs: selkie_fs::Tmpfs,
+    /// Identity of the next pipe.
+    pub(crate) next_pipe: u64,
+    /// The console's foreground process group (0: not set).
+    pub(crate) tty_pgrp: Pid,
     /// Syscall numbers already reported as unimplemented.
     pub(crate) enosys_logged: BTreeSet<u64>,
     /// Host name.
@@ -173,14 +177,18 @@ pub fn regs_context(r: &SyscallRegs, fs_base: u64) -> Context {
 }
 
 impl Kernel {
-    /// A LibOS serving the file tree `files` (a parsed cpio archive).
+    /// A LibOS whose file system starts as the tree `files` (a parsed cpio
+    /// archive), plus the devices of /dev.
     pub fn new(files: Vec<Entry<'static>>) -> Self {
+        let fs = build_tree(&files);
         Kernel {
             procs: BTreeMap::new(),
             next_pid: 1,
             actions: VecDeque::new(),
             console_in: VecDeque::new(),
-            files,
+            fs,
+            next_pipe: 1,
+            tty_pgrp: 0,
             enosys_logged: BTreeSet::new(),
             identity: Identity {
                 nodename: "selkie".into(),
@@ -203,6 +211,107 @@ impl Kernel {
         self.actions.drain(..).collect()
     }
 
+    /// Drops a reference to an open file description; the last one releases
+    /// its inode or pipe end (waking the other end's waiters).
+    pub(crate) fn release_file(
+        &mut self,
+        plat: &mut dyn Platform,
+        f: alloc::rc::Rc<crate::file::OpenFile>,
+    ) {
+        if alloc::rc::Rc::strong_count(&f) > 1 {
+            return;
+        }
+        use crate::file::FileKind;
+        match &f.kind {
+            FileKind::Inode(ino) => self.fs.release(*ino),
+            FileKind::PipeRead(p) => {
+                let id = {
+                    let mut p = p.borrow_mut();
+                    p.readers -= 1;
+                    p.id
+                };
+                self.wake_pipe(plat, id);
+            }
+            FileKind::PipeWrite(p) => {
+                let id = {
+                    let mut p = p.borrow_mut();
+                    p.writers -= 1;
+                    p.id
+                };
+                self.wake_pipe(plat, id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Closes every descriptor of a table whose last user is gone.
+    pub(crate) fn close_table(
+        &mut self,
+        plat: &mut dyn Platform,
+        t: alloc::rc::Rc<core::cell::RefCell<crate::file::FdTable>>,
+    ) {
+        if alloc::rc::Rc::strong_count(&t) > 1 {
+            return;
+        }
+        let fds = core::mem::take(&mut t.borrow_mut().fds);
+        for (_, f) in fds {
+            self.release_file(plat, f.file);
+        }
+    }
+
+    /// Retries the reads, writes and polls waiting on pipe `id`.
+    pub(crate) fn wake_pipe(&mut self, plat: &mut dyn Platform, id: u64) {
+        let waiting: Vec<(Pid, Blocked)> = self
+            .procs
+            .values()
+            .filter_map(|p| match p.state {
+                State::Blocked(
+                    b @ (Blocked::PipeRead { pipe, .. } | Blocked::PipeWrite { pipe, .. }),
+                ) if pipe == id => Some((p.pid, b)),
+                State::Blocked(b @ Blocked::Poll { .. }) => Some((p.pid, b)),
+                _ => None,
+            })
+            .collect();
+        for (pid, b) in waiting {
+            let r = match b {
+                Blocked::PipeRead { fd, buf, len, .. } => {
+                    syscall::io::read_now(self, plat, pid, fd, buf, len)
+                }
+                Blocked::PipeWrite {
+                    pipe,
+                    fd,
+                    buf,
+                    len,
+                    done,
+                } => match syscall::io::write_more(self, plat, pid, fd, buf, len, done) {
+                    syscall::io::Step::Done(r) => Some(r),
+                    syscall::io::Step::Wait { done } => {
+                        if let Some(p) = self.procs.get_mut(&pid) {
+                            p.state = State::Blocked(Blocked::PipeWrite {
+                                pipe,
+                                fd,
+                                buf,
+                                len,
+                                done,
+                            });
+                        }
+                        None
+                    }
+                },
+                Blocked::Poll { fds, nfds, .. } => {
+                    match syscall::io::poll_scan(self, pid, fds, nfds, false) {
+                        Ok(0) => None,
+                        r => Some(r),
+                    }
+                }
+                _ => None,
+            };
+            if let Some(r) = r {
+                self.complete_result(plat, pid, r);
+            }
+        }
+    }
+
     /// Whether actions are waiting.
     pub fn has_actions(&self) -> bool {
         !self.actions.is_empty()
@@ -210,11 +319,6 @@ impl Kernel {
 
     pub(crate) fn push_action(&mut self, a: Action) {
         self.actions.push_back(a);
-    }
-
-    /// The initial file tree.
-    pub(crate) fn files(&self) -> &[Entry<'static>] {
-        &self.files
     }
 
     pub(crate) fn alloc_pid(&mut self) -> Pid {
@@ -240,9 +344,14 @@ impl Kernel {
         self.wake_vfork_parent(plat, child);
     }
 
-    /// Finds an executable in the file tree: an absolute path, or a bare name
-    /// searched in /bin, /sbin, /usr/bin, /usr/sbin. Returns (path, contents).
-    pub fn find_file(&self, name: &str) -> Result<(String, &'static [u8]), Errno> {
+    /// Finds an executable: a path (relative to `cwd`), or a bare name
+    /// searched in /bin, /sbin, /usr/bin, /usr/sbin. Returns its absolute
+    /// path and inode; EACCES for a directory or a file without an x bit.
+    pub fn find_file(
+        &self,
+        cwd: selkie_fs::Ino,
+        name: &str,
+    ) -> Result<(String, selkie_fs::Ino), Errno> {
         let candidates: Vec<String> = if name.contains('/') {
             alloc::vec![name.into()]
         } else {
@@ -251,15 +360,26 @@ impl Kernel {
                 .map(|d| alloc::format!("{d}/{name}"))
                 .collect()
         };
+        let mut err = Errno::ENOENT;
         for c in candidates {
-            if let Some(e) = cpio::lookup(&self.files, &c) {
-                if e.is_dir() {
-                    return Err(Errno::EACCES);
+            match self.fs.resolve(cwd, &c, true) {
+                Ok(ino) => {
+                    let st = self.fs.stat(ino)?;
+                    if st.kind != selkie_fs::Kind::File || st.perm & 0o111 == 0 {
+                        return Err(Errno::EACCES);
+                    }
+                    let path = if c.starts_with('/') {
+                        c
+                    } else {
+                        let dir = self.fs.path_of(cwd).unwrap_or_else(|_| "/".into());
+                        alloc::format!("{}/{}", dir.trim_end_matches('/'), c)
+                    };
+                    return Ok((path, ino));
                 }
-                return Ok((c, e.data));
+                Err(e) => err = e,
             }
         }
-        Err(Errno::ENOENT)
+        Err(err)
     }
 
     /// Starts `argv[0]` as a new top-level process (no parent): the init
@@ -274,11 +394,16 @@ impl Kernel {
             .first()
             .and_then(|a| core::str::from_utf8(a).ok())
             .ok_or(SpawnError::Errno(Errno::ENOENT))?;
-        let (path, data) = self.find_file(name).map_err(SpawnError::Errno)?;
+        let root_dir = self.fs.root();
+        let (path, ino) = self.find_file(root_dir, name).map_err(SpawnError::Errno)?;
         let aspace = plat.new_address_space().map_err(SpawnError::Errno)?;
         let pid = self.next_pid;
         let mut p = Process::new(pid, 0, aspace, path.clone());
         p.start_ns = plat.monotonic_ns();
+        p.files = alloc::rc::Rc::new(core::cell::RefCell::new(
+            crate::file::FdTable::with_console(),
+        ));
+        let data = self.fs.data(ino).map_err(SpawnError::Errno)?;
         let (entry, sp) = load_image(plat, &mut p, data, &path, argv, envp)?;
         self.alloc_pid();
         let root = p.vm().aspace.root();
@@ -612,8 +737,10 @@ impl Kernel {
         }
         p.state = State::Zombie(status);
         p.vm().clear();
+        let files = core::mem::take(&mut p.files);
         let ppid = p.ppid;
         let children = core::mem::take(&mut p.children);
+        self.close_table(plat, files);
         self.push_action(Action::Kill { tid: pid });
         // A vfork parent waiting for this child goes on.
         self.wake_vfork_parent(plat, pid);
@@ -1165,6 +1292,78 @@ impl Kernel {
         }
         moved
     }
+}
+
+/// The tmpfs of a new LibOS: the initial tree, then /dev.
+fn build_tree(files: &[Entry<'static>]) -> selkie_fs::Tmpfs {
+    use selkie_fs::Kind;
+    let mut fs = selkie_fs::Tmpfs::new();
+    let root = fs.root();
+    for e in files {
+        // Parents missing from the archive are created (mkdir -p).
+        let mut dir = root;
+        let mut parts: Vec<&str> = e.name.split('/').filter(|p| !p.is_empty()).collect();
+        let Some(name) = parts.pop() else {
+            continue;
+        };
+        for part in parts {
+            dir = match fs.lookup(dir, part) {
+                Ok(d) => d,
+                Err(_) => match fs.create(dir, part, Kind::Dir, 0o755, 0, 0, 0) {
+                    Ok(d) => d,
+                    Err(_) => break,
+                },
+            };
+        }
+        let name = String::from(name);
+        let perm = e.mode & 0o7777;
+        let _ = if e.is_dir() {
+            fs.create(dir, &name, Kind::Dir, perm, 0, 0, 0).map(|_| ())
+        } else if e.is_symlink() {
+            fs.symlink(dir, &name, e.data, 0).map(|_| ())
+        } else {
+            fs.create(dir, &name, Kind::File, perm, 0, 0, 0)
+                .and_then(|ino| fs.write_at(ino, 0, e.data, 0).map(|_| ()))
+        };
+    }
+    let dev = match fs.resolve(root, "/dev", true) {
+        Ok(d) => d,
+        Err(_) => fs
+            .create(root, "dev", Kind::Dir, 0o755, 0, 0, 0)
+            .unwrap_or(root),
+    };
+    for (name, major, minor, perm) in [
+        ("null", 1, 3, 0o666),
+        ("zero", 1, 5, 0o666),
+        ("full", 1, 7, 0o666),
+        ("random", 1, 8, 0o666),
+        ("urandom", 1, 9, 0o666),
+        ("tty", 5, 0, 0o666),
+        ("console", 5, 1, 0o600),
+        ("ttyS0", 4, 64, 0o620),
+    ] {
+        let _ = fs.create(
+            dev,
+            name,
+            Kind::CharDev((major << 8) | minor),
+            perm,
+            0,
+            0,
+            0,
+        );
+    }
+    for d in ["tmp", "root", "proc"] {
+        let _ = fs.create(
+            root,
+            d,
+            Kind::Dir,
+            if d == "tmp" { 0o1777 } else { 0o755 },
+            0,
+            0,
+            0,
+        );
+    }
+    fs
 }
 
 /// Loads `elf` into `p`'s (empty) address space; returns (entry, sp).

@@ -26,6 +26,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod cpio;
+pub mod file;
 pub mod kernel;
 pub mod mm;
 pub mod platform;

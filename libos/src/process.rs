@@ -109,6 +109,21 @@ pub enum Blocked {
     },
     /// read from the console.
     ConsoleRead { buf: u64, len: u64 },
+    /// read from an empty pipe.
+    PipeRead {
+        pipe: u64,
+        fd: i32,
+        buf: u64,
+        len: u64,
+    },
+    /// write to a full pipe; `done` bytes already written.
+    PipeWrite {
+        pipe: u64,
+        fd: i32,
+        buf: u64,
+        len: u64,
+        done: u64,
+    },
     /// poll with console input among the awaited events.
     Poll {
         fds: u64,
@@ -208,6 +223,10 @@ pub struct Process {
     /// CPU time of reaped children (on the leader).
     pub child_utime_ns: u64,
     pub child_stime_ns: u64,
+    /// Open file descriptors (shared with CLONE_FILES).
+    pub files: Rc<RefCell<crate::file::FdTable>>,
+    /// Current directory.
+    pub cwd: selkie_fs::Ino,
     /// The process is stopped (SIGSTOP and friends; on the leader).
     pub stopped: bool,
     /// A stop or continue not yet reported to wait4/waitid (on the leader).
@@ -247,6 +266,8 @@ impl Process {
             stime_ns: 0,
             child_utime_ns: 0,
             child_stime_ns: 0,
+            files: Rc::new(RefCell::new(crate::file::FdTable::with_console())),
+            cwd: 1,
             stopped: false,
             wait_report: None,
         }

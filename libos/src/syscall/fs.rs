@@ -1,135 +1,248 @@
-//! stat and access over the initial file tree (read-only, until the VFS of
-//! the file-system issue). Relative paths are relative to "/" (no chdir yet).
+//! Path calls on the tmpfs: open, stat, access, directories, links, renames,
+//! modes, owners, times and the current directory. Everyone is root, so
+//! permission bits restrict only execution (an x bit is needed) and writes
+//! to what is not a file.
 use super::KResult;
-use crate::cpio::{self, Entry};
+use crate::file::{FileKind, OpenFile};
 use crate::kernel::Kernel;
 use crate::platform::Platform;
 use crate::process::Pid;
 use alloc::string::String;
 use linux_raw_sys::general as g;
+use selkie_fs::{Ino, Kind};
 use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;
 
-/// Looks `path` up, following a final symlink unless `nofollow`.
-fn resolve(
-    files: &[Entry<'static>],
-    path: &str,
-    nofollow: bool,
-) -> Result<(usize, Entry<'static>), Errno> {
-    let clean = path.trim_end_matches('/').trim_start_matches('/');
-    if clean.is_empty() || clean == "." {
-        return Ok((
-            0,
-            Entry {
-                name: "",
-                mode: 0o040755,
-                data: b"",
-            },
-        ));
-    }
-    let entry = if nofollow {
-        files.iter().find(|e| e.name == clean).copied()
-    } else {
-        cpio::lookup(files, clean)
-    };
-    let e = entry.ok_or(Errno::ENOENT)?;
-    if path.ends_with('/') && !e.is_dir() {
-        return Err(Errno::ENOTDIR);
-    }
-    let idx = files.iter().position(|x| x.name == e.name).unwrap_or(0) + 1;
-    Ok((idx, e))
-}
-
-/// The 144-byte `struct stat` of an entry.
-fn stat_bytes(ino: usize, e: &Entry<'_>) -> [u8; 144] {
-    let mut st = [0u8; 144];
-    let mut put = |off: usize, v: u64| st[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    let size = e.data.len() as u64;
-    put(0, 1); // st_dev
-    put(8, ino as u64 + 1); // st_ino
-    put(16, if e.is_dir() { 2 } else { 1 }); // st_nlink
-    put(48, if e.is_dir() { 4096 } else { size }); // st_size
-    put(56, 4096); // st_blksize
-    put(64, size.div_ceil(512)); // st_blocks
-    st[24..28].copy_from_slice(&e.mode.to_le_bytes()); // st_mode (uid, gid 0)
-    st
-}
-
-fn user_path(k: &mut Kernel, pid: Pid, addr: u64) -> Result<String, Errno> {
-    let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-    let raw = p.vm().read_cstring(addr, 4096)?;
+fn user_path(k: &Kernel, pid: Pid, addr: u64) -> Result<String, Errno> {
+    let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+    let raw = p.vm().read_cstring(addr, selkie_fs::PATH_MAX)?;
     String::from_utf8(raw).map_err(|_| Errno::ENOENT)
 }
 
-fn do_stat(k: &mut Kernel, pid: Pid, path: u64, buf: u64, nofollow: bool) -> Result<u64, Errno> {
-    let path = user_path(k, pid, path)?;
-    if path.is_empty() {
-        return Err(Errno::ENOENT);
+/// The directory a *at call starts from.
+fn base_dir(k: &Kernel, pid: Pid, dirfd: i32, path: &str) -> Result<Ino, Errno> {
+    let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+    if path.starts_with('/') || dirfd == g::AT_FDCWD {
+        return Ok(p.cwd);
     }
-    let (ino, e) = resolve(k.files(), &path, nofollow)?;
-    let st = stat_bytes(ino, &e);
-    let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-    p.vm().copy_out(buf, &st)?;
+    let f = p.files.borrow().get(dirfd)?;
+    match f.kind {
+        FileKind::Inode(ino) if k.fs.stat(ino)?.kind == Kind::Dir => Ok(ino),
+        _ => Err(Errno::ENOTDIR),
+    }
+}
+
+fn now(plat: &mut dyn Platform) -> u64 {
+    plat.realtime_ns()
+}
+
+/// The description an open of `ino` makes (devices by their number).
+fn open_inode(k: &mut Kernel, ino: Ino, flags: u32) -> Result<alloc::rc::Rc<OpenFile>, Errno> {
+    let st = k.fs.stat(ino)?;
+    let kind = match st.kind {
+        Kind::CharDev(dev) => match dev {
+            0x103 => FileKind::Null,
+            0x105 => FileKind::Zero,
+            0x107 => FileKind::Full,
+            0x108 | 0x109 => FileKind::Random,
+            0x500 | 0x501 | 0x440 => FileKind::Console,
+            _ => return Err(Errno::ENXIO),
+        },
+        Kind::Fifo => return Err(Errno::ENXIO),
+        Kind::Dir | Kind::File | Kind::Symlink => {
+            k.fs.open(ino);
+            FileKind::Inode(ino)
+        }
+    };
+    Ok(OpenFile::new(
+        kind,
+        flags & !(g::O_CREAT | g::O_EXCL | g::O_TRUNC | g::O_CLOEXEC | g::O_NOFOLLOW),
+    ))
+}
+
+fn do_open(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    dirfd: i32,
+    upath: u64,
+    flags: u32,
+    mode: u32,
+) -> Result<u64, Errno> {
+    let path = user_path(k, pid, upath)?;
+    let base = base_dir(k, pid, dirfd, &path)?;
+    let acc = flags & 3;
+    if acc == 3 {
+        return Err(Errno::EINVAL);
+    }
+    let follow = flags & g::O_NOFOLLOW == 0;
+    let ino = match k.fs.resolve(base, &path, follow) {
+        Ok(ino) => {
+            if flags & g::O_CREAT != 0 && flags & g::O_EXCL != 0 {
+                return Err(Errno::EEXIST);
+            }
+            ino
+        }
+        Err(Errno::ENOENT) if flags & g::O_CREAT != 0 => {
+            let (dir, name) = k.fs.resolve_parent(base, &path)?;
+            if path.ends_with('/') {
+                return Err(Errno::EISDIR);
+            }
+            let umask = k.procs.get(&pid).map(|p| p.umask).unwrap_or(0o022);
+            k.fs.create(
+                dir,
+                &name,
+                Kind::File,
+                mode & !umask & 0o7777,
+                0,
+                0,
+                now(plat),
+            )?
+        }
+        Err(e) => return Err(e),
+    };
+    let st = k.fs.stat(ino)?;
+    match st.kind {
+        Kind::Symlink => return Err(Errno::ELOOP), // O_NOFOLLOW on a symlink
+        Kind::Dir if acc != 0 || flags & g::O_CREAT != 0 => return Err(Errno::EISDIR),
+        k2 if flags & g::O_DIRECTORY != 0 && k2 != Kind::Dir => return Err(Errno::ENOTDIR),
+        _ => {}
+    }
+    if flags & g::O_TRUNC != 0 && st.kind == Kind::File && acc != 0 {
+        k.fs.truncate(ino, 0, now(plat))?;
+    }
+    let file = open_inode(k, ino, flags)?;
+    let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+    let limit = p.rlimits[7].cur.min(i32::MAX as u64) as i32;
+    let r = p
+        .files
+        .borrow_mut()
+        .install(file.clone(), 0, flags & g::O_CLOEXEC != 0, limit);
+    match r {
+        Ok(fd) => Ok(fd as u64),
+        Err(e) => {
+            k.release_file(plat, file);
+            Err(e)
+        }
+    }
+}
+
+pub fn sys_open(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(do_open(
+        k,
+        plat,
+        pid,
+        g::AT_FDCWD,
+        r.rdi,
+        r.rsi as u32,
+        r.rdx as u32,
+    ))
+}
+
+pub fn sys_openat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(do_open(
+        k,
+        plat,
+        pid,
+        r.rdi as i32,
+        r.rsi,
+        r.rdx as u32,
+        r.r10 as u32,
+    ))
+}
+
+pub fn sys_creat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let flags = g::O_CREAT | g::O_WRONLY | g::O_TRUNC;
+    KResult::Done(do_open(
+        k,
+        plat,
+        pid,
+        g::AT_FDCWD,
+        r.rdi,
+        flags,
+        r.rsi as u32,
+    ))
+}
+
+fn write_stat(k: &Kernel, pid: Pid, buf: u64, st: &selkie_fs::Stat) -> Result<u64, Errno> {
+    let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+    p.vm().copy_out(buf, &super::io::stat_bytes(st, 1))?;
     Ok(0)
 }
 
+fn stat_at(
+    k: &Kernel,
+    pid: Pid,
+    dirfd: i32,
+    upath: u64,
+    buf: u64,
+    flags: u32,
+) -> Result<u64, Errno> {
+    let path = user_path(k, pid, upath)?;
+    if path.is_empty() {
+        if flags & g::AT_EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        let f = super::io::file_of(k, pid, dirfd)?;
+        let st = super::io::file_stat(k, &f)?;
+        return write_stat(k, pid, buf, &st);
+    }
+    let base = base_dir(k, pid, dirfd, &path)?;
+    let ino =
+        k.fs.resolve(base, &path, flags & g::AT_SYMLINK_NOFOLLOW == 0)?;
+    let st = k.fs.stat(ino)?;
+    write_stat(k, pid, buf, &st)
+}
+
 pub fn sys_stat(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    KResult::Done(do_stat(k, pid, r.rdi, r.rsi, false))
+    KResult::Done(stat_at(k, pid, g::AT_FDCWD, r.rdi, r.rsi, 0))
 }
 
 pub fn sys_lstat(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    KResult::Done(do_stat(k, pid, r.rdi, r.rsi, true))
+    KResult::Done(stat_at(
+        k,
+        pid,
+        g::AT_FDCWD,
+        r.rdi,
+        r.rsi,
+        g::AT_SYMLINK_NOFOLLOW,
+    ))
 }
 
-/// newfstatat: paths in the tree; AT_EMPTY_PATH on the console fds.
 pub fn sys_newfstatat(
     k: &mut Kernel,
     _plat: &mut dyn Platform,
     pid: Pid,
     r: &SyscallRegs,
 ) -> KResult {
-    let (dirfd, path, buf, flags) = (r.rdi as i32, r.rsi, r.rdx, r.r10 as u32);
-    let res = (|| {
-        let name = user_path(k, pid, path)?;
-        if name.is_empty() && flags & g::AT_EMPTY_PATH != 0 {
-            if !(0..=2).contains(&dirfd) {
-                return Err(Errno::EBADF);
-            }
-            let st = super::io::console_stat();
-            let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-            p.vm().copy_out(buf, &st)?;
-            return Ok(0);
-        }
-        if !name.starts_with('/') && dirfd != g::AT_FDCWD {
-            return Err(Errno::EBADF);
-        }
-        do_stat(k, pid, path, buf, flags & g::AT_SYMLINK_NOFOLLOW != 0)
-    })();
-    KResult::Done(res)
+    KResult::Done(stat_at(k, pid, r.rdi as i32, r.rsi, r.rdx, r.r10 as u32))
 }
 
-fn do_access(k: &mut Kernel, pid: Pid, path: u64, mode: u64) -> Result<u64, Errno> {
+fn access_at(
+    k: &Kernel,
+    pid: Pid,
+    dirfd: i32,
+    upath: u64,
+    mode: u64,
+    flags: u32,
+) -> Result<u64, Errno> {
     if mode & !7 != 0 {
         return Err(Errno::EINVAL);
     }
-    let path = user_path(k, pid, path)?;
-    if path.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    let (_, e) = resolve(k.files(), &path, false)?;
+    let path = user_path(k, pid, upath)?;
+    let base = base_dir(k, pid, dirfd, &path)?;
+    let ino =
+        k.fs.resolve(base, &path, flags & g::AT_SYMLINK_NOFOLLOW == 0)?;
+    let st = k.fs.stat(ino)?;
     // root: read and write always; execute needs an x bit (or a directory).
-    if mode & 1 != 0 && !e.is_dir() && e.mode & 0o111 == 0 {
+    if mode & 1 != 0 && st.kind != Kind::Dir && st.perm & 0o111 == 0 {
         return Err(Errno::EACCES);
-    }
-    // The tree is read-only for now.
-    if mode & 2 != 0 {
-        return Err(Errno::EROFS);
     }
     Ok(0)
 }
 
 pub fn sys_access(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    KResult::Done(do_access(k, pid, r.rdi, r.rsi))
+    KResult::Done(access_at(k, pid, g::AT_FDCWD, r.rdi, r.rsi, 0))
 }
 
 pub fn sys_faccessat(
@@ -138,5 +251,519 @@ pub fn sys_faccessat(
     pid: Pid,
     r: &SyscallRegs,
 ) -> KResult {
-    KResult::Done(do_access(k, pid, r.rsi, r.rdx))
+    KResult::Done(access_at(k, pid, r.rdi as i32, r.rsi, r.rdx, 0))
+}
+
+pub fn sys_faccessat2(
+    k: &mut Kernel,
+    _plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    KResult::Done(access_at(k, pid, r.rdi as i32, r.rsi, r.rdx, r.r10 as u32))
+}
+
+fn mkdir_at(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    dirfd: i32,
+    upath: u64,
+    mode: u32,
+) -> Result<u64, Errno> {
+    let path = user_path(k, pid, upath)?;
+    let base = base_dir(k, pid, dirfd, &path)?;
+    let (dir, name) = k.fs.resolve_parent(base, &path)?;
+    let umask = k.procs.get(&pid).map(|p| p.umask).unwrap_or(0o022);
+    let t = now(plat);
+    k.fs.create(dir, &name, Kind::Dir, mode & !umask & 0o7777, 0, 0, t)?;
+    Ok(0)
+}
+
+pub fn sys_mkdir(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(mkdir_at(k, plat, pid, g::AT_FDCWD, r.rdi, r.rsi as u32))
+}
+
+pub fn sys_mkdirat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(mkdir_at(k, plat, pid, r.rdi as i32, r.rsi, r.rdx as u32))
+}
+
+fn unlink_at(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    dirfd: i32,
+    upath: u64,
+    flags: u32,
+) -> Result<u64, Errno> {
+    if flags & !g::AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = user_path(k, pid, upath)?;
+    let base = base_dir(k, pid, dirfd, &path)?;
+    let (dir, name) = k.fs.resolve_parent(base, &path)?;
+    let t = now(plat);
+    if flags & g::AT_REMOVEDIR != 0 {
+        k.fs.rmdir(dir, &name, t)?;
+    } else {
+        if path.ends_with('/') {
+            return Err(if k.fs.lookup(dir, &name).is_ok() {
+                Errno::EISDIR
+            } else {
+                Errno::ENOENT
+            });
+        }
+        k.fs.unlink(dir, &name, t)?;
+    }
+    Ok(0)
+}
+
+pub fn sys_unlink(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(unlink_at(k, plat, pid, g::AT_FDCWD, r.rdi, 0))
+}
+
+pub fn sys_rmdir(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(unlink_at(k, plat, pid, g::AT_FDCWD, r.rdi, g::AT_REMOVEDIR))
+}
+
+pub fn sys_unlinkat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(unlink_at(k, plat, pid, r.rdi as i32, r.rsi, r.rdx as u32))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn rename_at(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    ofd: i32,
+    old: u64,
+    nfd: i32,
+    new: u64,
+    flags: u32,
+) -> Result<u64, Errno> {
+    const RENAME_NOREPLACE: u32 = 1;
+    if flags & !RENAME_NOREPLACE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (op, np) = (user_path(k, pid, old)?, user_path(k, pid, new)?);
+    let (ob, nb) = (base_dir(k, pid, ofd, &op)?, base_dir(k, pid, nfd, &np)?);
+    let (odir, oname) = k.fs.resolve_parent(ob, &op)?;
+    let (ndir, nname) = k.fs.resolve_parent(nb, &np)?;
+    if flags & RENAME_NOREPLACE != 0 && k.fs.lookup(ndir, &nname).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    let t = now(plat);
+    k.fs.rename(odir, &oname, ndir, &nname, t)?;
+    Ok(0)
+}
+
+pub fn sys_rename(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(rename_at(
+        k,
+        plat,
+        pid,
+        g::AT_FDCWD,
+        r.rdi,
+        g::AT_FDCWD,
+        r.rsi,
+        0,
+    ))
+}
+
+pub fn sys_renameat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(rename_at(
+        k,
+        plat,
+        pid,
+        r.rdi as i32,
+        r.rsi,
+        r.rdx as i32,
+        r.r10,
+        0,
+    ))
+}
+
+pub fn sys_renameat2(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    KResult::Done(rename_at(
+        k,
+        plat,
+        pid,
+        r.rdi as i32,
+        r.rsi,
+        r.rdx as i32,
+        r.r10,
+        r.r8 as u32,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn link_at(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    ofd: i32,
+    old: u64,
+    nfd: i32,
+    new: u64,
+    flags: u32,
+) -> Result<u64, Errno> {
+    let (op, np) = (user_path(k, pid, old)?, user_path(k, pid, new)?);
+    let ob = base_dir(k, pid, ofd, &op)?;
+    let ino = k.fs.resolve(ob, &op, flags & g::AT_SYMLINK_FOLLOW != 0)?;
+    let nb = base_dir(k, pid, nfd, &np)?;
+    let (ndir, nname) = k.fs.resolve_parent(nb, &np)?;
+    let t = now(plat);
+    k.fs.link(ndir, &nname, ino, t)?;
+    Ok(0)
+}
+
+pub fn sys_link(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(link_at(
+        k,
+        plat,
+        pid,
+        g::AT_FDCWD,
+        r.rdi,
+        g::AT_FDCWD,
+        r.rsi,
+        0,
+    ))
+}
+
+pub fn sys_linkat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(link_at(
+        k,
+        plat,
+        pid,
+        r.rdi as i32,
+        r.rsi,
+        r.rdx as i32,
+        r.r10,
+        r.r8 as u32,
+    ))
+}
+
+fn symlink_at(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    target: u64,
+    dirfd: i32,
+    link: u64,
+) -> Result<u64, Errno> {
+    let t = user_path(k, pid, target)?;
+    let lp = user_path(k, pid, link)?;
+    let base = base_dir(k, pid, dirfd, &lp)?;
+    let (dir, name) = k.fs.resolve_parent(base, &lp)?;
+    let n = now(plat);
+    k.fs.symlink(dir, &name, t.as_bytes(), n)?;
+    Ok(0)
+}
+
+pub fn sys_symlink(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(symlink_at(k, plat, pid, r.rdi, g::AT_FDCWD, r.rsi))
+}
+
+pub fn sys_symlinkat(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    KResult::Done(symlink_at(k, plat, pid, r.rdi, r.rsi as i32, r.rdx))
+}
+
+fn readlink_at(
+    k: &Kernel,
+    pid: Pid,
+    dirfd: i32,
+    upath: u64,
+    buf: u64,
+    size: u64,
+) -> Result<u64, Errno> {
+    if size as i64 <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = user_path(k, pid, upath)?;
+    let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+    let target = if path == "/proc/self/exe" {
+        let tgid = p.tgid;
+        k.procs
+            .get(&tgid)
+            .map(|l| l.exe.clone())
+            .unwrap_or_default()
+            .into_bytes()
+    } else {
+        let base = base_dir(k, pid, dirfd, &path)?;
+        let ino = k.fs.resolve(base, &path, false)?;
+        k.fs.readlink(ino)?
+    };
+    let n = target.len().min(size as usize);
+    p.vm().copy_out(buf, &target[..n])?;
+    Ok(n as u64)
+}
+
+pub fn sys_readlink(
+    k: &mut Kernel,
+    _plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    KResult::Done(readlink_at(k, pid, g::AT_FDCWD, r.rdi, r.rsi, r.rdx))
+}
+
+pub fn sys_readlinkat(
+    k: &mut Kernel,
+    _plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    KResult::Done(readlink_at(k, pid, r.rdi as i32, r.rsi, r.rdx, r.r10))
+}
+
+fn set_cwd(k: &mut Kernel, pid: Pid, ino: Ino) -> Result<u64, Errno> {
+    if k.fs.stat(ino)?.kind != Kind::Dir {
+        return Err(Errno::ENOTDIR);
+    }
+    k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?.cwd = ino;
+    Ok(0)
+}
+
+pub fn sys_chdir(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let res = user_path(k, pid, r.rdi).and_then(|path| {
+        let base = base_dir(k, pid, g::AT_FDCWD, &path)?;
+        let ino = k.fs.resolve(base, &path, true)?;
+        set_cwd(k, pid, ino)
+    });
+    KResult::Done(res)
+}
+
+pub fn sys_fchdir(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let res = super::io::file_of(k, pid, r.rdi as i32).and_then(|f| match f.kind {
+        FileKind::Inode(ino) => set_cwd(k, pid, ino),
+        _ => Err(Errno::ENOTDIR),
+    });
+    KResult::Done(res)
+}
+
+pub fn sys_getcwd(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let res = (|| {
+        let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        let mut path = k.fs.path_of(p.cwd)?.into_bytes();
+        path.push(0);
+        if (r.rsi as usize) < path.len() {
+            return Err(Errno::ERANGE);
+        }
+        p.vm().copy_out(r.rdi, &path)?;
+        Ok(path.len() as u64)
+    })();
+    KResult::Done(res)
+}
+
+pub fn sys_truncate(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let res = user_path(k, pid, r.rdi).and_then(|path| {
+        if (r.rsi as i64) < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let base = base_dir(k, pid, g::AT_FDCWD, &path)?;
+        let ino = k.fs.resolve(base, &path, true)?;
+        let t = now(plat);
+        k.fs.truncate(ino, r.rsi, t).map(|_| 0)
+    });
+    KResult::Done(res)
+}
+
+pub fn sys_ftruncate(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    let res = super::io::file_of(k, pid, r.rdi as i32).and_then(|f| {
+        if (r.rsi as i64) < 0 {
+            return Err(Errno::EINVAL);
+        }
+        match f.kind {
+            FileKind::Inode(ino) if f.writable() => {
+                let t = now(plat);
+                k.fs.truncate(ino, r.rsi, t).map(|_| 0)
+            }
+            FileKind::Inode(_) => Err(Errno::EBADF),
+            _ => Err(Errno::EINVAL),
+        }
+    });
+    KResult::Done(res)
+}
+
+/// The inode a path or descriptor call acts on (`upath` 0 means the fd).
+fn target(k: &Kernel, pid: Pid, dirfd: i32, upath: u64, follow: bool) -> Result<Ino, Errno> {
+    if upath == 0 {
+        return match super::io::file_of(k, pid, dirfd)?.kind {
+            FileKind::Inode(ino) => Ok(ino),
+            _ => Err(Errno::EPERM),
+        };
+    }
+    let path = user_path(k, pid, upath)?;
+    if path.is_empty() {
+        return target(k, pid, dirfd, 0, follow);
+    }
+    let base = base_dir(k, pid, dirfd, &path)?;
+    k.fs.resolve(base, &path, follow)
+}
+
+pub fn sys_chmod(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let t = now(plat);
+    KResult::Done(
+        target(k, pid, g::AT_FDCWD, r.rdi, true)
+            .and_then(|i| k.fs.chmod(i, r.rsi as u32, t).map(|_| 0)),
+    )
+}
+
+pub fn sys_fchmod(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let t = now(plat);
+    KResult::Done(
+        target(k, pid, r.rdi as i32, 0, true)
+            .and_then(|i| k.fs.chmod(i, r.rsi as u32, t).map(|_| 0)),
+    )
+}
+
+pub fn sys_fchmodat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let t = now(plat);
+    KResult::Done(
+        target(k, pid, r.rdi as i32, r.rsi, true)
+            .and_then(|i| k.fs.chmod(i, r.rdx as u32, t).map(|_| 0)),
+    )
+}
+
+fn chown_common(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    ino: Result<Ino, Errno>,
+    uid: u64,
+    gid: u64,
+) -> KResult {
+    let t = now(plat);
+    KResult::Done(ino.and_then(|i| k.fs.chown(i, uid as u32, gid as u32, t).map(|_| 0)))
+}
+
+pub fn sys_chown(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let ino = target(k, pid, g::AT_FDCWD, r.rdi, true);
+    chown_common(k, plat, ino, r.rsi, r.rdx)
+}
+
+pub fn sys_lchown(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let ino = target(k, pid, g::AT_FDCWD, r.rdi, false);
+    chown_common(k, plat, ino, r.rsi, r.rdx)
+}
+
+pub fn sys_fchown(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let ino = target(k, pid, r.rdi as i32, 0, true);
+    chown_common(k, plat, ino, r.rsi, r.rdx)
+}
+
+pub fn sys_fchownat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let follow = r.r8 as u32 & g::AT_SYMLINK_NOFOLLOW == 0;
+    let ino = target(k, pid, r.rdi as i32, r.rsi, follow);
+    chown_common(k, plat, ino, r.rdx, r.r10)
+}
+
+/// utimensat: UTIME_NOW (2^30 - 1) and UTIME_OMIT (2^30 - 2) as on Linux.
+pub fn sys_utimensat(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
+    let t = now(plat);
+    let res = (|| {
+        let follow = r.r10 as u32 & g::AT_SYMLINK_NOFOLLOW == 0;
+        let ino = target(k, pid, r.rdi as i32, r.rsi, follow)?;
+        let (mut a, mut m) = (Some(t), Some(t));
+        if r.rdx != 0 {
+            let mut b = [0u8; 32];
+            k.procs
+                .get(&pid)
+                .ok_or(Errno::ESRCH)?
+                .vm()
+                .copy_in(r.rdx, &mut b)?;
+            let ts = |o: usize| {
+                selkie_syscalls::types::Timespec::from_bytes(
+                    b[o..o + 16].try_into().unwrap_or(&[0; 16]),
+                )
+            };
+            let conv = |x: selkie_syscalls::types::Timespec| -> Result<Option<u64>, Errno> {
+                match x.tv_nsec {
+                    UTIME_NOW => Ok(Some(t)),
+                    UTIME_OMIT => Ok(None),
+                    n if (0..1_000_000_000).contains(&n) && x.tv_sec >= 0 => {
+                        Ok(Some(x.tv_sec as u64 * 1_000_000_000 + n as u64))
+                    }
+                    _ => Err(Errno::EINVAL),
+                }
+            };
+            a = conv(ts(0))?;
+            m = conv(ts(16))?;
+        }
+        k.fs.set_times(ino, a, m, t).map(|_| 0)
+    })();
+    KResult::Done(res)
+}
+
+/// fsync, fdatasync, syncfs: the tmpfs has nothing to write back.
+pub fn sys_fsync(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(super::io::file_of(k, pid, r.rdi as i32).map(|_| 0))
+}
+
+pub fn sys_sync(_k: &mut Kernel, _plat: &mut dyn Platform, _pid: Pid, _r: &SyscallRegs) -> KResult {
+    KResult::Done(Ok(0))
+}
+
+/// statfs / fstatfs: the tmpfs (TMPFS_MAGIC) with plausible totals.
+fn statfs_bytes() -> [u8; 120] {
+    let mut b = [0u8; 120];
+    let put =
+        |b: &mut [u8; 120], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    put(&mut b, 0, 0x0102_1994); // f_type
+    put(&mut b, 8, 4096); // f_bsize
+    put(&mut b, 16, 65536); // f_blocks
+    put(&mut b, 24, 32768); // f_bfree
+    put(&mut b, 32, 32768); // f_bavail
+    put(&mut b, 40, 65536); // f_files
+    put(&mut b, 48, 32768); // f_ffree
+    put(&mut b, 64, 255); // f_namelen
+    put(&mut b, 72, 4096); // f_frsize
+    b
+}
+
+pub fn sys_statfs(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let res = target(k, pid, g::AT_FDCWD, r.rdi, true)
+        .and_then(|_| {
+            k.procs
+                .get(&pid)
+                .ok_or(Errno::ESRCH)?
+                .vm()
+                .copy_out(r.rsi, &statfs_bytes())
+        })
+        .map(|_| 0);
+    KResult::Done(res)
+}
+
+pub fn sys_fstatfs(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let res = super::io::file_of(k, pid, r.rdi as i32)
+        .and_then(|_| {
+            k.procs
+                .get(&pid)
+                .ok_or(Errno::ESRCH)?
+                .vm()
+                .copy_out(r.rsi, &statfs_bytes())
+        })
+        .map(|_| 0);
+    KResult::Done(res)
 }

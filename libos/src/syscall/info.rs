@@ -131,40 +131,6 @@ pub fn sys_sched_getaffinity(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     Ok(8)
 }
 
-fn readlink_common(ctx: &mut Ctx<'_>, path: u64, buf: u64, size: u64) -> Result<u64, Errno> {
-    let name = ctx.read_cstring(path)?;
-    if size as i64 <= 0 {
-        return Err(Errno::EINVAL);
-    }
-    let target = match &name[..] {
-        b"/proc/self/exe" => ctx.proc.exe.clone(),
-        _ => return Err(Errno::ENOENT),
-    };
-    let n = target.len().min(size as usize);
-    ctx.copy_out(buf, &target.as_bytes()[..n])?;
-    Ok(n as u64)
-}
-
-pub fn sys_readlink(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [path, buf, size, ..] = ctx.args;
-    readlink_common(ctx, path, buf, size)
-}
-
-pub fn sys_readlinkat(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [_dirfd, path, buf, size, ..] = ctx.args;
-    readlink_common(ctx, path, buf, size)
-}
-
-/// getcwd: there is no file system or chdir yet, so every process is in "/".
-pub fn sys_getcwd(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [buf, size, ..] = ctx.args;
-    if size < 2 {
-        return Err(Errno::ERANGE);
-    }
-    ctx.copy_out(buf, b"/\0")?;
-    Ok(2)
-}
-
 fn timeval_bytes(ns: u64) -> [u8; 16] {
     selkie_syscalls::types::Timeval {
         tv_sec: (ns / 1_000_000_000) as i64,

@@ -1,14 +1,20 @@
-//! read, write and friends. Until the file-system issue lands, fds 0, 1 and 2
-//! are the console and every other fd is EBADF.
-use super::{Ctx, KResult};
+//! read, write and the other calls on descriptors: the console, files of the
+//! tmpfs, the /dev devices and pipes. A read of an empty pipe or console, and
+//! a write to a full pipe, wait (without blocking the LibOS).
+use super::KResult;
+use crate::file::{FileKind, OpenFile, Pipe, PIPE_BUF, PIPE_CAPACITY};
 use crate::kernel::Kernel;
 use crate::mm::Access;
 use crate::platform::Platform;
 use crate::process::{Blocked, Pid};
+use crate::signal::{self, SigInfo};
+use alloc::rc::Rc;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 use linux_raw_sys::general as g;
 use linux_raw_sys::ioctl;
+use selkie_fs::Kind;
 use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;
 use selkie_syscalls::types::{Iovec, KernelTermios, Winsize};
@@ -16,15 +22,18 @@ use selkie_syscalls::types::{Iovec, KernelTermios, Winsize};
 /// Largest single transfer (Linux caps at 0x7ffff000).
 const MAX_RW: u64 = 0x7fff_f000;
 
-fn console_fd(fd: u64) -> Result<(), Errno> {
-    match fd as i32 {
-        0..=2 => Ok(()),
-        _ => Err(Errno::EBADF),
-    }
+/// The description behind `fd` of `pid`.
+pub(crate) fn file_of(k: &Kernel, pid: Pid, fd: i32) -> Result<Rc<OpenFile>, Errno> {
+    k.procs
+        .get(&pid)
+        .ok_or(Errno::ESRCH)?
+        .files
+        .borrow()
+        .get(fd)
 }
 
 /// Console output processing (OPOST|ONLCR): "\n" becomes "\r\n".
-fn console_out(ctx: &mut Ctx<'_>, data: &[u8]) {
+fn console_out(plat: &mut dyn Platform, data: &[u8]) {
     let mut out = Vec::with_capacity(data.len() + 16);
     for &b in data {
         if b == b'\n' {
@@ -32,173 +41,683 @@ fn console_out(ctx: &mut Ctx<'_>, data: &[u8]) {
         }
         out.push(b);
     }
-    ctx.plat.console_write(&out);
+    plat.console_write(&out);
 }
 
-fn write_from(ctx: &mut Ctx<'_>, addr: u64, len: u64) -> Result<u64, Errno> {
+fn copy_in(k: &Kernel, pid: Pid, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+    k.procs
+        .get(&pid)
+        .ok_or(Errno::ESRCH)?
+        .vm()
+        .copy_in(addr, buf)
+}
+
+fn copy_out(k: &Kernel, pid: Pid, addr: u64, data: &[u8]) -> Result<(), Errno> {
+    k.procs
+        .get(&pid)
+        .ok_or(Errno::ESRCH)?
+        .vm()
+        .copy_out(addr, data)
+}
+
+/// Hands waiting console input to a blocked console read.
+pub(crate) fn console_read_now(k: &mut Kernel, pid: Pid, buf: u64, len: u64) -> Result<u64, Errno> {
+    let n = (len as usize).min(k.console_in.len()).min(64 * 1024);
+    let data: Vec<u8> = k.console_in.iter().take(n).copied().collect();
+    copy_out(k, pid, buf, &data)?;
+    k.console_in.drain(..n);
+    Ok(n as u64)
+}
+
+/// Reads now: `None` when the caller must wait (empty pipe or console).
+pub(crate) fn read_now(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    fd: i32,
+    buf: u64,
+    len: u64,
+) -> Option<Result<u64, Errno>> {
+    let f = match file_of(k, pid, fd) {
+        Ok(f) => f,
+        Err(e) => return Some(Err(e)),
+    };
+    if !f.readable() {
+        return Some(Err(Errno::EBADF));
+    }
+    let len = len.min(MAX_RW) as usize;
+    let res = match &f.kind {
+        FileKind::Console => {
+            if k.console_in.is_empty() {
+                return if f.nonblocking() {
+                    Some(Err(Errno::EAGAIN))
+                } else {
+                    None
+                };
+            }
+            let n = len.min(k.console_in.len());
+            let data: Vec<u8> = k.console_in.iter().take(n).copied().collect();
+            copy_out(k, pid, buf, &data).map(|_| {
+                k.console_in.drain(..n);
+                n as u64
+            })
+        }
+        FileKind::Inode(ino) => {
+            let mut data = vec![0u8; len.min(1 << 20)];
+            match k.fs.read_at(*ino, f.offset.get(), &mut data) {
+                Ok(n) => copy_out(k, pid, buf, &data[..n]).map(|_| {
+                    f.offset.set(f.offset.get() + n as u64);
+                    n as u64
+                }),
+                Err(e) => Err(e),
+            }
+        }
+        FileKind::Null => Ok(0),
+        FileKind::Zero | FileKind::Full => {
+            let n = len.min(1 << 20);
+            copy_out(k, pid, buf, &vec![0u8; n]).map(|_| n as u64)
+        }
+        FileKind::Random => {
+            let mut data = vec![0u8; len.min(1 << 20)];
+            plat.fill_random(&mut data);
+            copy_out(k, pid, buf, &data).map(|_| data.len() as u64)
+        }
+        FileKind::PipeRead(p) => {
+            let (avail, writers) = {
+                let p = p.borrow();
+                (p.buf.len(), p.writers)
+            };
+            if avail == 0 {
+                if writers == 0 {
+                    return Some(Ok(0));
+                }
+                return if f.nonblocking() {
+                    Some(Err(Errno::EAGAIN))
+                } else {
+                    None
+                };
+            }
+            let n = len.min(avail);
+            let data: Vec<u8> = p.borrow().buf.iter().take(n).copied().collect();
+            let id = p.borrow().id;
+            let r = copy_out(k, pid, buf, &data).map(|_| {
+                p.borrow_mut().buf.drain(..n);
+                n as u64
+            });
+            // Writers waiting for room may go on.
+            k.wake_pipe(plat, id);
+            r
+        }
+        FileKind::PipeWrite(_) => Err(Errno::EBADF),
+    };
+    Some(res)
+}
+
+/// How a write went.
+pub(crate) enum Step {
+    /// Finished with this result.
+    Done(Result<u64, Errno>),
+    /// Must wait for room in a pipe, `done` bytes written so far.
+    Wait { done: u64 },
+}
+
+/// Writes `len` bytes at `buf` of which `done` are written already (pipes).
+pub(crate) fn write_more(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    fd: i32,
+    buf: u64,
+    len: u64,
+    done: u64,
+) -> Step {
+    let f = match file_of(k, pid, fd) {
+        Ok(f) => f,
+        Err(e) => return Step::Done(Err(e)),
+    };
+    if !f.writable() {
+        return Step::Done(Err(Errno::EBADF));
+    }
     let len = len.min(MAX_RW);
+    let res = match &f.kind {
+        FileKind::Console => write_chunks(k, pid, buf, len, |_, d| {
+            console_out(plat, d);
+            Ok(())
+        }),
+        FileKind::Inode(ino) => {
+            let ino = *ino;
+            if f.flags.get() & g::O_APPEND != 0 {
+                f.offset.set(k.fs.stat(ino).map(|s| s.size).unwrap_or(0));
+            }
+            let now = plat.realtime_ns();
+            let mut data = vec![0u8; len as usize];
+            match copy_in(k, pid, buf, &mut data) {
+                Err(e) => Err(e),
+                Ok(()) => k.fs.write_at(ino, f.offset.get(), &data, now).map(|n| {
+                    f.offset.set(f.offset.get() + n as u64);
+                    n as u64
+                }),
+            }
+        }
+        FileKind::Null | FileKind::Zero | FileKind::Random => {
+            let mut probe = [0u8; 1];
+            if len > 0 {
+                if let Err(e) = copy_in(k, pid, buf, &mut probe) {
+                    return Step::Done(Err(e));
+                }
+            }
+            Ok(len)
+        }
+        FileKind::Full => Err(Errno::ENOSPC),
+        FileKind::PipeRead(_) => Err(Errno::EBADF),
+        FileKind::PipeWrite(p) => {
+            let (space, readers, id) = {
+                let p = p.borrow();
+                (PIPE_CAPACITY - p.buf.len(), p.readers, p.id)
+            };
+            if readers == 0 {
+                let info = SigInfo {
+                    signo: signal::SIGPIPE,
+                    code: signal::SI_USER,
+                    pid,
+                    ..Default::default()
+                };
+                k.send_thread_signal(plat, pid, info);
+                return Step::Done(if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::EPIPE)
+                });
+            }
+            let left = len - done;
+            // Up to PIPE_BUF bytes go in at once or not at all.
+            if space == 0 || (left <= PIPE_BUF as u64 && (space as u64) < left) {
+                if f.nonblocking() {
+                    return Step::Done(if done > 0 {
+                        Ok(done)
+                    } else {
+                        Err(Errno::EAGAIN)
+                    });
+                }
+                return Step::Wait { done };
+            }
+            let n = left.min(space as u64) as usize;
+            let mut data = vec![0u8; n];
+            if let Err(e) = copy_in(k, pid, buf + done, &mut data) {
+                return Step::Done(if done > 0 { Ok(done) } else { Err(e) });
+            }
+            p.borrow_mut().buf.extend(data);
+            k.wake_pipe(plat, id);
+            let done = done + n as u64;
+            if done < len && !f.nonblocking() {
+                // The rest waits for room (or goes in if a reader made some).
+                return write_more(k, plat, pid, fd, buf, len, done);
+            }
+            Ok(done)
+        }
+    };
+    Step::Done(res)
+}
+
+/// Copies a user buffer in chunks and hands each to `sink`; a fault after
+/// some bytes returns the count written.
+fn write_chunks(
+    k: &Kernel,
+    pid: Pid,
+    addr: u64,
+    len: u64,
+    mut sink: impl FnMut(&Kernel, &[u8]) -> Result<(), Errno>,
+) -> Result<u64, Errno> {
     let mut done = 0u64;
     let mut buf = vec![0u8; len.min(64 * 1024) as usize];
     while done < len {
         let n = (len - done).min(buf.len() as u64) as usize;
-        if let Err(e) = ctx.copy_in(addr + done, &mut buf[..n]) {
-            // Linux returns the bytes written before the fault, or EFAULT.
+        if let Err(e) = copy_in(k, pid, addr + done, &mut buf[..n]) {
             return if done > 0 { Ok(done) } else { Err(e) };
         }
-        console_out(ctx, &buf[..n]);
+        sink(k, &buf[..n])?;
         done += n as u64;
     }
     Ok(done)
 }
 
-pub fn sys_write(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [fd, addr, len, ..] = ctx.args;
-    console_fd(fd)?;
-    write_from(ctx, addr, len)
+fn pipe_id(f: &OpenFile) -> Option<u64> {
+    match &f.kind {
+        FileKind::PipeRead(p) | FileKind::PipeWrite(p) => Some(p.borrow().id),
+        _ => None,
+    }
 }
 
-fn iovecs(ctx: &mut Ctx<'_>, addr: u64, count: u64) -> Result<Vec<Iovec>, Errno> {
-    iovecs_of(ctx.proc, addr, count)
+fn do_read(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    fd: i32,
+    buf: u64,
+    len: u64,
+) -> KResult {
+    if len == 0 {
+        return KResult::Done(file_of(k, pid, fd).map(|_| 0));
+    }
+    // A bad buffer is EFAULT even when no data is waiting.
+    if let Some(p) = k.procs.get(&pid) {
+        if let Err(e) = p
+            .vm()
+            .mm
+            .check_range(buf, len.min(MAX_RW) as usize, Access::Write)
+        {
+            return KResult::Done(Err(e));
+        }
+    }
+    match read_now(k, plat, pid, fd, buf, len) {
+        Some(r) => KResult::Done(r),
+        None => match file_of(k, pid, fd).ok().as_deref().and_then(pipe_id) {
+            Some(pipe) => KResult::Block(Blocked::PipeRead { pipe, fd, buf, len }),
+            None => KResult::Block(Blocked::ConsoleRead { buf, len }),
+        },
+    }
 }
 
-fn iovecs_of(p: &mut crate::process::Process, addr: u64, count: u64) -> Result<Vec<Iovec>, Errno> {
+fn do_write(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    fd: i32,
+    buf: u64,
+    len: u64,
+) -> KResult {
+    match write_more(k, plat, pid, fd, buf, len, 0) {
+        Step::Done(r) => KResult::Done(r),
+        Step::Wait { done } => match file_of(k, pid, fd).ok().as_deref().and_then(pipe_id) {
+            Some(pipe) => KResult::Block(Blocked::PipeWrite {
+                pipe,
+                fd,
+                buf,
+                len,
+                done,
+            }),
+            None => KResult::Done(Err(Errno::EAGAIN)),
+        },
+    }
+}
+
+pub fn sys_read(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    do_read(k, plat, pid, r.rdi as i32, r.rsi, r.rdx)
+}
+
+pub fn sys_write(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    do_write(k, plat, pid, r.rdi as i32, r.rsi, r.rdx)
+}
+
+fn iovecs(k: &Kernel, pid: Pid, addr: u64, count: u64) -> Result<Vec<Iovec>, Errno> {
     if count > 1024 {
         return Err(Errno::EINVAL);
     }
     let mut raw = vec![0u8; count as usize * 16];
-    p.vm().copy_in(addr, &mut raw)?;
+    copy_in(k, pid, addr, &mut raw)?;
     Ok(raw
         .chunks_exact(16)
         .map(|c| Iovec::from_bytes(c.try_into().unwrap_or([0; 16])))
         .collect())
 }
 
-pub fn sys_writev(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [fd, addr, count, ..] = ctx.args;
-    console_fd(fd)?;
-    let iov = iovecs(ctx, addr, count)?;
+/// readv: the first non-empty vector for pipes and the console; each vector
+/// in turn for files.
+pub fn sys_readv(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let fd = r.rdi as i32;
+    let iov = match iovecs(k, pid, r.rsi, r.rdx) {
+        Ok(v) => v,
+        Err(e) => return KResult::Done(Err(e)),
+    };
+    let is_file = matches!(
+        file_of(k, pid, fd).map(|f| f.kind.clone()),
+        Ok(FileKind::Inode(_))
+    );
+    if !is_file {
+        return match iov.iter().find(|v| v.len > 0) {
+            Some(v) => do_read(k, plat, pid, fd, v.base, v.len),
+            None => KResult::Done(file_of(k, pid, fd).map(|_| 0)),
+        };
+    }
+    let mut total = 0;
+    for v in iov {
+        match read_now(k, plat, pid, fd, v.base, v.len) {
+            Some(Ok(n)) => {
+                total += n;
+                if n < v.len {
+                    break;
+                }
+            }
+            Some(Err(e)) if total == 0 => return KResult::Done(Err(e)),
+            _ => break,
+        }
+    }
+    KResult::Done(Ok(total))
+}
+
+/// writev: each vector in turn (a pipe write waits on the first vector that
+/// does not fit when nothing has been written yet).
+pub fn sys_writev(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let fd = r.rdi as i32;
+    let iov = match iovecs(k, pid, r.rsi, r.rdx) {
+        Ok(v) => v,
+        Err(e) => return KResult::Done(Err(e)),
+    };
     let mut total = 0u64;
     for v in iov {
-        match write_from(ctx, v.base, v.len) {
-            Ok(n) => total += n,
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
+        if v.len == 0 {
+            continue;
+        }
+        if total == 0 {
+            match do_write(k, plat, pid, fd, v.base, v.len) {
+                KResult::Done(Ok(n)) => {
+                    total = n;
+                    if n < v.len {
+                        break;
+                    }
+                }
+                other => return other,
+            }
+            continue;
+        }
+        match write_more(k, plat, pid, fd, v.base, v.len, 0) {
+            Step::Done(Ok(n)) => {
+                total += n;
+                if n < v.len {
+                    break;
+                }
+            }
+            _ => break,
         }
     }
-    Ok(total)
+    if total == 0 {
+        return KResult::Done(file_of(k, pid, fd).map(|_| 0));
+    }
+    KResult::Done(Ok(total))
 }
 
-pub fn sys_ioctl(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [fd, req, arg, ..] = ctx.args;
-    console_fd(fd)?;
-    match req as u32 {
-        ioctl::TCGETS => {
-            ctx.copy_out(arg, &KernelTermios::default_console().to_bytes())?;
-            Ok(0)
+fn pread_pwrite(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+    write: bool,
+) -> KResult {
+    let (fd, buf, len, off) = (r.rdi as i32, r.rsi, r.rdx, r.r10);
+    let f = match file_of(k, pid, fd) {
+        Ok(f) => f,
+        Err(e) => return KResult::Done(Err(e)),
+    };
+    if !matches!(f.kind, FileKind::Inode(_)) {
+        return KResult::Done(Err(Errno::ESPIPE));
+    }
+    if (off as i64) < 0 {
+        return KResult::Done(Err(Errno::EINVAL));
+    }
+    // Use the description with a temporary offset, then restore it.
+    let saved = f.offset.get();
+    let saved_flags = f.flags.get();
+    f.offset.set(off);
+    f.flags.set(saved_flags & !g::O_APPEND);
+    let r = if write {
+        match write_more(k, plat, pid, fd, buf, len, 0) {
+            Step::Done(r) => r,
+            Step::Wait { .. } => Err(Errno::EAGAIN),
         }
-        ioctl::TIOCGWINSZ => {
-            let ws = Winsize {
-                ws_row: 24,
-                ws_col: 80,
-                ws_xpixel: 0,
-                ws_ypixel: 0,
+    } else {
+        read_now(k, plat, pid, fd, buf, len).unwrap_or(Err(Errno::EAGAIN))
+    };
+    f.offset.set(saved);
+    f.flags.set(saved_flags);
+    KResult::Done(r)
+}
+
+pub fn sys_pread64(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    pread_pwrite(k, plat, pid, r, false)
+}
+
+pub fn sys_pwrite64(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    pread_pwrite(k, plat, pid, r, true)
+}
+
+pub fn sys_lseek(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let (fd, off, whence) = (r.rdi as i32, r.rsi as i64, r.rdx);
+    let res = (|| {
+        let f = file_of(k, pid, fd)?;
+        let FileKind::Inode(ino) = f.kind else {
+            return match f.kind {
+                FileKind::Null | FileKind::Zero | FileKind::Full | FileKind::Random => Ok(0),
+                _ => Err(Errno::ESPIPE),
             };
-            ctx.copy_out(arg, &ws.to_bytes())?;
-            Ok(0)
+        };
+        let size = k.fs.stat(ino)?.size as i64;
+        let new = match whence {
+            0 => off,
+            1 => (f.offset.get() as i64)
+                .checked_add(off)
+                .ok_or(Errno::EOVERFLOW)?,
+            2 => size.checked_add(off).ok_or(Errno::EOVERFLOW)?,
+            // SEEK_DATA: all data; SEEK_HOLE: the end.
+            3 if off < size => off,
+            4 if off < size => size,
+            3 | 4 => return Err(Errno::ENXIO),
+            _ => return Err(Errno::EINVAL),
+        };
+        if new < 0 {
+            return Err(Errno::EINVAL);
         }
-        ioctl::TIOCGPGRP => {
-            let pid = ctx.proc.pid;
-            ctx.copy_out(arg, &pid.to_le_bytes())?;
-            Ok(0)
-        }
-        _ => Err(Errno::ENOTTY),
-    }
+        f.offset.set(new as u64);
+        Ok(new as u64)
+    })();
+    KResult::Done(res)
 }
 
-/// `struct stat` (144 bytes on x86_64) of the console: a character device
-/// like /dev/ttyS0 (major 4, minor 64).
-pub(crate) fn console_stat() -> [u8; 144] {
-    let mut st = [0u8; 144];
-    let put64 =
-        |st: &mut [u8; 144], off: usize, v: u64| st[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    put64(&mut st, 0, 5); // st_dev
-    put64(&mut st, 8, 3); // st_ino
-    put64(&mut st, 16, 1); // st_nlink
-    st[24..28].copy_from_slice(&(g::S_IFCHR | 0o620).to_le_bytes()); // st_mode
-    put64(&mut st, 40, (4 << 8) | 64); // st_rdev
-    put64(&mut st, 56, 1024); // st_blksize
-    st
-}
-
-pub fn sys_fstat(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [fd, addr, ..] = ctx.args;
-    console_fd(fd)?;
-    ctx.copy_out(addr, &console_stat())?;
-    Ok(0)
-}
-
-pub fn sys_lseek(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    console_fd(ctx.args[0])?;
-    Err(Errno::ESPIPE)
-}
-
-pub fn sys_close(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    console_fd(ctx.args[0])?;
-    Ok(0)
-}
-
-/// Copies waiting console input into `buf` (at most `len` bytes).
-pub(crate) fn console_read_now(k: &mut Kernel, pid: Pid, buf: u64, len: u64) -> Result<u64, Errno> {
-    let n = (len as usize).min(k.console_in.len()).min(64 * 1024);
-    let data: Vec<u8> = k.console_in.iter().take(n).copied().collect();
-    let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-    p.vm().copy_out(buf, &data)?;
-    k.console_in.drain(..n);
-    Ok(n as u64)
-}
-
-fn read_console(k: &mut Kernel, pid: Pid, fd: u64, buf: u64, len: u64) -> KResult {
-    if let Err(e) = console_fd(fd) {
-        return KResult::Done(Err(e));
-    }
-    if len == 0 {
-        return KResult::Done(Ok(0));
-    }
-    let len = len.min(MAX_RW);
+pub fn sys_close(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let fd = r.rdi as i32;
     let Some(p) = k.procs.get(&pid) else {
         return KResult::NoReply;
     };
-    // A bad buffer is EFAULT even when no input is waiting.
-    if let Err(e) = p.vm().mm.check_range(buf, len as usize, Access::Write) {
-        return KResult::Done(Err(e));
+    let f = p.files.borrow_mut().remove(fd);
+    match f {
+        Some(f) => {
+            k.release_file(plat, f);
+            KResult::Done(Ok(0))
+        }
+        None => KResult::Done(Err(Errno::EBADF)),
     }
-    if k.console_in.is_empty() {
-        return KResult::Block(Blocked::ConsoleRead { buf, len });
-    }
-    KResult::Done(console_read_now(k, pid, buf, len))
 }
 
-pub fn sys_read(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    read_console(k, pid, r.rdi, r.rsi, r.rdx)
+/// `struct stat` bytes.
+pub(crate) fn stat_bytes(st: &selkie_fs::Stat, dev: u64) -> [u8; 144] {
+    let mut b = [0u8; 144];
+    let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    put(0, dev);
+    put(8, st.ino);
+    put(16, st.nlink);
+    put(40, st.rdev);
+    put(48, st.size);
+    put(56, 4096);
+    put(64, st.size.div_ceil(512));
+    for (i, t) in [st.atime_ns, st.mtime_ns, st.ctime_ns]
+        .into_iter()
+        .enumerate()
+    {
+        put(72 + i * 16, t / 1_000_000_000);
+        put(80 + i * 16, t % 1_000_000_000);
+    }
+    b[24..28].copy_from_slice(&st.mode().to_le_bytes());
+    b[28..32].copy_from_slice(&st.uid.to_le_bytes());
+    b[32..36].copy_from_slice(&st.gid.to_le_bytes());
+    b
 }
 
-pub fn sys_readv(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    let Some(p) = k.procs.get_mut(&pid) else {
-        return KResult::NoReply;
+/// The stat of what a description refers to.
+pub(crate) fn file_stat(k: &Kernel, f: &OpenFile) -> Result<selkie_fs::Stat, Errno> {
+    let dev = |rdev: u64, perm: u32| selkie_fs::Stat {
+        ino: rdev,
+        kind: Kind::CharDev(rdev),
+        perm,
+        nlink: 1,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        rdev,
+        atime_ns: 0,
+        mtime_ns: 0,
+        ctime_ns: 0,
     };
-    match iovecs_of(p, r.rsi, r.rdx) {
-        Err(e) => KResult::Done(Err(e)),
-        Ok(iov) => match iov.into_iter().find(|v| v.len > 0) {
-            Some(v) => read_console(k, pid, r.rdi, v.base, v.len),
-            None => KResult::Done(Ok(0)),
+    Ok(match &f.kind {
+        FileKind::Inode(ino) => k.fs.stat(*ino)?,
+        FileKind::Console => dev((4 << 8) | 64, 0o620),
+        FileKind::Null => dev((1 << 8) | 3, 0o666),
+        FileKind::Zero => dev((1 << 8) | 5, 0o666),
+        FileKind::Full => dev((1 << 8) | 7, 0o666),
+        FileKind::Random => dev((1 << 8) | 9, 0o666),
+        FileKind::PipeRead(p) | FileKind::PipeWrite(p) => selkie_fs::Stat {
+            ino: p.borrow().id,
+            kind: Kind::Fifo,
+            perm: 0o600,
+            size: 0,
+            rdev: 0,
+            ..dev(0, 0o600)
         },
+    })
+}
+
+pub fn sys_fstat(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let res = file_of(k, pid, r.rdi as i32)
+        .and_then(|f| file_stat(k, &f))
+        .and_then(|st| copy_out(k, pid, r.rsi, &stat_bytes(&st, 1)).map(|_| 0));
+    KResult::Done(res)
+}
+
+pub fn sys_ioctl(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let (fd, req, arg) = (r.rdi as i32, r.rsi as u32, r.rdx);
+    let res = (|| {
+        let f = file_of(k, pid, fd)?;
+        match (&f.kind, req) {
+            (FileKind::Console, ioctl::TCGETS) => {
+                copy_out(k, pid, arg, &KernelTermios::default_console().to_bytes())?;
+                Ok(0)
+            }
+            (FileKind::Console, ioctl::TIOCGWINSZ) => {
+                let ws = Winsize {
+                    ws_row: 24,
+                    ws_col: 80,
+                    ws_xpixel: 0,
+                    ws_ypixel: 0,
+                };
+                copy_out(k, pid, arg, &ws.to_bytes())?;
+                Ok(0)
+            }
+            (FileKind::Console, ioctl::TIOCGPGRP) => {
+                let pgid = match k.tty_pgrp {
+                    0 => k.procs.get(&pid).map(|p| p.pgid).unwrap_or(pid),
+                    g => g,
+                };
+                copy_out(k, pid, arg, &pgid.to_le_bytes())?;
+                Ok(0)
+            }
+            (FileKind::Console, ioctl::TIOCSPGRP) => {
+                let mut b = [0u8; 4];
+                copy_in(k, pid, arg, &mut b)?;
+                let pgid = i32::from_le_bytes(b);
+                if pgid <= 0 {
+                    return Err(Errno::EINVAL);
+                }
+                if !k.procs.values().any(|p| p.pgid == pgid as Pid) {
+                    return Err(Errno::EPERM);
+                }
+                k.tty_pgrp = pgid as Pid;
+                Ok(0)
+            }
+            (FileKind::Console, ioctl::TIOCGSID) => {
+                let sid = k.procs.get(&pid).map(|p| p.sid).unwrap_or(pid);
+                copy_out(k, pid, arg, &sid.to_le_bytes())?;
+                Ok(0)
+            }
+            (FileKind::Console, ioctl::TIOCSCTTY) | (FileKind::Console, ioctl::TIOCNOTTY) => Ok(0),
+            (FileKind::Console, ioctl::TCSETS)
+            | (FileKind::Console, ioctl::TCSETSW)
+            | (FileKind::Console, ioctl::TCSETSF) => {
+                // Modes are accepted; the line discipline comes with the tty work.
+                let mut b = [0u8; 36];
+                copy_in(k, pid, arg, &mut b)?;
+                Ok(0)
+            }
+            (FileKind::Console, ioctl::TIOCSWINSZ) => Ok(0),
+            (FileKind::PipeRead(p), ioctl::FIONREAD) => {
+                let n = p.borrow().buf.len() as u32;
+                copy_out(k, pid, arg, &n.to_le_bytes())?;
+                Ok(0)
+            }
+            (_, ioctl::FIONBIO) => {
+                let mut b = [0u8; 4];
+                copy_in(k, pid, arg, &mut b)?;
+                let fl = f.flags.get();
+                f.flags.set(if u32::from_le_bytes(b) != 0 {
+                    fl | g::O_NONBLOCK
+                } else {
+                    fl & !g::O_NONBLOCK
+                });
+                Ok(0)
+            }
+            (_, ioctl::FIOCLEX) => set_cloexec(k, pid, fd, true),
+            (_, ioctl::FIONCLEX) => set_cloexec(k, pid, fd, false),
+            _ => Err(Errno::ENOTTY),
+        }
+    })();
+    KResult::Done(res)
+}
+
+fn set_cloexec(k: &Kernel, pid: Pid, fd: i32, on: bool) -> Result<u64, Errno> {
+    let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+    let mut t = p.files.borrow_mut();
+    let e = t.fds.get_mut(&fd).ok_or(Errno::EBADF)?;
+    e.cloexec = on;
+    Ok(0)
+}
+
+/// The readiness (revents) of a description for `events`.
+fn readiness(k: &Kernel, f: &OpenFile, events: u32) -> u32 {
+    let (r, w) = (g::POLLIN | g::POLLRDNORM, g::POLLOUT | g::POLLWRNORM);
+    match &f.kind {
+        FileKind::Console => {
+            (events & w)
+                | if k.console_in.is_empty() {
+                    0
+                } else {
+                    events & r
+                }
+        }
+        FileKind::PipeRead(p) => {
+            let p = p.borrow();
+            let mut ev = 0;
+            if !p.buf.is_empty() {
+                ev |= events & r;
+            }
+            if p.writers == 0 {
+                ev |= g::POLLHUP;
+            }
+            ev
+        }
+        FileKind::PipeWrite(p) => {
+            let p = p.borrow();
+            if p.readers == 0 {
+                g::POLLERR
+            } else if PIPE_CAPACITY - p.buf.len() >= PIPE_BUF {
+                events & w
+            } else {
+                0
+            }
+        }
+        _ => events & (r | w),
     }
 }
 
 /// Fills in the revents of the pollfd array at `fds` and returns how many are
-/// ready: console output is always ready, input when bytes are waiting, other
-/// fds report POLLNVAL. With `write_back` false nothing is written unless
-/// something is ready.
+/// ready. With `write_back` false nothing is written unless something is
+/// ready.
 pub(crate) fn poll_scan(
     k: &mut Kernel,
     pid: Pid,
@@ -209,37 +728,32 @@ pub(crate) fn poll_scan(
     if nfds > 1024 {
         return Err(Errno::EINVAL);
     }
-    let input = !k.console_in.is_empty();
-    let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
     let mut raw = vec![0u8; nfds as usize * 8];
-    p.vm().copy_in(fds, &mut raw)?;
+    copy_in(k, pid, fds, &mut raw)?;
     let mut ready = 0u64;
     for e in raw.chunks_exact_mut(8) {
         let fd = i32::from_le_bytes([e[0], e[1], e[2], e[3]]);
-        let ev = i16::from_le_bytes([e[4], e[5]]) as u32;
-        let mut rev = 0u32;
-        if fd >= 0 {
-            if (0..=2).contains(&fd) {
-                rev |= ev & (g::POLLOUT | g::POLLWRNORM);
-                if input {
-                    rev |= ev & (g::POLLIN | g::POLLRDNORM);
-                }
-            } else {
-                rev = g::POLLNVAL;
+        let ev = i16::from_le_bytes([e[4], e[5]]) as u16 as u32;
+        let rev = if fd < 0 {
+            0
+        } else {
+            match file_of(k, pid, fd) {
+                Ok(f) => readiness(k, &f, ev),
+                Err(_) => g::POLLNVAL,
             }
-        }
+        };
         e[6..8].copy_from_slice(&(rev as u16).to_le_bytes());
         if rev != 0 {
             ready += 1;
         }
     }
     if ready > 0 || write_back {
-        p.vm().copy_out(fds, &raw)?;
+        copy_out(k, pid, fds, &raw)?;
     }
     Ok(ready)
 }
 
-/// poll(2) over the console fds.
+/// poll(2).
 pub fn sys_poll(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let (fds, nfds, timeout) = (r.rdi, r.rsi, r.rdx as i32);
     match poll_scan(k, pid, fds, nfds, timeout == 0) {
@@ -254,4 +768,198 @@ pub fn sys_poll(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRe
         }
         other => KResult::Done(other),
     }
+}
+
+/// pipe2(fds, flags): O_CLOEXEC, O_NONBLOCK.
+pub fn sys_pipe2(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(make_pipe(k, pid, r.rdi, r.rsi as u32))
+}
+
+pub fn sys_pipe(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(make_pipe(k, pid, r.rdi, 0))
+}
+
+fn make_pipe(k: &mut Kernel, pid: Pid, out: u64, flags: u32) -> Result<u64, Errno> {
+    if flags & !(g::O_CLOEXEC | g::O_NONBLOCK | g::O_DIRECT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // Fail before creating anything when the array is not writable.
+    k.procs
+        .get(&pid)
+        .ok_or(Errno::ESRCH)?
+        .vm()
+        .mm
+        .check_range(out, 8, Access::Write)?;
+    let id = k.next_pipe;
+    k.next_pipe += 1;
+    let pipe = Rc::new(RefCell::new(Pipe {
+        id,
+        buf: Default::default(),
+        readers: 1,
+        writers: 1,
+    }));
+    let nb = flags & g::O_NONBLOCK;
+    let rd = OpenFile::new(FileKind::PipeRead(pipe.clone()), nb);
+    let wr = OpenFile::new(FileKind::PipeWrite(pipe), 1 | nb);
+    let cloexec = flags & g::O_CLOEXEC != 0;
+    let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+    let limit = p.rlimits[7].cur.min(i32::MAX as u64) as i32;
+    let mut t = p.files.borrow_mut();
+    let a = t.install(rd, 0, cloexec, limit)?;
+    let b = match t.install(wr, 0, cloexec, limit) {
+        Ok(b) => b,
+        Err(e) => {
+            t.remove(a);
+            return Err(e);
+        }
+    };
+    drop(t);
+    let mut v = [0u8; 8];
+    v[..4].copy_from_slice(&a.to_le_bytes());
+    v[4..].copy_from_slice(&b.to_le_bytes());
+    copy_out(k, pid, out, &v)?;
+    Ok(0)
+}
+
+pub fn sys_dup(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(dup_from(k, pid, r.rdi as i32, 0, false))
+}
+
+fn dup_from(k: &Kernel, pid: Pid, fd: i32, min: i32, cloexec: bool) -> Result<u64, Errno> {
+    let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+    let limit = p.rlimits[7].cur.min(i32::MAX as u64) as i32;
+    let f = p.files.borrow().get(fd)?;
+    if min < 0 || min >= limit {
+        return Err(Errno::EINVAL);
+    }
+    let n = p.files.borrow_mut().install(f, min, cloexec, limit)?;
+    Ok(n as u64)
+}
+
+fn dup3(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    old: i32,
+    new: i32,
+    flags: u32,
+    is_dup2: bool,
+) -> Result<u64, Errno> {
+    let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+    let f = p.files.borrow().get(old)?;
+    if old == new {
+        return if is_dup2 {
+            Ok(new as u64)
+        } else {
+            Err(Errno::EINVAL)
+        };
+    }
+    if flags & !g::O_CLOEXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if new < 0 || new >= p.rlimits[7].cur.min(crate::file::MAX_FDS as u64) as i32 {
+        return Err(Errno::EBADF);
+    }
+    let previous = p.files.borrow_mut().fds.insert(
+        new,
+        crate::file::Fd {
+            file: f,
+            cloexec: flags & g::O_CLOEXEC != 0,
+        },
+    );
+    if let Some(prev) = previous {
+        k.release_file(plat, prev.file);
+    }
+    Ok(new as u64)
+}
+
+pub fn sys_dup2(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(dup3(k, plat, pid, r.rdi as i32, r.rsi as i32, 0, true))
+}
+
+pub fn sys_dup3(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(dup3(
+        k,
+        plat,
+        pid,
+        r.rdi as i32,
+        r.rsi as i32,
+        r.rdx as u32,
+        false,
+    ))
+}
+
+/// fcntl: F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL; locks succeed
+/// trivially (one LibOS, no contention tracking yet).
+pub fn sys_fcntl(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let (fd, cmd, arg) = (r.rdi as i32, r.rsi as u32, r.rdx);
+    let res = (|| {
+        let f = file_of(k, pid, fd)?;
+        match cmd {
+            g::F_DUPFD => dup_from(k, pid, fd, arg as i32, false),
+            g::F_DUPFD_CLOEXEC => dup_from(k, pid, fd, arg as i32, true),
+            g::F_GETFD => {
+                let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+                let t = p.files.borrow();
+                Ok(t.fds.get(&fd).map(|e| e.cloexec as u64).unwrap_or(0))
+            }
+            g::F_SETFD => set_cloexec(k, pid, fd, arg & 1 != 0),
+            g::F_GETFL => Ok(f.flags.get() as u64),
+            g::F_SETFL => {
+                let settable = g::O_APPEND | g::O_NONBLOCK | g::FASYNC | g::O_DIRECT | g::O_NOATIME;
+                f.flags
+                    .set((f.flags.get() & !settable) | (arg as u32 & settable));
+                Ok(0)
+            }
+            g::F_GETLK => {
+                // struct flock: l_type = F_UNLCK, nothing locked.
+                copy_out(k, pid, arg, &(g::F_UNLCK as u16).to_le_bytes())?;
+                Ok(0)
+            }
+            g::F_SETLK | g::F_SETLKW => Ok(0),
+            _ => Err(Errno::EINVAL),
+        }
+    })();
+    KResult::Done(res)
+}
+
+/// getdents64: directory entries from the description's position.
+pub fn sys_getdents64(
+    k: &mut Kernel,
+    _plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    let (fd, buf, count) = (r.rdi as i32, r.rsi, r.rdx);
+    let res = (|| {
+        let f = file_of(k, pid, fd)?;
+        let FileKind::Inode(ino) = f.kind else {
+            return Err(Errno::ENOTDIR);
+        };
+        let entries = k.fs.readdir(ino)?;
+        let mut out = Vec::new();
+        let mut idx = f.offset.get() as usize;
+        while idx < entries.len() {
+            let (name, eino, kind) = &entries[idx];
+            let reclen = (19 + name.len() + 1).div_ceil(8) * 8;
+            if out.len() + reclen > count as usize {
+                if out.is_empty() {
+                    return Err(Errno::EINVAL);
+                }
+                break;
+            }
+            let mut rec = vec![0u8; reclen];
+            rec[0..8].copy_from_slice(&eino.to_le_bytes());
+            rec[8..16].copy_from_slice(&((idx + 1) as u64).to_le_bytes());
+            rec[16..18].copy_from_slice(&(reclen as u16).to_le_bytes());
+            rec[18] = kind.dtype();
+            rec[19..19 + name.len()].copy_from_slice(name.as_bytes());
+            out.extend_from_slice(&rec);
+            idx += 1;
+        }
+        copy_out(k, pid, buf, &out)?;
+        f.offset.set(idx as u64);
+        Ok(out.len() as u64)
+    })();
+    KResult::Done(res)
 }

@@ -203,6 +203,8 @@ fn do_fork(
     c.comm = p.comm;
     c.rlimits = p.rlimits;
     c.nice = p.nice;
+    c.files = alloc::rc::Rc::new(core::cell::RefCell::new(p.files.borrow().clone()));
+    c.cwd = p.cwd;
     c.start_ns = plat.monotonic_ns();
     let mut cregs = *r;
     cregs.complete(0);
@@ -370,6 +372,8 @@ fn new_thread(k: &mut Kernel, pid: Pid, r: &SyscallRegs, stack: u64) -> KResult 
         stime_ns: 0,
         child_utime_ns: 0,
         child_stime_ns: 0,
+        files: p.files.clone(),
+        cwd: p.cwd,
         stopped: false,
         wait_report: None,
     };
@@ -439,15 +443,19 @@ fn do_execve(
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
-    if !path.starts_with('/') {
-        path = alloc::format!("/{path}");
+    // A relative path with no slash still means the current directory.
+    if !path.contains('/') {
+        path = alloc::format!("./{path}");
     }
     // Follow #! interpreters (at most 4 levels, like Linux's binfmt_script).
-    let mut data;
+    let cwd = p.cwd;
+    let mut ino;
     let mut depth = 0;
     loop {
-        let (_, d) = k.find_file(&path)?;
-        data = d;
+        let (abs, found) = k.find_file(cwd, &path)?;
+        path = abs;
+        ino = found;
+        let data = k.fs.data(ino)?;
         if !data.starts_with(b"#!") {
             break;
         }
@@ -475,6 +483,7 @@ fn do_execve(
         args = new_args;
         path = interp.into();
     }
+    let data = k.fs.data(ino)?;
     let aspace = plat.new_address_space()?;
     let mut fresh = Process::new(pid, 0, aspace, path.clone());
     let argv_refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
@@ -512,6 +521,23 @@ fn do_execve(
     p.signals.reset_on_exec();
     let root = p.vm().aspace.root();
     drop(fresh);
+    // Close-on-exec descriptors go.
+    let table = k.procs.get(&tgid).map(|p| p.files.clone());
+    if let Some(table) = table {
+        let cloexec: Vec<i32> = table
+            .borrow()
+            .fds
+            .iter()
+            .filter(|(_, f)| f.cloexec)
+            .map(|(&n, _)| n)
+            .collect();
+        for fd in cloexec {
+            let f = table.borrow_mut().remove(fd);
+            if let Some(f) = f {
+                k.release_file(plat, f);
+            }
+        }
+    }
     let context = start_context(entry, sp);
     if pid == tgid {
         k.push_action(Action::Exec {

@@ -719,7 +719,7 @@ fn spawn_exec_and_scripts() {
         )
         .1
         .rax,
-        Errno::ENOEXEC.to_return()
+        Errno::EACCES.to_return()
     );
     assert!(k.spawn(&mut plat, &[b"/etc/passwd"], &[]).is_err());
     assert_eq!(
@@ -1643,6 +1643,315 @@ fn clone3_creates_a_thread_on_its_stack() {
     assert_eq!(
         call(&mut k, &mut plat, g::__NR_clone3, [0x10000, 8, 0, 0, 0, 0]),
         Err(Errno::EINVAL)
+    );
+}
+
+#[test]
+fn pipes_block_readers_and_writers() {
+    let (mut k, mut plat) = setup();
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_pipe2, [0x10000, 0, 0, 0, 0, 0]),
+        Ok(0)
+    );
+    let (rd, wr) = (3u64, 4u64);
+    // The child shares both ends (fork copies the table).
+    let child = raw(&mut k, &mut plat, 1, g::__NR_fork, [0; 6]).1.rax as u32;
+    let _ = k.take_actions();
+    // An empty pipe blocks the reader; the child's write wakes it.
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            1,
+            g::__NR_read,
+            [rd, 0x10100, 16, 0, 0, 0]
+        )
+        .0,
+        Outcome::Block
+    );
+    {
+        let c = k.process(child).unwrap();
+        c.vm().copy_out(0x10200, b"ping").unwrap();
+    }
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            child,
+            g::__NR_write,
+            [wr, 0x10200, 4, 0, 0, 0]
+        )
+        .1
+        .rax,
+        4
+    );
+    let acts = k.take_actions();
+    assert!(
+        acts.iter()
+            .any(|a| matches!(a, Action::Reply { tid: 1, regs } if regs.rax == 4)),
+        "{acts:?}"
+    );
+    let mut b = [0u8; 4];
+    peek(&mut k, 0x10100, &mut b);
+    assert_eq!(&b, b"ping");
+    // A full pipe blocks the writer until the reader makes room.
+    let big = (crate::file::PIPE_CAPACITY) as u64;
+    let p = k.process(child).unwrap();
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x100000,
+            end: 0x100000 + big + 0x1000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            child,
+            g::__NR_write,
+            [wr, 0x100000, big, 0, 0, 0]
+        )
+        .1
+        .rax,
+        big
+    );
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            child,
+            g::__NR_write,
+            [wr, 0x100000, 10, 0, 0, 0]
+        )
+        .0,
+        Outcome::Block
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_read, [rd, 0x10100, 16, 0, 0, 0]),
+        Ok(16)
+    );
+    let acts = k.take_actions();
+    assert!(
+        acts.iter()
+            .any(|a| matches!(a, Action::Reply { tid, regs } if *tid == child && regs.rax == 10)),
+        "{acts:?}"
+    );
+}
+
+#[test]
+fn pipe_eof_epipe_dup_and_cloexec() {
+    let (mut k, mut plat) = setup();
+    call(
+        &mut k,
+        &mut plat,
+        g::__NR_pipe2,
+        [0x10000, g::O_CLOEXEC as u64, 0, 0, 0, 0],
+    )
+    .unwrap();
+    let (rd, wr) = (3u64, 4u64);
+    assert_eq!(
+        call(
+            &mut k,
+            &mut plat,
+            g::__NR_fcntl,
+            [rd, g::F_GETFD as u64, 0, 0, 0, 0]
+        ),
+        Ok(1)
+    );
+    poke(&mut k, 0x10200, b"data");
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_write, [wr, 0x10200, 4, 0, 0, 0]),
+        Ok(4)
+    );
+    // dup shares the description; closing one end leaves the other.
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_dup, [wr, 0, 0, 0, 0, 0]),
+        Ok(5)
+    );
+    call(&mut k, &mut plat, g::__NR_close, [wr, 0, 0, 0, 0, 0]).unwrap();
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_read, [rd, 0x10300, 2, 0, 0, 0]),
+        Ok(2)
+    );
+    call(&mut k, &mut plat, g::__NR_close, [5, 0, 0, 0, 0, 0]).unwrap();
+    // No writers left: the rest, then EOF.
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_read, [rd, 0x10300, 16, 0, 0, 0]),
+        Ok(2)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_read, [rd, 0x10300, 16, 0, 0, 0]),
+        Ok(0)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_close, [9, 0, 0, 0, 0, 0]),
+        Err(Errno::EBADF)
+    );
+    // A pipe without readers: EPIPE, and SIGPIPE kills by default.
+    call(&mut k, &mut plat, g::__NR_pipe, [0x10000, 0, 0, 0, 0, 0]).unwrap();
+    let mut fds = [0u8; 8];
+    peek(&mut k, 0x10000, &mut fds);
+    let (r2, w2) = (fds[0] as u64, fds[4] as u64);
+    call(&mut k, &mut plat, g::__NR_close, [r2, 0, 0, 0, 0, 0]).unwrap();
+    let (o, _) = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_write,
+        [w2, 0x10200, 1, 0, 0, 0],
+    );
+    assert_eq!(o, Outcome::NoReply);
+    assert_eq!(k.exit_status(1), Some(ExitStatus::Signaled(13)));
+}
+
+#[test]
+fn files_in_the_tmpfs() {
+    let mut k = Kernel::new(tree());
+    let mut plat = TestPlatform::default();
+    k.spawn(&mut plat, &[b"prog"], &[]).unwrap();
+    let p = k.process(1).unwrap();
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x10000,
+            end: 0x12000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
+    p.vm().copy_out(0x10000, b"/tmp/new\0hello").unwrap();
+    let flags = (g::O_CREAT | g::O_RDWR) as u64;
+    let fd = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_open,
+        [0x10000, flags, 0o644, 0, 0, 0],
+    )
+    .1
+    .rax;
+    assert_eq!(fd, 3);
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            1,
+            g::__NR_write,
+            [fd, 0x10009, 5, 0, 0, 0]
+        )
+        .1
+        .rax,
+        5
+    );
+    assert_eq!(
+        raw(&mut k, &mut plat, 1, g::__NR_lseek, [fd, 0, 0, 0, 0, 0])
+            .1
+            .rax,
+        0
+    );
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            1,
+            g::__NR_read,
+            [fd, 0x10100, 64, 0, 0, 0]
+        )
+        .1
+        .rax,
+        5
+    );
+    let mut b = [0u8; 5];
+    k.process(1).unwrap().vm().copy_in(0x10100, &mut b).unwrap();
+    assert_eq!(&b, b"hello");
+    // getdents64 of /tmp lists ".", "..", "new".
+    k.process(1)
+        .unwrap()
+        .vm()
+        .copy_out(0x10200, b"/tmp\0")
+        .unwrap();
+    let d = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_open,
+        [0x10200, g::O_DIRECTORY as u64, 0, 0, 0, 0],
+    )
+    .1
+    .rax;
+    let n = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_getdents64,
+        [d, 0x10400, 512, 0, 0, 0],
+    )
+    .1
+    .rax;
+    let mut buf = alloc::vec![0u8; n as usize];
+    k.process(1)
+        .unwrap()
+        .vm()
+        .copy_in(0x10400, &mut buf)
+        .unwrap();
+    let mut names = Vec::new();
+    let mut off = 0;
+    while off < buf.len() {
+        let reclen = u16::from_le_bytes([buf[off + 16], buf[off + 17]]) as usize;
+        let name: Vec<u8> = buf[off + 19..]
+            .iter()
+            .take_while(|&&c| c != 0)
+            .copied()
+            .collect();
+        names.push(alloc::string::String::from_utf8(name).unwrap());
+        off += reclen;
+    }
+    assert_eq!(names, [".", "..", "new"]);
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            1,
+            g::__NR_getdents64,
+            [d, 0x10400, 512, 0, 0, 0]
+        )
+        .1
+        .rax,
+        0
+    );
+    // unlink while open: still readable through the descriptor.
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            1,
+            g::__NR_unlink,
+            [0x10000, 0, 0, 0, 0, 0]
+        )
+        .1
+        .rax,
+        0
+    );
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            1,
+            g::__NR_pread64,
+            [fd, 0x10100, 5, 0, 0, 0]
+        )
+        .1
+        .rax,
+        5
+    );
+    assert_eq!(
+        raw(&mut k, &mut plat, 1, g::__NR_open, [0x10000, 0, 0, 0, 0, 0])
+            .1
+            .rax,
+        Errno::ENOENT.to_return()
     );
 }
 

@@ -1,0 +1,139 @@
+//! Open files: descriptor tables, open file descriptions and pipes.
+//!
+//! A descriptor table maps fds to open file descriptions; descriptions are
+//! shared (with their offset and status flags) by dup and fork, tables by
+//! CLONE_FILES. When the last reference to a description goes, the LibOS
+//! releases what it holds (an inode of the file system, a pipe end).
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
+use selkie_fs::Ino;
+use selkie_syscalls::errno::Errno;
+
+/// Capacity of a pipe (Linux's default, 16 pages).
+pub const PIPE_CAPACITY: usize = 65536;
+/// Writes up to this size are atomic.
+pub const PIPE_BUF: usize = 4096;
+
+/// A pipe's buffer and how many descriptions hold each end.
+pub struct Pipe {
+    pub id: u64,
+    pub buf: VecDeque<u8>,
+    pub readers: usize,
+    pub writers: usize,
+}
+
+/// What a description refers to.
+#[derive(Clone)]
+pub enum FileKind {
+    /// The serial console (a terminal).
+    Console,
+    /// A regular file (or a directory, read through getdents64).
+    Inode(Ino),
+    /// /dev/null, /dev/zero, /dev/full, /dev/random and /dev/urandom.
+    Null,
+    Zero,
+    Full,
+    Random,
+    /// The two ends of a pipe.
+    PipeRead(Rc<RefCell<Pipe>>),
+    PipeWrite(Rc<RefCell<Pipe>>),
+}
+
+/// An open file description.
+pub struct OpenFile {
+    pub kind: FileKind,
+    /// O_ACCMODE, O_APPEND, O_NONBLOCK and the like.
+    pub flags: Cell<u32>,
+    pub offset: Cell<u64>,
+}
+
+impl OpenFile {
+    pub fn new(kind: FileKind, flags: u32) -> Rc<OpenFile> {
+        Rc::new(OpenFile {
+            kind,
+            flags: Cell::new(flags),
+            offset: Cell::new(0),
+        })
+    }
+    /// Whether the description may be read (O_RDONLY or O_RDWR).
+    pub fn readable(&self) -> bool {
+        self.flags.get() & 3 != 1
+    }
+    /// Whether the description may be written (O_WRONLY or O_RDWR).
+    pub fn writable(&self) -> bool {
+        self.flags.get() & 3 != 0
+    }
+    pub fn nonblocking(&self) -> bool {
+        self.flags.get() & 0o4000 != 0
+    }
+}
+
+/// One descriptor.
+#[derive(Clone)]
+pub struct Fd {
+    pub file: Rc<OpenFile>,
+    pub cloexec: bool,
+}
+
+/// A descriptor table.
+#[derive(Clone, Default)]
+pub struct FdTable {
+    pub fds: BTreeMap<i32, Fd>,
+}
+
+/// Most descriptors a process may hold (RLIMIT_NOFILE's default).
+pub const MAX_FDS: i32 = 1024;
+
+impl FdTable {
+    /// A table with the console on 0, 1 and 2.
+    pub fn with_console() -> Self {
+        let mut t = FdTable::default();
+        let c = OpenFile::new(FileKind::Console, 2);
+        for fd in 0..3 {
+            t.fds.insert(
+                fd,
+                Fd {
+                    file: c.clone(),
+                    cloexec: false,
+                },
+            );
+        }
+        t
+    }
+
+    /// The description behind `fd`.
+    pub fn get(&self, fd: i32) -> Result<Rc<OpenFile>, Errno> {
+        self.fds
+            .get(&fd)
+            .map(|f| f.file.clone())
+            .ok_or(Errno::EBADF)
+    }
+
+    /// Installs `file` at the lowest free descriptor >= `min`.
+    pub fn install(
+        &mut self,
+        file: Rc<OpenFile>,
+        min: i32,
+        cloexec: bool,
+        limit: i32,
+    ) -> Result<i32, Errno> {
+        let mut fd = min.max(0);
+        for (&k, _) in self.fds.range(fd..) {
+            if k != fd {
+                break;
+            }
+            fd += 1;
+        }
+        if fd >= limit.min(MAX_FDS) {
+            return Err(Errno::EMFILE);
+        }
+        self.fds.insert(fd, Fd { file, cloexec });
+        Ok(fd)
+    }
+
+    /// Removes `fd`, returning its description.
+    pub fn remove(&mut self, fd: i32) -> Option<Rc<OpenFile>> {
+        self.fds.remove(&fd).map(|f| f.file)
+    }
+}

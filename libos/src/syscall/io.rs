@@ -963,3 +963,57 @@ pub fn sys_getdents64(
     })();
     KResult::Done(res)
 }
+
+/// sendfile from a file to the console, a file or /dev/null; other
+/// combinations give EINVAL, on which callers (cat, cp) fall back to read
+/// and write.
+pub fn sys_sendfile(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let (out_fd, in_fd, uoff, count) = (r.rdi as i32, r.rsi as i32, r.rdx, r.r10);
+    let res = (|| {
+        let inf = file_of(k, pid, in_fd)?;
+        let out = file_of(k, pid, out_fd)?;
+        if !inf.readable() || !out.writable() {
+            return Err(Errno::EBADF);
+        }
+        let FileKind::Inode(src) = inf.kind else {
+            return Err(Errno::EINVAL);
+        };
+        if !matches!(
+            out.kind,
+            FileKind::Console | FileKind::Inode(_) | FileKind::Null
+        ) {
+            return Err(Errno::EINVAL);
+        }
+        let mut off = if uoff != 0 {
+            let mut b = [0u8; 8];
+            copy_in(k, pid, uoff, &mut b)?;
+            u64::from_le_bytes(b)
+        } else {
+            inf.offset.get()
+        };
+        let mut data = vec![0u8; count.min(1 << 20) as usize];
+        let n = k.fs.read_at(src, off, &mut data)?;
+        let data = &data[..n];
+        match &out.kind {
+            FileKind::Console => console_out(plat, data),
+            FileKind::Inode(dst) => {
+                let dst = *dst;
+                if out.flags.get() & g::O_APPEND != 0 {
+                    out.offset.set(k.fs.stat(dst)?.size);
+                }
+                let t = plat.realtime_ns();
+                k.fs.write_at(dst, out.offset.get(), data, t)?;
+                out.offset.set(out.offset.get() + n as u64);
+            }
+            _ => {}
+        }
+        off += n as u64;
+        if uoff != 0 {
+            copy_out(k, pid, uoff, &off.to_le_bytes())?;
+        } else {
+            inf.offset.set(off);
+        }
+        Ok(n as u64)
+    })();
+    KResult::Done(res)
+}

@@ -124,6 +124,7 @@ syscall_table! {
     __NR_dup3 => K(io::sys_dup3), Full;
     __NR_fcntl => K(io::sys_fcntl), Partial("record locks always succeed");
     __NR_getdents64 => K(io::sys_getdents64), Full;
+    __NR_sendfile => K(io::sys_sendfile), Partial("from files to the console, files and /dev/null; EINVAL otherwise");
     __NR_open => K(fs::sys_open), Partial("no O_TMPFILE; FIFOs cannot be opened yet");
     __NR_openat => K(fs::sys_openat), Partial("no O_TMPFILE; FIFOs cannot be opened yet");
     __NR_creat => K(fs::sys_creat), Full;

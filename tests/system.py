@@ -98,6 +98,8 @@ CASES = [
     ("busybox-shell-files-and-pipelines",
      '/bin/sh -c "mkdir -p /tmp/d && echo hello > /tmp/d/f && cat /tmp/d/f && echo one two three | wc -w && ls /tmp/d && cat /tmp/d/f | tr a-z A-Z && rm /tmp/d/f && ls -a /tmp/d | wc -l"',
      [0], [[r"^hello$", r"^3$", r"^f$", r"^HELLO$", r"^2$"]], True),
+    ("procfs-and-ps", '/bin/sh -c "grep -c ^Name /proc/self/status; ls /proc | grep -cx self; xargs -0 echo < /proc/1/cmdline; ps | head -n 1"',
+     [0], [[r"^1$", r"^1$", r"^/bin/sh -c grep", r"^PID\s+USER\s+COMMAND$"]], False),
     ("musl-mksh-runs-programs", '/bin/mksh -c "/tests/exitcode 2; echo rc=$?; /tests/tls"', [0],
      [[r"^rc=2$", r"^tls ok$"]], True),
     # The default init, driven through the serial console: builtins only until fork exists.

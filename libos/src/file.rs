@@ -35,9 +35,17 @@ pub enum FileKind {
     Zero,
     Full,
     Random,
+    /// A /proc file or directory, generated when opened.
+    Proc(Rc<ProcContent>),
     /// The two ends of a pipe.
     PipeRead(Rc<RefCell<Pipe>>),
     PipeWrite(Rc<RefCell<Pipe>>),
+}
+
+/// What an open /proc node holds.
+pub enum ProcContent {
+    File(alloc::vec::Vec<u8>),
+    Dir(alloc::vec::Vec<(alloc::string::String, u8)>),
 }
 
 /// An open file description.

@@ -1382,6 +1382,14 @@ pub(crate) fn load_image(
         max_image_size: 1 << 32,
     };
     let plan = loader::plan(elf, &opts).map_err(SpawnError::BadElf)?;
+    p.cmdline = argv
+        .iter()
+        .flat_map(|a| a.iter().copied().chain(core::iter::once(0)))
+        .collect();
+    p.environ = envp
+        .iter()
+        .flat_map(|a| a.iter().copied().chain(core::iter::once(0)))
+        .collect();
     let mut vm = p.vm();
     // Image pages: one area per run of pages with the same rights.
     let pages: Vec<(u64, Perms)> = plan.pages().into_iter().collect();

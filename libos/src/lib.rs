@@ -31,6 +31,7 @@ pub mod kernel;
 pub mod mm;
 pub mod platform;
 pub mod process;
+pub mod procfs;
 pub mod signal;
 pub mod syscall;
 

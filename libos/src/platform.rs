@@ -27,6 +27,10 @@ pub trait Platform {
     fn clock_params(&self) -> (u64, u64, u64) {
         (0, 0, 0)
     }
+    /// Memory of the LibOS's pool: (total, free) in KiB, for /proc/meminfo.
+    fn memory_kb(&mut self) -> (u64, u64) {
+        (0, 0)
+    }
     /// A diagnostic line for the LibOS log (the console, prefixed).
     fn log(&mut self, msg: core::fmt::Arguments<'_>);
 }

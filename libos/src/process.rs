@@ -192,6 +192,9 @@ pub struct Process {
     pub vm: Rc<RefCell<Vm>>,
     /// Absolute path of the executable (for /proc/self/exe).
     pub exe: String,
+    /// argv and envp, NUL-separated (/proc/PID/cmdline, environ).
+    pub cmdline: Vec<u8>,
+    pub environ: Vec<u8>,
     /// FS base (TLS pointer) of the thread.
     pub fs_base: u64,
     /// Set when `fs_base` changed and the seL4 side must load it.
@@ -249,6 +252,8 @@ impl Process {
             children: Vec::new(),
             vm: Rc::new(RefCell::new(Vm::new(aspace))),
             exe: exe.clone(),
+            cmdline: Vec::new(),
+            environ: Vec::new(),
             fs_base: 0,
             fs_base_dirty: false,
             clear_child_tid: 0,

@@ -123,6 +123,20 @@ pub const NO_MEMORY: Error = Error {
 };
 
 impl ObjectAllocator {
+    /// (total, free) KiB of the pool: untyped not yet used plus pooled frames.
+    pub fn memory_kb(&self) -> (u64, u64) {
+        let total: u64 = self.untypeds.iter().map(|u| 1u64 << u.size_bits).sum();
+        let unused: u64 = self
+            .untypeds
+            .iter()
+            .map(|u| (1u64 << u.size_bits).saturating_sub(u.used))
+            .sum();
+        (
+            total / 1024,
+            (unused + self.stats.frames_free * 4096) / 1024,
+        )
+    }
+
     /// A free slot in the root CNode.
     pub fn alloc_slot(&mut self) -> Result<CPtr, Error> {
         self.stats.slots_used += 1;

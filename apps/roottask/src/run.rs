@@ -76,6 +76,9 @@ impl Platform for RootPlatform {
     fn clock_params(&self) -> (u64, u64, u64) {
         machine::clock_params()
     }
+    fn memory_kb(&mut self) -> (u64, u64) {
+        objects::get().memory_kb()
+    }
 }
 
 /// The vDSO image (apps/vdso, built by scripts/build-vdso.sh).

@@ -75,6 +75,9 @@ fn do_open(
     if acc == 3 {
         return Err(Errno::EINVAL);
     }
+    if crate::procfs::is_proc(&path) {
+        return open_proc(k, plat, pid, &path, flags);
+    }
     let follow = flags & g::O_NOFOLLOW == 0;
     let ino = match k.fs.resolve(base, &path, follow) {
         Ok(ino) => {
@@ -127,6 +130,112 @@ fn do_open(
     }
 }
 
+/// Opens a /proc node: a snapshot taken now.
+fn open_proc(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    path: &str,
+    flags: u32,
+) -> Result<u64, Errno> {
+    use crate::file::ProcContent;
+    use crate::procfs::Node;
+    if flags & 3 != 0 || flags & g::O_CREAT != 0 {
+        return Err(Errno::EACCES);
+    }
+    let node = follow_proc(k, plat, pid, path)?;
+    let content = match node {
+        Node::File(d) => ProcContent::File(d),
+        Node::Dir(v) => ProcContent::Dir(v),
+        Node::Link(_) => return Err(Errno::ENOENT),
+    };
+    if flags & g::O_DIRECTORY != 0 && !matches!(content, ProcContent::Dir(_)) {
+        return Err(Errno::ENOTDIR);
+    }
+    let file = OpenFile::new(
+        FileKind::Proc(alloc::rc::Rc::new(content)),
+        flags & g::O_NONBLOCK,
+    );
+    let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+    let limit = p.rlimits[7].cur.min(i32::MAX as u64) as i32;
+    let fd = p
+        .files
+        .borrow_mut()
+        .install(file, 0, flags & g::O_CLOEXEC != 0, limit)?;
+    Ok(fd as u64)
+}
+
+/// A /proc node with its symlinks followed (self, exe, cwd, fd/N).
+fn follow_proc(
+    k: &Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    path: &str,
+) -> Result<crate::procfs::Node, Errno> {
+    use crate::procfs::Node;
+    let mut path = String::from(path);
+    for _ in 0..8 {
+        match crate::procfs::lookup(k, plat, pid, &path)? {
+            Node::Link(t) if t.starts_with('/') && !crate::procfs::is_proc(&t) => {
+                // A link out of /proc: the file system node it names.
+                let ino = k.fs.resolve(k.fs.root(), &t, true)?;
+                let st = k.fs.stat(ino)?;
+                return Ok(match st.kind {
+                    Kind::Dir => Node::Dir(
+                        k.fs.readdir(ino)?
+                            .into_iter()
+                            .skip(2)
+                            .map(|(n, _, kind)| (n, kind.dtype()))
+                            .collect(),
+                    ),
+                    _ => Node::File(k.fs.data(ino).map(|d| d.to_vec()).unwrap_or_default()),
+                });
+            }
+            Node::Link(t) if t.starts_with('/') => path = t,
+            Node::Link(t) => path = alloc::format!("/proc/{t}"),
+            n => return Ok(n),
+        }
+    }
+    Err(Errno::ELOOP)
+}
+
+/// The stat of a /proc node.
+fn proc_stat(
+    k: &Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    path: &str,
+    follow: bool,
+) -> Result<selkie_fs::Stat, Errno> {
+    use crate::procfs::Node;
+    let node = if follow {
+        follow_proc(k, plat, pid, path)?
+    } else {
+        crate::procfs::lookup(k, plat, pid, path)?
+    };
+    let (kind, perm, size) = match &node {
+        Node::Dir(_) => (Kind::Dir, 0o555, 0),
+        Node::File(d) => (Kind::File, 0o444, d.len() as u64),
+        Node::Link(t) => (Kind::Symlink, 0o777, t.len() as u64),
+    };
+    let ino = path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
+    Ok(selkie_fs::Stat {
+        ino,
+        kind,
+        perm,
+        nlink: 1,
+        uid: 0,
+        gid: 0,
+        size,
+        rdev: 0,
+        atime_ns: 0,
+        mtime_ns: 0,
+        ctime_ns: 0,
+    })
+}
+
 pub fn sys_open(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     KResult::Done(do_open(
         k,
@@ -172,6 +281,7 @@ fn write_stat(k: &Kernel, pid: Pid, buf: u64, st: &selkie_fs::Stat) -> Result<u6
 
 fn stat_at(
     k: &Kernel,
+    plat: &mut dyn Platform,
     pid: Pid,
     dirfd: i32,
     upath: u64,
@@ -187,6 +297,11 @@ fn stat_at(
         let st = super::io::file_stat(k, &f)?;
         return write_stat(k, pid, buf, &st);
     }
+    if crate::procfs::is_proc(&path) {
+        let follow = flags & g::AT_SYMLINK_NOFOLLOW == 0;
+        let st = proc_stat(k, plat, pid, &path, follow)?;
+        return write_stat(k, pid, buf, &st);
+    }
     let base = base_dir(k, pid, dirfd, &path)?;
     let ino =
         k.fs.resolve(base, &path, flags & g::AT_SYMLINK_NOFOLLOW == 0)?;
@@ -194,13 +309,14 @@ fn stat_at(
     write_stat(k, pid, buf, &st)
 }
 
-pub fn sys_stat(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    KResult::Done(stat_at(k, pid, g::AT_FDCWD, r.rdi, r.rsi, 0))
+pub fn sys_stat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(stat_at(k, plat, pid, g::AT_FDCWD, r.rdi, r.rsi, 0))
 }
 
-pub fn sys_lstat(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+pub fn sys_lstat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     KResult::Done(stat_at(
         k,
+        plat,
         pid,
         g::AT_FDCWD,
         r.rdi,
@@ -211,11 +327,19 @@ pub fn sys_lstat(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &Syscall
 
 pub fn sys_newfstatat(
     k: &mut Kernel,
-    _plat: &mut dyn Platform,
+    plat: &mut dyn Platform,
     pid: Pid,
     r: &SyscallRegs,
 ) -> KResult {
-    KResult::Done(stat_at(k, pid, r.rdi as i32, r.rsi, r.rdx, r.r10 as u32))
+    KResult::Done(stat_at(
+        k,
+        plat,
+        pid,
+        r.rdi as i32,
+        r.rsi,
+        r.rdx,
+        r.r10 as u32,
+    ))
 }
 
 fn access_at(

@@ -310,3 +310,21 @@ pub fn sys_sched_get_priority_min(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
 pub fn sys_sched_getscheduler(_ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     Ok(0)
 }
+
+/// sysinfo: uptime, memory of the LibOS pool, number of processes.
+pub fn sys_sysinfo(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let mut b = [0u8; 112];
+    let uptime = plat.monotonic_ns() / 1_000_000_000;
+    let (total_kb, free_kb) = plat.memory_kb();
+    let procs = k.procs.values().filter(|p| p.is_live()).count() as u16;
+    b[0..8].copy_from_slice(&uptime.to_le_bytes());
+    b[32..40].copy_from_slice(&(total_kb * 1024).to_le_bytes()); // totalram
+    b[40..48].copy_from_slice(&(free_kb * 1024).to_le_bytes()); // freeram
+    b[80..82].copy_from_slice(&procs.to_le_bytes());
+    b[104..108].copy_from_slice(&1u32.to_le_bytes()); // mem_unit
+    let res = k
+        .procs
+        .get(&pid)
+        .map_or(Err(Errno::ESRCH), |p| p.vm().copy_out(r.rdi, &b).map(|_| 0));
+    KResult::Done(res)
+}

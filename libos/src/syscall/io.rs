@@ -112,6 +112,17 @@ pub(crate) fn read_now(
                 Err(e) => Err(e),
             }
         }
+        FileKind::Proc(c) => match &**c {
+            crate::file::ProcContent::File(data) => {
+                let off = (f.offset.get() as usize).min(data.len());
+                let n = len.min(data.len() - off);
+                copy_out(k, pid, buf, &data[off..off + n]).map(|_| {
+                    f.offset.set((off + n) as u64);
+                    n as u64
+                })
+            }
+            crate::file::ProcContent::Dir(_) => Err(Errno::EISDIR),
+        },
         FileKind::Null => Ok(0),
         FileKind::Zero | FileKind::Full => {
             let n = len.min(1 << 20);
@@ -209,6 +220,7 @@ pub(crate) fn write_more(
             Ok(len)
         }
         FileKind::Full => Err(Errno::ENOSPC),
+        FileKind::Proc(_) => Err(Errno::EACCES),
         FileKind::PipeRead(_) => Err(Errno::EBADF),
         FileKind::PipeWrite(p) => {
             let (space, readers, id) = {
@@ -573,6 +585,14 @@ pub(crate) fn file_stat(k: &Kernel, f: &OpenFile) -> Result<selkie_fs::Stat, Err
         FileKind::Zero => dev((1 << 8) | 5, 0o666),
         FileKind::Full => dev((1 << 8) | 7, 0o666),
         FileKind::Random => dev((1 << 8) | 9, 0o666),
+        FileKind::Proc(c) => selkie_fs::Stat {
+            kind: match &**c {
+                crate::file::ProcContent::Dir(_) => Kind::Dir,
+                crate::file::ProcContent::File(_) => Kind::File,
+            },
+            perm: 0o444,
+            ..dev(0, 0o444)
+        },
         FileKind::PipeRead(p) | FileKind::PipeWrite(p) => selkie_fs::Stat {
             ino: p.borrow().id,
             kind: Kind::Fifo,
@@ -933,10 +953,25 @@ pub fn sys_getdents64(
     let (fd, buf, count) = (r.rdi as i32, r.rsi, r.rdx);
     let res = (|| {
         let f = file_of(k, pid, fd)?;
-        let FileKind::Inode(ino) = f.kind else {
-            return Err(Errno::ENOTDIR);
+        let entries: Vec<(alloc::string::String, u64, Kind)> = match &f.kind {
+            FileKind::Inode(ino) => k.fs.readdir(*ino)?,
+            FileKind::Proc(c) => match &**c {
+                crate::file::ProcContent::Dir(v) => {
+                    let mut all = vec![(".".into(), 1, Kind::Dir), ("..".into(), 1, Kind::Dir)];
+                    for (i, (name, dt)) in v.iter().enumerate() {
+                        let kind = match dt {
+                            4 => Kind::Dir,
+                            10 => Kind::Symlink,
+                            _ => Kind::File,
+                        };
+                        all.push((name.clone(), 0x1000 + i as u64, kind));
+                    }
+                    all
+                }
+                _ => return Err(Errno::ENOTDIR),
+            },
+            _ => return Err(Errno::ENOTDIR),
         };
-        let entries = k.fs.readdir(ino)?;
         let mut out = Vec::new();
         let mut idx = f.offset.get() as usize;
         while idx < entries.len() {

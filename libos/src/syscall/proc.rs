@@ -194,6 +194,8 @@ fn do_fork(
         Err(e) => return KResult::Done(Err(e)),
     };
     let mut c = Process::new(child, tgid, aspace, p.exe.clone());
+    c.cmdline = p.cmdline.clone();
+    c.environ = p.environ.clone();
     c.vm().mm = p.vm().mm.clone();
     c.pgid = p.pgid;
     c.sid = p.sid;
@@ -355,6 +357,8 @@ fn new_thread(k: &mut Kernel, pid: Pid, r: &SyscallRegs, stack: u64) -> KResult 
         children: Vec::new(),
         vm: p.vm.clone(),
         exe: p.exe.clone(),
+        cmdline: p.cmdline.clone(),
+        environ: p.environ.clone(),
         fs_base: p.fs_base,
         fs_base_dirty: false,
         clear_child_tid: 0,
@@ -513,6 +517,8 @@ fn do_execve(
     p.vm().clear();
     p.vm = fresh.vm.clone();
     p.comm = crate::process::comm_of(&path);
+    p.cmdline = core::mem::take(&mut fresh.cmdline);
+    p.environ = core::mem::take(&mut fresh.environ);
     p.exe = path;
     p.fs_base = 0;
     p.fs_base_dirty = false;

@@ -1956,6 +1956,111 @@ fn files_in_the_tmpfs() {
 }
 
 #[test]
+fn procfs_describes_processes() {
+    let mut k = Kernel::new(tree());
+    let mut plat = TestPlatform::default();
+    k.spawn(&mut plat, &[b"prog", b"arg"], &[b"A=1"]).unwrap();
+    let p = k.process(1).unwrap();
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x10000,
+            end: 0x12000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
+    p.vm()
+        .copy_out(
+            0x10000,
+            b"/proc/self/cmdline\0/proc/1/stat\0/proc/self/exe\0/proc\0",
+        )
+        .unwrap();
+    let fd = raw(&mut k, &mut plat, 1, g::__NR_open, [0x10000, 0, 0, 0, 0, 0])
+        .1
+        .rax;
+    let n = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_read,
+        [fd, 0x11000, 64, 0, 0, 0],
+    )
+    .1
+    .rax;
+    let mut b = alloc::vec![0u8; n as usize];
+    k.process(1).unwrap().vm().copy_in(0x11000, &mut b).unwrap();
+    assert_eq!(b, b"prog\0arg\0");
+    let fd = raw(&mut k, &mut plat, 1, g::__NR_open, [0x10013, 0, 0, 0, 0, 0])
+        .1
+        .rax;
+    let n = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_read,
+        [fd, 0x11000, 256, 0, 0, 0],
+    )
+    .1
+    .rax;
+    let mut b = alloc::vec![0u8; n as usize];
+    k.process(1).unwrap().vm().copy_in(0x11000, &mut b).unwrap();
+    assert!(
+        b.starts_with(b"1 (prog) "),
+        "{}",
+        alloc::string::String::from_utf8_lossy(&b)
+    );
+    let n = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_readlink,
+        [0x10020, 0x11000, 64, 0, 0, 0],
+    )
+    .1
+    .rax;
+    let mut b = alloc::vec![0u8; n as usize];
+    k.process(1).unwrap().vm().copy_in(0x11000, &mut b).unwrap();
+    assert_eq!(b, b"/bin/prog");
+    // Writing to /proc is refused.
+    let w = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_open,
+        [0x10013, g::O_WRONLY as u64, 0, 0, 0, 0],
+    )
+    .1
+    .rax;
+    assert_eq!(w, Errno::EACCES.to_return());
+    // /proc lists the process.
+    let d = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_open,
+        [0x1002f, g::O_DIRECTORY as u64, 0, 0, 0, 0],
+    )
+    .1
+    .rax;
+    let n = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_getdents64,
+        [d, 0x11000, 2048, 0, 0, 0],
+    )
+    .1
+    .rax;
+    let mut b = alloc::vec![0u8; n as usize];
+    k.process(1).unwrap().vm().copy_in(0x11000, &mut b).unwrap();
+    assert!(
+        b.windows(3).any(|w| w == b"\x041\0"),
+        "a directory entry \"1\""
+    );
+}
+
+#[test]
 fn syscall_table_doc() {
     // docs/syscalls.md is generated from TABLE; regenerate with SELKIE_BLESS=1.
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/syscalls.md");

@@ -1,0 +1,224 @@
+//! /proc, generated when opened: the process directories (stat, status,
+//! cmdline, comm, environ, exe, cwd, fd/, maps) and the system files
+//! (meminfo, uptime, loadavg, cpuinfo, stat, version, mounts).
+use crate::kernel::Kernel;
+use crate::platform::Platform;
+use crate::process::{Pid, State};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use selkie_syscalls::errno::Errno;
+
+/// A /proc node.
+pub enum Node {
+    /// A directory: entry names with their d_type.
+    Dir(Vec<(String, u8)>),
+    /// A file's contents.
+    File(Vec<u8>),
+    /// A symlink's target.
+    Link(String),
+}
+
+/// Whether an absolute path is under /proc.
+pub fn is_proc(path: &str) -> bool {
+    path == "/proc" || path.starts_with("/proc/")
+}
+
+fn state_char(s: &State) -> char {
+    match s {
+        State::Running => 'R',
+        State::Blocked(_) => 'S',
+        State::Zombie(_) | State::Exited => 'Z',
+    }
+}
+
+const DT_DIR: u8 = 4;
+const DT_REG: u8 = 8;
+const DT_LNK: u8 = 10;
+
+/// The node at `path` (absolute, under /proc) as seen by process `caller`.
+pub fn lookup(k: &Kernel, plat: &mut dyn Platform, caller: Pid, path: &str) -> Result<Node, Errno> {
+    let rest = path.trim_start_matches("/proc").trim_matches('/');
+    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+    let me = k.procs.get(&caller).map(|p| p.tgid).ok_or(Errno::ESRCH)?;
+    match parts.as_slice() {
+        [] => {
+            let mut v: Vec<(String, u8)> = ["self", "thread-self"]
+                .iter()
+                .map(|s| (String::from(*s), DT_LNK))
+                .collect();
+            for s in [
+                "meminfo",
+                "uptime",
+                "loadavg",
+                "cpuinfo",
+                "stat",
+                "version",
+                "mounts",
+                "filesystems",
+            ] {
+                v.push((s.into(), DT_REG));
+            }
+            for p in k.procs.values().filter(|p| p.pid == p.tgid) {
+                v.push((format!("{}", p.pid), DT_DIR));
+            }
+            Ok(Node::Dir(v))
+        }
+        ["self"] => Ok(Node::Link(format!("{me}"))),
+        ["thread-self"] => Ok(Node::Link(format!("{me}/task/{caller}"))),
+        ["self", more @ ..] => pid_node(k, plat, me, more),
+        ["meminfo"] => {
+            let (total, free) = plat.memory_kb();
+            Ok(Node::File(
+                format!(
+                    "MemTotal:       {total:8} kB\nMemFree:        {free:8} kB\nMemAvailable:   {free:8} kB\n\
+                     Buffers:               0 kB\nCached:                0 kB\nSwapTotal:             0 kB\n\
+                     SwapFree:              0 kB\n"
+                )
+                .into_bytes(),
+            ))
+        }
+        ["uptime"] => {
+            let ns = plat.monotonic_ns();
+            Ok(Node::File(
+                format!(
+                    "{}.{:02} 0.00\n",
+                    ns / 1_000_000_000,
+                    (ns / 10_000_000) % 100
+                )
+                .into_bytes(),
+            ))
+        }
+        ["loadavg"] => {
+            let n = k.procs.values().filter(|p| p.is_live()).count();
+            let last = k.procs.keys().max().copied().unwrap_or(0);
+            Ok(Node::File(
+                format!("0.00 0.00 0.00 1/{n} {last}\n").into_bytes(),
+            ))
+        }
+        ["cpuinfo"] => Ok(Node::File(
+            b"processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: QEMU Virtual CPU\n\
+              flags\t\t: fpu tsc cx8 cmov mmx fxsr sse sse2 syscall nx lm\n\n"
+                .to_vec(),
+        )),
+        ["stat"] => {
+            let ticks = plat.monotonic_ns() / 10_000_000;
+            let n = k.procs.values().filter(|p| p.is_live()).count();
+            Ok(Node::File(
+                format!(
+                    "cpu  0 0 0 {ticks} 0 0 0 0 0 0\ncpu0 0 0 0 {ticks} 0 0 0 0 0 0\nbtime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
+                    plat.realtime_ns() / 1_000_000_000 - plat.monotonic_ns() / 1_000_000_000,
+                    n
+                )
+                .into_bytes(),
+            ))
+        }
+        ["version"] => Ok(Node::File(
+            b"Linux version 6.1.0-selkie (Selkie LibOS on seL4 5.0.0) #1 SMP\n".to_vec(),
+        )),
+        ["mounts"] => Ok(Node::File(
+            b"rootfs / tmpfs rw 0 0\nproc /proc proc rw 0 0\n".to_vec(),
+        )),
+        ["filesystems"] => Ok(Node::File(b"nodev\ttmpfs\nnodev\tproc\n".to_vec())),
+        [pid, more @ ..] => {
+            let pid: Pid = pid.parse().map_err(|_| Errno::ENOENT)?;
+            pid_node(k, plat, pid, more)
+        }
+    }
+}
+
+fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> Result<Node, Errno> {
+    let p = k
+        .procs
+        .get(&pid)
+        .filter(|p| p.pid == p.tgid)
+        .ok_or(Errno::ENOENT)?;
+    let comm = {
+        let n = p.comm.iter().position(|&b| b == 0).unwrap_or(16);
+        String::from_utf8_lossy(&p.comm[..n]).into_owned()
+    };
+    let threads = k.threads_of(pid).len();
+    let (utime, stime) = k.process_cpu(pid);
+    let rss = p.vm().mm.mapped_pages;
+    let vsize: u64 = p.vm().mm.areas().map(|a| a.end - a.start).sum();
+    match parts {
+        [] => {
+            let mut v: Vec<(String, u8)> = Vec::new();
+            for f in ["stat", "status", "cmdline", "comm", "environ", "maps"] {
+                v.push((f.into(), DT_REG));
+            }
+            for l in ["exe", "cwd", "root"] {
+                v.push((l.into(), DT_LNK));
+            }
+            v.push(("fd".into(), DT_DIR));
+            Ok(Node::Dir(v))
+        }
+        ["stat"] => {
+            let start = p.start_ns / 10_000_000;
+            Ok(Node::File(
+                format!(
+                    "{pid} ({comm}) {} {} {} {} 0 -1 4194304 0 0 0 0 {} {} {} {} 20 {} {threads} 0 {start} {vsize} {rss} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+                    state_char(&p.state),
+                    p.ppid,
+                    p.pgid,
+                    p.sid,
+                    utime / 10_000_000,
+                    stime / 10_000_000,
+                    p.child_utime_ns / 10_000_000,
+                    p.child_stime_ns / 10_000_000,
+                    p.nice,
+                )
+                .into_bytes(),
+            ))
+        }
+        ["status"] => Ok(Node::File(
+            format!(
+                "Name:\t{comm}\nState:\t{}\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{}\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nVmRSS:\t{} kB\nThreads:\t{threads}\n",
+                state_char(&p.state),
+                p.ppid,
+                rss * 4
+            )
+            .into_bytes(),
+        )),
+        ["cmdline"] => Ok(Node::File(p.cmdline.clone())),
+        ["environ"] => Ok(Node::File(p.environ.clone())),
+        ["comm"] => Ok(Node::File(format!("{comm}\n").into_bytes())),
+        ["maps"] => {
+            let mut s = String::new();
+            for a in p.vm().mm.areas() {
+                s.push_str(&format!(
+                    "{:08x}-{:08x} {}{}{}p 00000000 00:00 0\n",
+                    a.start,
+                    a.end,
+                    if a.perms.read { 'r' } else { '-' },
+                    if a.perms.write { 'w' } else { '-' },
+                    if a.perms.exec { 'x' } else { '-' }
+                ));
+            }
+            Ok(Node::File(s.into_bytes()))
+        }
+        ["exe"] => Ok(Node::Link(p.exe.clone())),
+        ["cwd"] => Ok(Node::Link(k.fs.path_of(p.cwd).unwrap_or_else(|_| "/".into()))),
+        ["root"] => Ok(Node::Link("/".into())),
+        ["fd"] => Ok(Node::Dir(
+            p.files.borrow().fds.keys().map(|fd| (format!("{fd}"), DT_LNK)).collect(),
+        )),
+        ["fd", n] => {
+            let fd: i32 = n.parse().map_err(|_| Errno::ENOENT)?;
+            let f = p.files.borrow().get(fd).map_err(|_| Errno::ENOENT)?;
+            Ok(Node::Link(match &f.kind {
+                crate::file::FileKind::Inode(ino) => k.fs.path_of(*ino).unwrap_or_else(|_| format!("/inode:{ino}")),
+                crate::file::FileKind::PipeRead(pp) | crate::file::FileKind::PipeWrite(pp) => {
+                    format!("pipe:[{}]", pp.borrow().id)
+                }
+                crate::file::FileKind::Console => "/dev/console".into(),
+                crate::file::FileKind::Null => "/dev/null".into(),
+                crate::file::FileKind::Zero => "/dev/zero".into(),
+                crate::file::FileKind::Full => "/dev/full".into(),
+                crate::file::FileKind::Random => "/dev/urandom".into(),
+                crate::file::FileKind::Proc(_) => "/proc".into(),
+            }))
+        }
+        _ => Err(Errno::ENOENT),
+    }
+}

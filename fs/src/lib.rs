@@ -109,7 +109,13 @@ pub struct Tmpfs {
     inodes: BTreeMap<Ino, Inode>,
     next: Ino,
     root: Ino,
+    /// Bytes of file and symlink data it may hold, and holds.
+    capacity: u64,
+    used: u64,
 }
+
+/// Default capacity of a [`Tmpfs`] (bytes of data).
+pub const DEFAULT_CAPACITY: u64 = 64 << 20;
 
 impl Default for Tmpfs {
     fn default() -> Self {
@@ -130,10 +136,18 @@ fn name_ok(name: &str) -> Result<(), Errno> {
 impl Tmpfs {
     /// An empty file system: just the root directory.
     pub fn new() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
+
+    /// An empty file system that holds at most `capacity` bytes of data
+    /// (writes beyond get ENOSPC).
+    pub fn with_capacity(capacity: u64) -> Self {
         let mut fs = Tmpfs {
             inodes: BTreeMap::new(),
             next: 2,
             root: 1,
+            capacity,
+            used: 0,
         };
         fs.inodes.insert(
             1,
@@ -337,8 +351,12 @@ impl Tmpfs {
         if target.is_empty() {
             return Err(Errno::ENOENT);
         }
+        if target.len() > PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
         let ino = self.create(dir, name, Kind::Symlink, 0o777, 0, 0, now)?;
-        self.node_mut(ino)?.data = target.to_vec();
+        self.resize(ino, target.len() as u64)?;
+        self.node_mut(ino)?.data.copy_from_slice(target);
         Ok(ino)
     }
 
@@ -365,9 +383,36 @@ impl Tmpfs {
     fn drop_if_unused(&mut self, ino: Ino) {
         if let Some(n) = self.inodes.get(&ino) {
             if n.nlink == 0 && n.opens == 0 {
+                self.used -= n.data.len() as u64;
                 self.inodes.remove(&ino);
             }
         }
+    }
+
+    /// Bytes of data held, and the capacity.
+    pub fn usage(&self) -> (u64, u64) {
+        (self.used, self.capacity)
+    }
+
+    /// Resizes the data of `ino` to `len` within the capacity (ENOSPC).
+    fn resize(&mut self, ino: Ino, len: u64) -> Result<(), Errno> {
+        let (used, capacity) = (self.used, self.capacity);
+        let n = self.node_mut(ino)?;
+        let old = n.data.len() as u64;
+        if len > old {
+            if used + (len - old) > capacity {
+                return Err(Errno::ENOSPC);
+            }
+            n.data
+                .try_reserve_exact((len - old) as usize)
+                .map_err(|_| Errno::ENOSPC)?;
+        }
+        n.data.resize(len as usize, 0);
+        if len < old {
+            n.data.shrink_to_fit();
+        }
+        self.used = used + len - old;
+        Ok(())
     }
 
     /// Removes a non-directory entry.
@@ -508,8 +553,9 @@ impl Tmpfs {
             return Err(Errno::EFBIG);
         }
         if (n.data.len() as u64) < end {
-            n.data.resize(end as usize, 0);
+            self.resize(ino, end)?;
         }
+        let n = self.node_mut(ino)?;
         n.data[off as usize..end as usize].copy_from_slice(data);
         n.mtime = now;
         n.ctime = now;
@@ -527,7 +573,8 @@ impl Tmpfs {
         if len > 1 << 40 {
             return Err(Errno::EFBIG);
         }
-        n.data.resize(len as usize, 0);
+        self.resize(ino, len)?;
+        let n = self.node_mut(ino)?;
         n.mtime = now;
         n.ctime = now;
         Ok(())

@@ -105,3 +105,19 @@ fn truncate_and_hard_links() {
     assert_eq!(fs.stat(bb).unwrap().size, 1);
     assert_eq!(fs.link(fs.root(), "bin2", bin, 5), Err(Errno::EPERM));
 }
+
+#[test]
+fn capacity_gives_enospc_and_frees_on_unlink() {
+    let mut fs = Tmpfs::with_capacity(10_000);
+    let r = fs.root();
+    let f = fs.create(r, "f", Kind::File, 0o644, 0, 0, 0).unwrap();
+    assert_eq!(fs.write_at(f, 0, &[1; 8000], 0), Ok(8000));
+    assert_eq!(fs.write_at(f, 9000, &[1; 2000], 0), Err(Errno::ENOSPC));
+    assert_eq!(fs.write_at(f, 1 << 39, b"x", 0), Err(Errno::ENOSPC));
+    assert_eq!(fs.truncate(f, 1 << 41, 0), Err(Errno::EFBIG));
+    assert_eq!(fs.usage().0, 8000);
+    fs.unlink(r, "f", 0).unwrap();
+    assert_eq!(fs.usage().0, 0);
+    let g = fs.create(r, "g", Kind::File, 0o644, 0, 0, 0).unwrap();
+    assert_eq!(fs.write_at(g, 0, &[1; 9000], 0), Ok(9000));
+}

@@ -33,7 +33,7 @@ extern "C" fn rust_start(bi: *const selkie_sel4::bootinfo::BootInfo) -> ! {
 }
 
 /// The root task's heap: a static arena (BSS) managed by a buddy allocator.
-const HEAP_SIZE: usize = 32 << 20;
+const HEAP_SIZE: usize = 96 << 20;
 #[repr(align(4096))]
 #[allow(dead_code)]
 struct Arena([u8; HEAP_SIZE]);

@@ -27,10 +27,20 @@ pub fn sys_getrandom(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     if flags & !7 != 0 {
         return Err(Errno::EINVAL);
     }
+    // Linux returns at most 32 MiB per call; fill in page-sized chunks.
     let len = len.min(32 * 1024 * 1024);
-    let mut buf = vec![0u8; len as usize];
-    ctx.plat.fill_random(&mut buf);
-    ctx.copy_out(addr, &buf)?;
+    ctx.proc
+        .vm()
+        .mm
+        .check_range(addr, len as usize, crate::mm::Access::Write)?;
+    let mut buf = vec![0u8; 4096];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(4096) as usize;
+        ctx.plat.fill_random(&mut buf[..n]);
+        ctx.copy_out(addr + done, &buf[..n])?;
+        done += n as u64;
+    }
     Ok(len)
 }
 

@@ -201,14 +201,11 @@ pub(crate) fn write_more(
                 f.offset.set(k.fs.stat(ino).map(|s| s.size).unwrap_or(0));
             }
             let now = plat.realtime_ns();
-            let mut data = vec![0u8; len as usize];
-            match copy_in(k, pid, buf, &mut data) {
-                Err(e) => Err(e),
-                Ok(()) => k.fs.write_at(ino, f.offset.get(), &data, now).map(|n| {
-                    f.offset.set(f.offset.get() + n as u64);
-                    n as u64
-                }),
-            }
+            write_chunks(k, pid, buf, len, |k, d| {
+                k.fs.write_at(ino, f.offset.get(), d, now)?;
+                f.offset.set(f.offset.get() + d.len() as u64);
+                Ok(())
+            })
         }
         FileKind::Null | FileKind::Zero | FileKind::Random => {
             let mut probe = [0u8; 1];
@@ -274,11 +271,11 @@ pub(crate) fn write_more(
 /// Copies a user buffer in chunks and hands each to `sink`; a fault after
 /// some bytes returns the count written.
 fn write_chunks(
-    k: &Kernel,
+    k: &mut Kernel,
     pid: Pid,
     addr: u64,
     len: u64,
-    mut sink: impl FnMut(&Kernel, &[u8]) -> Result<(), Errno>,
+    mut sink: impl FnMut(&mut Kernel, &[u8]) -> Result<(), Errno>,
 ) -> Result<u64, Errno> {
     let mut done = 0u64;
     let mut buf = vec![0u8; len.min(64 * 1024) as usize];
@@ -287,7 +284,9 @@ fn write_chunks(
         if let Err(e) = copy_in(k, pid, addr + done, &mut buf[..n]) {
             return if done > 0 { Ok(done) } else { Err(e) };
         }
-        sink(k, &buf[..n])?;
+        if let Err(e) = sink(k, &buf[..n]) {
+            return if done > 0 { Ok(done) } else { Err(e) };
+        }
         done += n as u64;
     }
     Ok(done)

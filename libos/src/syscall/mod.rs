@@ -250,11 +250,20 @@ pub fn dispatch(
     let args = regs.args();
     let number = args.nr;
     let Some(handler) = lookup(number) else {
-        if kernel.enosys_logged.insert(number) {
-            let name = selkie_syscalls::nr::syscall_name(number).unwrap_or("unknown");
-            plat.log(format_args!(
-                "pid {pid}: syscall {number} ({name}) not implemented: ENOSYS"
-            ));
+        // Numbers beyond the table share one log line.
+        let key = number.min(1024);
+        if kernel.enosys_logged.insert(key) {
+            match selkie_syscalls::nr::syscall_name(number) {
+                Some(name) => plat.log(format_args!(
+                    "pid {pid}: syscall {number} ({name}) not implemented: ENOSYS"
+                )),
+                None if key == 1024 => plat.log(format_args!(
+                    "pid {pid}: syscall {number} does not exist: ENOSYS (further ones not logged)"
+                )),
+                None => plat.log(format_args!(
+                    "pid {pid}: syscall {number} does not exist: ENOSYS"
+                )),
+            }
         }
         regs.complete(Errno::ENOSYS.to_return());
         return Outcome::Return;

@@ -107,8 +107,11 @@ CASES = [
     ("musl-mksh-runs-programs", '/bin/mksh -c "/tests/exitcode 2; echo rc=$?; /tests/tls"', [0],
      [[r"^rc=2$", r"^tls ok$"]], True),
     # The default init, driven through the serial console: builtins only until fork exists.
-    ("interactive-busybox-sh", "", [7], [[r"BusyBox v1\.35", r"hi from sh$", r"^rc=3$"]], False,
-     ["echo hi from sh\r", "/tests/exitcode 3\r", "echo rc=$?\r", "exit 7\r"]),
+    ("interactive-busybox-sh", "", [7],
+     [[r"BusyBox v1\.35", r"hi from sh$", r"^rc=3$", r"^hello$", r"^hello$", r"^\^C$", r"^rc=130$"]], False,
+     ["echo hi from sh\r", "/tests/exitcode 3\r", "echo rc=$?\r",
+      # cat reads the console in canonical mode (echo, a line at a time); ^C ends it.
+      "cat\r", ("cat", "hello\r"), ("hello\r\nhello", "\x03"), "echo rc=$?\r", "exit 7\r"]),
 ]
 
 # Cases that need longer than the default 120 s.
@@ -165,23 +168,27 @@ class Result:
         self.returncode, self.stdout, self.stderr = returncode, stdout, ""
 
 
-def type_at_prompts(cmd, env, lines, prompt="# "):
-    """Runs QEMU and types each line after the shell's next prompt appears."""
+def type_at_prompts(cmd, env, steps, prompt="# "):
+    """Runs QEMU and types each step: a string after the shell's next prompt,
+    or (needle, text) once `needle` has appeared since the last typing."""
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     out = bytearray()
     os.set_blocking(proc.stdout.fileno(), False)
-    pending = list(lines)
-    seen = 0
+    pending = list(steps)
+    pos = 0
     deadline = time.time() + 120
     while proc.poll() is None and time.time() < deadline:
         chunk = proc.stdout.read()
         if chunk:
             out += chunk
-        text = out.decode(errors="replace")
-        if pending and text.count(prompt) > seen:
-            seen = text.count(prompt)
-            proc.stdin.write(pending.pop(0).encode())
-            proc.stdin.flush()
+        if pending:
+            step = pending[0]
+            needle, text = (prompt, step) if isinstance(step, str) else step
+            if needle.encode() in out[pos:]:
+                pos = len(out)
+                proc.stdin.write(text.encode())
+                proc.stdin.flush()
+                pending.pop(0)
         time.sleep(0.05)
     if proc.poll() is None:
         proc.kill()

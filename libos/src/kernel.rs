@@ -120,7 +120,7 @@ pub struct Kernel {
     next_pid: Pid,
     actions: VecDeque<Action>,
     /// Console input not yet read.
-    pub(crate) console_in: VecDeque<u8>,
+    pub(crate) tty: crate::tty::Tty,
     /// The file system (a tmpfs seeded from the initial tree, with /dev).
     pub(crate) fs: selkie_fs::Tmpfs,
     /// Identity of the next pipe.
@@ -185,7 +185,7 @@ impl Kernel {
             procs: BTreeMap::new(),
             next_pid: 1,
             actions: VecDeque::new(),
-            console_in: VecDeque::new(),
+            tty: crate::tty::Tty::default(),
             fs,
             next_pipe: 1,
             tty_pgrp: 0,
@@ -554,7 +554,30 @@ impl Kernel {
 
     /// Console input arrived.
     pub fn console_input(&mut self, plat: &mut dyn Platform, bytes: &[u8]) {
-        self.console_in.extend(bytes.iter().copied());
+        for &b in bytes {
+            let fx = self.tty.input(b);
+            if !fx.echo.is_empty() {
+                plat.console_write(&fx.echo);
+            }
+            if let Some(sig) = fx.signal {
+                // ^C, ^\ and ^Z go to the foreground process group.
+                let group = self.tty_pgrp;
+                let targets: Vec<Pid> = self
+                    .procs
+                    .values()
+                    .filter(|p| p.pid == p.tgid && p.is_live() && (group == 0 || p.pgid == group))
+                    .map(|p| p.pid)
+                    .collect();
+                for t in targets {
+                    let info = SigInfo {
+                        signo: sig,
+                        code: signal::SI_KERNEL,
+                        ..Default::default()
+                    };
+                    self.send_signal(plat, t, info);
+                }
+            }
+        }
         self.wake_console(plat);
     }
 
@@ -685,7 +708,7 @@ impl Kernel {
             })
             .collect();
         for (pid, b) in waiting {
-            if self.console_in.is_empty() {
+            if !self.tty.readable() {
                 break;
             }
             match b {

@@ -34,6 +34,7 @@ pub mod process;
 pub mod procfs;
 pub mod signal;
 pub mod syscall;
+pub mod tty;
 
 pub use kernel::{Action, Context, FaultOutcome, Kernel, Outcome, SpawnError};
 pub use platform::{AddressSpace, Platform};

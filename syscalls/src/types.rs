@@ -172,6 +172,20 @@ impl KernelTermios {
             c_cc,
         }
     }
+    pub fn from_bytes(b: &[u8; 36]) -> Self {
+        let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
+        let mut c_cc = [0u8; 19];
+        c_cc.copy_from_slice(&b[17..36]);
+        KernelTermios {
+            c_iflag: w(0),
+            c_oflag: w(1),
+            c_cflag: w(2),
+            c_lflag: w(3),
+            c_line: b[16],
+            c_cc,
+        }
+    }
+
     pub fn to_bytes(&self) -> [u8; 36] {
         let mut b = [0u8; 36];
         for (i, v) in [self.c_iflag, self.c_oflag, self.c_cflag, self.c_lflag]

@@ -32,18 +32,6 @@ pub(crate) fn file_of(k: &Kernel, pid: Pid, fd: i32) -> Result<Rc<OpenFile>, Err
         .get(fd)
 }
 
-/// Console output processing (OPOST|ONLCR): "\n" becomes "\r\n".
-fn console_out(plat: &mut dyn Platform, data: &[u8]) {
-    let mut out = Vec::with_capacity(data.len() + 16);
-    for &b in data {
-        if b == b'\n' {
-            out.push(b'\r');
-        }
-        out.push(b);
-    }
-    plat.console_write(&out);
-}
-
 fn copy_in(k: &Kernel, pid: Pid, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
     k.procs
         .get(&pid)
@@ -62,11 +50,9 @@ fn copy_out(k: &Kernel, pid: Pid, addr: u64, data: &[u8]) -> Result<(), Errno> {
 
 /// Hands waiting console input to a blocked console read.
 pub(crate) fn console_read_now(k: &mut Kernel, pid: Pid, buf: u64, len: u64) -> Result<u64, Errno> {
-    let n = (len as usize).min(k.console_in.len()).min(64 * 1024);
-    let data: Vec<u8> = k.console_in.iter().take(n).copied().collect();
+    let data = k.tty.read((len as usize).min(64 * 1024));
     copy_out(k, pid, buf, &data)?;
-    k.console_in.drain(..n);
-    Ok(n as u64)
+    Ok(data.len() as u64)
 }
 
 /// Reads now: `None` when the caller must wait (empty pipe or console).
@@ -88,19 +74,14 @@ pub(crate) fn read_now(
     let len = len.min(MAX_RW) as usize;
     let res = match &f.kind {
         FileKind::Console => {
-            if k.console_in.is_empty() {
+            if !k.tty.readable() {
                 return if f.nonblocking() {
                     Some(Err(Errno::EAGAIN))
                 } else {
                     None
                 };
             }
-            let n = len.min(k.console_in.len());
-            let data: Vec<u8> = k.console_in.iter().take(n).copied().collect();
-            copy_out(k, pid, buf, &data).map(|_| {
-                k.console_in.drain(..n);
-                n as u64
-            })
+            console_read_now(k, pid, buf, len as u64)
         }
         FileKind::Inode(ino) => {
             let mut data = vec![0u8; len.min(1 << 20)];
@@ -191,8 +172,8 @@ pub(crate) fn write_more(
     }
     let len = len.min(MAX_RW);
     let res = match &f.kind {
-        FileKind::Console => write_chunks(k, pid, buf, len, |_, d| {
-            console_out(plat, d);
+        FileKind::Console => write_chunks(k, pid, buf, len, |k, d| {
+            plat.console_write(&k.tty.output(d));
             Ok(())
         }),
         FileKind::Inode(ino) => {
@@ -616,17 +597,22 @@ pub fn sys_ioctl(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &Syscall
         let f = file_of(k, pid, fd)?;
         match (&f.kind, req) {
             (FileKind::Console, ioctl::TCGETS) => {
-                copy_out(k, pid, arg, &KernelTermios::default_console().to_bytes())?;
+                copy_out(k, pid, arg, &k.tty.termios.to_bytes())?;
                 Ok(0)
             }
             (FileKind::Console, ioctl::TIOCGWINSZ) => {
                 let ws = Winsize {
-                    ws_row: 24,
-                    ws_col: 80,
+                    ws_row: k.tty.rows,
+                    ws_col: k.tty.cols,
                     ws_xpixel: 0,
                     ws_ypixel: 0,
                 };
                 copy_out(k, pid, arg, &ws.to_bytes())?;
+                Ok(0)
+            }
+            (FileKind::Console, ioctl::FIONREAD) => {
+                let n = k.tty.pending() as u32;
+                copy_out(k, pid, arg, &n.to_le_bytes())?;
                 Ok(0)
             }
             (FileKind::Console, ioctl::TIOCGPGRP) => {
@@ -659,12 +645,19 @@ pub fn sys_ioctl(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &Syscall
             (FileKind::Console, ioctl::TCSETS)
             | (FileKind::Console, ioctl::TCSETSW)
             | (FileKind::Console, ioctl::TCSETSF) => {
-                // Modes are accepted; the line discipline comes with the tty work.
                 let mut b = [0u8; 36];
                 copy_in(k, pid, arg, &mut b)?;
+                let t = KernelTermios::from_bytes(&b);
+                k.tty.set_termios(t, req == ioctl::TCSETSF);
                 Ok(0)
             }
-            (FileKind::Console, ioctl::TIOCSWINSZ) => Ok(0),
+            (FileKind::Console, ioctl::TIOCSWINSZ) => {
+                let mut b = [0u8; 8];
+                copy_in(k, pid, arg, &mut b)?;
+                k.tty.rows = u16::from_le_bytes([b[0], b[1]]);
+                k.tty.cols = u16::from_le_bytes([b[2], b[3]]);
+                Ok(0)
+            }
             (FileKind::PipeRead(p), ioctl::FIONREAD) => {
                 let n = p.borrow().buf.len() as u32;
                 copy_out(k, pid, arg, &n.to_le_bytes())?;
@@ -701,14 +694,7 @@ fn set_cloexec(k: &Kernel, pid: Pid, fd: i32, on: bool) -> Result<u64, Errno> {
 fn readiness(k: &Kernel, f: &OpenFile, events: u32) -> u32 {
     let (r, w) = (g::POLLIN | g::POLLRDNORM, g::POLLOUT | g::POLLWRNORM);
     match &f.kind {
-        FileKind::Console => {
-            (events & w)
-                | if k.console_in.is_empty() {
-                    0
-                } else {
-                    events & r
-                }
-        }
+        FileKind::Console => (events & w) | if !k.tty.readable() { 0 } else { events & r },
         FileKind::PipeRead(p) => {
             let p = p.borrow();
             let mut ev = 0;
@@ -1029,7 +1015,7 @@ pub fn sys_sendfile(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &Sysca
         let n = k.fs.read_at(src, off, &mut data)?;
         let data = &data[..n];
         match &out.kind {
-            FileKind::Console => console_out(plat, data),
+            FileKind::Console => plat.console_write(&k.tty.output(data)),
             FileKind::Inode(dst) => {
                 let dst = *dst;
                 if out.flags.get() & g::O_APPEND != 0 {

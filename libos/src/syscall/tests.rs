@@ -416,7 +416,7 @@ fn poll_reports_console_readiness() {
         (rev(&back, 0), rev(&back, 1), rev(&back, 2)),
         (0, g::POLLOUT, g::POLLNVAL)
     );
-    k.console_input(&mut plat, b"x");
+    k.console_input(&mut plat, b"x\n");
     assert_eq!(
         call(
             &mut k,
@@ -428,10 +428,12 @@ fn poll_reports_console_readiness() {
     );
     peek(&mut k, 0x10000, &mut back);
     assert_eq!(rev(&back, 0), g::POLLIN);
+    // The whole line, with its newline (canonical mode).
     assert_eq!(
         call(&mut k, &mut plat, g::__NR_read, [0, 0x11000, 10, 0, 0, 0]),
-        Ok(1)
+        Ok(2)
     );
+    assert_eq!(plat.console, b"x\r\n", "the line was echoed");
     assert_eq!(
         call(&mut k, &mut plat, g::__NR_poll, [0x1, 1, 0, 0, 0, 0]),
         Err(Errno::EFAULT)

@@ -1,0 +1,296 @@
+//! The console's line discipline: canonical (line) mode with echo, erase,
+//! kill and end-of-file; non-canonical mode; signal characters (^C, ^\, ^Z)
+//! and output processing, as the termios settings say.
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use selkie_syscalls::types::KernelTermios;
+
+// termios flag bits (asm-generic/termbits.h).
+const ICRNL: u32 = 0o400;
+const INLCR: u32 = 0o100;
+const IGNCR: u32 = 0o200;
+const OPOST: u32 = 0o1;
+const ONLCR: u32 = 0o4;
+const ISIG: u32 = 0o1;
+const ICANON: u32 = 0o2;
+const ECHO: u32 = 0o10;
+const ECHOE: u32 = 0o20;
+const ECHOK: u32 = 0o40;
+const ECHOCTL: u32 = 0o1000;
+// c_cc indices.
+const VINTR: usize = 0;
+const VQUIT: usize = 1;
+const VERASE: usize = 2;
+const VKILL: usize = 3;
+const VEOF: usize = 4;
+const VMIN: usize = 6;
+const VSUSP: usize = 10;
+const VWERASE: usize = 14;
+
+/// What reading finds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unit {
+    Byte(u8),
+    /// End of file (^D on an empty line).
+    Eof,
+}
+
+/// The console's terminal state.
+pub struct Tty {
+    pub termios: KernelTermios,
+    pub rows: u16,
+    pub cols: u16,
+    /// The line being edited (canonical mode).
+    line: Vec<u8>,
+    /// What reads may take.
+    ready: VecDeque<Unit>,
+}
+
+impl Default for Tty {
+    fn default() -> Self {
+        Tty {
+            termios: KernelTermios::default_console(),
+            rows: 24,
+            cols: 80,
+            line: Vec::new(),
+            ready: VecDeque::new(),
+        }
+    }
+}
+
+/// The effect of one input byte.
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct InputEffect {
+    /// Bytes to echo.
+    pub echo: Vec<u8>,
+    /// A signal for the foreground process group.
+    pub signal: Option<u32>,
+}
+
+impl Tty {
+    fn lflag(&self, f: u32) -> bool {
+        self.termios.c_lflag & f != 0
+    }
+
+    fn echo_char(&self, b: u8, out: &mut Vec<u8>) {
+        if !self.lflag(ECHO) {
+            return;
+        }
+        if b < 0x20 && b != b'\n' && b != b'\t' && self.lflag(ECHOCTL) {
+            out.extend_from_slice(&[b'^', b + 0x40]);
+        } else if b == b'\n' {
+            out.extend_from_slice(b"\r\n");
+        } else {
+            out.push(b);
+        }
+    }
+
+    /// Takes one byte typed on the console.
+    pub fn input(&mut self, mut b: u8) -> InputEffect {
+        let mut fx = InputEffect::default();
+        let cc = self.termios.c_cc;
+        let iflag = self.termios.c_iflag;
+        if b == b'\r' {
+            if iflag & IGNCR != 0 {
+                return fx;
+            }
+            if iflag & ICRNL != 0 {
+                b = b'\n';
+            }
+        } else if b == b'\n' && iflag & INLCR != 0 {
+            b = b'\r';
+        }
+        if self.lflag(ISIG) {
+            let sig = if b == cc[VINTR] && b != 0 {
+                Some(2)
+            } else if b == cc[VQUIT] && b != 0 {
+                Some(3)
+            } else if b == cc[VSUSP] && b != 0 {
+                Some(20)
+            } else {
+                None
+            };
+            if let Some(s) = sig {
+                self.echo_char(b, &mut fx.echo);
+                if self.lflag(ECHO) {
+                    fx.echo.extend_from_slice(b"\r\n");
+                }
+                self.line.clear();
+                fx.signal = Some(s);
+                return fx;
+            }
+        }
+        if !self.lflag(ICANON) {
+            self.echo_char(b, &mut fx.echo);
+            self.ready.push_back(Unit::Byte(b));
+            return fx;
+        }
+        if b == cc[VERASE] || b == 0x08 {
+            if self.line.pop().is_some() && self.lflag(ECHO) && self.lflag(ECHOE) {
+                fx.echo.extend_from_slice(b"\x08 \x08");
+            }
+        } else if b == cc[VWERASE] {
+            while self.line.last() == Some(&b' ') {
+                self.line.pop();
+                fx.echo.extend_from_slice(b"\x08 \x08");
+            }
+            while self.line.last().is_some_and(|&c| c != b' ') {
+                self.line.pop();
+                fx.echo.extend_from_slice(b"\x08 \x08");
+            }
+            if !self.lflag(ECHO) {
+                fx.echo.clear();
+            }
+        } else if b == cc[VKILL] {
+            let n = self.line.len();
+            self.line.clear();
+            if self.lflag(ECHO) && self.lflag(ECHOK) {
+                for _ in 0..n {
+                    fx.echo.extend_from_slice(b"\x08 \x08");
+                }
+            }
+        } else if b == cc[VEOF] {
+            if self.line.is_empty() {
+                self.ready.push_back(Unit::Eof);
+            } else {
+                self.ready.extend(self.line.drain(..).map(Unit::Byte));
+            }
+        } else if b == b'\n' {
+            self.echo_char(b, &mut fx.echo);
+            self.line.push(b);
+            self.ready.extend(self.line.drain(..).map(Unit::Byte));
+        } else {
+            self.echo_char(b, &mut fx.echo);
+            if self.line.len() < 4095 {
+                self.line.push(b);
+            }
+        }
+        fx
+    }
+
+    /// Whether a read would return now.
+    pub fn readable(&self) -> bool {
+        if self.lflag(ICANON) {
+            !self.ready.is_empty()
+        } else {
+            self.ready.len() >= (self.termios.c_cc[VMIN] as usize).max(1)
+                || self.termios.c_cc[VMIN] == 0
+        }
+    }
+
+    /// Reads up to `max` bytes: one line at most in canonical mode (an empty
+    /// result is end of file).
+    pub fn read(&mut self, max: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        while out.len() < max {
+            match self.ready.front() {
+                Some(Unit::Byte(b)) => {
+                    let b = *b;
+                    self.ready.pop_front();
+                    out.push(b);
+                    if b == b'\n' && self.lflag(ICANON) {
+                        break;
+                    }
+                }
+                Some(Unit::Eof) => {
+                    if out.is_empty() {
+                        self.ready.pop_front();
+                    }
+                    break;
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// Output processing (OPOST | ONLCR: "\n" becomes "\r\n").
+    pub fn output(&self, data: &[u8]) -> Vec<u8> {
+        let o = self.termios.c_oflag;
+        if o & OPOST == 0 || o & ONLCR == 0 {
+            return data.to_vec();
+        }
+        let mut out = Vec::with_capacity(data.len() + 16);
+        for &b in data {
+            if b == b'\n' {
+                out.push(b'\r');
+            }
+            out.push(b);
+        }
+        out
+    }
+
+    /// Sets the termios (TCSETS*); `flush` drops pending input (TCSETSF).
+    pub fn set_termios(&mut self, t: KernelTermios, flush: bool) {
+        // Leaving canonical mode makes the edited line readable.
+        if self.lflag(ICANON) && t.c_lflag & ICANON == 0 {
+            self.ready.extend(self.line.drain(..).map(Unit::Byte));
+        }
+        self.termios = t;
+        if flush {
+            self.line.clear();
+            self.ready.clear();
+        }
+    }
+
+    /// Bytes waiting (FIONREAD).
+    pub fn pending(&self) -> usize {
+        self.ready
+            .iter()
+            .filter(|u| matches!(u, Unit::Byte(_)))
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typed(t: &mut Tty, s: &[u8]) -> Vec<u8> {
+        let mut echo = Vec::new();
+        for &b in s {
+            echo.extend(t.input(b).echo);
+        }
+        echo
+    }
+
+    #[test]
+    fn canonical_lines_with_echo_and_editing() {
+        let mut t = Tty::default();
+        let echo = typed(&mut t, b"lz\x7fs\r");
+        assert_eq!(echo, b"lz\x08 \x08s\r\n");
+        assert!(t.readable());
+        assert_eq!(t.read(100), b"ls\n");
+        assert!(!t.readable());
+        typed(&mut t, b"abc\x15x\n");
+        assert_eq!(t.read(100), b"x\n");
+        // ^D on an empty line is end of file; mid-line it pushes the line.
+        typed(&mut t, b"\x04");
+        assert!(t.readable());
+        assert_eq!(t.read(100), b"");
+        typed(&mut t, b"ab\x04");
+        assert_eq!(t.read(100), b"ab");
+        // A read returns one line at most.
+        typed(&mut t, b"1\n2\n");
+        assert_eq!(t.read(100), b"1\n");
+        assert_eq!(t.read(100), b"2\n");
+    }
+
+    #[test]
+    fn signals_and_raw_mode() {
+        let mut t = Tty::default();
+        typed(&mut t, b"partial");
+        let fx = t.input(3);
+        assert_eq!(fx.signal, Some(2));
+        assert_eq!(fx.echo, b"^C\r\n");
+        assert!(!t.readable(), "the line is dropped");
+        assert_eq!(t.input(0x1a).signal, Some(20));
+        let mut raw = t.termios;
+        raw.c_lflag &= !(ICANON | ECHO);
+        t.set_termios(raw, true);
+        assert_eq!(typed(&mut t, b"q"), b"");
+        assert!(t.readable());
+        assert_eq!(t.read(10), b"q");
+        assert_eq!(t.output(b"a\nb"), b"a\r\nb");
+    }
+}

@@ -27,7 +27,7 @@ roottask: rootfs
 image: kernel roottask
 
 run: image
-	@INIT="$(INIT)" scripts/qemu.sh
+	@INIT="$(INIT)" TRACE="$(TRACE)" scripts/qemu.sh
 
 # Host side: formatting, lints, unit tests (the binding tests read the kernel tree).
 check: kernel

@@ -20,6 +20,8 @@ args=(-nographic -serial mon:stdio -m "${SELKIE_MEM:-512}" -cpu qemu64,+fsgsbase
       -kernel "$top/build/kernel32.elf" -initrd "$top/build/roottask.elf"
       -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot)
 [ -n "$init" ] && args+=(-fw_cfg "name=opt/selkie/init,string=${init//,/,,}")
+# TRACE=1: the LibOS logs every syscall (strace-like).
+[ "${TRACE:-0}" = 1 ] && args+=(-fw_cfg "name=opt/selkie/trace,string=1")
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 if [ -n "$timeout" ]; then

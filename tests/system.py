@@ -104,6 +104,8 @@ CASES = [
     # must answer them all and keep serving.
     ("syscall-fuzzer", "/tests/fuzz 100000 7", [0],
      [[r"^fuzz: 100000 calls in 50 children \(.*\), the LibOS still answers: pid ok$"]], False),
+    ("syscall-trace", "/tests/exitcode 3", [3],
+     [[r"^selkie: \[1\] arch_prctl\(0x1002, ", r"^selkie: \[1\] exit_group\(0x3, .*\) = \? \(no return\)$"]], False),
     ("musl-mksh-runs-programs", '/bin/mksh -c "/tests/exitcode 2; echo rc=$?; /tests/tls"', [0],
      [[r"^rc=2$", r"^tls ok$"]], True),
     # The default init, driven through the serial console: builtins only until fork exists.
@@ -203,7 +205,7 @@ def check(case):
     cmd = [os.path.join(TOP, "scripts/qemu.sh"), "--timeout", str(TIMEOUTS.get(name, 120))]
     if init:
         cmd += ["--init", init]
-    env = dict(os.environ, INIT="")
+    env = dict(os.environ, INIT="", TRACE="1" if name == "syscall-trace" else "0")
     if typed is None:
         p = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env)
     else:

@@ -131,6 +131,8 @@ pub struct Kernel {
     pub(crate) enosys_logged: BTreeSet<u64>,
     /// Host name.
     pub identity: Identity,
+    /// Log every syscall (strace-like) through the platform log.
+    pub trace: bool,
 }
 
 /// The user context that starts a program at `entry` with stack `sp`.
@@ -193,6 +195,7 @@ impl Kernel {
             identity: Identity {
                 nodename: "selkie".into(),
             },
+            trace: false,
         }
     }
 

@@ -620,8 +620,11 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         }
     };
     let init = machine::init_command().unwrap_or_else(|| DEFAULT_INIT.into());
+    let mut kernel = Kernel::new(entries);
+    kernel.trace =
+        machine::fw_cfg_file("opt/selkie/trace").is_some_and(|v| v.first() == Some(&b'1'));
     let mut lp = Loop {
-        kernel: Kernel::new(entries),
+        kernel,
         plat: RootPlatform,
         ep,
         threads: BTreeMap::new(),

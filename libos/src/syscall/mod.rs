@@ -284,6 +284,9 @@ pub fn dispatch(
         }
         Handler::K(f) => f(kernel, plat, pid, regs),
     };
+    if kernel.trace {
+        trace(plat, pid, number, &args.args, &result);
+    }
     match result {
         KResult::Done(r) => {
             regs.complete(match r {
@@ -316,6 +319,22 @@ pub fn dispatch(
         }
         KResult::NoReply => Outcome::NoReply,
     }
+}
+
+/// One strace-like line: `[pid] name(a0, a1, a2, ...) = result`.
+fn trace(plat: &mut dyn Platform, pid: Pid, nr: u64, a: &[u64; 6], r: &KResult) {
+    let name = selkie_syscalls::nr::syscall_name(nr).unwrap_or("?");
+    let res: String = match r {
+        KResult::Done(Ok(v)) => alloc::format!("{v:#x}"),
+        KResult::Done(Err(e)) => alloc::format!("-1 {e}"),
+        KResult::Block(_) => "? (waits)".into(),
+        KResult::NoReply => "? (no return)".into(),
+        KResult::Replace(_) => "? (returns to the interrupted code)".into(),
+    };
+    plat.log(format_args!(
+        "[{pid}] {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {res}",
+        a[0], a[1], a[2], a[3], a[4], a[5]
+    ));
 }
 
 /// `docs/syscalls.md`: every x86_64 syscall with Selkie's support level.

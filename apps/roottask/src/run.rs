@@ -200,6 +200,22 @@ enum Reply {
     Restart,
 }
 
+impl Reply {
+    /// Loads the message registers beyond the first four and returns the
+    /// message info and the first four, ready for a reply.
+    fn message(&self) -> (MessageInfo, syscall::Mrs) {
+        match self {
+            Reply::Restart => (MessageInfo::new(0, 0, 0, 0), [0; 4]),
+            Reply::Syscall(w) => {
+                for (i, &v) in w.iter().enumerate().skip(4) {
+                    ipc::set_mr(i, v);
+                }
+                (MessageInfo::new(0, 0, 0, 18), [w[0], w[1], w[2], w[3]])
+            }
+        }
+    }
+}
+
 /// CSpace guard: a 4-slot CNode resolves a whole 64-bit cap address.
 const GUARD: u64 = (64 - CSPACE_BITS) << 2;
 
@@ -487,18 +503,9 @@ impl Loop {
             }
             self.timers();
             let (badge, info, mrs) = match reply.take() {
-                Some(Reply::Restart) => {
-                    syscall::reply_recv(self.ep, MessageInfo::new(0, 0, 0, 0), [0; 4])
-                }
-                Some(Reply::Syscall(w)) => {
-                    for (i, &v) in w.iter().enumerate().skip(4) {
-                        ipc::set_mr(i, v);
-                    }
-                    syscall::reply_recv(
-                        self.ep,
-                        MessageInfo::new(0, 0, 0, 18),
-                        [w[0], w[1], w[2], w[3]],
-                    )
+                Some(r) => {
+                    let (info, mrs) = r.message();
+                    syscall::reply_recv(self.ep, info, mrs)
                 }
                 None => syscall::recv(self.ep),
             };
@@ -527,15 +534,9 @@ impl Loop {
             // Actions (which may suspend this very thread) run after it has
             // its answer: reply now rather than in the next ReplyRecv.
             if self.kernel.has_actions() {
-                match reply.take() {
-                    Some(Reply::Restart) => syscall::reply(MessageInfo::new(0, 0, 0, 0), [0; 4]),
-                    Some(Reply::Syscall(w)) => {
-                        for (i, &v) in w.iter().enumerate().skip(4) {
-                            ipc::set_mr(i, v);
-                        }
-                        syscall::reply(MessageInfo::new(0, 0, 0, 18), [w[0], w[1], w[2], w[3]]);
-                    }
-                    None => {}
+                if let Some(r) = reply.take() {
+                    let (info, mrs) = r.message();
+                    syscall::reply(info, mrs);
                 }
             }
         }

@@ -94,7 +94,8 @@ CASES = [
      [[r"^sigtimedwait: 17 pid ok=1 status=3$", r"^nothing pending: -1 EAGAIN$", r"^already pending: 17$"]], True),
     ("files-directories-pipes", "/tests/files", [0],
      [[r"^create: ok$", r"^readdir: ok$", r"^dup2 redirection: ok$", r"^pipe carried 10000 bytes then EOF: ok$",
-       r"^EPIPE: ok$", r"^/dev/zero: ok$"]], True),
+       r"^EPIPE: ok$", r"^/dev/zero: ok$", r"^select timeout: ok$",
+       r"^select wakes on data: ok$", r"^poll sees data: ok$", r"^select on a closed fd: EBADF: ok$"]], True),
     ("busybox-shell-files-and-pipelines",
      '/bin/sh -c "mkdir -p /tmp/d && echo hello > /tmp/d/f && cat /tmp/d/f && echo one two three | wc -w && ls /tmp/d && cat /tmp/d/f | tr a-z A-Z && rm /tmp/d/f && ls -a /tmp/d | wc -l"',
      [0], [[r"^hello$", r"^3$", r"^f$", r"^HELLO$", r"^2$"]], True),
@@ -223,6 +224,9 @@ def check(case):
         status, lines = cmds[i]
         if status != want_status:
             problems.append(f"command {i + 1}: status {status}, expected {want_status}")
+        for line in lines:
+            if line.endswith(": FAILED"):
+                problems.append(f"command {i + 1}: {line}")
         pos = 0
         for rx in expect:
             r = re.compile(rx)

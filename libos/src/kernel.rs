@@ -271,7 +271,9 @@ impl Kernel {
                 State::Blocked(
                     b @ (Blocked::PipeRead { pipe, .. } | Blocked::PipeWrite { pipe, .. }),
                 ) if pipe == id => Some((p.pid, b)),
-                State::Blocked(b @ Blocked::Poll { .. }) => Some((p.pid, b)),
+                State::Blocked(b @ (Blocked::Poll { .. } | Blocked::Select { .. })) => {
+                    Some((p.pid, b))
+                }
                 _ => None,
             })
             .collect();
@@ -303,6 +305,12 @@ impl Kernel {
                 },
                 Blocked::Poll { fds, nfds, .. } => {
                     match syscall::io::poll_scan(self, pid, fds, nfds, false) {
+                        Ok(0) => None,
+                        r => Some(r),
+                    }
+                }
+                Blocked::Select { nfds, sets, .. } => {
+                    match syscall::io::select_scan(self, pid, nfds, sets, false) {
                         Ok(0) => None,
                         r => Some(r),
                     }
@@ -632,6 +640,12 @@ impl Kernel {
                         ..
                     },
                 ) if d <= now => Some((p.pid, b)),
+                State::Blocked(
+                    b @ Blocked::Select {
+                        deadline_ns: Some(d),
+                        ..
+                    },
+                ) if d <= now => Some((p.pid, b)),
                 _ => None,
             })
             .collect();
@@ -642,6 +656,10 @@ impl Kernel {
                 Blocked::SigTimedWait { .. } => self.complete(plat, pid, Errno::EAGAIN.to_return()),
                 Blocked::Poll { fds, nfds, .. } => {
                     let r = syscall::io::poll_scan(self, pid, fds, nfds, true);
+                    self.complete_result(plat, pid, r);
+                }
+                Blocked::Select { nfds, sets, .. } => {
+                    let r = syscall::io::select_scan(self, pid, nfds, sets, true);
                     self.complete_result(plat, pid, r);
                 }
                 _ => {}
@@ -656,6 +674,7 @@ impl Kernel {
             State::Blocked(Blocked::Poll { deadline_ns, .. }) => deadline_ns,
             State::Blocked(Blocked::Futex { deadline_ns, .. }) => deadline_ns,
             State::Blocked(Blocked::SigTimedWait { deadline_ns, .. }) => deadline_ns,
+            State::Blocked(Blocked::Select { deadline_ns, .. }) => deadline_ns,
             _ => None,
         });
         let alarms = self
@@ -704,9 +723,11 @@ impl Kernel {
             .procs
             .values()
             .filter_map(|p| match p.state {
-                State::Blocked(b @ (Blocked::ConsoleRead { .. } | Blocked::Poll { .. })) => {
-                    Some((p.pid, b))
-                }
+                State::Blocked(
+                    b @ (Blocked::ConsoleRead { .. }
+                    | Blocked::Poll { .. }
+                    | Blocked::Select { .. }),
+                ) => Some((p.pid, b)),
                 _ => None,
             })
             .collect();
@@ -720,7 +741,13 @@ impl Kernel {
                     self.complete_result(plat, pid, r);
                 }
                 Blocked::Poll { fds, nfds, .. } => {
-                    let r = syscall::io::poll_scan(self, pid, fds, nfds, true);
+                    let r = syscall::io::poll_scan(self, pid, fds, nfds, false);
+                    if r != Ok(0) {
+                        self.complete_result(plat, pid, r);
+                    }
+                }
+                Blocked::Select { nfds, sets, .. } => {
+                    let r = syscall::io::select_scan(self, pid, nfds, sets, false);
                     if r != Ok(0) {
                         self.complete_result(plat, pid, r);
                     }

@@ -130,6 +130,12 @@ pub enum Blocked {
         nfds: u64,
         deadline_ns: Option<u64>,
     },
+    /// select / pselect6: until a descriptor of the sets is ready.
+    Select {
+        nfds: u64,
+        sets: [u64; 3],
+        deadline_ns: Option<u64>,
+    },
     /// nanosleep / clock_nanosleep until the deadline.
     Sleep { deadline_ns: u64, rem: u64 },
     /// A vfork parent until its child execs or exits.

@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/select.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,6 +120,35 @@ int main(void) {
     memset(buf, 1, 8);
     check("/dev/zero", read(fd, buf, 8) == 8 && buf[0] == 0 && buf[7] == 0);
     close(fd);
+    /* select and poll: a pipe becomes readable when a child writes to it; a timeout expires. */
+    pipe(p);
+    fd_set rd;
+    FD_ZERO(&rd);
+    FD_SET(p[0], &rd);
+    struct timeval tv = {0, 50000};
+    check("select timeout", select(p[0] + 1, &rd, 0, 0, &tv) == 0 && !FD_ISSET(p[0], &rd));
+    c = fork();
+    if (c == 0) {
+        usleep(50000);
+        write(p[1], "z", 1);
+        _exit(0);
+    }
+    FD_ZERO(&rd);
+    FD_SET(p[0], &rd);
+    int sel = select(p[0] + 1, &rd, 0, 0, 0);
+    check("select wakes on data", sel == 1 && FD_ISSET(p[0], &rd));
+    struct pollfd pf = {p[0], POLLIN, 0};
+    check("poll sees data", poll(&pf, 1, 1000) == 1 && (pf.revents & POLLIN));
+    waitpid(c, 0, 0);
+    int bad = dup(0);
+    close(bad);
+    FD_ZERO(&rd);
+    FD_SET(bad, &rd);
+    errno = 0;
+    tv.tv_sec = 1;
+    check("select on a closed fd: EBADF", select(bad + 1, &rd, 0, 0, &tv) < 0 && errno == EBADF);
+    close(p[0]);
+    close(p[1]);
     chdir("/");
     cleanup();
     check("cleaned up", access("/tmp/ft", F_OK) != 0);

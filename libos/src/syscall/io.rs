@@ -1037,3 +1037,148 @@ pub fn sys_sendfile(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &Sysca
     })();
     KResult::Done(res)
 }
+
+/// Scans select's fd sets (read, write, except at `sets`, 0 when absent):
+/// with something ready (or `write_back`), keeps only the ready bits and
+/// returns their number.
+pub(crate) fn select_scan(
+    k: &mut Kernel,
+    pid: Pid,
+    nfds: u64,
+    sets: [u64; 3],
+    write_back: bool,
+) -> Result<u64, Errno> {
+    if nfds > crate::file::MAX_FDS as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let words = nfds.div_ceil(64) as usize;
+    let mut bits = [vec![0u64; words], vec![0u64; words], vec![0u64; words]];
+    for (i, &addr) in sets.iter().enumerate() {
+        if addr != 0 && words > 0 {
+            let mut raw = vec![0u8; words * 8];
+            copy_in(k, pid, addr, &mut raw)?;
+            for (w, c) in raw.chunks_exact(8).enumerate() {
+                bits[i][w] = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            }
+        }
+    }
+    let mut out = [vec![0u64; words], vec![0u64; words], vec![0u64; words]];
+    let mut ready = 0u64;
+    for fd in 0..nfds as usize {
+        let (w, b) = (fd / 64, 1u64 << (fd % 64));
+        let wanted = [
+            bits[0][w] & b != 0,
+            bits[1][w] & b != 0,
+            bits[2][w] & b != 0,
+        ];
+        if !wanted.iter().any(|&x| x) {
+            continue;
+        }
+        let f = file_of(k, pid, fd as i32)?;
+        let rev = readiness(k, &f, g::POLLIN | g::POLLOUT | g::POLLPRI);
+        let got = [
+            rev & (g::POLLIN | g::POLLHUP | g::POLLERR) != 0,
+            rev & (g::POLLOUT | g::POLLERR) != 0,
+            rev & g::POLLPRI != 0,
+        ];
+        for i in 0..3 {
+            if wanted[i] && got[i] {
+                out[i][w] |= b;
+                ready += 1;
+            }
+        }
+    }
+    if ready > 0 || write_back {
+        for (i, &addr) in sets.iter().enumerate() {
+            if addr != 0 && words > 0 {
+                let raw: Vec<u8> = out[i].iter().flat_map(|w| w.to_le_bytes()).collect();
+                copy_out(k, pid, addr, &raw)?;
+            }
+        }
+    }
+    Ok(ready)
+}
+
+fn do_select(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    nfds: u64,
+    sets: [u64; 3],
+    timeout_ns: Option<u64>,
+) -> KResult {
+    if (nfds as i64) < 0 {
+        return KResult::Done(Err(Errno::EINVAL));
+    }
+    match select_scan(k, pid, nfds, sets, timeout_ns == Some(0)) {
+        Ok(0) if timeout_ns != Some(0) => {
+            let deadline_ns = timeout_ns.map(|t| plat.monotonic_ns().saturating_add(t));
+            KResult::Block(Blocked::Select {
+                nfds,
+                sets,
+                deadline_ns,
+            })
+        }
+        other => KResult::Done(other),
+    }
+}
+
+fn timeout_from(k: &Kernel, pid: Pid, addr: u64, micros: bool) -> Result<Option<u64>, Errno> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let mut b = [0u8; 16];
+    copy_in(k, pid, addr, &mut b)?;
+    let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
+    let frac = i64::from_le_bytes(b[8..].try_into().unwrap_or([0; 8]));
+    let limit = if micros { 1_000_000 } else { 1_000_000_000 };
+    if sec < 0 || !(0..limit).contains(&frac) {
+        return Err(Errno::EINVAL);
+    }
+    let frac_ns = if micros {
+        frac as u64 * 1000
+    } else {
+        frac as u64
+    };
+    Ok(Some(
+        (sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(frac_ns),
+    ))
+}
+
+/// select(nfds, readfds, writefds, exceptfds, timeval).
+pub fn sys_select(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    match timeout_from(k, pid, r.r8, true) {
+        Ok(t) => do_select(k, plat, pid, r.rdi, [r.rsi, r.rdx, r.r10], t),
+        Err(e) => KResult::Done(Err(e)),
+    }
+}
+
+/// pselect6: select with a timespec (the signal-mask argument is ignored).
+pub fn sys_pselect6(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    match timeout_from(k, pid, r.r8, false) {
+        Ok(t) => do_select(k, plat, pid, r.rdi, [r.rsi, r.rdx, r.r10], t),
+        Err(e) => KResult::Done(Err(e)),
+    }
+}
+
+/// ppoll: poll with a timespec (the signal-mask argument is ignored).
+pub fn sys_ppoll(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let (fds, nfds) = (r.rdi, r.rsi);
+    let t = match timeout_from(k, pid, r.rdx, false) {
+        Ok(t) => t,
+        Err(e) => return KResult::Done(Err(e)),
+    };
+    match poll_scan(k, pid, fds, nfds, t == Some(0)) {
+        Ok(0) if t != Some(0) => {
+            let deadline_ns = t.map(|t| plat.monotonic_ns().saturating_add(t));
+            KResult::Block(Blocked::Poll {
+                fds,
+                nfds,
+                deadline_ns,
+            })
+        }
+        other => KResult::Done(other),
+    }
+}

@@ -117,6 +117,9 @@ syscall_table! {
     __NR_ioctl => K(io::sys_ioctl), Partial("console: TCGETS (TCSETS* accepted), winsize, process group; FIONREAD, FIONBIO, FIOCLEX");
     __NR_fstat => K(io::sys_fstat), Full;
     __NR_poll => K(io::sys_poll), Full;
+    __NR_ppoll => K(io::sys_ppoll), Partial("the signal mask argument is ignored");
+    __NR_select => K(io::sys_select), Partial("the timeout is not updated");
+    __NR_pselect6 => K(io::sys_pselect6), Partial("the signal mask argument is ignored");
     __NR_pipe => K(io::sys_pipe), Full;
     __NR_pipe2 => K(io::sys_pipe2), Full;
     __NR_dup => K(io::sys_dup), Full;

@@ -2063,6 +2063,75 @@ fn procfs_describes_processes() {
 }
 
 #[test]
+fn select_on_a_pipe() {
+    let (mut k, mut plat) = setup();
+    call(&mut k, &mut plat, g::__NR_pipe, [0x10000, 0, 0, 0, 0, 0]).unwrap();
+    // readfds = {3}, writefds = {4}; a zero timeout polls.
+    poke(&mut k, 0x10100, &(1u64 << 3).to_le_bytes());
+    poke(&mut k, 0x10108, &(1u64 << 4).to_le_bytes());
+    poke(&mut k, 0x10200, &[0u8; 16]);
+    assert_eq!(
+        call(
+            &mut k,
+            &mut plat,
+            g::__NR_select,
+            [5, 0x10100, 0x10108, 0, 0x10200, 0]
+        ),
+        Ok(1)
+    );
+    let mut w = [0u8; 8];
+    peek(&mut k, 0x10100, &mut w);
+    assert_eq!(u64::from_le_bytes(w), 0, "nothing to read yet");
+    peek(&mut k, 0x10108, &mut w);
+    assert_eq!(u64::from_le_bytes(w), 1 << 4, "room to write");
+    // Without a timeout, select on the empty read end waits; a write ends it.
+    poke(&mut k, 0x10100, &(1u64 << 3).to_le_bytes());
+    let (o, _) = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_select,
+        [4, 0x10100, 0, 0, 0, 0],
+    );
+    assert_eq!(o, Outcome::Block);
+    let child = raw(&mut k, &mut plat, 1, g::__NR_fork, [0; 6]);
+    let _ = child;
+    // (the caller is blocked; write through a forked copy of the table)
+    let t = k.procs.keys().copied().max().unwrap();
+    {
+        let c = k.process(t).unwrap();
+        c.vm().copy_out(0x10300, b"x").unwrap();
+    }
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            t,
+            g::__NR_write,
+            [4, 0x10300, 1, 0, 0, 0]
+        )
+        .1
+        .rax,
+        1
+    );
+    let acts = k.take_actions();
+    assert!(
+        acts.iter()
+            .any(|a| matches!(a, Action::Reply { tid: 1, regs } if regs.rax == 1)),
+        "{acts:?}"
+    );
+    assert_eq!(
+        call(
+            &mut k,
+            &mut plat,
+            g::__NR_select,
+            [4, 0x10100, 0, 0, 0x1, 0]
+        ),
+        Err(Errno::EFAULT)
+    );
+}
+
+#[test]
 fn syscall_table_doc() {
     // docs/syscalls.md is generated from TABLE; regenerate with SELKIE_BLESS=1.
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/syscalls.md");

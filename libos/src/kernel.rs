@@ -129,6 +129,8 @@ pub struct Kernel {
     pub(crate) tty_pgrp: Pid,
     /// Syscall numbers already reported as unimplemented.
     pub(crate) enosys_logged: BTreeSet<u64>,
+    /// POSIX record locks (fcntl).
+    pub(crate) locks: crate::lock::LockTable,
     /// Host name.
     pub identity: Identity,
     /// Log every syscall (strace-like) through the platform log.
@@ -192,6 +194,7 @@ impl Kernel {
             next_pipe: 1,
             tty_pgrp: 0,
             enosys_logged: BTreeSet::new(),
+            locks: Default::default(),
             identity: Identity {
                 nodename: "selkie".into(),
             },
@@ -244,6 +247,24 @@ impl Kernel {
                 self.wake_pipe(plat, id);
             }
             _ => {}
+        }
+    }
+
+    /// Retries every F_SETLKW that waits for a record lock (some lock was
+    /// just released).
+    pub(crate) fn wake_lockers(&mut self, plat: &mut dyn Platform) {
+        let waiting: Vec<(Pid, i32, u64)> = self
+            .procs
+            .values()
+            .filter_map(|p| match p.state {
+                State::Blocked(Blocked::RecordLock { fd, arg }) => Some((p.pid, fd, arg)),
+                _ => None,
+            })
+            .collect();
+        for (pid, fd, arg) in waiting {
+            if let Some(r) = syscall::io::set_record_lock(self, pid, fd, arg) {
+                self.complete_result(plat, pid, r);
+            }
         }
     }
 
@@ -794,6 +815,9 @@ impl Kernel {
         let ppid = p.ppid;
         let children = core::mem::take(&mut p.children);
         self.close_table(plat, files);
+        if self.locks.release_owner(pid) {
+            self.wake_lockers(plat);
+        }
         self.push_action(Action::Kill { tid: pid });
         // A vfork parent waiting for this child goes on.
         self.wake_vfork_parent(plat, pid);

@@ -28,6 +28,7 @@ extern crate std;
 pub mod cpio;
 pub mod file;
 pub mod kernel;
+pub mod lock;
 pub mod mm;
 pub mod platform;
 pub mod process;

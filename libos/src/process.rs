@@ -136,6 +136,8 @@ pub enum Blocked {
         sets: [u64; 3],
         deadline_ns: Option<u64>,
     },
+    /// fcntl F_SETLKW on `fd` until no other process's lock is in the way.
+    RecordLock { fd: i32, arg: u64 },
     /// nanosleep / clock_nanosleep until the deadline.
     Sleep { deadline_ns: u64, rem: u64 },
     /// A vfork parent until its child execs or exits.

@@ -509,9 +509,16 @@ pub fn sys_close(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
     let Some(p) = k.procs.get(&pid) else {
         return KResult::NoReply;
     };
+    let tgid = p.tgid;
     let f = p.files.borrow_mut().remove(fd);
     match f {
         Some(f) => {
+            // Closing any descriptor of a file drops the process's locks on it.
+            if let FileKind::Inode(ino) = f.kind {
+                if k.locks.release_file(ino, tgid) {
+                    k.wake_lockers(plat);
+                }
+            }
             k.release_file(plat, f);
             KResult::Done(Ok(0))
         }
@@ -873,6 +880,13 @@ fn dup3(
         },
     );
     if let Some(prev) = previous {
+        // Replacing a descriptor closes it, dropping the process's locks.
+        if let FileKind::Inode(ino) = prev.file.kind {
+            let tgid = k.procs.get(&pid).map_or(pid, |p| p.tgid);
+            if k.locks.release_file(ino, tgid) {
+                k.wake_lockers(plat);
+            }
+        }
         k.release_file(plat, prev.file);
     }
     Ok(new as u64)
@@ -894,10 +908,23 @@ pub fn sys_dup3(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRe
     ))
 }
 
-/// fcntl: F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL; locks succeed
-/// trivially (one LibOS, no contention tracking yet).
-pub fn sys_fcntl(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+/// fcntl: F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL and POSIX
+/// record locks (F_GETLK, F_SETLK, F_SETLKW).
+pub fn sys_fcntl(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let (fd, cmd, arg) = (r.rdi as i32, r.rsi as u32, r.rdx);
+    if cmd == g::F_SETLK || cmd == g::F_SETLKW {
+        return match set_record_lock(k, pid, fd, arg) {
+            Some(r) => {
+                // An unlock or a downgrade may let a waiter in.
+                if r.is_ok() {
+                    k.wake_lockers(plat);
+                }
+                KResult::Done(r)
+            }
+            None if cmd == g::F_SETLK => KResult::Done(Err(Errno::EAGAIN)),
+            None => KResult::Block(Blocked::RecordLock { fd, arg }),
+        };
+    }
     let res = (|| {
         let f = file_of(k, pid, fd)?;
         match cmd {
@@ -916,16 +943,137 @@ pub fn sys_fcntl(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &Syscall
                     .set((f.flags.get() & !settable) | (arg as u32 & settable));
                 Ok(0)
             }
-            g::F_GETLK => {
-                // struct flock: l_type = F_UNLCK, nothing locked.
-                copy_out(k, pid, arg, &(g::F_UNLCK as u16).to_le_bytes())?;
-                Ok(0)
-            }
-            g::F_SETLK | g::F_SETLKW => Ok(0),
+            g::F_GETLK => get_record_lock(k, pid, fd, arg),
+
             _ => Err(Errno::EINVAL),
         }
     })();
     KResult::Done(res)
+}
+
+/// A `struct flock` request made absolute.
+struct LockRequest {
+    ino: u64,
+    owner: Pid,
+    start: u64,
+    /// `u64::MAX`: to the end of the file.
+    end: u64,
+    /// F_RDLCK, F_WRLCK or F_UNLCK.
+    ty: u32,
+    file: Rc<OpenFile>,
+}
+
+/// Reads and checks the `struct flock` at `arg` for `fd`.
+fn lock_request(k: &Kernel, pid: Pid, fd: i32, arg: u64) -> Result<LockRequest, Errno> {
+    let f = file_of(k, pid, fd)?;
+    let mut b = [0u8; 32];
+    copy_in(k, pid, arg, &mut b)?;
+    let ty = i16::from_le_bytes([b[0], b[1]]) as u32;
+    let whence = i16::from_le_bytes([b[2], b[3]]) as u32;
+    let start = i64::from_le_bytes(b[8..16].try_into().unwrap());
+    let len = i64::from_le_bytes(b[16..24].try_into().unwrap());
+    let FileKind::Inode(ino) = f.kind else {
+        return Err(Errno::EINVAL);
+    };
+    if ![g::F_RDLCK, g::F_WRLCK, g::F_UNLCK].contains(&ty) {
+        return Err(Errno::EINVAL);
+    }
+    let base = match whence {
+        g::SEEK_SET => 0,
+        g::SEEK_CUR => f.offset.get() as i64,
+        g::SEEK_END => k.fs.stat(ino)?.size as i64,
+        _ => return Err(Errno::EINVAL),
+    };
+    let from = base.checked_add(start).ok_or(Errno::EOVERFLOW)?;
+    let (from, to) = match len {
+        0 => (from, i64::MAX),
+        l if l > 0 => (from, from.checked_add(l).ok_or(Errno::EOVERFLOW)?),
+        l => (from.checked_add(l).ok_or(Errno::EINVAL)?, from),
+    };
+    if from < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let to = if to == i64::MAX { u64::MAX } else { to as u64 };
+    let owner = k.procs.get(&pid).ok_or(Errno::ESRCH)?.tgid;
+    Ok(LockRequest {
+        ino,
+        owner,
+        start: from as u64,
+        end: to,
+        ty,
+        file: f,
+    })
+}
+
+/// F_GETLK: describes the first lock that would block the given one, or
+/// sets l_type to F_UNLCK.
+fn get_record_lock(k: &Kernel, pid: Pid, fd: i32, arg: u64) -> Result<u64, Errno> {
+    let LockRequest {
+        ino,
+        owner,
+        start,
+        end,
+        ty,
+        ..
+    } = lock_request(k, pid, fd, arg)?;
+    if ty == g::F_UNLCK {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = [0u8; 32];
+    copy_in(k, pid, arg, &mut b)?;
+    match k.locks.conflict(ino, owner, start, end, ty == g::F_WRLCK) {
+        None => b[0..2].copy_from_slice(&(g::F_UNLCK as i16).to_le_bytes()),
+        Some(l) => {
+            let ty = if l.write { g::F_WRLCK } else { g::F_RDLCK };
+            b[0..2].copy_from_slice(&(ty as i16).to_le_bytes());
+            b[2..4].copy_from_slice(&(g::SEEK_SET as i16).to_le_bytes());
+            b[8..16].copy_from_slice(&(l.start as i64).to_le_bytes());
+            let len = if l.end == u64::MAX {
+                0
+            } else {
+                l.end - l.start
+            };
+            b[16..24].copy_from_slice(&(len as i64).to_le_bytes());
+            b[24..28].copy_from_slice(&(l.owner as i32).to_le_bytes());
+        }
+    }
+    copy_out(k, pid, arg, &b)?;
+    Ok(0)
+}
+
+/// F_SETLK / F_SETLKW: the result, or None while another process's lock is
+/// in the way.
+pub(crate) fn set_record_lock(
+    k: &mut Kernel,
+    pid: Pid,
+    fd: i32,
+    arg: u64,
+) -> Option<Result<u64, Errno>> {
+    let LockRequest {
+        ino,
+        owner,
+        start,
+        end,
+        ty,
+        file: f,
+    } = match lock_request(k, pid, fd, arg) {
+        Ok(r) => r,
+        Err(e) => return Some(Err(e)),
+    };
+    let kind = match ty {
+        g::F_RDLCK if !f.readable() => return Some(Err(Errno::EBADF)),
+        g::F_WRLCK if !f.writable() => return Some(Err(Errno::EBADF)),
+        g::F_RDLCK => Some(false),
+        g::F_WRLCK => Some(true),
+        _ => None,
+    };
+    if let Some(write) = kind {
+        if k.locks.conflict(ino, owner, start, end, write).is_some() {
+            return None;
+        }
+    }
+    k.locks.set(ino, owner, start, end, kind);
+    Some(Ok(0))
 }
 
 /// getdents64: directory entries from the description's position.

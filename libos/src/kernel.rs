@@ -131,6 +131,8 @@ pub struct Kernel {
     pub(crate) enosys_logged: BTreeSet<u64>,
     /// POSIX record locks (fcntl).
     pub(crate) locks: crate::lock::LockTable,
+    /// flock locks, owned by open file descriptions.
+    pub(crate) flocks: crate::lock::LockTable,
     /// Host name.
     pub identity: Identity,
     /// Log every syscall (strace-like) through the platform log.
@@ -195,6 +197,7 @@ impl Kernel {
             tty_pgrp: 0,
             enosys_logged: BTreeSet::new(),
             locks: Default::default(),
+            flocks: Default::default(),
             identity: Identity {
                 nodename: "selkie".into(),
             },
@@ -229,7 +232,14 @@ impl Kernel {
         }
         use crate::file::FileKind;
         match &f.kind {
-            FileKind::Inode(ino) => self.fs.release(*ino),
+            FileKind::Inode(ino) => {
+                // The description's flock goes with its last reference.
+                let owner = alloc::rc::Rc::as_ptr(&f) as usize as u64;
+                if self.flocks.release_file(*ino, owner) {
+                    self.wake_lockers(plat);
+                }
+                self.fs.release(*ino)
+            }
             FileKind::PipeRead(p) => {
                 let id = {
                     let mut p = p.borrow_mut();
@@ -263,6 +273,19 @@ impl Kernel {
             .collect();
         for (pid, fd, arg) in waiting {
             if let Some(r) = syscall::io::set_record_lock(self, pid, fd, arg) {
+                self.complete_result(plat, pid, r);
+            }
+        }
+        let waiting: Vec<(Pid, i32, u32)> = self
+            .procs
+            .values()
+            .filter_map(|p| match p.state {
+                State::Blocked(Blocked::Flock { fd, op }) => Some((p.pid, fd, op)),
+                _ => None,
+            })
+            .collect();
+        for (pid, fd, op) in waiting {
+            if let Some(r) = syscall::io::try_flock(self, pid, fd, op) {
                 self.complete_result(plat, pid, r);
             }
         }
@@ -815,7 +838,7 @@ impl Kernel {
         let ppid = p.ppid;
         let children = core::mem::take(&mut p.children);
         self.close_table(plat, files);
-        if self.locks.release_owner(pid) {
+        if self.locks.release_owner(pid as u64) {
             self.wake_lockers(plat);
         }
         self.push_action(Action::Kill { tid: pid });

@@ -1,6 +1,7 @@
 //! POSIX record locks (fcntl F_GETLK, F_SETLK, F_SETLKW).
 //!
-//! Advisory byte-range locks on a file, owned by a process (thread group).
+//! Advisory byte-range locks on a file, owned by a process (its thread
+//! group id) for fcntl locks or by an open file description for flock.
 //! A process never conflicts with itself: setting a lock over its own
 //! replaces the overlapped part (splitting ranges as needed). All locks of a
 //! process on a file go when it closes any descriptor of that file, and all
@@ -9,13 +10,14 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use crate::process::Pid;
+/// Who holds a lock: a thread group id or an open file description.
+pub type Owner = u64;
 
 /// One held lock over bytes `start..end` (`end == u64::MAX`: to the end of
 /// the file, however far it grows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordLock {
-    pub owner: Pid,
+    pub owner: Owner,
     pub start: u64,
     pub end: u64,
     pub write: bool,
@@ -34,7 +36,7 @@ impl LockTable {
     pub fn conflict(
         &self,
         ino: u64,
-        owner: Pid,
+        owner: Owner,
         start: u64,
         end: u64,
         write: bool,
@@ -48,7 +50,7 @@ impl LockTable {
 
     /// Sets (`Some(write)`) or removes (`None`) the owner's lock over
     /// `start..end`; the caller has checked [`LockTable::conflict`].
-    pub fn set(&mut self, ino: u64, owner: Pid, start: u64, end: u64, kind: Option<bool>) {
+    pub fn set(&mut self, ino: u64, owner: Owner, start: u64, end: u64, kind: Option<bool>) {
         let locks = self.files.entry(ino).or_default();
         let mut kept = Vec::with_capacity(locks.len() + 2);
         for l in locks.drain(..) {
@@ -80,7 +82,7 @@ impl LockTable {
     }
 
     /// Drops every lock of `owner` on `ino`; true if any was held.
-    pub fn release_file(&mut self, ino: u64, owner: Pid) -> bool {
+    pub fn release_file(&mut self, ino: u64, owner: Owner) -> bool {
         let Some(locks) = self.files.get_mut(&ino) else {
             return false;
         };
@@ -94,7 +96,7 @@ impl LockTable {
     }
 
     /// Drops every lock of `owner`; true if any was held.
-    pub fn release_owner(&mut self, owner: Pid) -> bool {
+    pub fn release_owner(&mut self, owner: Owner) -> bool {
         let inos: Vec<u64> = self.files.keys().copied().collect();
         let mut changed = false;
         for ino in inos {

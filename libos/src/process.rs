@@ -138,6 +138,8 @@ pub enum Blocked {
     },
     /// fcntl F_SETLKW on `fd` until no other process's lock is in the way.
     RecordLock { fd: i32, arg: u64 },
+    /// flock without LOCK_NB on `fd` until no other description's lock is in the way.
+    Flock { fd: i32, op: u32 },
     /// nanosleep / clock_nanosleep until the deadline.
     Sleep { deadline_ns: u64, rem: u64 },
     /// A vfork parent until its child execs or exits.

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,6 +84,33 @@ int main(void) {
     int ro = open(path, O_RDONLY);
     r = lk(ro, F_SETLK, F_WRLCK, 0, 1);
     printf("write lock through a read-only descriptor: %d %s\n", r, errno == EBADF ? "EBADF" : "?");
+    /* flock: owned by the open file description, shared across fork, separate from fcntl locks. */
+    lk(fd, F_SETLK, F_UNLCK, 0, 0);
+    int a = open(path, O_RDWR);
+    printf("flock LOCK_EX: %d\n", flock(a, LOCK_EX));
+    c = fork();
+    if (c == 0) {
+        printf("child, same description, LOCK_EX|LOCK_NB: %d\n", flock(a, LOCK_EX | LOCK_NB));
+        int bfd = open(path, O_RDWR);
+        errno = 0;
+        int r2 = flock(bfd, LOCK_SH | LOCK_NB);
+        printf("child, own description, LOCK_SH|LOCK_NB: %d %s\n", r2, errno == EWOULDBLOCK ? "EWOULDBLOCK" : "?");
+        printf("fcntl lock while a flock is held: %d\n", lk(bfd, F_SETLK, F_WRLCK, 0, 0));
+        close(a);
+        write(go[1], "g", 1);
+        long t0 = ms_now();
+        r2 = flock(bfd, LOCK_SH);
+        printf("child LOCK_SH: %d after waiting >= 50 ms: %s\n", r2, ms_now() - t0 >= 50 ? "yes" : "no");
+        _exit(0);
+    }
+    read(go[0], &b, 1);
+    usleep(100000);
+    flock(a, LOCK_UN);
+    waitpid(c, &st, 0);
+    errno = 0;
+    r = flock(a, LOCK_SH | LOCK_EX);
+    printf("flock with a bad operation: %d %s\n", r, errno == EINVAL ? "EINVAL" : "?");
+    close(a);
     unlink(path);
     return 0;
 }

@@ -515,7 +515,7 @@ pub fn sys_close(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
         Some(f) => {
             // Closing any descriptor of a file drops the process's locks on it.
             if let FileKind::Inode(ino) = f.kind {
-                if k.locks.release_file(ino, tgid) {
+                if k.locks.release_file(ino, tgid as u64) {
                     k.wake_lockers(plat);
                 }
             }
@@ -883,7 +883,7 @@ fn dup3(
         // Replacing a descriptor closes it, dropping the process's locks.
         if let FileKind::Inode(ino) = prev.file.kind {
             let tgid = k.procs.get(&pid).map_or(pid, |p| p.tgid);
-            if k.locks.release_file(ino, tgid) {
+            if k.locks.release_file(ino, tgid as u64) {
                 k.wake_lockers(plat);
             }
         }
@@ -954,7 +954,7 @@ pub fn sys_fcntl(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
 /// A `struct flock` request made absolute.
 struct LockRequest {
     ino: u64,
-    owner: Pid,
+    owner: u64,
     start: u64,
     /// `u64::MAX`: to the end of the file.
     end: u64,
@@ -994,7 +994,7 @@ fn lock_request(k: &Kernel, pid: Pid, fd: i32, arg: u64) -> Result<LockRequest, 
         return Err(Errno::EINVAL);
     }
     let to = if to == i64::MAX { u64::MAX } else { to as u64 };
-    let owner = k.procs.get(&pid).ok_or(Errno::ESRCH)?.tgid;
+    let owner = k.procs.get(&pid).ok_or(Errno::ESRCH)?.tgid as u64;
     Ok(LockRequest {
         ino,
         owner,
@@ -1073,6 +1073,49 @@ pub(crate) fn set_record_lock(
         }
     }
     k.locks.set(ino, owner, start, end, kind);
+    Some(Ok(0))
+}
+
+/// flock: a whole-file lock owned by the open file description (shared by
+/// its dups and across fork), independent of fcntl record locks.
+pub fn sys_flock(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let (fd, op) = (r.rdi as i32, r.rsi as u32);
+    match try_flock(k, pid, fd, op) {
+        Some(res) => {
+            if res.is_ok() {
+                // An unlock or a downgrade may let a waiter in.
+                k.wake_lockers(plat);
+            }
+            KResult::Done(res)
+        }
+        None if op & g::LOCK_NB != 0 => KResult::Done(Err(Errno::EWOULDBLOCK)),
+        None => KResult::Block(Blocked::Flock { fd, op }),
+    }
+}
+
+/// The result of a flock, or None while another description's lock is in
+/// the way.
+pub(crate) fn try_flock(k: &mut Kernel, pid: Pid, fd: i32, op: u32) -> Option<Result<u64, Errno>> {
+    let f = match file_of(k, pid, fd) {
+        Ok(f) => f,
+        Err(e) => return Some(Err(e)),
+    };
+    let FileKind::Inode(ino) = f.kind else {
+        return Some(Err(Errno::EINVAL));
+    };
+    let kind = match op & !g::LOCK_NB {
+        g::LOCK_SH => Some(false),
+        g::LOCK_EX => Some(true),
+        g::LOCK_UN => None,
+        _ => return Some(Err(Errno::EINVAL)),
+    };
+    let owner = Rc::as_ptr(&f) as usize as u64;
+    if let Some(write) = kind {
+        if k.flocks.conflict(ino, owner, 0, u64::MAX, write).is_some() {
+            return None;
+        }
+    }
+    k.flocks.set(ino, owner, 0, u64::MAX, kind);
     Some(Ok(0))
 }
 

@@ -17,7 +17,14 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "selkie: installing ${need[*]} (apt)"
     sudo=""
     [ "$(id -u)" = 0 ] || sudo=sudo
-    if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null; }; then
+    # Another apt-get may hold the lock for a while: wait for it, then retry.
+    apt=($sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq)
+    ok=""
+    for attempt in 1 2 3; do
+        if "${apt[@]}" update && "${apt[@]}" install -y "${need[@]}" >/dev/null; then ok=1; break; fi
+        [ "$attempt" = 3 ] || { echo "selkie: apt-get failed (attempt $attempt), retrying in 20 s" >&2; sleep 20; }
+    done
+    if [ -z "$ok" ]; then
         echo "selkie: could not install ${need[*]} with apt-get; install them and retry" >&2
         exit 1
     fi

@@ -17,6 +17,18 @@ int main(void) {
     ok &= check("getrandom into 0x1000", syscall(SYS_getrandom, (void *)0x1000, 10, 0));
     ok &= check("uname into NULL", syscall(SYS_uname, (void *)0));
     ok &= check("clock_gettime into 0x10", syscall(SYS_clock_gettime, 0, (void *)0x10));
+    int fds[2];
+    if (pipe(fds) == 0 && write(fds[1], "data", 4) == 4) {
+        ok &= check("read into 0x1", syscall(SYS_read, fds[0], (void *)1, 4));
+        ok &= check("read into kernel address", syscall(SYS_read, fds[0], (void *)0xffff800000000000UL, 4));
+        char buf[8];
+        long n = read(fds[0], buf, sizeof buf);
+        printf("data still there after the failed reads: %s\n", n == 4 && buf[0] == 'd' ? "yes" : "no");
+        ok &= (n == 4);
+    } else {
+        printf("pipe: failed\n");
+        ok = 0;
+    }
     printf("%s\n", ok ? "efault ok" : "efault BAD");
     return ok ? 0 : 1;
 }

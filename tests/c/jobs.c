@@ -24,6 +24,12 @@ static void *spin(void *arg) {
     return 0;
 }
 
+/* Waits (up to a second) until `n` SIGCHLDs were handled, so that the next one
+ * is not merged with a still-pending one (SIGCHLD does not queue). */
+static void settle(int n) {
+    for (int i = 0; i < 200 && nchld < n; i++) usleep(5000);
+}
+
 int main(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -40,12 +46,15 @@ int main(void) {
     int st;
     pid_t w = waitpid(c, &st, WUNTRACED);
     printf("stopped: %d sig=%d\n", w == c && WIFSTOPPED(st), WSTOPSIG(st));
+    settle(1);
     kill(c, SIGCONT);
     w = waitpid(c, &st, WCONTINUED);
     printf("continued: %d\n", w == c && WIFCONTINUED(st));
+    settle(2);
     kill(c, SIGTERM);
     w = waitpid(c, &st, 0);
     printf("then killed: %d sig=%d\n", WIFSIGNALED(st), WTERMSIG(st));
+    settle(3);
     printf("SIGCHLD codes: %d %d %d (stopped, continued, killed)\n", chld_codes[0], chld_codes[1], chld_codes[2]);
 
     /* A process with two threads forks: the child has one thread. */

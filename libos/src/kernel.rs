@@ -730,7 +730,24 @@ impl Kernel {
     }
 
     /// Ends the wait of blocked `pid` with return value `ret`.
+    /// A select or pselect6 wait that ends writes back the time it had left.
+    fn select_ends(&mut self, plat: &mut dyn Platform, pid: Pid) {
+        if let Some(State::Blocked(Blocked::Select {
+            deadline_ns: Some(d),
+            timeout,
+            micros,
+            ..
+        })) = self.procs.get(&pid).map(|p| p.state)
+        {
+            if timeout != 0 {
+                let left = d.saturating_sub(plat.monotonic_ns());
+                syscall::io::select_write_remaining(self, pid, timeout, micros, left);
+            }
+        }
+    }
+
     pub(crate) fn complete(&mut self, plat: &mut dyn Platform, pid: Pid, ret: u64) {
+        self.select_ends(plat, pid);
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
@@ -738,6 +755,11 @@ impl Kernel {
             return;
         }
         p.state = State::Running;
+        // A wait under a temporary signal mask (ppoll, pselect6) that ends
+        // normally puts the thread's own mask back.
+        if let Some(m) = p.signals.saved_mask.take() {
+            p.signals.mask = m;
+        }
         let mut regs = p.regs;
         regs.complete(ret);
         if self.deliver(plat, pid, &mut regs) {
@@ -1066,6 +1088,13 @@ impl Kernel {
     /// syscall fails with EINTR (or restarts under SA_RESTART) and the
     /// handler runs.
     pub(crate) fn interrupt_wait(&mut self, plat: &mut dyn Platform, pid: Pid) {
+        if self
+            .procs
+            .get(&pid)
+            .is_some_and(|p| p.signals.next_deliverable().is_some())
+        {
+            self.select_ends(plat, pid);
+        }
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
@@ -1098,7 +1127,15 @@ impl Kernel {
             _ => regs.complete(Errno::EINTR.to_return()),
         }
         p.state = State::Running;
-        if self.deliver(plat, pid, &mut regs) {
+        let resume = self.deliver(plat, pid, &mut regs);
+        // No handler took over a temporary mask (sigsuspend, ppoll): the
+        // thread's own mask is back in force.
+        if let Some(p) = self.procs.get_mut(&pid) {
+            if let Some(m) = p.signals.saved_mask.take() {
+                p.signals.mask = m;
+            }
+        }
+        if resume {
             self.push_action(Action::Reply { tid: pid, regs });
         }
     }

@@ -135,6 +135,10 @@ pub enum Blocked {
         nfds: u64,
         sets: [u64; 3],
         deadline_ns: Option<u64>,
+        /// Where the time left is written back when the wait ends (0: nowhere).
+        timeout: u64,
+        /// `timeout` is a timeval (select), not a timespec (pselect6).
+        micros: bool,
     },
     /// fcntl F_SETLKW on `fd` until no other process's lock is in the way.
     RecordLock { fd: i32, arg: u64 },

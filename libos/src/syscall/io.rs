@@ -1290,6 +1290,7 @@ pub(crate) fn select_scan(
     Ok(ready)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn do_select(
     k: &mut Kernel,
     plat: &mut dyn Platform,
@@ -1297,6 +1298,8 @@ fn do_select(
     nfds: u64,
     sets: [u64; 3],
     timeout_ns: Option<u64>,
+    timeout: u64,
+    micros: bool,
 ) -> KResult {
     if (nfds as i64) < 0 {
         return KResult::Done(Err(Errno::EINVAL));
@@ -1308,6 +1311,8 @@ fn do_select(
                 nfds,
                 sets,
                 deadline_ns,
+                timeout,
+                micros,
             })
         }
         other => KResult::Done(other),
@@ -1341,26 +1346,80 @@ fn timeout_from(k: &Kernel, pid: Pid, addr: u64, micros: bool) -> Result<Option<
 /// select(nfds, readfds, writefds, exceptfds, timeval).
 pub fn sys_select(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     match timeout_from(k, pid, r.r8, true) {
-        Ok(t) => do_select(k, plat, pid, r.rdi, [r.rsi, r.rdx, r.r10], t),
+        Ok(t) => do_select(k, plat, pid, r.rdi, [r.rsi, r.rdx, r.r10], t, r.r8, true),
         Err(e) => KResult::Done(Err(e)),
     }
 }
 
-/// pselect6: select with a timespec (the signal-mask argument is ignored).
+/// Installs the temporary signal mask of ppoll / pselect6 (`set`, if not
+/// null) for the duration of the call; the old one is kept in `saved_mask`
+/// and comes back when the call returns (or after the handler of the
+/// signal that interrupted it).
+fn temporary_sigmask(k: &mut Kernel, pid: Pid, set: u64, size: u64) -> Result<(), Errno> {
+    if set == 0 {
+        return Ok(());
+    }
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = [0u8; 8];
+    copy_in(k, pid, set, &mut b)?;
+    let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+    p.signals.saved_mask = Some(p.signals.mask);
+    p.signals.mask = u64::from_le_bytes(b) & !crate::signal::UNBLOCKABLE;
+    Ok(())
+}
+
+/// pselect6: select with a timespec and a temporary signal mask.
 pub fn sys_pselect6(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    match timeout_from(k, pid, r.r8, false) {
-        Ok(t) => do_select(k, plat, pid, r.rdi, [r.rsi, r.rdx, r.r10], t),
-        Err(e) => KResult::Done(Err(e)),
+    let t = match timeout_from(k, pid, r.r8, false) {
+        Ok(t) => t,
+        Err(e) => return KResult::Done(Err(e)),
+    };
+    if r.r9 != 0 {
+        // struct { const sigset_t *ss; size_t ss_len; }
+        let mut b = [0u8; 16];
+        if let Err(e) = copy_in(k, pid, r.r9, &mut b) {
+            return KResult::Done(Err(e));
+        }
+        let set = u64::from_le_bytes(b[..8].try_into().unwrap());
+        let size = u64::from_le_bytes(b[8..].try_into().unwrap());
+        if let Err(e) = temporary_sigmask(k, pid, set, size) {
+            return KResult::Done(Err(e));
+        }
     }
+    do_select(k, plat, pid, r.rdi, [r.rsi, r.rdx, r.r10], t, r.r8, false)
 }
 
-/// ppoll: poll with a timespec (the signal-mask argument is ignored).
+/// Writes the time left before `deadline_ns` to a select timeval or a
+/// pselect6 timespec, as Linux does when the wait ends. A timeout in
+/// read-only memory is left alone (select still succeeds), as on Linux.
+pub(crate) fn select_write_remaining(
+    k: &Kernel,
+    pid: Pid,
+    timeout: u64,
+    micros: bool,
+    left_ns: u64,
+) {
+    let sec = left_ns / 1_000_000_000;
+    let frac = left_ns % 1_000_000_000;
+    let frac = if micros { frac / 1000 } else { frac };
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&sec.to_le_bytes());
+    b[8..].copy_from_slice(&frac.to_le_bytes());
+    let _ = copy_out(k, pid, timeout, &b);
+}
+
+/// ppoll: poll with a timespec and a temporary signal mask.
 pub fn sys_ppoll(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let (fds, nfds) = (r.rdi, r.rsi);
     let t = match timeout_from(k, pid, r.rdx, false) {
         Ok(t) => t,
         Err(e) => return KResult::Done(Err(e)),
     };
+    if let Err(e) = temporary_sigmask(k, pid, r.r10, r.r8) {
+        return KResult::Done(Err(e));
+    }
     match poll_scan(k, pid, fds, nfds, t == Some(0)) {
         Ok(0) if t != Some(0) => {
             let deadline_ns = t.map(|t| plat.monotonic_ns().saturating_add(t));

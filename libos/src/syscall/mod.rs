@@ -117,9 +117,9 @@ syscall_table! {
     __NR_ioctl => K(io::sys_ioctl), Partial("console: TCGETS (TCSETS* accepted), winsize, process group; FIONREAD, FIONBIO, FIOCLEX");
     __NR_fstat => K(io::sys_fstat), Full;
     __NR_poll => K(io::sys_poll), Full;
-    __NR_ppoll => K(io::sys_ppoll), Partial("the signal mask argument is ignored");
-    __NR_select => K(io::sys_select), Partial("the timeout is not updated");
-    __NR_pselect6 => K(io::sys_pselect6), Partial("the signal mask argument is ignored");
+    __NR_ppoll => K(io::sys_ppoll), Full;
+    __NR_select => K(io::sys_select), Full;
+    __NR_pselect6 => K(io::sys_pselect6), Full;
     __NR_pipe => K(io::sys_pipe), Full;
     __NR_pipe2 => K(io::sys_pipe2), Full;
     __NR_dup => K(io::sys_dup), Full;
@@ -297,6 +297,13 @@ pub fn dispatch(
                 Ok(v) => v,
                 Err(e) => e.to_return(),
             });
+            // A call that set a temporary signal mask (ppoll, pselect6) and
+            // did not wait puts the thread's own mask back.
+            if let Some(p) = kernel.procs.get_mut(&pid) {
+                if let Some(m) = p.signals.saved_mask.take() {
+                    p.signals.mask = m;
+                }
+            }
             // Pending signals run on the way back to user mode.
             if kernel.deliver(plat, pid, regs) {
                 Outcome::Return

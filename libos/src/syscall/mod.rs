@@ -177,7 +177,7 @@ syscall_table! {
     __NR_vfork => K(proc::sys_vfork), Partial("the child gets a copy-on-write copy, not the parent's memory");
     __NR_clone => K(proc::sys_clone), Partial("threads (CLONE_THREAD) and fork-like clones; no CLONE_VM processes");
     __NR_clone3 => K(proc::sys_clone3), Partial("as clone; no pidfd, set_tid or cgroup");
-    __NR_execve => K(proc::sys_execve), Partial("files of the initial tree; #! scripts; no close-on-exec fds yet");
+    __NR_execve => K(proc::sys_execve), Partial("#! scripts up to 4 levels deep; no execveat");
     __NR_wait4 => K(proc::sys_wait4), Partial("rusage reports zero CPU time");
     __NR_waitid => K(proc::sys_waitid), Partial("P_ALL, P_PID, P_PGID with WEXITED, WNOHANG, WNOWAIT");
     __NR_getpid => P(proc::sys_getpid), Full;

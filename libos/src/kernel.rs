@@ -231,15 +231,15 @@ impl Kernel {
             return;
         }
         use crate::file::FileKind;
-        match &f.kind {
-            FileKind::Inode(ino) => {
-                // The description's flock goes with its last reference.
-                let owner = alloc::rc::Rc::as_ptr(&f) as usize as u64;
-                if self.flocks.release_file(*ino, owner) {
-                    self.wake_lockers(plat);
-                }
-                self.fs.release(*ino)
+        // The description's flock goes with its last reference.
+        if let Some(key) = syscall::io::flock_key(&f) {
+            let owner = alloc::rc::Rc::as_ptr(&f) as usize as u64;
+            if self.flocks.release_file(key, owner) {
+                self.wake_lockers(plat);
             }
+        }
+        match &f.kind {
+            FileKind::Inode(ino) => self.fs.release(*ino),
             FileKind::PipeRead(p) => {
                 let id = {
                     let mut p = p.borrow_mut();

@@ -111,6 +111,16 @@ int main(void) {
     r = flock(a, LOCK_SH | LOCK_EX);
     printf("flock with a bad operation: %d %s\n", r, errno == EINVAL ? "EINVAL" : "?");
     close(a);
+    /* Both ends of a pipe are one file: their descriptions contend. */
+    int pp[2];
+    pipe(pp);
+    int r1 = flock(pp[0], LOCK_EX);
+    errno = 0;
+    r = flock(pp[1], LOCK_EX | LOCK_NB);
+    printf("flock on a pipe: %d, the other end: %d %s\n", r1, r, errno == EWOULDBLOCK ? "EWOULDBLOCK" : "?");
+    close(pp[0]);
+    printf("after the first end closed: %d\n", flock(pp[1], LOCK_EX | LOCK_NB));
+    close(pp[1]);
     unlink(path);
     return 0;
 }

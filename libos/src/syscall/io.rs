@@ -1093,6 +1093,17 @@ pub fn sys_flock(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
     }
 }
 
+/// What a flock locks: the inode, or the pipe (pipes have no inode here;
+/// their keys live above every inode number). Devices without an inode
+/// cannot be locked.
+pub(crate) fn flock_key(f: &OpenFile) -> Option<u64> {
+    match &f.kind {
+        FileKind::Inode(ino) => Some(*ino),
+        FileKind::PipeRead(p) | FileKind::PipeWrite(p) => Some(1 << 63 | p.borrow().id),
+        _ => None,
+    }
+}
+
 /// The result of a flock, or None while another description's lock is in
 /// the way.
 pub(crate) fn try_flock(k: &mut Kernel, pid: Pid, fd: i32, op: u32) -> Option<Result<u64, Errno>> {
@@ -1100,7 +1111,7 @@ pub(crate) fn try_flock(k: &mut Kernel, pid: Pid, fd: i32, op: u32) -> Option<Re
         Ok(f) => f,
         Err(e) => return Some(Err(e)),
     };
-    let FileKind::Inode(ino) = f.kind else {
+    let Some(ino) = flock_key(&f) else {
         return Some(Err(Errno::EINVAL));
     };
     let kind = match op & !g::LOCK_NB {

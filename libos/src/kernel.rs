@@ -260,32 +260,26 @@ impl Kernel {
         }
     }
 
-    /// Retries every F_SETLKW that waits for a record lock (some lock was
-    /// just released).
+    /// Retries every F_SETLKW and blocking flock that waits for a lock (some
+    /// lock was just released or downgraded).
     pub(crate) fn wake_lockers(&mut self, plat: &mut dyn Platform) {
-        let waiting: Vec<(Pid, i32, u64)> = self
+        let waiting: Vec<(Pid, Blocked)> = self
             .procs
             .values()
             .filter_map(|p| match p.state {
-                State::Blocked(Blocked::RecordLock { fd, arg }) => Some((p.pid, fd, arg)),
+                State::Blocked(b @ (Blocked::RecordLock { .. } | Blocked::Flock { .. })) => {
+                    Some((p.pid, b))
+                }
                 _ => None,
             })
             .collect();
-        for (pid, fd, arg) in waiting {
-            if let Some(r) = syscall::io::set_record_lock(self, pid, fd, arg) {
-                self.complete_result(plat, pid, r);
-            }
-        }
-        let waiting: Vec<(Pid, i32, u32)> = self
-            .procs
-            .values()
-            .filter_map(|p| match p.state {
-                State::Blocked(Blocked::Flock { fd, op }) => Some((p.pid, fd, op)),
+        for (pid, b) in waiting {
+            let r = match b {
+                Blocked::RecordLock { fd, arg } => syscall::io::set_record_lock(self, pid, fd, arg),
+                Blocked::Flock { fd, op } => syscall::io::try_flock(self, pid, fd, op),
                 _ => None,
-            })
-            .collect();
-        for (pid, fd, op) in waiting {
-            if let Some(r) = syscall::io::try_flock(self, pid, fd, op) {
+            };
+            if let Some(r) = r {
                 self.complete_result(plat, pid, r);
             }
         }
@@ -757,9 +751,7 @@ impl Kernel {
         p.state = State::Running;
         // A wait under a temporary signal mask (ppoll, pselect6) that ends
         // normally puts the thread's own mask back.
-        if let Some(m) = p.signals.saved_mask.take() {
-            p.signals.mask = m;
-        }
+        p.signals.restore_saved_mask();
         let mut regs = p.regs;
         regs.complete(ret);
         if self.deliver(plat, pid, &mut regs) {
@@ -1131,9 +1123,7 @@ impl Kernel {
         // No handler took over a temporary mask (sigsuspend, ppoll): the
         // thread's own mask is back in force.
         if let Some(p) = self.procs.get_mut(&pid) {
-            if let Some(m) = p.signals.saved_mask.take() {
-                p.signals.mask = m;
-            }
+            p.signals.restore_saved_mask();
         }
         if resume {
             self.push_action(Action::Reply { tid: pid, regs });

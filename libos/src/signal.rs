@@ -293,7 +293,9 @@ pub struct SignalState {
     /// Pending signals and their info (standard signals do not queue).
     pub pending: u64,
     pub info: [SigInfo; NSIG],
-    /// The mask to restore after rt_sigsuspend's handler runs.
+    /// The thread's own mask while a temporary one is in force
+    /// (rt_sigsuspend, ppoll, pselect6); restored after the handler runs, or
+    /// when the call returns without one.
     pub saved_mask: Option<u64>,
     pub altstack: AltStack,
 }
@@ -315,6 +317,13 @@ impl Default for SignalState {
 }
 
 impl SignalState {
+    /// Ends a temporary mask: the thread's own mask is in force again.
+    pub fn restore_saved_mask(&mut self) {
+        if let Some(m) = self.saved_mask.take() {
+            self.mask = m;
+        }
+    }
+
     /// execve: caught signals return to their default action; ignored ones
     /// stay ignored; the mask is kept.
     pub fn reset_on_exec(&mut self) {

@@ -300,9 +300,7 @@ pub fn dispatch(
             // A call that set a temporary signal mask (ppoll, pselect6) and
             // did not wait puts the thread's own mask back.
             if let Some(p) = kernel.procs.get_mut(&pid) {
-                if let Some(m) = p.signals.saved_mask.take() {
-                    p.signals.mask = m;
-                }
+                p.signals.restore_saved_mask();
             }
             // Pending signals run on the way back to user mode.
             if kernel.deliver(plat, pid, regs) {

@@ -2,7 +2,7 @@
 #   make run [INIT='/tests/hello a b']   build everything and boot (INIT: the first command)
 #   make test                            host tests, lints, then QEMU system tests
 # Every target installs what is missing first (scripts/deps.sh).
-.PHONY: all deps kernel debian tests-bin rootfs roottask image run check test clean docs
+.PHONY: all deps kernel debian busybox tests-bin rootfs roottask image run check test clean docs
 
 all: image
 
@@ -18,7 +18,10 @@ debian: deps
 tests-bin: deps
 	@scripts/build-tests.sh
 
-rootfs: debian tests-bin
+busybox: deps
+	@scripts/busybox-musl.sh
+
+rootfs: debian busybox tests-bin
 	@scripts/mkrootfs.sh
 
 roottask: rootfs

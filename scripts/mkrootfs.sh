@@ -16,15 +16,27 @@ cp -a build/tests/. "$out/tests/"
 printf 'just text\n' > "$out/tests/notelf"
 chmod 755 "$out/tests/notelf"
 deb=build/debian
-[ -f "$deb/bin/busybox" ] && cp "$deb/bin/busybox" "$out/bin/busybox"
+bb=build/busybox-musl
+[ -f "$deb/bin/busybox" ] && cp "$deb/bin/busybox" "$out/bin/busybox-glibc"
 [ -f "$deb/usr/lib/x86_64-linux-musl/bin/mksh" ] && cp "$deb/usr/lib/x86_64-linux-musl/bin/mksh" "$out/bin/mksh"
 [ -f "$deb/sbin/ldconfig" ] && cp "$deb/sbin/ldconfig" "$out/sbin/ldconfig"
-[ -e "$out/bin/sh" ] || ln -s busybox "$out/bin/sh"
-# busybox applet links (/bin/ls -> busybox, ...), where nothing else is.
-if [ -x "$deb/bin/busybox" ]; then
-    for a in $("$deb/bin/busybox" --list); do
-        [ -e "$out/bin/$a" ] || [ -L "$out/bin/$a" ] || ln -s busybox "$out/bin/$a"
+# /bin/busybox is the musl build from Debian's source; its test suites live
+# in /opt/busybox, laid out as in the source tree.
+if [ -f "$bb/busybox" ]; then
+    cp "$bb/busybox" "$out/bin/busybox"
+    mkdir -p "$out/opt"
+    cp -a "$bb/tree" "$out/opt/busybox"
+    # busybox applet links where busybox --install -s puts them (/bin/ls,
+    # /usr/bin/awk, /sbin/ifconfig, ...), unless rootfs/ has that file.
+    for a in $("$bb/busybox" --list-full); do
+        dir=$(dirname "$a")
+        up=$(echo "$dir" | sed 's:[^/][^/]*:..:g')
+        mkdir -p "$out/$dir"
+        target=$up/bin/busybox
+        [ "$dir" = bin ] && target=busybox
+        [ -e "$out/$a" ] || [ -L "$out/$a" ] || ln -s "$target" "$out/$a"
     done
 fi
+[ -e "$out/bin/sh" ] || ln -s busybox "$out/bin/sh"
 ( cd "$out" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet --reproducible ) > build/rootfs.cpio
 echo "selkie: rootfs ready: build/rootfs.cpio ($(( $(stat -c %s build/rootfs.cpio) / 1024 )) KiB)"

@@ -45,7 +45,7 @@ CASES = [
     ("exit-status", "/tests/exitcode 42", [42], [[]], True),
     ("console-tty", "/tests/tty", [0],
      [[r"^isatty\(1\): 1$", r"^tcgetattr: 0 icanon=1 echo=1$", r"^TIOCGWINSZ: 0 rows>0=1 cols>0=1$"]], False),
-    ("glibc-busybox-echo", "/bin/busybox echo hello world", [0], [[r"^hello world$"]], True),
+    ("glibc-busybox-echo", "/bin/busybox-glibc echo hello world", [0], [[r"^hello world$"]], True),
     ("glibc-static-pie-ldconfig", "/sbin/ldconfig --version", [0], [[r"^ldconfig \(Debian GLIBC "]], True),
     ("musl-mksh", '/bin/mksh -c "echo ok"', [0], [[r"^ok$"]], True),
     ("missing-binary", "/no/such/program", [127], [[r"^selkie: /no/such/program: No such file or directory$"]], False),
@@ -59,7 +59,7 @@ CASES = [
        r"^child slept: status 3, waited >= 100 ms: yes, < 2 s: yes$",
        r"^crashing child: signaled=1 signal=11$", r"^no children left: ECHILD$",
        r"^20 children reaped, status sum 190$"]], True),
-    ("glibc-sh-runs-programs", '/bin/sh -c "/tests/hello from-sh; /tests/exitcode 4; echo rc=$?; exit 9"', [9],
+    ("glibc-sh-runs-programs", '/bin/busybox-glibc sh -c "/tests/hello from-sh; /tests/exitcode 4; echo rc=$?; exit 9"', [9],
      [[r"^hello from /tests/hello$", r"^argv\[1\]=from-sh$", r"^rc=4$"]], True),
     ("signals", "/tests/signals", [140],
      [[r"^handler ran for signal 10$", r"^SIGCHLD: count=1 info ok=1 status=4$", r"^pause: -1 EINTR, alarms=1$",
@@ -111,10 +111,10 @@ CASES = [
        r"^flock with a bad operation: -1 EINVAL$",
        r"^flock on a pipe: 0, the other end: -1 EWOULDBLOCK$", r"^after the first end closed: 0$"]], True),
     ("busybox-shell-files-and-pipelines",
-     '/bin/sh -c "mkdir -p /tmp/d && echo hello > /tmp/d/f && cat /tmp/d/f && echo one two three | wc -w && ls /tmp/d && cat /tmp/d/f | tr a-z A-Z && rm /tmp/d/f && ls -a /tmp/d | wc -l"',
+     '/bin/sh -c "mkdir -p /tmp/d && echo hello > /tmp/d/f && cat /tmp/d/f && echo one two three | wc -w && ls /tmp/d | cat && cat /tmp/d/f | tr a-z A-Z && rm /tmp/d/f && ls -a /tmp/d | wc -l"',
      [0], [[r"^hello$", r"^3$", r"^f$", r"^HELLO$", r"^2$"]], True),
     ("procfs-and-ps", '/bin/sh -c "grep -c ^Name /proc/self/status; ls /proc | grep -cx self; xargs -0 echo < /proc/1/cmdline; ps | head -n 1"',
-     [0], [[r"^1$", r"^1$", r"^/bin/sh -c grep", r"^PID\s+USER\s+COMMAND$"]], False),
+     [0], [[r"^1$", r"^1$", r"^/bin/sh -c grep", r"^PID\s+USER\s+(TIME\s+)?COMMAND$"]], False),
     # Random syscalls with hostile arguments from child processes: the LibOS
     # must answer them all and keep serving.
     ("syscall-fuzzer", "/tests/fuzz 100000 7", [0],
@@ -125,7 +125,7 @@ CASES = [
      [[r"^rc=2$", r"^tls ok$"]], True),
     # The default init, driven through the serial console: builtins only until fork exists.
     ("interactive-busybox-sh", "", [7],
-     [[r"BusyBox v1\.35", r"hi from sh$", r"^rc=3$", r"^hello$", r"^hello$", r"^\^C$", r"^rc=130$"]], False,
+     [[r"hi from sh$", r"^rc=3$", r"^hello$", r"^hello$", r"^\^C$", r"^rc=130$"]], False,
      ["echo hi from sh\r", "/tests/exitcode 3\r", "echo rc=$?\r",
       # cat reads the console in canonical mode (echo, a line at a time); ^C ends it.
       "cat\r", ("cat", "hello\r"), ("hello\r\nhello", "\x03"), "echo rc=$?\r", "exit 7\r"]),

@@ -137,6 +137,10 @@ pub struct Kernel {
     pub identity: Identity,
     /// Log every syscall (strace-like) through the platform log.
     pub trace: bool,
+    /// Threads whose blocked call is being retried right now: a wake nested
+    /// in the retry (a pipe read that frees room wakes the pipe's waiters
+    /// again) must not serve them a second time.
+    retrying: BTreeSet<Pid>,
 }
 
 /// The user context that starts a program at `entry` with stack `sp`.
@@ -202,6 +206,7 @@ impl Kernel {
                 nodename: "selkie".into(),
             },
             trace: false,
+            retrying: BTreeSet::new(),
         }
     }
 
@@ -260,6 +265,14 @@ impl Kernel {
         }
     }
 
+    /// Whether `pid` still waits on `b` and is not being retried already:
+    /// wakes collect their waiters first, and serving one may end or change
+    /// another's wait.
+    fn still_waits(&self, pid: Pid, b: Blocked) -> bool {
+        !self.retrying.contains(&pid)
+            && matches!(self.procs.get(&pid), Some(p) if p.state == State::Blocked(b))
+    }
+
     /// Retries every F_SETLKW and blocking flock that waits for a lock (some
     /// lock was just released or downgraded).
     pub(crate) fn wake_lockers(&mut self, plat: &mut dyn Platform) {
@@ -274,6 +287,9 @@ impl Kernel {
             })
             .collect();
         for (pid, b) in waiting {
+            if !self.still_waits(pid, b) {
+                continue;
+            }
             let r = match b {
                 Blocked::RecordLock { fd, arg } => syscall::io::set_record_lock(self, pid, fd, arg),
                 Blocked::Flock { fd, op } => syscall::io::try_flock(self, pid, fd, op),
@@ -316,6 +332,10 @@ impl Kernel {
             })
             .collect();
         for (pid, b) in waiting {
+            if !self.still_waits(pid, b) {
+                continue;
+            }
+            self.retrying.insert(pid);
             let r = match b {
                 Blocked::PipeRead { fd, buf, len, .. } => {
                     syscall::io::read_now(self, plat, pid, fd, buf, len)
@@ -355,6 +375,7 @@ impl Kernel {
                 }
                 _ => None,
             };
+            self.retrying.remove(&pid);
             if let Some(r) = r {
                 self.complete_result(plat, pid, r);
             }
@@ -688,6 +709,9 @@ impl Kernel {
             })
             .collect();
         for (pid, b) in due {
+            if !self.still_waits(pid, b) {
+                continue;
+            }
             match b {
                 Blocked::Sleep { .. } => self.complete(plat, pid, 0),
                 Blocked::Futex { .. } => self.complete(plat, pid, Errno::ETIMEDOUT.to_return()),
@@ -792,6 +816,9 @@ impl Kernel {
         for (pid, b) in waiting {
             if !self.tty.readable() {
                 break;
+            }
+            if !self.still_waits(pid, b) {
+                continue;
             }
             match b {
                 Blocked::ConsoleRead { buf, len } => {

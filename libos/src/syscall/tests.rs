@@ -1743,6 +1743,58 @@ fn pipes_block_readers_and_writers() {
     );
 }
 
+/// A write that wakes a blocked reader hands it only what it asked for; the
+/// rest stays in the pipe (the reader's retry once woke the pipe's waiters,
+/// itself included, and drained the pipe into the same buffer).
+#[test]
+fn woken_reader_takes_only_its_share() {
+    let (mut k, mut plat) = setup();
+    call(&mut k, &mut plat, g::__NR_pipe2, [0x10000, 0, 0, 0, 0, 0]).unwrap();
+    let (rd, wr) = (3u64, 4u64);
+    let child = raw(&mut k, &mut plat, 1, g::__NR_fork, [0; 6]).1.rax as u32;
+    let _ = k.take_actions();
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            1,
+            g::__NR_read,
+            [rd, 0x10100, 4, 0, 0, 0]
+        )
+        .0,
+        Outcome::Block
+    );
+    k.process(child)
+        .unwrap()
+        .vm()
+        .copy_out(0x10200, b"0123456789ab")
+        .unwrap();
+    let w = raw(
+        &mut k,
+        &mut plat,
+        child,
+        g::__NR_write,
+        [wr, 0x10200, 12, 0, 0, 0],
+    );
+    assert_eq!(w.1.rax, 12);
+    let acts = k.take_actions();
+    assert!(
+        acts.iter()
+            .any(|a| matches!(a, Action::Reply { tid: 1, regs } if regs.rax == 4)),
+        "{acts:?}"
+    );
+    let mut b = [0u8; 4];
+    peek(&mut k, 0x10100, &mut b);
+    assert_eq!(&b, b"0123");
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_read, [rd, 0x10100, 16, 0, 0, 0]),
+        Ok(8)
+    );
+    let mut b = [0u8; 8];
+    peek(&mut k, 0x10100, &mut b);
+    assert_eq!(&b, b"456789ab");
+}
+
 #[test]
 fn pipe_eof_epipe_dup_and_cloexec() {
     let (mut k, mut plat) = setup();

@@ -18,7 +18,9 @@ while [ $# -gt 0 ]; do
 done
 args=(-nographic -serial mon:stdio -m "${SELKIE_MEM:-512}" -cpu qemu64,+fsgsbase,+pdpe1gb
       -kernel "$top/build/kernel32.elf" -initrd "$top/build/roottask.elf"
-      -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot)
+      -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+# Tests (with a timeout) end at a guest reboot; an interactive run restarts.
+[ -n "$timeout" ] && args+=(-no-reboot)
 [ -n "$init" ] && args+=(-fw_cfg "name=opt/selkie/init,string=${init//,/,,}")
 # TRACE=1: the LibOS logs every syscall (strace-like).
 [ "${TRACE:-0}" = 1 ] && args+=(-fw_cfg "name=opt/selkie/trace,string=1")

@@ -115,6 +115,11 @@ CASES = [
      [0], [[r"^hello$", r"^3$", r"^f$", r"^HELLO$", r"^2$"]], True),
     ("procfs-and-ps", '/bin/sh -c "grep -c ^Name /proc/self/status; ls /proc | grep -cx self; xargs -0 echo < /proc/1/cmdline; ps | head -n 1"',
      [0], [[r"^1$", r"^1$", r"^/bin/sh -c grep", r"^PID\s+USER\s+(TIME\s+)?COMMAND$"]], False),
+    # reboot(2) ends the machine: the next command never runs.
+    ("poweroff", '/bin/sh -c "echo bye; poweroff -f; echo reached: FAILED"; /tests/hello', [0],
+     [[r"^bye$", r"^selkie: power off$"]], False),
+    ("reboot", '/bin/sh -c "reboot -f; echo reached: FAILED"; /tests/hello', [0],
+     [[r"^selkie: restarting$"]], False),
     # Random syscalls with hostile arguments from child processes: the LibOS
     # must answer them all and keep serving.
     ("syscall-fuzzer", "/tests/fuzz 100000 7", [0],
@@ -136,6 +141,8 @@ TIMEOUTS = {"syscall-fuzzer": 900}
 
 INIT_RE = re.compile(r"^selkie: init: (.*)$")
 EXIT_RE = re.compile(r"^selkie: exit (\d+) \((.*)\)")
+# A command that powers the machine off ends with the halt line.
+HALT_RE = re.compile(r"^selkie: halt (\d+)$")
 
 
 def split_commands(console):
@@ -145,7 +152,7 @@ def split_commands(console):
         if INIT_RE.match(line):
             cur = []
             continue
-        m = EXIT_RE.match(line)
+        m = EXIT_RE.match(line) or HALT_RE.match(line)
         if m and cur is not None:
             out.append((int(m.group(1)), cur))
             cur = None

@@ -404,7 +404,7 @@ impl Tmpfs {
                 return Err(Errno::ENOSPC);
             }
             n.data
-                .try_reserve_exact((len - old) as usize)
+                .try_reserve((len - old) as usize)
                 .map_err(|_| Errno::ENOSPC)?;
         }
         n.data.resize(len as usize, 0);

@@ -78,6 +78,14 @@ pub enum Action {
     Resume { tid: Pid },
 }
 
+/// How the machine should end (reboot(2)); the platform acts on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    Halt,
+    PowerOff,
+    Restart,
+}
+
 /// Why exec failed.
 #[derive(Debug)]
 pub enum SpawnError {
@@ -141,6 +149,9 @@ pub struct Kernel {
     /// in the retry (a pipe read that frees room wakes the pipe's waiters
     /// again) must not serve them a second time.
     retrying: BTreeSet<Pid>,
+    /// Set by reboot(2): the platform ends the machine before it answers
+    /// anything else.
+    pub shutdown: Option<Shutdown>,
 }
 
 /// The user context that starts a program at `entry` with stack `sp`.
@@ -207,6 +218,7 @@ impl Kernel {
             },
             trace: false,
             retrying: BTreeSet::new(),
+            shutdown: None,
         }
     }
 

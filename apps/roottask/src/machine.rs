@@ -152,6 +152,26 @@ pub fn exit_qemu(status: u8) -> ! {
     }
 }
 
+/// Ends the machine as reboot(2) asked: power-off and halt end QEMU with
+/// status 0; restart resets the machine through the PCI reset register (QEMU
+/// started with -no-reboot exits instead), falling back to the keyboard
+/// controller's reset line.
+pub fn shutdown(how: selkie_libos::kernel::Shutdown) -> ! {
+    use selkie_libos::kernel::Shutdown;
+    match how {
+        Shutdown::PowerOff => println!("selkie: power off"),
+        Shutdown::Halt => println!("selkie: system halted"),
+        Shutdown::Restart => println!("selkie: restarting"),
+    }
+    println!("selkie: halt 0");
+    if how == Shutdown::Restart {
+        out8(0xcf9, 0x02);
+        out8(0xcf9, 0x06);
+        out8(0x64, 0xfe);
+    }
+    exit_qemu(0)
+}
+
 static mut PIT_HANDLER: u64 = 0;
 
 /// Uses the PIT (channel 0, IRQ 0 = IOAPIC pin 2) as a one-shot timer.

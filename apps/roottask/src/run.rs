@@ -526,6 +526,10 @@ impl Loop {
                 .map_or(0, |t| entered.saturating_sub(t));
             self.kernel.account(tid, user, 0);
             reply = self.fault(tid, info, mrs);
+            // reboot(2): the machine ends before the caller hears back.
+            if let Some(how) = self.kernel.shutdown {
+                machine::shutdown(how);
+            }
             let left = machine::monotonic_ns();
             self.kernel.account(tid, 0, left - entered);
             if reply.is_some() {

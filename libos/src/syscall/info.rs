@@ -338,3 +338,32 @@ pub fn sys_sysinfo(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &Syscal
         .map_or(Err(Errno::ESRCH), |p| p.vm().copy_out(r.rdi, &b).map(|_| 0));
     KResult::Done(res)
 }
+
+/// reboot(magic1, magic2, cmd, arg): the magic numbers are checked as on
+/// Linux; halt, power-off and restart end the machine (the tmpfs has nothing
+/// to sync), Ctrl-Alt-Del settings are accepted and have no effect.
+pub fn sys_reboot(k: &mut Kernel, _plat: &mut dyn Platform, _pid: Pid, r: &SyscallRegs) -> KResult {
+    use crate::kernel::Shutdown;
+    use linux_raw_sys::general as g;
+    let (m1, m2, cmd) = (r.rdi as u32, r.rsi as u32, r.rdx as u32);
+    let magic2 = [
+        g::LINUX_REBOOT_MAGIC2,
+        g::LINUX_REBOOT_MAGIC2A,
+        g::LINUX_REBOOT_MAGIC2B,
+        g::LINUX_REBOOT_MAGIC2C,
+    ];
+    if m1 != g::LINUX_REBOOT_MAGIC1 || !magic2.contains(&m2) {
+        return KResult::Done(Err(Errno::EINVAL));
+    }
+    let how = match cmd {
+        g::LINUX_REBOOT_CMD_CAD_ON | g::LINUX_REBOOT_CMD_CAD_OFF => {
+            return KResult::Done(Ok(0));
+        }
+        g::LINUX_REBOOT_CMD_HALT => Shutdown::Halt,
+        g::LINUX_REBOOT_CMD_POWER_OFF => Shutdown::PowerOff,
+        g::LINUX_REBOOT_CMD_RESTART | g::LINUX_REBOOT_CMD_RESTART2 => Shutdown::Restart,
+        _ => return KResult::Done(Err(Errno::EINVAL)),
+    };
+    k.shutdown = Some(how);
+    KResult::Done(Ok(0))
+}

@@ -225,6 +225,7 @@ syscall_table! {
     __NR_nanosleep => K(time::sys_nanosleep), Partial("not interruptible by signals yet");
     __NR_clock_nanosleep => K(time::sys_clock_nanosleep), Partial("not interruptible by signals yet");
     __NR_uname => P(info::sys_uname), Full;
+    __NR_reboot => K(info::sys_reboot), Partial("halt, power-off and restart end the machine; Ctrl-Alt-Del settings ignored");
     __NR_sysinfo => K(info::sys_sysinfo), Partial("load averages zero; no swap");
     __NR_getrandom => P(info::sys_getrandom), Partial("not a cryptographic generator");
     __NR_prlimit64 => P(info::sys_prlimit64), Partial("the caller only; RLIMIT_NPROC is enforced (also for root), the others recorded");

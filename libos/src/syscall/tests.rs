@@ -2194,3 +2194,41 @@ fn syscall_table_doc() {
     let have = std::fs::read_to_string(path).unwrap_or_default();
     assert!(have == want, "docs/syscalls.md is stale: run `make docs`");
 }
+
+#[test]
+fn reboot_checks_magic_and_ends_the_machine() {
+    use crate::kernel::Shutdown;
+    let (mut k, mut plat) = setup();
+    let (m1, m2) = (g::LINUX_REBOOT_MAGIC1 as u64, g::LINUX_REBOOT_MAGIC2 as u64);
+    let off = g::LINUX_REBOOT_CMD_POWER_OFF as u64;
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_reboot, [1, m2, off, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_reboot, [m1, 7, off, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_reboot, [m1, m2, 0x1234, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    // Ctrl-Alt-Del settings (busybox init sets them) change nothing.
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_reboot, [m1, m2, 0, 0, 0, 0]),
+        Ok(0)
+    );
+    assert_eq!(k.shutdown, None);
+    let restart = g::LINUX_REBOOT_CMD_RESTART as u64;
+    let m2c = g::LINUX_REBOOT_MAGIC2C as u64;
+    call(
+        &mut k,
+        &mut plat,
+        g::__NR_reboot,
+        [m1, m2c, restart, 0, 0, 0],
+    )
+    .unwrap();
+    assert_eq!(k.shutdown, Some(Shutdown::Restart));
+    call(&mut k, &mut plat, g::__NR_reboot, [m1, m2, off, 0, 0, 0]).unwrap();
+    assert_eq!(k.shutdown, Some(Shutdown::PowerOff));
+}

@@ -76,6 +76,20 @@ pub enum Action {
     Suspend { tid: Pid },
     /// Continue a stopped thread (SIGCONT).
     Resume { tid: Pid },
+    /// A signal waits for thread `tid`, which runs in user mode: stop it,
+    /// read its registers and call [`Kernel::interrupted`].
+    Interrupt { tid: Pid },
+}
+
+/// What to do with a thread stopped for [`Action::Interrupt`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Interrupted {
+    /// Nothing to deliver after all: let it go on.
+    Resume,
+    /// Go on with these registers (a handler's frame is set up).
+    Restart(Context),
+    /// Leave it stopped: it ended or its process stopped (other actions say so).
+    Leave,
 }
 
 /// How the machine should end (reboot(2)); the platform acts on it.
@@ -1041,7 +1055,47 @@ impl Kernel {
         }
         p.signals.pending |= bit(sig);
         p.signals.info[sig as usize - 1] = info;
+        let running = p.state == State::Running;
         self.interrupt_wait(plat, tid);
+        // A thread running in user mode would only see the signal at its next
+        // syscall or fault: the platform stops it to deliver now.
+        let stopped = self.procs.get(&tgid).is_some_and(|l| l.stopped);
+        let queued = self.actions.iter().any(|a| *a == Action::Interrupt { tid });
+        if running && !blocked && !stopped && !queued {
+            self.push_action(Action::Interrupt { tid });
+        }
+    }
+
+    /// Thread `tid`, stopped in user mode for [`Action::Interrupt`] with
+    /// registers `context`, takes its pending signals. If it was about to
+    /// trap (its syscall still queued), `context` points at the syscall
+    /// instruction, which runs again after the handler returns.
+    pub fn interrupted(
+        &mut self,
+        plat: &mut dyn Platform,
+        tid: Pid,
+        context: &Context,
+    ) -> Interrupted {
+        let Some(p) = self.procs.get(&tid) else {
+            return Interrupted::Leave;
+        };
+        let tgid = p.tgid;
+        if p.state != State::Running {
+            return Interrupted::Resume;
+        }
+        if self.procs.get(&tgid).is_some_and(|l| l.stopped) {
+            return Interrupted::Leave;
+        }
+        let (mut regs, fs_base) = context_regs(context);
+        let before = regs;
+        if !self.deliver(plat, tid, &mut regs) {
+            return Interrupted::Leave;
+        }
+        if regs == before {
+            Interrupted::Resume
+        } else {
+            Interrupted::Restart(regs_context(&regs, fs_base))
+        }
     }
 
     /// Stops every thread of process `tgid` (SIGSTOP, SIGTSTP, ...): threads

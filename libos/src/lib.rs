@@ -37,7 +37,7 @@ pub mod signal;
 pub mod syscall;
 pub mod tty;
 
-pub use kernel::{Action, Context, FaultOutcome, Kernel, Outcome, SpawnError};
+pub use kernel::{Action, Context, FaultOutcome, Interrupted, Kernel, Outcome, SpawnError};
 pub use platform::{AddressSpace, Platform};
 pub use selkie_loader::Perms;
 pub use selkie_syscalls::errno::Errno;

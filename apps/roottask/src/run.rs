@@ -18,7 +18,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use selkie_libos::cpio;
 use selkie_libos::process::Pid;
-use selkie_libos::{Action, AddressSpace, Context, Errno, FaultOutcome, Kernel, Outcome, Platform};
+use selkie_libos::{
+    Action, AddressSpace, Context, Errno, FaultOutcome, Interrupted, Kernel, Outcome, Platform,
+};
 use selkie_sel4::ipc::{self, MessageInfo};
 use selkie_sel4::{consts::*, invoke, syscall, CPtr, CapRights};
 use selkie_syscalls::regs::SyscallRegs;
@@ -314,6 +316,31 @@ impl Loop {
                     if let Some(r) = t.reply.take() {
                         objects::get().delete_slot(r);
                     }
+                }
+            }
+            Action::Interrupt { tid } => {
+                let Some(tcb) = self.threads.get(&tid).map(|t| t.tcb) else {
+                    return;
+                };
+                // Suspending also takes back a trap still queued on the
+                // endpoint: the thread is restarted at its syscall instruction.
+                if invoke::tcb_suspend(tcb).is_err() {
+                    return;
+                }
+                let ctx = match invoke::tcb_read_registers(tcb, false) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        println!("selkie: cannot read the registers of thread {tid}: {e}");
+                        let _ = invoke::tcb_resume(tcb);
+                        return;
+                    }
+                };
+                match self.kernel.interrupted(&mut self.plat, tid, &ctx) {
+                    Interrupted::Resume => {
+                        let _ = invoke::tcb_resume(tcb);
+                    }
+                    Interrupted::Restart(c) => self.restart_with(tid, &c),
+                    Interrupted::Leave => {}
                 }
             }
             Action::Resume { tid } => {

@@ -451,6 +451,8 @@ fn do_execve(
     if !path.contains('/') {
         path = alloc::format!("./{path}");
     }
+    // The name is the file asked for, also when a #! interpreter runs it.
+    let comm = crate::process::comm_of(&path);
     // Follow #! interpreters (at most 4 levels, like Linux's binfmt_script).
     let cwd = p.cwd;
     let mut ino;
@@ -516,7 +518,7 @@ fn do_execve(
     let p = k.procs.get_mut(&tgid).ok_or(Errno::ESRCH)?;
     p.vm().clear();
     p.vm = fresh.vm.clone();
-    p.comm = crate::process::comm_of(&path);
+    p.comm = comm;
     p.cmdline = core::mem::take(&mut fresh.cmdline);
     p.environ = core::mem::take(&mut fresh.environ);
     p.exe = path;

@@ -2232,3 +2232,54 @@ fn reboot_checks_magic_and_ends_the_machine() {
     call(&mut k, &mut plat, g::__NR_reboot, [m1, m2, off, 0, 0, 0]).unwrap();
     assert_eq!(k.shutdown, Some(Shutdown::PowerOff));
 }
+
+/// A signal for a thread running in user mode asks the platform to stop it;
+/// with its registers the LibOS sets up the handler's frame, and the
+/// handler returns to the interrupted instruction.
+#[test]
+fn signal_to_a_running_thread_interrupts_it() {
+    use crate::kernel::{context_regs, Interrupted};
+    let (mut k, mut plat) = setup();
+    let p = k.process(1).unwrap();
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x20000,
+            end: 0x30000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
+    install(&mut k, 1, 10, 0x401234, 0);
+    let child = raw(&mut k, &mut plat, 1, g::__NR_fork, [0; 6]).1.rax as u32;
+    let _ = k.take_actions();
+    // The child signals its parent, which runs (it was answered).
+    let (o, _) = raw(&mut k, &mut plat, child, g::__NR_kill, [1, 10, 0, 0, 0, 0]);
+    assert_eq!(o, Outcome::Return);
+    let acts = k.take_actions();
+    assert!(acts.contains(&Action::Interrupt { tid: 1 }), "{acts:?}");
+    // Stopped at 0x5555 in the middle of a loop.
+    let mut ctx = [0u64; 19];
+    ctx[0] = 0x5555; // rip
+    ctx[1] = 0x2f000; // rsp
+    ctx[3] = 42; // rax
+    let Interrupted::Restart(h) = k.interrupted(&mut plat, 1, &ctx) else {
+        panic!("no handler frame")
+    };
+    let (r, _) = context_regs(&h);
+    assert_eq!(r.fault_ip, 0x401234);
+    assert_eq!(r.rdi, 10);
+    // Nothing more to deliver: a second stop just resumes the thread.
+    assert_eq!(k.interrupted(&mut plat, 1, &ctx), Interrupted::Resume);
+    // rt_sigreturn goes back to the loop with every register as it was.
+    let mut sr = SyscallRegs {
+        rax: g::__NR_rt_sigreturn as u64,
+        sp: r.sp + 8,
+        fault_ip: 0x401100,
+        ..Default::default()
+    };
+    assert_eq!(k.syscall(&mut plat, 1, &mut sr), Outcome::Return);
+    assert_eq!(sr.fault_ip, 0x5555);
+    assert_eq!(sr.sp, 0x2f000);
+    assert_eq!(sr.rax, 42);
+}

@@ -1,0 +1,74 @@
+/* Signals reach threads that never make a syscall: a busy loop is
+ * interrupted by a signal from another process, by its own interval timer
+ * and by pthread_kill from another thread; the handler runs and the loop
+ * goes on from where it was. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got;
+static volatile unsigned long spins;
+
+static void on_signal(int sig) { got = sig; }
+
+static void spin_until_signal(void) {
+    while (!got)
+        spins++;
+}
+
+static void *spinner(void *arg) {
+    (void)arg;
+    spin_until_signal();
+    return NULL;
+}
+
+int main(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGALRM, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
+
+    pid_t parent = getpid();
+    pid_t child = fork();
+    if (child == 0) {
+        usleep(100000);
+        kill(parent, SIGUSR1);
+        _exit(0);
+    }
+    spin_until_signal();
+    int st;
+    waitpid(child, &st, 0);
+    printf("busy loop interrupted by another process: %s\n", got == SIGUSR1 ? "SIGUSR1" : "?");
+
+    got = 0;
+    struct itimerval it = {{0, 0}, {0, 100000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    spin_until_signal();
+    printf("busy loop interrupted by its timer: %s\n", got == SIGALRM ? "SIGALRM" : "?");
+
+    got = 0;
+    pthread_t t;
+    pthread_create(&t, NULL, spinner, NULL);
+    usleep(100000);
+    pthread_kill(t, SIGUSR2);
+    pthread_join(t, NULL);
+    printf("spinning thread interrupted by pthread_kill: %s\n", got == SIGUSR2 ? "SIGUSR2" : "?");
+
+    /* A busy child is killed by SIGTERM and its parent sees the signal. */
+    child = fork();
+    if (child == 0) {
+        for (;;)
+            spins++;
+    }
+    usleep(50000);
+    kill(child, SIGTERM);
+    waitpid(child, &st, 0);
+    printf("busy child killed by: %s\n", WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM ? "SIGTERM" : "?");
+    puts("asyncsig ok");
+    return 0;
+}

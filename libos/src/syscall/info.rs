@@ -128,17 +128,30 @@ pub fn sys_setrlimit(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     limits(ctx, resource, addr, 0)
 }
 
-pub fn sys_sched_getaffinity(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [pid, len, addr, ..] = ctx.args;
-    if pid != 0 && pid != ctx.proc.pid as u64 {
-        return Err(Errno::ESRCH);
-    }
-    if len < 8 || len % 8 != 0 {
-        return Err(Errno::EINVAL);
-    }
-    // One CPU.
-    ctx.copy_out(addr, &1u64.to_le_bytes())?;
-    Ok(8)
+/// sched_getaffinity(pid, len, mask): one CPU, for any live thread.
+pub fn sys_sched_getaffinity(
+    k: &mut Kernel,
+    _plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    let (target, len, addr) = (r.rdi, r.rsi, r.rdx);
+    let res = (|| {
+        let target = match target {
+            0 => pid,
+            t => Pid::try_from(t).map_err(|_| Errno::ESRCH)?,
+        };
+        if !k.procs.get(&target).is_some_and(|p| p.is_live()) {
+            return Err(Errno::ESRCH);
+        }
+        if len < 8 || len % 8 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        p.vm().copy_out(addr, &1u64.to_le_bytes())?;
+        Ok(8)
+    })();
+    KResult::Done(res)
 }
 
 fn timeval_bytes(ns: u64) -> [u8; 16] {

@@ -238,7 +238,7 @@ syscall_table! {
     __NR_sched_get_priority_max => P(info::sys_sched_get_priority_max), Full;
     __NR_sched_get_priority_min => P(info::sys_sched_get_priority_min), Full;
     __NR_sched_getscheduler => P(info::sys_sched_getscheduler), Partial("always SCHED_OTHER");
-    __NR_sched_getaffinity => P(info::sys_sched_getaffinity), Full;
+    __NR_sched_getaffinity => K(info::sys_sched_getaffinity), Full;
     __NR_getrusage => K(info::sys_getrusage), Partial("CPU times are estimates; maxrss; other counters zero");
     __NR_times => K(info::sys_times), Partial("CPU times are estimates");
     __NR_prctl => P(info::sys_prctl), Partial("PR_SET_NAME, PR_GET_NAME");

@@ -2283,3 +2283,30 @@ fn signal_to_a_running_thread_interrupts_it() {
     assert_eq!(sr.sp, 0x2f000);
     assert_eq!(sr.rax, 42);
 }
+
+#[test]
+fn sched_getaffinity_of_another_process() {
+    let (mut k, mut plat) = setup();
+    let child = raw(&mut k, &mut plat, 1, g::__NR_fork, [0; 6]).1.rax;
+    let nr = g::__NR_sched_getaffinity;
+    assert_eq!(
+        call(&mut k, &mut plat, nr, [child, 8, 0x10000, 0, 0, 0]),
+        Ok(8)
+    );
+    let mut b = [0u8; 8];
+    peek(&mut k, 0x10000, &mut b);
+    assert_eq!(u64::from_le_bytes(b), 1);
+    assert_eq!(call(&mut k, &mut plat, nr, [0, 8, 0x10000, 0, 0, 0]), Ok(8));
+    assert_eq!(
+        call(&mut k, &mut plat, nr, [999, 8, 0x10000, 0, 0, 0]),
+        Err(Errno::ESRCH)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, nr, [1 << 40, 8, 0x10000, 0, 0, 0]),
+        Err(Errno::ESRCH)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, nr, [0, 4, 0x10000, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+}

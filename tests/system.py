@@ -134,10 +134,35 @@ CASES = [
      [[r"^rc=2$", r"^tls ok$"]], True),
     # The default init, driven through the serial console: builtins only until fork exists.
     ("interactive-busybox-sh", "", [7],
-     [[r"hi from sh$", r"^rc=3$", r"^hello$", r"^hello$", r"^\^C$", r"^rc=130$"]], False,
+     [[r"hi from sh$", r"^rc=3$", r"^hello$", r"^hello$", r"^\^C$", r"^rc=130$",
+       r"^/tmp/a$", r"^HELLO$", r"^WORLD$", r"^2$", r"^1$", r"^a=1$", r"^b=2$", r"^2$", r"^5$",
+       r"^/tmp/a /tmp/a/b /tmp/a/b/c$", r"^-rw-------", r"^lrwxrwxrwx", r"^hello$", r"^world$",
+       r"^f h l$", r"^waited$", r"\[1\]\+\s+Running\s+sleep 100", r"^killed$",
+       r"^PID\s+USER", r"^\^C$", r"^rc=130$", r"^sleep 1$", r"^back$", r"^hello vi$"]], False,
      ["echo hi from sh\r", "/tests/exitcode 3\r", "echo rc=$?\r",
       # cat reads the console in canonical mode (echo, a line at a time); ^C ends it.
-      "cat\r", ("cat", "hello\r"), ("hello\r\nhello", "\x03"), "echo rc=$?\r", "exit 7\r"]),
+      "cat\r", ("cat", "hello\r"), ("hello\r\nhello", "\x03"), "echo rc=$?\r",
+      "cd /tmp && mkdir -p a/b/c && cd a && pwd\r",
+      "echo hello > f; echo world >> f; tr a-z A-Z < f 2>&1\r",
+      "cat <<EOF | wc -l\r", ("> ", "one\r"), ("> ", "two\r"), ("> ", "EOF\r"),
+      "ls -l / | grep -c ' tmp$'\r",
+      "printf 'b\\na\\nb\\n' | sort | uniq -c | awk '{print $2 \"=\" $1}'\r",
+      "seq 1 5 | sed -n 2,3p | head -n 1; seq 1 5 | tail -n 1\r",
+      "find /tmp/a -type d | sort | xargs echo\r",
+      "cp f g && mv g h && ln -s h l && chmod 600 h && ls -l h l | cut -c1-10 && cat l\r",
+      "rm -r /tmp/a/b && ls /tmp/a | xargs echo\r",
+      "sleep 1 & wait; echo waited\r",
+      "sleep 100 &\r", "jobs\r", "kill %1; wait; echo killed\r",
+      "ps\r",
+      # ^C ends the foreground job and the prompt comes back.
+      "sleep 100\r", ("sleep 100", "\x03", 1.0), "echo rc=$?\r",
+      "sleep 1 &\r", "fg\r", "echo back\r",
+      # vi puts the terminal in raw mode and restores it.
+      # Keys are typed once vi shows its screen, and Escape apart from ":wq"
+      # (an Escape with more keys right behind it reads as an escape sequence).
+      "vi /tmp/v.txt\r", ("100%", "i", 0.5), ("I /tmp", "hello vi", 0.5), ("", "\x1b", 1.0),
+      ("", ":wq\r", 1.0), "cat /tmp/v.txt\r",
+      "exit 7\r"]),
 ]
 
 # Cases that need longer than the default 120 s.
@@ -198,7 +223,8 @@ class Result:
 
 def type_at_prompts(cmd, env, steps, prompt="# "):
     """Runs QEMU and types each step: a string after the shell's next prompt,
-    or (needle, text) once `needle` has appeared since the last typing."""
+    or (needle, text[, delay]) once `needle` has appeared since the last typing
+    (and `delay` seconds more)."""
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     out = bytearray()
     os.set_blocking(proc.stdout.fileno(), False)
@@ -211,8 +237,11 @@ def type_at_prompts(cmd, env, steps, prompt="# "):
             out += chunk
         if pending:
             step = pending[0]
-            needle, text = (prompt, step) if isinstance(step, str) else step
+            needle, text = (prompt, step) if isinstance(step, str) else step[:2]
             if needle.encode() in out[pos:]:
+                # (needle, text, delay): wait before typing (a program must start first).
+                if not isinstance(step, str) and len(step) > 2:
+                    time.sleep(step[2])
                 pos = len(out)
                 proc.stdin.write(text.encode())
                 proc.stdin.flush()

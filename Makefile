@@ -1,6 +1,6 @@
 # Selkie: a Linux-ABI LibOS on seL4.
 #   make run [INIT='/tests/hello a b']   build everything and boot (INIT: the first command)
-#   make test                            host tests, lints, then QEMU system tests
+#   make test                            host tests, lints, QEMU system tests, busybox's suites
 # Every target installs what is missing first (scripts/deps.sh).
 .PHONY: all deps kernel debian busybox tests-bin rootfs roottask image run check test clean docs
 
@@ -41,6 +41,7 @@ check: kernel
 
 test: check image
 	python3 tests/system.py
+	python3 tests/suites.py
 
 # Regenerates docs/syscalls.md from the dispatch table.
 docs:

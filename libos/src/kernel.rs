@@ -1541,9 +1541,15 @@ fn build_tree(files: &[Entry<'static>]) -> selkie_fs::Tmpfs {
             fs.create(dir, &name, Kind::Dir, perm, 0, 0, 0).map(|_| ())
         } else if e.is_symlink() {
             fs.symlink(dir, &name, e.data, 0).map(|_| ())
-        } else {
+        } else if e.is_file() {
             fs.create(dir, &name, Kind::File, perm, 0, 0, 0)
                 .and_then(|ino| fs.write_at(ino, 0, e.data, 0).map(|_| ()))
+        } else {
+            // Device nodes, FIFOs and sockets in the archive are skipped: the
+            // LibOS makes its own /dev nodes below (a node taken as a plain
+            // file would turn /dev/null into a file that keeps what is
+            // written to it).
+            Ok(())
         };
     }
     let dev = match fs.resolve(root, "/dev", true) {

@@ -2310,3 +2310,22 @@ fn sched_getaffinity_of_another_process() {
         Err(Errno::EINVAL)
     );
 }
+
+/// A device node in the root archive (a host's /dev/null copied into
+/// rootfs/) does not become a plain file: /dev/null stays the device.
+#[test]
+fn device_nodes_in_the_archive_stay_devices() {
+    let mut files = tree();
+    files.push(Entry {
+        name: "dev/null",
+        mode: 0o020666,
+        data: b"",
+    });
+    let k = Kernel::new(files);
+    let root = k.fs.root();
+    let ino = k.fs.resolve(root, "/dev/null", true).unwrap();
+    assert_eq!(
+        k.fs.stat(ino).unwrap().kind,
+        selkie_fs::Kind::CharDev(0x103)
+    );
+}

@@ -23,6 +23,7 @@ import concurrent.futures
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -90,8 +91,22 @@ def run_native(name, root, args):
     gdir = next(s[1] for s in SUITES if s[0] == name)
     cmd = command(name, args)
     argv = ["chroot", root, "/bin/busybox", "env", "-i"] + GUEST_ENV + ["/bin/sh", "-c", f"cd {gdir} && {cmd}"]
-    p = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=1800)
-    return results(name, p.stdout + p.stderr)
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         stdin=subprocess.DEVNULL, preexec_fn=default_signals, start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=1800)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+    return results(name, out)
+
+
+def default_signals():
+    """A suite's shell must start with default signal dispositions: an
+    inherited SIG_IGN (a background job of a non-interactive shell ignores
+    SIGINT and SIGQUIT) cannot be trapped, and the trap tests would spin."""
+    for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
 
 
 def run_selkie(name, args):

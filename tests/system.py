@@ -15,6 +15,7 @@ import concurrent.futures
 import os
 import re
 import shlex
+import signal
 import stat
 import subprocess
 import sys
@@ -200,6 +201,13 @@ def program_lines(lines):
 GUEST_ENV = ["HOME=/root", "PATH=/bin:/sbin:/usr/bin:/usr/sbin", "TERM=vt100", "SHELL=/bin/sh"]
 
 
+def default_signals():
+    """Native runs start with default signal dispositions, as in the guest (a
+    background job of a non-interactive shell inherits SIGINT/SIGQUIT ignored)."""
+    for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
+
+
 def run_native(init):
     """Runs the command on the host Linux in the guest's file tree (build/rootfs,
     through chroot, with busybox's env) and environment; without root, the
@@ -210,7 +218,8 @@ def run_native(init):
         argv = ["chroot", root, "/bin/busybox", "env", "-i"] + GUEST_ENV + cmd
     else:
         argv = [os.path.join(TOP, "build", cmd[0].lstrip("/"))] + cmd[1:]
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                       preexec_fn=default_signals)
     # A signal death is -N in Python, 128+N in a shell and in Selkie's report.
     status = 128 - p.returncode if p.returncode < 0 else p.returncode
     return status, [l for l in p.stdout.split("\n")]

@@ -91,7 +91,7 @@ def run_native(name, root, args):
     gdir = next(s[1] for s in SUITES if s[0] == name)
     cmd = command(name, args)
     argv = ["chroot", root, "/bin/busybox", "env", "-i"] + GUEST_ENV + ["/bin/sh", "-c", f"cd {gdir} && {cmd}"]
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
                          stdin=subprocess.DEVNULL, preexec_fn=default_signals, start_new_session=True)
     try:
         out, _ = p.communicate(timeout=1800)
@@ -113,8 +113,9 @@ def run_selkie(name, args):
     _, gdir, _, _, timeout = next(s for s in SUITES if s[0] == name)
     cmd = command(name, args)
     init = f'/bin/sh -c "cd {gdir} && {cmd}"'
+    # Output is bytes as the programs wrote them (the ls unicode test writes invalid UTF-8).
     p = subprocess.run([os.path.join(TOP, "scripts", "qemu.sh"), "--init", init, "--timeout", str(timeout)],
-                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+                       capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL)
     text = p.stdout + p.stderr
     return results(name, text), text, p.returncode
 

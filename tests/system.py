@@ -218,7 +218,7 @@ def run_native(init):
         argv = ["chroot", root, "/bin/busybox", "env", "-i"] + GUEST_ENV + cmd
     else:
         argv = [os.path.join(TOP, "build", cmd[0].lstrip("/"))] + cmd[1:]
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    p = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=60, stdin=subprocess.DEVNULL,
                        preexec_fn=default_signals)
     # A signal death is -N in Python, 128+N in a shell and in Selkie's report.
     status = 128 - p.returncode if p.returncode < 0 else p.returncode
@@ -271,7 +271,7 @@ def check(case):
         cmd += ["--init", init]
     env = dict(os.environ, INIT="", TRACE="1" if name == "syscall-trace" else "0")
     if typed is None:
-        p = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env)
+        p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL, env=env)
     else:
         p = type_at_prompts(cmd, env, typed)
     console = p.stdout + p.stderr

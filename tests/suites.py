@@ -29,6 +29,8 @@ import subprocess
 import sys
 import time
 
+from system import GUEST_ENV, default_signals  # tests/system.py: one guest environment
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FULL = os.environ.get("SELKIE_FULL_SUITES") == "1"
 APPLETS = "busybox $(busybox --list)" if FULL else "busybox $(busybox --list | grep -vx bc)"
@@ -41,7 +43,6 @@ SUITES = [
      re.compile(r"^(.*\.tests|.*/run-[^:]*): ?(ok|fail)$"), 3000),
 ]
 
-GUEST_ENV = ["HOME=/root", "PATH=/bin:/sbin:/usr/bin:/usr/sbin", "TERM=vt100", "SHELL=/bin/sh"]
 
 
 def results(name, text):
@@ -100,13 +101,6 @@ def run_native(name, root, args):
         out, _ = p.communicate()
     return results(name, out)
 
-
-def default_signals():
-    """A suite's shell must start with default signal dispositions: an
-    inherited SIG_IGN (a background job of a non-interactive shell ignores
-    SIGINT and SIGQUIT) cannot be trapped, and the trap tests would spin."""
-    for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, signal.SIG_DFL)
 
 
 def run_selkie(name, args):

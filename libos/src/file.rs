@@ -5,7 +5,7 @@
 //! CLONE_FILES. When the last reference to a description goes, the LibOS
 //! releases what it holds (an inode of the file system, a pipe end).
 use alloc::collections::{BTreeMap, VecDeque};
-use alloc::rc::Rc;
+use alloc::rc::{Rc, Weak};
 use core::cell::{Cell, RefCell};
 use selkie_fs::Ino;
 use selkie_syscalls::errno::Errno;
@@ -17,10 +17,51 @@ pub const PIPE_BUF: usize = 4096;
 
 /// A pipe's buffer and how many descriptions hold each end.
 pub struct Pipe {
+    /// Wait-queue identity (shared with eventfds and epoll instances).
     pub id: u64,
     pub buf: VecDeque<u8>,
     pub readers: usize,
     pub writers: usize,
+    /// Bumped on every change of readiness (data in or out, an end
+    /// closed): edge-triggered epoll reports a ready pipe once per change.
+    pub generation: u64,
+}
+
+/// The largest value an eventfd counter holds.
+pub const EVENTFD_MAX: u64 = u64::MAX - 1;
+
+/// An eventfd's counter.
+pub struct EventFd {
+    /// Wait-queue identity.
+    pub id: u64,
+    pub count: u64,
+    /// EFD_SEMAPHORE: a read takes 1, not the whole count.
+    pub semaphore: bool,
+    pub generation: u64,
+}
+
+/// One descriptor watched by an epoll instance.
+pub struct EpollItem {
+    /// The open file description, held weakly: when it is closed for good
+    /// the item goes away, as on Linux.
+    pub file: Weak<OpenFile>,
+    /// EPOLLIN, EPOLLOUT, ... and EPOLLET, EPOLLONESHOT.
+    pub events: u32,
+    pub data: u64,
+    /// EPOLLONESHOT reported: silent until EPOLL_CTL_MOD re-arms it.
+    pub disarmed: bool,
+    /// EPOLLET: the readiness generation last reported.
+    pub reported: Option<u64>,
+}
+
+/// An epoll instance: its interest list, keyed (like Linux) by descriptor
+/// number and open file description.
+pub struct Epoll {
+    /// Wait-queue identity (epoll_ctl wakes waiters through it).
+    pub id: u64,
+    pub items: BTreeMap<(i32, usize), EpollItem>,
+    /// The last item reported: the next scan starts after it.
+    pub cursor: Option<(i32, usize)>,
 }
 
 /// What a description refers to.
@@ -40,6 +81,10 @@ pub enum FileKind {
     /// The two ends of a pipe.
     PipeRead(Rc<RefCell<Pipe>>),
     PipeWrite(Rc<RefCell<Pipe>>),
+    /// eventfd2.
+    EventFd(Rc<RefCell<EventFd>>),
+    /// epoll_create1.
+    Epoll(Rc<RefCell<Epoll>>),
 }
 
 /// What an open /proc node holds.

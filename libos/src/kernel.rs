@@ -275,6 +275,7 @@ impl Kernel {
                 let id = {
                     let mut p = p.borrow_mut();
                     p.readers -= 1;
+                    p.generation += 1;
                     p.id
                 };
                 self.wake_pipe(plat, id);
@@ -283,6 +284,7 @@ impl Kernel {
                 let id = {
                     let mut p = p.borrow_mut();
                     p.writers -= 1;
+                    p.generation += 1;
                     p.id
                 };
                 self.wake_pipe(plat, id);
@@ -351,9 +353,9 @@ impl Kernel {
                 State::Blocked(
                     b @ (Blocked::PipeRead { pipe, .. } | Blocked::PipeWrite { pipe, .. }),
                 ) if pipe == id => Some((p.pid, b)),
-                State::Blocked(b @ (Blocked::Poll { .. } | Blocked::Select { .. })) => {
-                    Some((p.pid, b))
-                }
+                State::Blocked(
+                    b @ (Blocked::Poll { .. } | Blocked::Select { .. } | Blocked::EpollWait { .. }),
+                ) => Some((p.pid, b)),
                 _ => None,
             })
             .collect();
@@ -399,12 +401,30 @@ impl Kernel {
                         r => Some(r),
                     }
                 }
+                Blocked::EpollWait { .. } => self.epoll_retry(pid, b),
                 _ => None,
             };
             self.retrying.remove(&pid);
             if let Some(r) = r {
                 self.complete_result(plat, pid, r);
             }
+        }
+    }
+
+    /// The result of a waiting epoll_wait that can end now (None: it waits on).
+    fn epoll_retry(&mut self, pid: Pid, b: Blocked) -> Option<Result<u64, Errno>> {
+        let Blocked::EpollWait {
+            epfd,
+            events,
+            maxevents,
+            ..
+        } = b
+        else {
+            return None;
+        };
+        match syscall::event::epoll_scan(self, pid, epfd, events, maxevents) {
+            Ok(0) => None,
+            r => Some(r),
         }
     }
 
@@ -652,6 +672,7 @@ impl Kernel {
     pub fn console_input(&mut self, plat: &mut dyn Platform, bytes: &[u8]) {
         for &b in bytes {
             let fx = self.tty.input(b);
+            self.tty.generation += 1;
             if !fx.echo.is_empty() {
                 plat.console_write(&fx.echo);
             }
@@ -731,6 +752,12 @@ impl Kernel {
                         ..
                     },
                 ) if d <= now => Some((p.pid, b)),
+                State::Blocked(
+                    b @ Blocked::EpollWait {
+                        deadline_ns: Some(d),
+                        ..
+                    },
+                ) if d <= now => Some((p.pid, b)),
                 _ => None,
             })
             .collect();
@@ -750,6 +777,10 @@ impl Kernel {
                     let r = syscall::io::select_scan(self, pid, nfds, sets, true);
                     self.complete_result(plat, pid, r);
                 }
+                Blocked::EpollWait { .. } => {
+                    let r = self.epoll_retry(pid, b).unwrap_or(Ok(0));
+                    self.complete_result(plat, pid, r);
+                }
                 _ => {}
             }
         }
@@ -763,6 +794,7 @@ impl Kernel {
             State::Blocked(Blocked::Futex { deadline_ns, .. }) => deadline_ns,
             State::Blocked(Blocked::SigTimedWait { deadline_ns, .. }) => deadline_ns,
             State::Blocked(Blocked::Select { deadline_ns, .. }) => deadline_ns,
+            State::Blocked(Blocked::EpollWait { deadline_ns, .. }) => deadline_ns,
             _ => None,
         });
         let alarms = self
@@ -834,7 +866,8 @@ impl Kernel {
                 State::Blocked(
                     b @ (Blocked::ConsoleRead { .. }
                     | Blocked::Poll { .. }
-                    | Blocked::Select { .. }),
+                    | Blocked::Select { .. }
+                    | Blocked::EpollWait { .. }),
                 ) => Some((p.pid, b)),
                 _ => None,
             })
@@ -860,6 +893,11 @@ impl Kernel {
                 Blocked::Select { nfds, sets, .. } => {
                     let r = syscall::io::select_scan(self, pid, nfds, sets, false);
                     if r != Ok(0) {
+                        self.complete_result(plat, pid, r);
+                    }
+                }
+                Blocked::EpollWait { .. } => {
+                    if let Some(r) = self.epoll_retry(pid, b) {
                         self.complete_result(plat, pid, r);
                     }
                 }

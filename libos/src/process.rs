@@ -140,6 +140,13 @@ pub enum Blocked {
         /// `timeout` is a timeval (select), not a timespec (pselect6).
         micros: bool,
     },
+    /// epoll_wait / epoll_pwait(2) on `epfd` until an item is ready.
+    EpollWait {
+        epfd: i32,
+        events: u64,
+        maxevents: u32,
+        deadline_ns: Option<u64>,
+    },
     /// fcntl F_SETLKW on `fd` until no other process's lock is in the way.
     RecordLock { fd: i32, arg: u64 },
     /// flock without LOCK_NB on `fd` until no other description's lock is in the way.

@@ -217,6 +217,8 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
                 crate::file::FileKind::Full => "/dev/full".into(),
                 crate::file::FileKind::Random => "/dev/urandom".into(),
                 crate::file::FileKind::Proc(_) => "/proc".into(),
+                crate::file::FileKind::EventFd(_) => "anon_inode:[eventfd]".into(),
+                crate::file::FileKind::Epoll(_) => "anon_inode:[eventpoll]".into(),
             }))
         }
         _ => Err(Errno::ENOENT),

@@ -44,6 +44,8 @@ pub struct Tty {
     line: Vec<u8>,
     /// What reads may take.
     ready: VecDeque<Unit>,
+    /// Bumped on every input byte (edge-triggered epoll).
+    pub generation: u64,
 }
 
 impl Default for Tty {
@@ -54,6 +56,7 @@ impl Default for Tty {
             cols: 80,
             line: Vec::new(),
             ready: VecDeque::new(),
+            generation: 0,
         }
     }
 }

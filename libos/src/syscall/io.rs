@@ -133,7 +133,9 @@ pub(crate) fn read_now(
             let data: Vec<u8> = p.borrow().buf.iter().take(n).copied().collect();
             let id = p.borrow().id;
             let r = copy_out(k, pid, buf, &data).map(|_| {
-                p.borrow_mut().buf.drain(..n);
+                let mut p = p.borrow_mut();
+                p.buf.drain(..n);
+                p.generation += 1;
                 n as u64
             });
             // Writers waiting for room may go on.
@@ -141,6 +143,33 @@ pub(crate) fn read_now(
             r
         }
         FileKind::PipeWrite(_) => Err(Errno::EBADF),
+        FileKind::EventFd(e) => {
+            if len < 8 {
+                return Some(Err(Errno::EINVAL));
+            }
+            let (count, semaphore, id) = {
+                let e = e.borrow();
+                (e.count, e.semaphore, e.id)
+            };
+            if count == 0 {
+                return if f.nonblocking() {
+                    Some(Err(Errno::EAGAIN))
+                } else {
+                    None
+                };
+            }
+            let v = if semaphore { 1 } else { count };
+            let r = copy_out(k, pid, buf, &v.to_le_bytes()).map(|_| {
+                let mut e = e.borrow_mut();
+                e.count -= v;
+                e.generation += 1;
+                8
+            });
+            // Writers waiting for room may go on.
+            k.wake_pipe(plat, id);
+            r
+        }
+        FileKind::Epoll(_) => Err(Errno::EINVAL),
     };
     Some(res)
 }
@@ -200,6 +229,37 @@ pub(crate) fn write_more(
         FileKind::Full => Err(Errno::ENOSPC),
         FileKind::Proc(_) => Err(Errno::EACCES),
         FileKind::PipeRead(_) => Err(Errno::EBADF),
+        FileKind::Epoll(_) => Err(Errno::EINVAL),
+        FileKind::EventFd(e) => {
+            if len < 8 {
+                return Step::Done(Err(Errno::EINVAL));
+            }
+            let mut b = [0u8; 8];
+            if let Err(e) = copy_in(k, pid, buf, &mut b) {
+                return Step::Done(Err(e));
+            }
+            let v = u64::from_le_bytes(b);
+            if v == u64::MAX {
+                return Step::Done(Err(Errno::EINVAL));
+            }
+            let (count, id) = {
+                let e = e.borrow();
+                (e.count, e.id)
+            };
+            if v > crate::file::EVENTFD_MAX - count {
+                if f.nonblocking() {
+                    return Step::Done(Err(Errno::EAGAIN));
+                }
+                return Step::Wait { done: 0 };
+            }
+            {
+                let mut e = e.borrow_mut();
+                e.count += v;
+                e.generation += 1;
+            }
+            k.wake_pipe(plat, id);
+            Ok(8)
+        }
         FileKind::PipeWrite(p) => {
             let (space, readers, id) = {
                 let p = p.borrow();
@@ -236,7 +296,11 @@ pub(crate) fn write_more(
             if let Err(e) = copy_in(k, pid, buf + done, &mut data) {
                 return Step::Done(if done > 0 { Ok(done) } else { Err(e) });
             }
-            p.borrow_mut().buf.extend(data);
+            {
+                let mut p = p.borrow_mut();
+                p.buf.extend(data);
+                p.generation += 1;
+            }
             k.wake_pipe(plat, id);
             let done = done + n as u64;
             if done < len && !f.nonblocking() {
@@ -273,9 +337,12 @@ fn write_chunks(
     Ok(done)
 }
 
+/// The wait queue a blocked read or write of `f` waits on: a pipe's or an
+/// eventfd's (None: the console).
 fn pipe_id(f: &OpenFile) -> Option<u64> {
     match &f.kind {
         FileKind::PipeRead(p) | FileKind::PipeWrite(p) => Some(p.borrow().id),
+        FileKind::EventFd(e) => Some(e.borrow().id),
         _ => None,
     }
 }
@@ -588,6 +655,12 @@ pub(crate) fn file_stat(k: &Kernel, f: &OpenFile) -> Result<selkie_fs::Stat, Err
             rdev: 0,
             ..dev(0, 0o600)
         },
+        // Linux's anonymous inodes: a regular-looking file of size 0.
+        FileKind::EventFd(_) | FileKind::Epoll(_) => selkie_fs::Stat {
+            ino: 1,
+            kind: Kind::File,
+            ..dev(0, 0o600)
+        },
     })
 }
 
@@ -698,7 +771,7 @@ fn set_cloexec(k: &Kernel, pid: Pid, fd: i32, on: bool) -> Result<u64, Errno> {
 }
 
 /// The readiness (revents) of a description for `events`.
-fn readiness(k: &Kernel, f: &OpenFile, events: u32) -> u32 {
+pub(crate) fn readiness(k: &Kernel, f: &OpenFile, events: u32) -> u32 {
     let (r, w) = (g::POLLIN | g::POLLRDNORM, g::POLLOUT | g::POLLWRNORM);
     match &f.kind {
         FileKind::Console => (events & w) | if !k.tty.readable() { 0 } else { events & r },
@@ -719,6 +792,24 @@ fn readiness(k: &Kernel, f: &OpenFile, events: u32) -> u32 {
                 g::POLLERR
             } else if PIPE_CAPACITY - p.buf.len() >= PIPE_BUF {
                 events & w
+            } else {
+                0
+            }
+        }
+        FileKind::EventFd(e) => {
+            let e = e.borrow();
+            let mut ev = 0;
+            if e.count > 0 {
+                ev |= events & r;
+            }
+            if e.count < crate::file::EVENTFD_MAX {
+                ev |= events & w;
+            }
+            ev
+        }
+        FileKind::Epoll(ep) => {
+            if super::event::epoll_has_ready(k, ep) {
+                events & r
             } else {
                 0
             }
@@ -809,6 +900,7 @@ fn make_pipe(k: &mut Kernel, pid: Pid, out: u64, flags: u32) -> Result<u64, Errn
         buf: Default::default(),
         readers: 1,
         writers: 1,
+        generation: 0,
     }));
     let nb = flags & g::O_NONBLOCK;
     let rd = OpenFile::new(FileKind::PipeRead(pipe.clone()), nb);
@@ -1330,7 +1422,12 @@ fn do_select(
     }
 }
 
-fn timeout_from(k: &Kernel, pid: Pid, addr: u64, micros: bool) -> Result<Option<u64>, Errno> {
+pub(crate) fn timeout_from(
+    k: &Kernel,
+    pid: Pid,
+    addr: u64,
+    micros: bool,
+) -> Result<Option<u64>, Errno> {
     if addr == 0 {
         return Ok(None);
     }
@@ -1366,7 +1463,12 @@ pub fn sys_select(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &Syscall
 /// null) for the duration of the call; the old one is kept in `saved_mask`
 /// and comes back when the call returns (or after the handler of the
 /// signal that interrupted it).
-fn temporary_sigmask(k: &mut Kernel, pid: Pid, set: u64, size: u64) -> Result<(), Errno> {
+pub(crate) fn temporary_sigmask(
+    k: &mut Kernel,
+    pid: Pid,
+    set: u64,
+    size: u64,
+) -> Result<(), Errno> {
     if set == 0 {
         return Ok(());
     }

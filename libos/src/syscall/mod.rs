@@ -9,6 +9,7 @@
 //! Handlers come in two kinds ([`Handler`]): `P` handlers see only the calling
 //! process through a [`Ctx`]; `K` handlers see the whole [`Kernel`] and may
 //! block the caller or end it.
+pub(crate) mod event;
 mod fs;
 mod futex;
 mod info;
@@ -122,6 +123,14 @@ syscall_table! {
     __NR_pselect6 => K(io::sys_pselect6), Full;
     __NR_pipe => K(io::sys_pipe), Full;
     __NR_pipe2 => K(io::sys_pipe2), Full;
+    __NR_eventfd => K(event::sys_eventfd), Full;
+    __NR_eventfd2 => K(event::sys_eventfd2), Full;
+    __NR_epoll_create => K(event::sys_epoll_create), Full;
+    __NR_epoll_create1 => K(event::sys_epoll_create1), Full;
+    __NR_epoll_ctl => K(event::sys_epoll_ctl), Partial("EPOLLEXCLUSIVE accepted and treated as a plain item; EPOLLWAKEUP ignored");
+    __NR_epoll_wait => K(event::sys_epoll_wait), Full;
+    __NR_epoll_pwait => K(event::sys_epoll_pwait), Full;
+    __NR_epoll_pwait2 => K(event::sys_epoll_pwait2), Full;
     __NR_dup => K(io::sys_dup), Full;
     __NR_dup2 => K(io::sys_dup2), Full;
     __NR_dup3 => K(io::sys_dup3), Full;

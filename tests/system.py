@@ -24,7 +24,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # name, INIT, expected statuses per command, expected output (regexes in order) per command,
-# differential (run natively too and compare)
+# differential (run natively too and compare; "tty": natively on a pseudo-terminal)
 CASES = [
     ("hello-argv-auxv", '/tests/hello x "y z"', [0],
      [[r"^hello from /tests/hello$", r"^argc=3$", r"^argv\[1\]=x$", r"^argv\[2\]=y z$",
@@ -128,6 +128,14 @@ CASES = [
        r"^eventfd signalled: n=1 data=55$", r"^signal during epoll_wait \(SA_RESTART\): EINTR$",
        r"^epoll_pwait lets the blocked signal in: EINTR$", r"^mask restored after epoll_pwait: yes$",
        r"^epoll done$"]], True),
+    ("terminal-job-control", "/tests/jobctl", [0],
+     [[r"^background read: stopped by Stopped \(tty input\)$", r"^  read returned EIO$",
+       r"^  read returned EIO$", r"^  read returned EINTR$", r"^  handler saw signal 21$",
+       r"^  background write went through$", r"^background write under TOSTOP: stopped by Stopped \(tty output\)$",
+       r"^background tcsetattr: stopped by Stopped \(tty output\)$", r"^  tcsetattr returned ok$",
+       r"^  tcgetpgrp is the parent's group: yes$", r"^  after setsid, tcgetpgrp: ENOTTY$",
+       r"^tcsetpgrp to the child: ok$", r"^foreground child: exited$",
+       r"^tcsetpgrp back: ok, foreground again: yes$", r"^jobctl done$"]], "tty"),
     ("busybox-shell-files-and-pipelines",
      '/bin/sh -c "mkdir -p /tmp/d && echo hello > /tmp/d/f && cat /tmp/d/f && echo one two three | wc -w && ls /tmp/d | cat && cat /tmp/d/f | tr a-z A-Z && rm /tmp/d/f && ls -a /tmp/d | wc -l"',
      [0], [[r"^hello$", r"^3$", r"^f$", r"^HELLO$", r"^2$"]], True),
@@ -221,21 +229,25 @@ def default_signals():
         signal.signal(s, signal.SIG_DFL)
 
 
-def run_native(init):
+def run_native(init, tty=False):
     """Runs the command on the host Linux in the guest's file tree (build/rootfs,
     through chroot, with busybox's env) and environment; without root, the
-    binary runs from build/ directly."""
+    binary runs from build/ directly. With `tty`, it runs in a new session
+    whose controlling terminal is a pseudo-terminal (util-linux script), as
+    the guest's init command has the console."""
     cmd = shlex.split(init)
     if os.geteuid() == 0:
         root = os.path.join(TOP, "build", "rootfs")
         argv = ["chroot", root, "/bin/busybox", "env", "-i"] + GUEST_ENV + cmd
     else:
         argv = [os.path.join(TOP, "build", cmd[0].lstrip("/"))] + cmd[1:]
+    if tty:
+        argv = ["script", "-qec", shlex.join(argv), "/dev/null"]
     p = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=60, stdin=subprocess.DEVNULL,
                        preexec_fn=default_signals)
     # A signal death is -N in Python, 128+N in a shell and in Selkie's report.
     status = 128 - p.returncode if p.returncode < 0 else p.returncode
-    return status, [l for l in p.stdout.split("\n")]
+    return status, [l for l in p.stdout.replace("\r", "").split("\n")]
 
 
 class Result:
@@ -313,7 +325,7 @@ def check(case):
                 break
             pos += 1
         if differential:
-            nstatus, nlines = run_native(init)
+            nstatus, nlines = run_native(init, tty=differential == "tty")
             mine = program_lines(lines)
             while nlines and nlines[-1] == "":
                 nlines.pop()

@@ -149,6 +149,9 @@ pub struct Kernel {
     pub(crate) next_pipe: u64,
     /// The console's foreground process group (0: not set).
     pub(crate) tty_pgrp: Pid,
+    /// The session the console is the controlling terminal of (0: none).
+    /// Each init command is a session leader that owns the console.
+    pub(crate) tty_sid: Pid,
     /// Syscall numbers already reported as unimplemented.
     pub(crate) enosys_logged: BTreeSet<u64>,
     /// POSIX record locks (fcntl).
@@ -224,6 +227,7 @@ impl Kernel {
             fs,
             next_pipe: 1,
             tty_pgrp: 0,
+            tty_sid: 0,
             enosys_logged: BTreeSet::new(),
             locks: Default::default(),
             flocks: Default::default(),
@@ -524,6 +528,10 @@ impl Kernel {
         self.alloc_pid();
         let root = p.vm().aspace.root();
         self.procs.insert(pid, p);
+        // The console becomes its controlling terminal, its group the
+        // foreground one.
+        self.tty_sid = pid;
+        self.tty_pgrp = pid;
         self.push_action(Action::Start {
             tid: pid,
             root,
@@ -678,24 +686,45 @@ impl Kernel {
             }
             if let Some(sig) = fx.signal {
                 // ^C, ^\ and ^Z go to the foreground process group.
-                let group = self.tty_pgrp;
-                let targets: Vec<Pid> = self
-                    .procs
-                    .values()
-                    .filter(|p| p.pid == p.tgid && p.is_live() && (group == 0 || p.pgid == group))
-                    .map(|p| p.pid)
-                    .collect();
-                for t in targets {
-                    let info = SigInfo {
-                        signo: sig,
-                        code: signal::SI_KERNEL,
-                        ..Default::default()
-                    };
-                    self.send_signal(plat, t, info);
+                if self.tty_pgrp != 0 {
+                    self.signal_group(plat, self.tty_pgrp, sig);
                 }
             }
         }
         self.wake_console(plat);
+    }
+
+    /// Sends `sig` from the kernel to every process of group `pgid`.
+    pub(crate) fn signal_group(&mut self, plat: &mut dyn Platform, pgid: Pid, sig: u32) {
+        let targets: Vec<Pid> = self
+            .procs
+            .values()
+            .filter(|p| p.pid == p.tgid && p.is_live() && p.pgid == pgid)
+            .map(|p| p.pid)
+            .collect();
+        for t in targets {
+            let info = SigInfo {
+                signo: sig,
+                code: signal::SI_KERNEL,
+                ..Default::default()
+            };
+            self.send_signal(plat, t, info);
+        }
+    }
+
+    /// Whether process group `pgid` is orphaned: no member has a parent in
+    /// another group of the same session (POSIX; such a group is not stopped
+    /// by terminal job control).
+    pub(crate) fn pgrp_orphaned(&self, pgid: Pid) -> bool {
+        !self.procs.values().any(|p| {
+            p.pid == p.tgid
+                && p.is_live()
+                && p.pgid == pgid
+                && self
+                    .procs
+                    .get(&p.ppid)
+                    .is_some_and(|q| q.is_live() && q.pgid != pgid && q.sid == p.sid)
+        })
     }
 
     /// The timer fired (or time passed): ends expired sleeps and poll timeouts.

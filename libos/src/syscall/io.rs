@@ -400,11 +400,84 @@ fn do_write(
     }
 }
 
+/// `c_lflag` TOSTOP: background writes to the terminal raise SIGTTOU.
+const TOSTOP: u32 = 0o400;
+
+/// What a console access by a background process does instead (None: it
+/// goes on), as Linux's `tty_check_change`: a process of the console's
+/// session outside its foreground group that reads it (`sig` SIGTTIN), or
+/// changes its settings or writes it under TOSTOP (SIGTTOU), stops its group
+/// and the call runs again once continued; with a handler the call ends in
+/// EINTR (or runs again under SA_RESTART). A SIGTTIN that is blocked or
+/// ignored, or an orphaned group, makes a read fail with EIO; a SIGTTOU
+/// blocked or ignored lets the call go on.
+pub(crate) fn job_control(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    sig: u32,
+    r: &SyscallRegs,
+) -> Option<KResult> {
+    let p = k.procs.get(&pid)?;
+    let fg = k.tty_pgrp;
+    if fg == 0 || p.pgid == fg || p.sid != k.tty_sid {
+        return None;
+    }
+    let act = p.signals.action(sig);
+    if p.signals.mask & signal::bit(sig) != 0 || act.handler == signal::SIG_IGN {
+        return (sig == signal::SIGTTIN).then_some(KResult::Done(Err(Errno::EIO)));
+    }
+    let pgid = p.pgid;
+    if k.pgrp_orphaned(pgid) {
+        return Some(KResult::Done(Err(Errno::EIO)));
+    }
+    k.signal_group(plat, pgid, sig);
+    Some(
+        if act.handler == signal::SIG_DFL || act.flags & signal::SA_RESTART != 0 {
+            // The syscall instruction runs again after the stop or handler.
+            KResult::Replace(*r)
+        } else {
+            KResult::Done(Err(Errno::EINTR))
+        },
+    )
+}
+
+/// Job control for a read (SIGTTIN) or write (SIGTTOU, under TOSTOP) of
+/// `fd` when it is the console.
+fn console_check(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    fd: i32,
+    write: bool,
+    r: &SyscallRegs,
+) -> Option<KResult> {
+    let console = matches!(
+        file_of(k, pid, fd).map(|f| f.kind.clone()),
+        Ok(FileKind::Console)
+    );
+    if !console || (write && k.tty.termios.c_lflag & TOSTOP == 0) {
+        return None;
+    }
+    let sig = if write {
+        signal::SIGTTOU
+    } else {
+        signal::SIGTTIN
+    };
+    job_control(k, plat, pid, sig, r)
+}
+
 pub fn sys_read(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    if let Some(res) = console_check(k, plat, pid, r.rdi as i32, false, r) {
+        return res;
+    }
     do_read(k, plat, pid, r.rdi as i32, r.rsi, r.rdx)
 }
 
 pub fn sys_write(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    if let Some(res) = console_check(k, plat, pid, r.rdi as i32, true, r) {
+        return res;
+    }
     do_write(k, plat, pid, r.rdi as i32, r.rsi, r.rdx)
 }
 
@@ -424,6 +497,9 @@ fn iovecs(k: &Kernel, pid: Pid, addr: u64, count: u64) -> Result<Vec<Iovec>, Err
 /// in turn for files.
 pub fn sys_readv(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let fd = r.rdi as i32;
+    if let Some(res) = console_check(k, plat, pid, fd, false, r) {
+        return res;
+    }
     let iov = match iovecs(k, pid, r.rsi, r.rdx) {
         Ok(v) => v,
         Err(e) => return KResult::Done(Err(e)),
@@ -458,6 +534,9 @@ pub fn sys_readv(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
 /// does not fit when nothing has been written yet).
 pub fn sys_writev(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let fd = r.rdi as i32;
+    if let Some(res) = console_check(k, plat, pid, fd, true, r) {
+        return res;
+    }
     let iov = match iovecs(k, pid, r.rsi, r.rdx) {
         Ok(v) => v,
         Err(e) => return KResult::Done(Err(e)),
@@ -671,8 +750,30 @@ pub fn sys_fstat(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &Syscall
     KResult::Done(res)
 }
 
-pub fn sys_ioctl(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+pub fn sys_ioctl(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let (fd, req, arg) = (r.rdi as i32, r.rsi as u32, r.rdx);
+    // Changing the terminal's settings from the background raises SIGTTOU.
+    let changes = [
+        ioctl::TCSETS,
+        ioctl::TCSETSW,
+        ioctl::TCSETSF,
+        ioctl::TIOCSPGRP,
+        ioctl::TIOCSWINSZ,
+        ioctl::TCFLSH,
+    ];
+    let console = matches!(
+        file_of(k, pid, fd).map(|f| f.kind.clone()),
+        Ok(FileKind::Console)
+    );
+    if console && changes.contains(&req) {
+        if let Some(res) = job_control(k, plat, pid, signal::SIGTTOU, r) {
+            return res;
+        }
+    }
+    let (my_sid, my_pgid) = k.procs.get(&pid).map_or((0, 0), |p| (p.sid, p.pgid));
+    // Queries and changes of the foreground group and session are for
+    // processes whose controlling terminal the console is.
+    let ctty = my_sid != 0 && my_sid == k.tty_sid;
     let res = (|| {
         let f = file_of(k, pid, fd)?;
         match (&f.kind, req) {
@@ -696,32 +797,67 @@ pub fn sys_ioctl(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &Syscall
                 Ok(0)
             }
             (FileKind::Console, ioctl::TIOCGPGRP) => {
-                let pgid = match k.tty_pgrp {
-                    0 => k.procs.get(&pid).map(|p| p.pgid).unwrap_or(pid),
-                    g => g,
-                };
-                copy_out(k, pid, arg, &pgid.to_le_bytes())?;
+                if !ctty {
+                    return Err(Errno::ENOTTY);
+                }
+                copy_out(k, pid, arg, &k.tty_pgrp.to_le_bytes())?;
                 Ok(0)
             }
             (FileKind::Console, ioctl::TIOCSPGRP) => {
+                if !ctty {
+                    return Err(Errno::ENOTTY);
+                }
                 let mut b = [0u8; 4];
                 copy_in(k, pid, arg, &mut b)?;
                 let pgid = i32::from_le_bytes(b);
-                if pgid <= 0 {
+                if pgid < 0 {
                     return Err(Errno::EINVAL);
                 }
-                if !k.procs.values().any(|p| p.pgid == pgid as Pid) {
-                    return Err(Errno::EPERM);
+                // The group must exist in the caller's session.
+                if !k
+                    .procs
+                    .values()
+                    .any(|p| p.is_live() && p.pgid == pgid as Pid && p.sid == my_sid)
+                {
+                    return Err(if k.procs.values().any(|p| p.pgid == pgid as Pid) {
+                        Errno::EPERM
+                    } else {
+                        Errno::ESRCH
+                    });
                 }
                 k.tty_pgrp = pgid as Pid;
                 Ok(0)
             }
             (FileKind::Console, ioctl::TIOCGSID) => {
-                let sid = k.procs.get(&pid).map(|p| p.sid).unwrap_or(pid);
-                copy_out(k, pid, arg, &sid.to_le_bytes())?;
+                if !ctty {
+                    return Err(Errno::ENOTTY);
+                }
+                copy_out(k, pid, arg, &k.tty_sid.to_le_bytes())?;
                 Ok(0)
             }
-            (FileKind::Console, ioctl::TIOCSCTTY) | (FileKind::Console, ioctl::TIOCNOTTY) => Ok(0),
+            (FileKind::Console, ioctl::TIOCSCTTY) => {
+                // A session leader without a terminal takes the console.
+                if ctty {
+                    return Ok(0);
+                }
+                if my_sid != pid {
+                    return Err(Errno::EPERM);
+                }
+                k.tty_sid = my_sid;
+                k.tty_pgrp = my_pgid;
+                Ok(0)
+            }
+            (FileKind::Console, ioctl::TIOCNOTTY) => {
+                if !ctty {
+                    return Err(Errno::ENOTTY);
+                }
+                // The session leader gives the console up for its session.
+                if my_sid == pid {
+                    k.tty_sid = 0;
+                    k.tty_pgrp = 0;
+                }
+                Ok(0)
+            }
             (FileKind::Console, ioctl::TCSETS)
             | (FileKind::Console, ioctl::TCSETSW)
             | (FileKind::Console, ioctl::TCSETSF) => {

@@ -24,7 +24,8 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # name, INIT, expected statuses per command, expected output (regexes in order) per command,
-# differential (run natively too and compare; "tty": natively on a pseudo-terminal)
+# differential (run natively too and compare; "tty": natively on a pseudo-terminal;
+# "host": natively outside the guest's tree)
 CASES = [
     ("hello-argv-auxv", '/tests/hello x "y z"', [0],
      [[r"^hello from /tests/hello$", r"^argc=3$", r"^argv\[1\]=x$", r"^argv\[2\]=y z$",
@@ -136,6 +137,17 @@ CASES = [
        r"^  tcgetpgrp is the parent's group: yes$", r"^  after setsid, tcgetpgrp: ENOTTY$",
        r"^tcsetpgrp to the child: ok$", r"^foreground child: exited$",
        r"^tcsetpgrp back: ok, foreground again: yes$", r"^jobctl done$"]], "tty"),
+    ("pseudo-terminals", "/tests/pty", [0],
+     [[r"^open while locked: EIO$", r"^slave opens: yes, isatty: 1$", r"^ttyname is the slave: yes$",
+       r"^echo: abc$", r"^slave read 4 bytes: abc$", r"^slave output through ONLCR: yes$",
+       r"^child on the slave: yes$", r"^  foreground: yes, session: yes$", r"^child line: yes$",
+       r"^window size change seen: yes$", r"^\^C: yes$", r"^raw mode: yes$", r"^\^C in raw mode is a byte: yes$",
+       r"^child exited 3$", r"^master read after the slave closed: EIO$", r"^after the master closed: Hangup$",
+       r"^pty done$"]], "host"),
+    ("busybox-script-on-a-pty",
+     "/bin/sh -c \"script -q -c 'tty && echo hi from the pty && stty size' /tmp/ts && echo rc=$? && od -c /tmp/ts\"",
+     [0], [[r"^/dev/pts/0$", r"^hi from the pty$", r"^24 80$", r"^rc=0$",
+            r"^0000000   /   d   e   v   /   p   t   s   /   0  \\r  \\n   h   i       f$"]], False),
     ("busybox-shell-files-and-pipelines",
      '/bin/sh -c "mkdir -p /tmp/d && echo hello > /tmp/d/f && cat /tmp/d/f && echo one two three | wc -w && ls /tmp/d | cat && cat /tmp/d/f | tr a-z A-Z && rm /tmp/d/f && ls -a /tmp/d | wc -l"',
      [0], [[r"^hello$", r"^3$", r"^f$", r"^HELLO$", r"^2$"]], True),
@@ -160,7 +172,8 @@ CASES = [
        r"^/tmp/a$", r"^HELLO$", r"^WORLD$", r"^2$", r"^1$", r"^a=1$", r"^b=2$", r"^2$", r"^5$",
        r"^/tmp/a /tmp/a/b /tmp/a/b/c$", r"^-rw-------", r"^lrwxrwxrwx", r"^hello$", r"^world$",
        r"^f h l$", r"^waited$", r"\[1\]\+\s+Running\s+sleep 100", r"^killed$",
-       r"^PID\s+USER", r"^\^C$", r"^rc=130$", r"^sleep 1$", r"^back$", r"^hello vi$"]], False,
+       r"^PID\s+USER", r"^\^C$", r"^rc=130$", r"^sleep 1$", r"^back$", r"^hello vi$",
+       r"^/dev/pts/0$", r"^in the pty$", r"^2$"]], False,
      ["echo hi from sh\r", "/tests/exitcode 3\r", "echo rc=$?\r",
       # cat reads the console in canonical mode (echo, a line at a time); ^C ends it.
       "cat\r", ("cat", "hello\r"), ("hello\r\nhello", "\x03"), "echo rc=$?\r",
@@ -184,6 +197,9 @@ CASES = [
       # (an Escape with more keys right behind it reads as an escape sequence).
       "vi /tmp/v.txt\r", ("100%", "i", 0.5), ("I /tmp", "hello vi", 0.5), ("", "\x1b", 1.0),
       ("", ":wq\r", 1.0), "cat /tmp/v.txt\r",
+      # A nested shell on a pseudo-terminal, its session recorded by script.
+      "script -q /tmp/s.txt\r", "tty\r", "echo in the pty\r", "exit\r",
+      "grep -c 'in the pty' /tmp/s.txt\r",
       "exit 7\r"]),
 ]
 
@@ -229,19 +245,20 @@ def default_signals():
         signal.signal(s, signal.SIG_DFL)
 
 
-def run_native(init, tty=False):
+def run_native(init, mode=True):
     """Runs the command on the host Linux in the guest's file tree (build/rootfs,
-    through chroot, with busybox's env) and environment; without root, the
-    binary runs from build/ directly. With `tty`, it runs in a new session
-    whose controlling terminal is a pseudo-terminal (util-linux script), as
-    the guest's init command has the console."""
+    through chroot, with busybox's env) and environment; without root, or with
+    mode "host" (a test that needs the host's /dev/pts), the binary runs from
+    build/ directly. With mode "tty", it runs in a new session whose
+    controlling terminal is a pseudo-terminal (util-linux script), as the
+    guest's init command has the console."""
     cmd = shlex.split(init)
-    if os.geteuid() == 0:
+    if os.geteuid() == 0 and mode != "host":
         root = os.path.join(TOP, "build", "rootfs")
         argv = ["chroot", root, "/bin/busybox", "env", "-i"] + GUEST_ENV + cmd
     else:
         argv = [os.path.join(TOP, "build", cmd[0].lstrip("/"))] + cmd[1:]
-    if tty:
+    if mode == "tty":
         argv = ["script", "-qec", shlex.join(argv), "/dev/null"]
     p = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=60, stdin=subprocess.DEVNULL,
                        preexec_fn=default_signals)
@@ -325,7 +342,7 @@ def check(case):
                 break
             pos += 1
         if differential:
-            nstatus, nlines = run_native(init, tty=differential == "tty")
+            nstatus, nlines = run_native(init, differential)
             mine = program_lines(lines)
             while nlines and nlines[-1] == "":
                 nlines.pop()

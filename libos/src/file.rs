@@ -85,6 +85,9 @@ pub enum FileKind {
     EventFd(Rc<RefCell<EventFd>>),
     /// epoll_create1.
     Epoll(Rc<RefCell<Epoll>>),
+    /// A pseudo-terminal's two sides (/dev/ptmx, /dev/pts/N).
+    PtyMaster(Rc<RefCell<crate::pty::Pty>>),
+    PtySlave(Rc<RefCell<crate::pty::Pty>>),
 }
 
 /// What an open /proc node holds.

@@ -147,11 +147,8 @@ pub struct Kernel {
     pub(crate) fs: selkie_fs::Tmpfs,
     /// Identity of the next pipe.
     pub(crate) next_pipe: u64,
-    /// The console's foreground process group (0: not set).
-    pub(crate) tty_pgrp: Pid,
-    /// The session the console is the controlling terminal of (0: none).
-    /// Each init command is a session leader that owns the console.
-    pub(crate) tty_sid: Pid,
+    /// Pseudo-terminals by index (held until their master closes).
+    pub(crate) ptys: BTreeMap<u32, alloc::rc::Rc<core::cell::RefCell<crate::pty::Pty>>>,
     /// Syscall numbers already reported as unimplemented.
     pub(crate) enosys_logged: BTreeSet<u64>,
     /// POSIX record locks (fcntl).
@@ -226,8 +223,7 @@ impl Kernel {
             tty: crate::tty::Tty::default(),
             fs,
             next_pipe: 1,
-            tty_pgrp: 0,
-            tty_sid: 0,
+            ptys: BTreeMap::new(),
             enosys_logged: BTreeSet::new(),
             locks: Default::default(),
             flocks: Default::default(),
@@ -293,6 +289,8 @@ impl Kernel {
                 };
                 self.wake_pipe(plat, id);
             }
+            FileKind::PtyMaster(p) => syscall::term::side_closed(self, plat, p, true),
+            FileKind::PtySlave(p) => syscall::term::side_closed(self, plat, p, false),
             _ => {}
         }
     }
@@ -528,10 +526,10 @@ impl Kernel {
         self.alloc_pid();
         let root = p.vm().aspace.root();
         self.procs.insert(pid, p);
-        // The console becomes its controlling terminal, its group the
-        // foreground one.
-        self.tty_sid = pid;
-        self.tty_pgrp = pid;
+        // Each init command is a session leader with the console as its
+        // controlling terminal, its group in the foreground.
+        self.tty.sid = pid;
+        self.tty.pgrp = pid;
         self.push_action(Action::Start {
             tid: pid,
             root,
@@ -686,8 +684,8 @@ impl Kernel {
             }
             if let Some(sig) = fx.signal {
                 // ^C, ^\ and ^Z go to the foreground process group.
-                if self.tty_pgrp != 0 {
-                    self.signal_group(plat, self.tty_pgrp, sig);
+                if self.tty.pgrp != 0 {
+                    self.signal_group(plat, self.tty.pgrp, sig);
                 }
             }
         }
@@ -1260,7 +1258,13 @@ impl Kernel {
         let mut regs = p.regs;
         match b {
             Blocked::Vfork { .. } => return,
-            Blocked::Wait4 { .. } | Blocked::Waitid { .. } | Blocked::ConsoleRead { .. }
+            // A write interrupted after some bytes returns their count.
+            Blocked::PipeWrite { done, .. } if done > 0 => regs.complete(done),
+            Blocked::Wait4 { .. }
+            | Blocked::Waitid { .. }
+            | Blocked::ConsoleRead { .. }
+            | Blocked::PipeRead { .. }
+            | Blocked::PipeWrite { .. }
                 if act.flags & signal::SA_RESTART != 0 && act.handler > signal::SIG_IGN =>
             {
                 // Restart: resume at the syscall instruction with rax = nr.
@@ -1633,6 +1637,7 @@ fn build_tree(files: &[Entry<'static>]) -> selkie_fs::Tmpfs {
         ("urandom", 1, 9, 0o666),
         ("tty", 5, 0, 0o666),
         ("console", 5, 1, 0o600),
+        ("ptmx", 5, 2, 0o666),
         ("ttyS0", 4, 64, 0o620),
     ] {
         let _ = fs.create(
@@ -1645,6 +1650,7 @@ fn build_tree(files: &[Entry<'static>]) -> selkie_fs::Tmpfs {
             0,
         );
     }
+    let _ = fs.create(dev, "pts", Kind::Dir, 0o755, 0, 0, 0);
     for d in ["tmp", "root", "proc"] {
         let _ = fs.create(
             root,

@@ -33,6 +33,7 @@ pub mod mm;
 pub mod platform;
 pub mod process;
 pub mod procfs;
+pub mod pty;
 pub mod signal;
 pub mod syscall;
 pub mod tty;

@@ -219,6 +219,8 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
                 crate::file::FileKind::Proc(_) => "/proc".into(),
                 crate::file::FileKind::EventFd(_) => "anon_inode:[eventfd]".into(),
                 crate::file::FileKind::Epoll(_) => "anon_inode:[eventpoll]".into(),
+                crate::file::FileKind::PtyMaster(_) => "/dev/ptmx".into(),
+                crate::file::FileKind::PtySlave(pp) => format!("/dev/pts/{}", pp.borrow().index),
             }))
         }
         _ => Err(Errno::ENOENT),

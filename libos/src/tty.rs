@@ -46,6 +46,10 @@ pub struct Tty {
     ready: VecDeque<Unit>,
     /// Bumped on every input byte (edge-triggered epoll).
     pub generation: u64,
+    /// The foreground process group (0: none).
+    pub pgrp: u32,
+    /// The session this is the controlling terminal of (0: none).
+    pub sid: u32,
 }
 
 impl Default for Tty {
@@ -57,6 +61,8 @@ impl Default for Tty {
             line: Vec::new(),
             ready: VecDeque::new(),
             generation: 0,
+            pgrp: 0,
+            sid: 0,
         }
     }
 }

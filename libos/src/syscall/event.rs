@@ -249,6 +249,7 @@ fn generation(k: &Kernel, f: &OpenFile) -> u64 {
     match &f.kind {
         FileKind::PipeRead(p) | FileKind::PipeWrite(p) => p.borrow().generation,
         FileKind::EventFd(e) => e.borrow().generation,
+        FileKind::PtyMaster(p) | FileKind::PtySlave(p) => p.borrow().generation,
         FileKind::Console => k.tty.generation,
         _ => 0,
     }

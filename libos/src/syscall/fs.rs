@@ -36,8 +36,16 @@ fn now(plat: &mut dyn Platform) -> u64 {
     plat.realtime_ns()
 }
 
-/// The description an open of `ino` makes (devices by their number).
-fn open_inode(k: &mut Kernel, ino: Ino, flags: u32) -> Result<alloc::rc::Rc<OpenFile>, Errno> {
+/// The description an open of `ino` makes (devices by their number). A
+/// terminal opened without O_NOCTTY by a session leader that has none
+/// becomes its controlling terminal.
+fn open_inode(
+    k: &mut Kernel,
+    pid: Pid,
+    ino: Ino,
+    flags: u32,
+) -> Result<alloc::rc::Rc<OpenFile>, Errno> {
+    use super::term::{self, Term};
     let st = k.fs.stat(ino)?;
     let kind = match st.kind {
         Kind::CharDev(dev) => match dev {
@@ -45,7 +53,11 @@ fn open_inode(k: &mut Kernel, ino: Ino, flags: u32) -> Result<alloc::rc::Rc<Open
             0x105 => FileKind::Zero,
             0x107 => FileKind::Full,
             0x108 | 0x109 => FileKind::Random,
-            0x500 | 0x501 | 0x440 => FileKind::Console,
+            // /dev/tty: the caller's controlling terminal.
+            0x500 => term::controlling(k, pid)?,
+            0x501 | 0x440 => FileKind::Console,
+            0x502 => term::open_master(k)?,
+            d if d >> 8 == crate::pty::PTS_MAJOR => FileKind::PtySlave(term::open_slave(k, d)?),
             _ => return Err(Errno::ENXIO),
         },
         Kind::Fifo => return Err(Errno::ENXIO),
@@ -54,10 +66,16 @@ fn open_inode(k: &mut Kernel, ino: Ino, flags: u32) -> Result<alloc::rc::Rc<Open
             FileKind::Inode(ino)
         }
     };
-    Ok(OpenFile::new(
+    let file = OpenFile::new(
         kind,
         flags & !(g::O_CREAT | g::O_EXCL | g::O_TRUNC | g::O_CLOEXEC | g::O_NOFOLLOW),
-    ))
+    );
+    if flags & g::O_NOCTTY == 0 {
+        if let Some((t @ (Term::Console | Term::Pty(_)), false)) = Term::of(&file) {
+            term::acquire_on_open(k, pid, &t);
+        }
+    }
+    Ok(file)
 }
 
 fn do_open(
@@ -114,7 +132,7 @@ fn do_open(
     if flags & g::O_TRUNC != 0 && st.kind == Kind::File && acc != 0 {
         k.fs.truncate(ino, 0, now(plat))?;
     }
-    let file = open_inode(k, ino, flags)?;
+    let file = open_inode(k, pid, ino, flags)?;
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
     let limit = p.rlimits[7].cur.min(i32::MAX as u64) as i32;
     let r = p
@@ -604,6 +622,7 @@ pub fn sys_symlinkat(
 
 fn readlink_at(
     k: &Kernel,
+    plat: &mut dyn Platform,
     pid: Pid,
     dirfd: i32,
     upath: u64,
@@ -615,13 +634,12 @@ fn readlink_at(
     }
     let path = user_path(k, pid, upath)?;
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
-    let target = if path == "/proc/self/exe" {
-        let tgid = p.tgid;
-        k.procs
-            .get(&tgid)
-            .map(|l| l.exe.clone())
-            .unwrap_or_default()
-            .into_bytes()
+    let target = if crate::procfs::is_proc(&path) {
+        // /proc/self/exe, /proc/N/fd/M, /proc/self/cwd, ...
+        match crate::procfs::lookup(k, plat, pid, &path)? {
+            crate::procfs::Node::Link(t) => t.into_bytes(),
+            _ => return Err(Errno::EINVAL),
+        }
     } else {
         let base = base_dir(k, pid, dirfd, &path)?;
         let ino = k.fs.resolve(base, &path, false)?;
@@ -632,22 +650,17 @@ fn readlink_at(
     Ok(n as u64)
 }
 
-pub fn sys_readlink(
-    k: &mut Kernel,
-    _plat: &mut dyn Platform,
-    pid: Pid,
-    r: &SyscallRegs,
-) -> KResult {
-    KResult::Done(readlink_at(k, pid, g::AT_FDCWD, r.rdi, r.rsi, r.rdx))
+pub fn sys_readlink(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(readlink_at(k, plat, pid, g::AT_FDCWD, r.rdi, r.rsi, r.rdx))
 }
 
 pub fn sys_readlinkat(
     k: &mut Kernel,
-    _plat: &mut dyn Platform,
+    plat: &mut dyn Platform,
     pid: Pid,
     r: &SyscallRegs,
 ) -> KResult {
-    KResult::Done(readlink_at(k, pid, r.rdi as i32, r.rsi, r.rdx, r.r10))
+    KResult::Done(readlink_at(k, plat, pid, r.rdi as i32, r.rsi, r.rdx, r.r10))
 }
 
 fn set_cwd(k: &mut Kernel, pid: Pid, ino: Ino) -> Result<u64, Errno> {

@@ -17,7 +17,7 @@ use linux_raw_sys::ioctl;
 use selkie_fs::Kind;
 use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;
-use selkie_syscalls::types::{Iovec, KernelTermios, Winsize};
+use selkie_syscalls::types::Iovec;
 
 /// Largest single transfer (Linux caps at 0x7ffff000).
 const MAX_RW: u64 = 0x7fff_f000;
@@ -32,7 +32,7 @@ pub(crate) fn file_of(k: &Kernel, pid: Pid, fd: i32) -> Result<Rc<OpenFile>, Err
         .get(fd)
 }
 
-fn copy_in(k: &Kernel, pid: Pid, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+pub(crate) fn copy_in(k: &Kernel, pid: Pid, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
     k.procs
         .get(&pid)
         .ok_or(Errno::ESRCH)?
@@ -40,7 +40,7 @@ fn copy_in(k: &Kernel, pid: Pid, addr: u64, buf: &mut [u8]) -> Result<(), Errno>
         .copy_in(addr, buf)
 }
 
-fn copy_out(k: &Kernel, pid: Pid, addr: u64, data: &[u8]) -> Result<(), Errno> {
+pub(crate) fn copy_out(k: &Kernel, pid: Pid, addr: u64, data: &[u8]) -> Result<(), Errno> {
     k.procs
         .get(&pid)
         .ok_or(Errno::ESRCH)?
@@ -170,6 +170,49 @@ pub(crate) fn read_now(
             r
         }
         FileKind::Epoll(_) => Err(Errno::EINVAL),
+        FileKind::PtySlave(p) => {
+            let (ready, hung_up) = {
+                let p = p.borrow();
+                (p.tty.readable(), p.hung_up())
+            };
+            if hung_up {
+                return Some(Ok(0));
+            }
+            if !ready {
+                return if f.nonblocking() {
+                    Some(Err(Errno::EAGAIN))
+                } else {
+                    None
+                };
+            }
+            let data = p.borrow_mut().tty.read(len.min(64 * 1024));
+            copy_out(k, pid, buf, &data).map(|_| data.len() as u64)
+        }
+        FileKind::PtyMaster(p) => {
+            let (avail, gone, id) = {
+                let p = p.borrow();
+                (p.output.len(), p.slave_gone(), p.id)
+            };
+            if gone {
+                return Some(Err(Errno::EIO));
+            }
+            if avail == 0 {
+                return if f.nonblocking() {
+                    Some(Err(Errno::EAGAIN))
+                } else {
+                    None
+                };
+            }
+            let n = len.min(avail);
+            let data: Vec<u8> = p.borrow().output.iter().take(n).copied().collect();
+            let r = copy_out(k, pid, buf, &data).map(|_| {
+                p.borrow_mut().master_read(n);
+                n as u64
+            });
+            // Slave writers waiting for room may go on.
+            k.wake_pipe(plat, id);
+            r
+        }
     };
     Some(res)
 }
@@ -230,6 +273,56 @@ pub(crate) fn write_more(
         FileKind::Proc(_) => Err(Errno::EACCES),
         FileKind::PipeRead(_) => Err(Errno::EBADF),
         FileKind::Epoll(_) => Err(Errno::EINVAL),
+        FileKind::PtyMaster(p) => {
+            let p = p.clone();
+            let mut signals = Vec::new();
+            let r = write_chunks(k, pid, buf, len, |_, d| {
+                signals.extend(p.borrow_mut().master_write(d));
+                Ok(())
+            });
+            let (id, pgrp) = {
+                let p = p.borrow();
+                (p.id, p.tty.pgrp)
+            };
+            for sig in signals {
+                if pgrp != 0 {
+                    k.signal_group(plat, pgrp, sig);
+                }
+            }
+            k.wake_pipe(plat, id);
+            r
+        }
+        FileKind::PtySlave(p) => {
+            let (room, hung_up, id) = {
+                let p = p.borrow();
+                (p.output_room(), p.hung_up(), p.id)
+            };
+            if hung_up {
+                return Step::Done(if done > 0 { Ok(done) } else { Err(Errno::EIO) });
+            }
+            if room == 0 {
+                if f.nonblocking() {
+                    return Step::Done(if done > 0 {
+                        Ok(done)
+                    } else {
+                        Err(Errno::EAGAIN)
+                    });
+                }
+                return Step::Wait { done };
+            }
+            let n = (len - done).min(room as u64) as usize;
+            let mut data = vec![0u8; n];
+            if let Err(e) = copy_in(k, pid, buf + done, &mut data) {
+                return Step::Done(if done > 0 { Ok(done) } else { Err(e) });
+            }
+            p.borrow_mut().slave_write(&data);
+            k.wake_pipe(plat, id);
+            let done = done + n as u64;
+            if done < len && !f.nonblocking() {
+                return write_more(k, plat, pid, fd, buf, len, done);
+            }
+            Ok(done)
+        }
         FileKind::EventFd(e) => {
             if len < 8 {
                 return Step::Done(Err(Errno::EINVAL));
@@ -343,6 +436,7 @@ fn pipe_id(f: &OpenFile) -> Option<u64> {
     match &f.kind {
         FileKind::PipeRead(p) | FileKind::PipeWrite(p) => Some(p.borrow().id),
         FileKind::EventFd(e) => Some(e.borrow().id),
+        FileKind::PtyMaster(p) | FileKind::PtySlave(p) => Some(p.borrow().id),
         _ => None,
     }
 }
@@ -400,82 +494,15 @@ fn do_write(
     }
 }
 
-/// `c_lflag` TOSTOP: background writes to the terminal raise SIGTTOU.
-const TOSTOP: u32 = 0o400;
-
-/// What a console access by a background process does instead (None: it
-/// goes on), as Linux's `tty_check_change`: a process of the console's
-/// session outside its foreground group that reads it (`sig` SIGTTIN), or
-/// changes its settings or writes it under TOSTOP (SIGTTOU), stops its group
-/// and the call runs again once continued; with a handler the call ends in
-/// EINTR (or runs again under SA_RESTART). A SIGTTIN that is blocked or
-/// ignored, or an orphaned group, makes a read fail with EIO; a SIGTTOU
-/// blocked or ignored lets the call go on.
-pub(crate) fn job_control(
-    k: &mut Kernel,
-    plat: &mut dyn Platform,
-    pid: Pid,
-    sig: u32,
-    r: &SyscallRegs,
-) -> Option<KResult> {
-    let p = k.procs.get(&pid)?;
-    let fg = k.tty_pgrp;
-    if fg == 0 || p.pgid == fg || p.sid != k.tty_sid {
-        return None;
-    }
-    let act = p.signals.action(sig);
-    if p.signals.mask & signal::bit(sig) != 0 || act.handler == signal::SIG_IGN {
-        return (sig == signal::SIGTTIN).then_some(KResult::Done(Err(Errno::EIO)));
-    }
-    let pgid = p.pgid;
-    if k.pgrp_orphaned(pgid) {
-        return Some(KResult::Done(Err(Errno::EIO)));
-    }
-    k.signal_group(plat, pgid, sig);
-    Some(
-        if act.handler == signal::SIG_DFL || act.flags & signal::SA_RESTART != 0 {
-            // The syscall instruction runs again after the stop or handler.
-            KResult::Replace(*r)
-        } else {
-            KResult::Done(Err(Errno::EINTR))
-        },
-    )
-}
-
-/// Job control for a read (SIGTTIN) or write (SIGTTOU, under TOSTOP) of
-/// `fd` when it is the console.
-fn console_check(
-    k: &mut Kernel,
-    plat: &mut dyn Platform,
-    pid: Pid,
-    fd: i32,
-    write: bool,
-    r: &SyscallRegs,
-) -> Option<KResult> {
-    let console = matches!(
-        file_of(k, pid, fd).map(|f| f.kind.clone()),
-        Ok(FileKind::Console)
-    );
-    if !console || (write && k.tty.termios.c_lflag & TOSTOP == 0) {
-        return None;
-    }
-    let sig = if write {
-        signal::SIGTTOU
-    } else {
-        signal::SIGTTIN
-    };
-    job_control(k, plat, pid, sig, r)
-}
-
 pub fn sys_read(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    if let Some(res) = console_check(k, plat, pid, r.rdi as i32, false, r) {
+    if let Some(res) = super::term::rw_check(k, plat, pid, r.rdi as i32, false, r) {
         return res;
     }
     do_read(k, plat, pid, r.rdi as i32, r.rsi, r.rdx)
 }
 
 pub fn sys_write(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    if let Some(res) = console_check(k, plat, pid, r.rdi as i32, true, r) {
+    if let Some(res) = super::term::rw_check(k, plat, pid, r.rdi as i32, true, r) {
         return res;
     }
     do_write(k, plat, pid, r.rdi as i32, r.rsi, r.rdx)
@@ -497,7 +524,7 @@ fn iovecs(k: &Kernel, pid: Pid, addr: u64, count: u64) -> Result<Vec<Iovec>, Err
 /// in turn for files.
 pub fn sys_readv(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let fd = r.rdi as i32;
-    if let Some(res) = console_check(k, plat, pid, fd, false, r) {
+    if let Some(res) = super::term::rw_check(k, plat, pid, fd, false, r) {
         return res;
     }
     let iov = match iovecs(k, pid, r.rsi, r.rdx) {
@@ -534,7 +561,7 @@ pub fn sys_readv(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
 /// does not fit when nothing has been written yet).
 pub fn sys_writev(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let fd = r.rdi as i32;
-    if let Some(res) = console_check(k, plat, pid, fd, true, r) {
+    if let Some(res) = super::term::rw_check(k, plat, pid, fd, true, r) {
         return res;
     }
     let iov = match iovecs(k, pid, r.rsi, r.rdx) {
@@ -734,6 +761,8 @@ pub(crate) fn file_stat(k: &Kernel, f: &OpenFile) -> Result<selkie_fs::Stat, Err
             rdev: 0,
             ..dev(0, 0o600)
         },
+        FileKind::PtyMaster(_) => dev((5 << 8) | 2, 0o666),
+        FileKind::PtySlave(p) => k.fs.stat(p.borrow().ino)?,
         // Linux's anonymous inodes: a regular-looking file of size 0.
         FileKind::EventFd(_) | FileKind::Epoll(_) => selkie_fs::Stat {
             ino: 1,
@@ -752,149 +781,33 @@ pub fn sys_fstat(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &Syscall
 
 pub fn sys_ioctl(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let (fd, req, arg) = (r.rdi as i32, r.rsi as u32, r.rdx);
-    // Changing the terminal's settings from the background raises SIGTTOU.
-    let changes = [
-        ioctl::TCSETS,
-        ioctl::TCSETSW,
-        ioctl::TCSETSF,
-        ioctl::TIOCSPGRP,
-        ioctl::TIOCSWINSZ,
-        ioctl::TCFLSH,
-    ];
-    let console = matches!(
-        file_of(k, pid, fd).map(|f| f.kind.clone()),
-        Ok(FileKind::Console)
-    );
-    if console && changes.contains(&req) {
-        if let Some(res) = job_control(k, plat, pid, signal::SIGTTOU, r) {
-            return res;
+    let f = match file_of(k, pid, fd) {
+        Ok(f) => f,
+        Err(e) => return KResult::Done(Err(e)),
+    };
+    let res = match (&f.kind, req) {
+        (_, ioctl::FIONBIO) => (|| {
+            let mut b = [0u8; 4];
+            copy_in(k, pid, arg, &mut b)?;
+            let fl = f.flags.get();
+            f.flags.set(if u32::from_le_bytes(b) != 0 {
+                fl | g::O_NONBLOCK
+            } else {
+                fl & !g::O_NONBLOCK
+            });
+            Ok(0)
+        })(),
+        (_, ioctl::FIOCLEX) => set_cloexec(k, pid, fd, true),
+        (_, ioctl::FIONCLEX) => set_cloexec(k, pid, fd, false),
+        (FileKind::PipeRead(p), ioctl::FIONREAD) => {
+            let n = p.borrow().buf.len() as u32;
+            copy_out(k, pid, arg, &n.to_le_bytes()).map(|_| 0)
         }
-    }
-    let (my_sid, my_pgid) = k.procs.get(&pid).map_or((0, 0), |p| (p.sid, p.pgid));
-    // Queries and changes of the foreground group and session are for
-    // processes whose controlling terminal the console is.
-    let ctty = my_sid != 0 && my_sid == k.tty_sid;
-    let res = (|| {
-        let f = file_of(k, pid, fd)?;
-        match (&f.kind, req) {
-            (FileKind::Console, ioctl::TCGETS) => {
-                copy_out(k, pid, arg, &k.tty.termios.to_bytes())?;
-                Ok(0)
-            }
-            (FileKind::Console, ioctl::TIOCGWINSZ) => {
-                let ws = Winsize {
-                    ws_row: k.tty.rows,
-                    ws_col: k.tty.cols,
-                    ws_xpixel: 0,
-                    ws_ypixel: 0,
-                };
-                copy_out(k, pid, arg, &ws.to_bytes())?;
-                Ok(0)
-            }
-            (FileKind::Console, ioctl::FIONREAD) => {
-                let n = k.tty.pending() as u32;
-                copy_out(k, pid, arg, &n.to_le_bytes())?;
-                Ok(0)
-            }
-            (FileKind::Console, ioctl::TIOCGPGRP) => {
-                if !ctty {
-                    return Err(Errno::ENOTTY);
-                }
-                copy_out(k, pid, arg, &k.tty_pgrp.to_le_bytes())?;
-                Ok(0)
-            }
-            (FileKind::Console, ioctl::TIOCSPGRP) => {
-                if !ctty {
-                    return Err(Errno::ENOTTY);
-                }
-                let mut b = [0u8; 4];
-                copy_in(k, pid, arg, &mut b)?;
-                let pgid = i32::from_le_bytes(b);
-                if pgid < 0 {
-                    return Err(Errno::EINVAL);
-                }
-                // The group must exist in the caller's session.
-                if !k
-                    .procs
-                    .values()
-                    .any(|p| p.is_live() && p.pgid == pgid as Pid && p.sid == my_sid)
-                {
-                    return Err(if k.procs.values().any(|p| p.pgid == pgid as Pid) {
-                        Errno::EPERM
-                    } else {
-                        Errno::ESRCH
-                    });
-                }
-                k.tty_pgrp = pgid as Pid;
-                Ok(0)
-            }
-            (FileKind::Console, ioctl::TIOCGSID) => {
-                if !ctty {
-                    return Err(Errno::ENOTTY);
-                }
-                copy_out(k, pid, arg, &k.tty_sid.to_le_bytes())?;
-                Ok(0)
-            }
-            (FileKind::Console, ioctl::TIOCSCTTY) => {
-                // A session leader without a terminal takes the console.
-                if ctty {
-                    return Ok(0);
-                }
-                if my_sid != pid {
-                    return Err(Errno::EPERM);
-                }
-                k.tty_sid = my_sid;
-                k.tty_pgrp = my_pgid;
-                Ok(0)
-            }
-            (FileKind::Console, ioctl::TIOCNOTTY) => {
-                if !ctty {
-                    return Err(Errno::ENOTTY);
-                }
-                // The session leader gives the console up for its session.
-                if my_sid == pid {
-                    k.tty_sid = 0;
-                    k.tty_pgrp = 0;
-                }
-                Ok(0)
-            }
-            (FileKind::Console, ioctl::TCSETS)
-            | (FileKind::Console, ioctl::TCSETSW)
-            | (FileKind::Console, ioctl::TCSETSF) => {
-                let mut b = [0u8; 36];
-                copy_in(k, pid, arg, &mut b)?;
-                let t = KernelTermios::from_bytes(&b);
-                k.tty.set_termios(t, req == ioctl::TCSETSF);
-                Ok(0)
-            }
-            (FileKind::Console, ioctl::TIOCSWINSZ) => {
-                let mut b = [0u8; 8];
-                copy_in(k, pid, arg, &mut b)?;
-                k.tty.rows = u16::from_le_bytes([b[0], b[1]]);
-                k.tty.cols = u16::from_le_bytes([b[2], b[3]]);
-                Ok(0)
-            }
-            (FileKind::PipeRead(p), ioctl::FIONREAD) => {
-                let n = p.borrow().buf.len() as u32;
-                copy_out(k, pid, arg, &n.to_le_bytes())?;
-                Ok(0)
-            }
-            (_, ioctl::FIONBIO) => {
-                let mut b = [0u8; 4];
-                copy_in(k, pid, arg, &mut b)?;
-                let fl = f.flags.get();
-                f.flags.set(if u32::from_le_bytes(b) != 0 {
-                    fl | g::O_NONBLOCK
-                } else {
-                    fl & !g::O_NONBLOCK
-                });
-                Ok(0)
-            }
-            (_, ioctl::FIOCLEX) => set_cloexec(k, pid, fd, true),
-            (_, ioctl::FIONCLEX) => set_cloexec(k, pid, fd, false),
-            _ => Err(Errno::ENOTTY),
-        }
-    })();
+        _ => match super::term::Term::of(&f) {
+            Some((term, master)) => return super::term::ioctl(k, plat, pid, term, master, r),
+            None => Err(Errno::ENOTTY),
+        },
+    };
     KResult::Done(res)
 }
 
@@ -949,6 +862,31 @@ pub(crate) fn readiness(k: &Kernel, f: &OpenFile, events: u32) -> u32 {
             } else {
                 0
             }
+        }
+        FileKind::PtyMaster(p) => {
+            let p = p.borrow();
+            let mut ev = events & w;
+            if !p.output.is_empty() {
+                ev |= events & r;
+            }
+            if p.slave_gone() {
+                ev |= g::POLLHUP;
+            }
+            ev
+        }
+        FileKind::PtySlave(p) => {
+            let p = p.borrow();
+            if p.hung_up() {
+                return g::POLLHUP | (events & r);
+            }
+            let mut ev = 0;
+            if p.tty.readable() {
+                ev |= events & r;
+            }
+            if p.output_room() > 0 {
+                ev |= events & w;
+            }
+            ev
         }
         _ => events & (r | w),
     }

@@ -18,6 +18,7 @@ pub(crate) mod io;
 mod mem;
 pub(crate) mod proc;
 mod signal;
+pub(crate) mod term;
 mod time;
 
 use crate::kernel::{Identity, Kernel, Outcome};
@@ -115,7 +116,7 @@ syscall_table! {
     __NR_pwrite64 => K(io::sys_pwrite64), Full;
     __NR_lseek => K(io::sys_lseek), Full;
     __NR_close => K(io::sys_close), Full;
-    __NR_ioctl => K(io::sys_ioctl), Partial("console: TCGETS (TCSETS* accepted), winsize, process group; FIONREAD, FIONBIO, FIOCLEX");
+    __NR_ioctl => K(io::sys_ioctl), Partial("terminals (console, pseudo-terminals): TCGETS/TCSETS*, window size (SIGWINCH), foreground group, session, TIOCSCTTY/TIOCNOTTY, TIOCGPTN/TIOCSPTLCK; FIONREAD, FIONBIO, FIOCLEX; no TCFLSH, TCXONC, packet mode");
     __NR_fstat => K(io::sys_fstat), Full;
     __NR_poll => K(io::sys_poll), Full;
     __NR_ppoll => K(io::sys_ppoll), Full;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Assembles the guest's initial file tree in build/rootfs from rootfs/ (copied
-# verbatim: drop static binaries there), the test programs (/tests) and the
-# Debian binaries, and packs it as build/rootfs.cpio (newc), which the root
-# task embeds.
+# verbatim: drop static binaries there), the test programs (/tests; the
+# applet sweep's scripts, tests/applets, in /tests/applets) and the Debian
+# binaries, and packs it as build/rootfs.cpio (newc), which the root task
+# embeds.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -12,6 +13,8 @@ mkdir -p "$out"/{bin,sbin,tests,tmp,root,etc}
 cp -a rootfs/. "$out/"
 rm -f "$out/README.md"
 cp -a build/tests/. "$out/tests/"
+# Shell scripts the system tests run (the applet sweep: tests/applets/).
+cp -a tests/applets "$out/tests/applets"
 # An executable file that is not an ELF (exec gives ENOEXEC).
 printf 'just text\n' > "$out/tests/notelf"
 chmod 755 "$out/tests/notelf"

@@ -12,6 +12,7 @@ Usage: tests/system.py [-k SUBSTRING] [-v]
 """
 import argparse
 import concurrent.futures
+import difflib
 import os
 import re
 import shlex
@@ -22,6 +23,14 @@ import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Lines the applet sweep must print (in order), whichever busybox runs it.
+SWEEP_EXPECT = [r"^== sort$", r"^      2 banana$", r"^== awk$", r"^1 2 6 24 120 720 5040 40320 362880 3628800 $",
+                r"^== sha256sum$", r"^ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  -$",
+                r"^== tar$", r"^-rw-r--r-- root/root         4 2021-03-04 05:06:07 tree/sub/deeper/three.dat$",
+                r"^== xzcat$", r"^hello from xz$", r"^== unzip$", r"^alpha in a zip$",
+                r"^== date$", r"^Thu Jan  1 00:00:00 UTC 1970$", r"^4294967297: 641 6700417$",
+                r"^applets: ([89]\d|[1-9]\d\d+)$"]
 
 # name, INIT, expected statuses per command, expected output (regexes in order) per command,
 # differential (run natively too and compare; "tty": natively on a pseudo-terminal;
@@ -166,6 +175,10 @@ CASES = [
      [[r"^selkie: \[1\] arch_prctl\(0x1002, ", r"^selkie: \[1\] exit_group\(0x3, .*\) = \? \(no return\)$"]], False),
     ("musl-mksh-runs-programs", '/bin/mksh -c "/tests/exitcode 2; echo rc=$?; /tests/tls"', [0],
      [[r"^rc=2$", r"^tls ok$"]], True),
+    # tests/applets/sweep.sh: over 100 busybox applets on fixed inputs, with each
+    # busybox build; the output must match the same build run natively line by line.
+    ("applet-sweep-musl-busybox", "/bin/sh /tests/applets/sweep.sh /bin/busybox", [0], [SWEEP_EXPECT], True),
+    ("applet-sweep-glibc-busybox", "/bin/sh /tests/applets/sweep.sh /bin/busybox-glibc", [0], [SWEEP_EXPECT], True),
     # The default init, driven through the serial console: builtins only until fork exists.
     ("interactive-busybox-sh", "", [7],
      [[r"hi from sh$", r"^rc=3$", r"^hello$", r"^hello$", r"^\^C$", r"^rc=130$",
@@ -204,7 +217,7 @@ CASES = [
 ]
 
 # Cases that need longer than the default 120 s.
-TIMEOUTS = {"syscall-fuzzer": 900}
+TIMEOUTS = {"syscall-fuzzer": 900, "applet-sweep-musl-busybox": 300, "applet-sweep-glibc-busybox": 300}
 
 INIT_RE = re.compile(r"^selkie: init: (.*)$")
 EXIT_RE = re.compile(r"^selkie: exit (\d+) \((.*)\)")
@@ -265,6 +278,15 @@ def run_native(init, mode=True):
     # A signal death is -N in Python, 128+N in a shell and in Selkie's report.
     status = 128 - p.returncode if p.returncode < 0 else p.returncode
     return status, [l for l in p.stdout.replace("\r", "").split("\n")]
+
+
+def output_diff(native, mine):
+    """A line-by-line diff of the two outputs (short outputs in full)."""
+    if native == mine:
+        return "(the same)"
+    if len(native) + len(mine) <= 20:
+        return "\n".join(["native:"] + ["  " + l for l in native] + ["Selkie:"] + ["  " + l for l in mine])
+    return "\n".join(difflib.unified_diff(native, mine, "native", "Selkie", lineterm=""))
 
 
 class Result:
@@ -347,8 +369,8 @@ def check(case):
             while nlines and nlines[-1] == "":
                 nlines.pop()
             if nstatus != status or nlines != mine:
-                problems.append(f"differs from native Linux: native status {nstatus}, output {nlines!r}; "
-                                f"Selkie status {status}, output {mine!r}")
+                problems.append(f"differs from native Linux: native status {nstatus}, Selkie status {status}; "
+                                "output:\n" + output_diff(nlines, mine))
     if statuses and p.returncode == 0 and statuses[-1] != 0:
         problems.append("qemu.sh exited 0 but the last command failed")
     return name, problems, console, time.time() - t0
@@ -380,7 +402,7 @@ def main():
                 failed += 1
                 print(f"FAIL {name} ({secs:.1f}s)")
                 for pr in problems:
-                    print(f"    {pr}")
+                    print("\n".join("    " + l for l in pr.split("\n")))
                 print("    --- console ---")
                 print("\n".join("    " + l for l in console.replace("\r", "").split("\n")[-60:]))
             else:

@@ -240,6 +240,10 @@ pub struct Process {
     pub rlimits: [selkie_syscalls::types::Rlimit; 16],
     /// Nice value (setpriority).
     pub nice: i32,
+    /// Supplementary group ids (getgroups/setgroups).
+    pub groups: Vec<u32>,
+    /// Execution domain (personality(2)); PER_LINUX32 makes uname report i686.
+    pub personality: u32,
     /// CPU time measured for this thread (and, on the leader, for its ended
     /// threads), user and system, in ns.
     pub utime_ns: u64,
@@ -288,6 +292,8 @@ impl Process {
             fault_info: None,
             rlimits: crate::syscall::default_limits(),
             nice: 0,
+            groups: Vec::new(),
+            personality: 0,
             utime_ns: 0,
             stime_ns: 0,
             child_utime_ns: 0,

@@ -242,6 +242,12 @@ impl Tty {
         }
     }
 
+    /// Drops typed input not yet read (TCFLSH).
+    pub fn flush_input(&mut self) {
+        self.line.clear();
+        self.ready.clear();
+    }
+
     /// Bytes waiting (FIONREAD).
     pub fn pending(&self) -> usize {
         self.ready

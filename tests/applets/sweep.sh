@@ -16,9 +16,7 @@
 # install, printenv, nice, nohup (not in busybox-glibc), join, tsort (in
 # neither).
 # Left out because Selkie lacks the system call (ENOSYS under Selkie, works
-# natively): plain id and groups (getgroups: "id: can't get groups"; id -u
-# and id -g are here), fallocate (fallocate), mkfifo and mknod (mknod),
-# linux32 and linux64 (personality), chroot (chroot).
+# natively): mkfifo and mknod (mknod), chroot (chroot).
 # What depends on the file system is not printed: sizes in blocks (du only
 # sees files whose size is a multiple of 4096; no stat %b, ls -s or `total`
 # lines), directory sizes and link counts, and readdir order (find's output
@@ -309,6 +307,10 @@ file_tools() {
     r $BB chgrp root m/keep
     h truncate
     r $BB truncate -s 5000 m/new m/sparse
+    h fallocate
+    r $BB fallocate -l 12288 m/falloc
+    r $BB fallocate -o 4096 -l 100 m/falloc
+    r $BB stat -c '%n %s %b' m/falloc words
     h stat
     r $BB stat -c '%n|%s|%a|%A|%F|%h|%u|%U|%g|%G' words m/link m/new m/keep m/sparse m/hard m/c/words.moved /no/such
     r $BB stat -L -c '%n %a %F' m/link m/c
@@ -466,8 +468,15 @@ EOF
     h whoami
     r $BB whoami
     h id
+    r $BB id
     r $BB id -u -n
     r $BB id -g
+    h groups
+    r $BB groups
+    h linux32
+    r $BB linux32 $BB uname -m
+    h linux64
+    r $BB linux64 $BB uname -m
     h tty
     r $BB tty
     h uname

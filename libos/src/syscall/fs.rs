@@ -737,6 +737,64 @@ pub fn sys_ftruncate(
     KResult::Done(res)
 }
 
+/// fallocate(fd, mode, offset, len): mode 0 grows the file to cover the
+/// range; FALLOC_FL_KEEP_SIZE reserves nothing more on a tmpfs; punching a
+/// hole or zeroing a range writes zeros.
+pub fn sys_fallocate(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    let (mode, off, len) = (r.rsi as u32, r.rdx as i64, r.r10 as i64);
+    let res = super::io::file_of(k, pid, r.rdi as i32).and_then(|f| {
+        if off < 0 || len <= 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = (off as u64).checked_add(len as u64).ok_or(Errno::EFBIG)?;
+        let ino = match f.kind {
+            FileKind::Inode(ino) if k.fs.stat(ino)?.kind == Kind::File => ino,
+            FileKind::Inode(ino) if k.fs.stat(ino)?.kind == Kind::Dir => return Err(Errno::EISDIR),
+            FileKind::PipeRead(_) | FileKind::PipeWrite(_) => return Err(Errno::ESPIPE),
+            _ => return Err(Errno::ENODEV),
+        };
+        if !f.writable() {
+            return Err(Errno::EBADF);
+        }
+        let t = now(plat);
+        let size = k.fs.stat(ino)?.size;
+        match mode {
+            0 => {
+                if end > size {
+                    k.fs.truncate(ino, end, t)?;
+                }
+                Ok(0)
+            }
+            g::FALLOC_FL_KEEP_SIZE => Ok(0),
+            m if m == g::FALLOC_FL_PUNCH_HOLE | g::FALLOC_FL_KEEP_SIZE
+                || m & !g::FALLOC_FL_KEEP_SIZE == g::FALLOC_FL_ZERO_RANGE =>
+            {
+                // Zeros within the file; ZERO_RANGE without KEEP_SIZE grows it.
+                let stop = if m & g::FALLOC_FL_KEEP_SIZE != 0 {
+                    end.min(size)
+                } else {
+                    end
+                };
+                let mut at = off as u64;
+                let zeros = alloc::vec![0u8; 65536];
+                while at < stop {
+                    let n = (stop - at).min(zeros.len() as u64) as usize;
+                    k.fs.write_at(ino, at, &zeros[..n], t)?;
+                    at += n as u64;
+                }
+                Ok(0)
+            }
+            _ => Err(Errno::EOPNOTSUPP),
+        }
+    });
+    KResult::Done(res)
+}
+
 /// The inode a path or descriptor call acts on (`upath` 0 means the fd).
 fn target(k: &Kernel, pid: Pid, dirfd: i32, upath: u64, follow: bool) -> Result<Ino, Errno> {
     if upath == 0 {

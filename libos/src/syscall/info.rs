@@ -15,7 +15,12 @@ pub fn sys_uname(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
         &ctx.identity.nodename,
         "6.1.0-selkie",
         "#1 SMP Selkie LibOS on seL4 5.0.0",
-        "x86_64",
+        // PER_LINUX32 (linux32, setarch): a 32-bit machine name.
+        if ctx.proc.personality & 0xff == 0x0008 {
+            "i686"
+        } else {
+            "x86_64"
+        },
         "(none)",
     );
     ctx.copy_out(addr, &u.to_bytes())?;

@@ -709,7 +709,12 @@ pub(crate) fn stat_bytes(st: &selkie_fs::Stat, dev: u64) -> [u8; 144] {
     put(40, st.rdev);
     put(48, st.size);
     put(56, 4096);
-    put(64, st.size.div_ceil(512));
+    // Blocks of 512 bytes, counted in whole pages as Linux's tmpfs does.
+    let blocks = match st.kind {
+        Kind::File => st.size.div_ceil(4096) * 8,
+        _ => 0,
+    };
+    put(64, blocks);
     for (i, t) in [st.atime_ns, st.mtime_ns, st.ctime_ns]
         .into_iter()
         .enumerate()

@@ -116,7 +116,7 @@ syscall_table! {
     __NR_pwrite64 => K(io::sys_pwrite64), Full;
     __NR_lseek => K(io::sys_lseek), Full;
     __NR_close => K(io::sys_close), Full;
-    __NR_ioctl => K(io::sys_ioctl), Partial("terminals (console, pseudo-terminals): TCGETS/TCSETS*, window size (SIGWINCH), foreground group, session, TIOCSCTTY/TIOCNOTTY, TIOCGPTN/TIOCSPTLCK; FIONREAD, FIONBIO, FIOCLEX; no TCFLSH, TCXONC, packet mode");
+    __NR_ioctl => K(io::sys_ioctl), Partial("terminals (console, pseudo-terminals): TCGETS/TCSETS*, window size (SIGWINCH), foreground group, session, TIOCSCTTY/TIOCNOTTY, TIOCGPTN/TIOCSPTLCK, TCFLSH, TCSBRK; FIONREAD, FIONBIO, FIOCLEX; no TCXONC, packet mode");
     __NR_fstat => K(io::sys_fstat), Full;
     __NR_poll => K(io::sys_poll), Full;
     __NR_ppoll => K(io::sys_ppoll), Full;
@@ -167,6 +167,7 @@ syscall_table! {
     __NR_getcwd => K(fs::sys_getcwd), Full;
     __NR_truncate => K(fs::sys_truncate), Full;
     __NR_ftruncate => K(fs::sys_ftruncate), Full;
+    __NR_fallocate => K(fs::sys_fallocate), Full;
     __NR_chmod => K(fs::sys_chmod), Full;
     __NR_fchmod => K(fs::sys_fchmod), Full;
     __NR_fchmodat => K(fs::sys_fchmodat), Full;
@@ -202,6 +203,9 @@ syscall_table! {
     __NR_geteuid => P(proc::sys_getuid), Partial("always root");
     __NR_getgid => P(proc::sys_getuid), Partial("always root");
     __NR_getegid => P(proc::sys_getuid), Partial("always root");
+    __NR_getgroups => P(proc::sys_getgroups), Full;
+    __NR_setgroups => P(proc::sys_setgroups), Partial("no permission check: everyone is root");
+    __NR_personality => P(proc::sys_personality), Partial("stored and inherited; only PER_LINUX32 changes behaviour (uname reports i686)");
     __NR_set_tid_address => P(proc::sys_set_tid_address), Full;
     __NR_set_robust_list => P(proc::sys_set_robust_list), Full;
     __NR_get_robust_list => P(proc::sys_get_robust_list), Partial("the calling thread only");

@@ -31,6 +31,52 @@ pub fn sys_getuid(_ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     Ok(0)
 }
 
+/// getgroups(size, list): size 0 asks for the count.
+pub fn sys_getgroups(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [size, list, ..] = ctx.args;
+    let n = ctx.proc.groups.len();
+    if size as i32 == 0 {
+        return Ok(n as u64);
+    }
+    if (size as i32) < n as i32 {
+        return Err(Errno::EINVAL);
+    }
+    let bytes: Vec<u8> = ctx
+        .proc
+        .groups
+        .iter()
+        .flat_map(|g| g.to_le_bytes())
+        .collect();
+    ctx.copy_out(list, &bytes)?;
+    Ok(n as u64)
+}
+
+/// setgroups(size, list): everyone is root, so always allowed.
+pub fn sys_setgroups(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let [size, list, ..] = ctx.args;
+    let size = size as i32;
+    if !(0..=linux_raw_sys::general::NGROUPS_MAX as i32).contains(&size) {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = alloc::vec![0u8; size as usize * 4];
+    ctx.copy_in(list, &mut raw)?;
+    ctx.proc.groups = raw
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    Ok(0)
+}
+
+/// personality(persona): 0xffffffff reads it; returns the previous one.
+pub fn sys_personality(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    let old = ctx.proc.personality;
+    let new = ctx.args[0] as u32;
+    if new != u32::MAX {
+        ctx.proc.personality = new;
+    }
+    Ok(old as u64)
+}
+
 pub fn sys_set_tid_address(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     ctx.proc.clear_child_tid = ctx.args[0];
     Ok(ctx.proc.pid as u64)
@@ -205,6 +251,8 @@ fn do_fork(
     c.comm = p.comm;
     c.rlimits = p.rlimits;
     c.nice = p.nice;
+    c.groups = p.groups.clone();
+    c.personality = p.personality;
     c.files = alloc::rc::Rc::new(core::cell::RefCell::new(p.files.borrow().clone()));
     c.cwd = p.cwd;
     c.start_ns = plat.monotonic_ns();
@@ -372,6 +420,8 @@ fn new_thread(k: &mut Kernel, pid: Pid, r: &SyscallRegs, stack: u64) -> KResult 
         fault_info: None,
         rlimits: p.rlimits,
         nice: p.nice,
+        groups: p.groups.clone(),
+        personality: p.personality,
         utime_ns: 0,
         stime_ns: 0,
         child_utime_ns: 0,

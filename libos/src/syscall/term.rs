@@ -301,6 +301,23 @@ pub(crate) fn ioctl(
             }
             Ok(0)
         }
+        // Output is written through at once: there is nothing to drain.
+        ioctl::TCSBRK => Ok(0),
+        ioctl::TCFLSH => {
+            let (input, output) = match arg {
+                0 => (true, false),
+                1 => (false, true),
+                2 => (true, true),
+                _ => return Err(Errno::EINVAL),
+            };
+            if input {
+                term.with(k, |t| t.flush_input());
+            }
+            if let (true, Term::Pty(p)) = (output, &term) {
+                p.borrow_mut().output.clear();
+            }
+            Ok(0)
+        }
         ioctl::FIONREAD => {
             let n = match &term {
                 Term::Pty(p) if master => p.borrow().output.len(),

@@ -745,7 +745,11 @@ pub(crate) fn file_stat(k: &Kernel, f: &OpenFile) -> Result<selkie_fs::Stat, Err
     };
     Ok(match &f.kind {
         FileKind::Inode(ino) => k.fs.stat(*ino)?,
-        FileKind::Console => dev((4 << 8) | 64, 0o620),
+        // The /dev/console node itself, so that ttyname's stat and fstat agree.
+        FileKind::Console => match k.fs.resolve(k.fs.root(), "/dev/console", true) {
+            Ok(ino) => k.fs.stat(ino)?,
+            Err(_) => dev((5 << 8) | 1, 0o600),
+        },
         FileKind::Null => dev((1 << 8) | 3, 0o666),
         FileKind::Zero => dev((1 << 8) | 5, 0o666),
         FileKind::Full => dev((1 << 8) | 7, 0o666),

@@ -153,6 +153,7 @@ CASES = [
        r"^child on the slave: yes$", r"^  foreground: yes, session: yes$", r"^child line: yes$",
        r"^window size change seen: yes$", r"^\^C: yes$", r"^raw mode: yes$", r"^\^C in raw mode is a byte: yes$",
        r"^child exited 3$", r"^master read after the slave closed: EIO$", r"^after the master closed: Hangup$",
+       r"^MIN 0 TIME 2, nothing typed: read 0, after the timeout$", r"^MIN 3 TIME 2, one byte typed: read 1, after the timeout$",
        r"^pty done$"]], "host"),
     ("busybox-script-on-a-pty",
      "/bin/sh -c \"script -q -c 'tty && echo hi from the pty && stty size' /tmp/ts && echo rc=$? && od -c /tmp/ts\"",

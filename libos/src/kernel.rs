@@ -676,6 +676,7 @@ impl Kernel {
 
     /// Console input arrived.
     pub fn console_input(&mut self, plat: &mut dyn Platform, bytes: &[u8]) {
+        self.tty.last_input_ns = plat.monotonic_ns();
         for &b in bytes {
             let fx = self.tty.input(b);
             self.tty.generation += 1;
@@ -785,6 +786,11 @@ impl Kernel {
                         ..
                     },
                 ) if d <= now => Some((p.pid, b)),
+                State::Blocked(b @ (Blocked::ConsoleRead { .. } | Blocked::PipeRead { .. }))
+                    if self.tty_read_deadline(p.pid, b).is_some_and(|d| d <= now) =>
+                {
+                    Some((p.pid, b))
+                }
                 _ => None,
             })
             .collect();
@@ -808,8 +814,31 @@ impl Kernel {
                     let r = self.epoll_retry(pid, b).unwrap_or(Ok(0));
                     self.complete_result(plat, pid, r);
                 }
+                // VTIME ran out: the read returns what is there.
+                Blocked::ConsoleRead { buf, len, .. } => {
+                    let r = syscall::io::console_read_now(self, pid, buf, len);
+                    self.complete_result(plat, pid, r);
+                }
+                Blocked::PipeRead { fd, buf, len, .. } => {
+                    let r = syscall::io::pty_read_timed_out(self, pid, fd, buf, len);
+                    self.complete_result(plat, pid, r);
+                }
                 _ => {}
             }
+        }
+    }
+
+    /// When a terminal read waiting in non-canonical mode times out (VTIME).
+    fn tty_read_deadline(&self, pid: Pid, b: Blocked) -> Option<u64> {
+        match b {
+            Blocked::ConsoleRead { since_ns, .. } => self.tty.read_deadline(since_ns),
+            Blocked::PipeRead { fd, since_ns, .. } => {
+                match &syscall::io::file_of(self, pid, fd).ok()?.kind {
+                    crate::file::FileKind::PtySlave(p) => p.borrow().tty.read_deadline(since_ns),
+                    _ => None,
+                }
+            }
+            _ => None,
         }
     }
 
@@ -822,6 +851,9 @@ impl Kernel {
             State::Blocked(Blocked::SigTimedWait { deadline_ns, .. }) => deadline_ns,
             State::Blocked(Blocked::Select { deadline_ns, .. }) => deadline_ns,
             State::Blocked(Blocked::EpollWait { deadline_ns, .. }) => deadline_ns,
+            State::Blocked(b @ (Blocked::ConsoleRead { .. } | Blocked::PipeRead { .. })) => {
+                self.tty_read_deadline(p.pid, b)
+            }
             _ => None,
         });
         let alarms = self
@@ -907,7 +939,7 @@ impl Kernel {
                 continue;
             }
             match b {
-                Blocked::ConsoleRead { buf, len } => {
+                Blocked::ConsoleRead { buf, len, .. } => {
                     let r = syscall::io::console_read_now(self, pid, buf, len);
                     self.complete_result(plat, pid, r);
                 }

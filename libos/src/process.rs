@@ -108,13 +108,16 @@ pub enum Blocked {
         options: u64,
     },
     /// read from the console.
-    ConsoleRead { buf: u64, len: u64 },
+    /// `since_ns`: when the read began (VTIME in non-canonical mode).
+    ConsoleRead { buf: u64, len: u64, since_ns: u64 },
     /// read from an empty pipe.
+    /// (Pipes, eventfds and pseudo-terminals; `since_ns` as for ConsoleRead.)
     PipeRead {
         pipe: u64,
         fd: i32,
         buf: u64,
         len: u64,
+        since_ns: u64,
     },
     /// write to a full pipe; `done` bytes already written.
     PipeWrite {

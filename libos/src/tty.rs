@@ -23,6 +23,7 @@ const VQUIT: usize = 1;
 const VERASE: usize = 2;
 const VKILL: usize = 3;
 const VEOF: usize = 4;
+const VTIME: usize = 5;
 const VMIN: usize = 6;
 const VSUSP: usize = 10;
 const VWERASE: usize = 14;
@@ -46,6 +47,9 @@ pub struct Tty {
     ready: VecDeque<Unit>,
     /// Bumped on every input byte (edge-triggered epoll).
     pub generation: u64,
+    /// When the last input byte arrived (monotonic ns; VTIME's inter-byte
+    /// timer).
+    pub last_input_ns: u64,
     /// The foreground process group (0: none).
     pub pgrp: u32,
     /// The session this is the controlling terminal of (0: none).
@@ -61,6 +65,7 @@ impl Default for Tty {
             line: Vec::new(),
             ready: VecDeque::new(),
             generation: 0,
+            last_input_ns: 0,
             pgrp: 0,
             sid: 0,
         }
@@ -177,13 +182,33 @@ impl Tty {
         fx
     }
 
-    /// Whether a read would return now.
+    /// Whether a read would return now (before any VTIME timeout).
     pub fn readable(&self) -> bool {
+        let (min, time) = (self.termios.c_cc[VMIN] as usize, self.termios.c_cc[VTIME]);
         if self.lflag(ICANON) {
             !self.ready.is_empty()
+        } else if min == 0 {
+            // MIN 0: at once, or with TIME, when a byte is there.
+            time == 0 || !self.ready.is_empty()
         } else {
-            self.ready.len() >= (self.termios.c_cc[VMIN] as usize).max(1)
-                || self.termios.c_cc[VMIN] == 0
+            self.ready.len() >= min
+        }
+    }
+
+    /// When a waiting read that began at `since_ns` ends anyway, in
+    /// non-canonical mode with VTIME: TIME tenths of a second after it began
+    /// (MIN 0), or after the last byte once one has arrived (MIN > 0).
+    pub fn read_deadline(&self, since_ns: u64) -> Option<u64> {
+        let time = self.termios.c_cc[VTIME] as u64 * 100_000_000;
+        if self.lflag(ICANON) || time == 0 {
+            return None;
+        }
+        if self.termios.c_cc[VMIN] == 0 {
+            Some(since_ns + time)
+        } else if !self.ready.is_empty() {
+            Some(self.last_input_ns.max(since_ns) + time)
+        } else {
+            None
         }
     }
 
@@ -289,6 +314,34 @@ mod tests {
         typed(&mut t, b"1\n2\n");
         assert_eq!(t.read(100), b"1\n");
         assert_eq!(t.read(100), b"2\n");
+    }
+
+    #[test]
+    fn vmin_and_vtime() {
+        let mut t = Tty::default();
+        let mut raw = t.termios;
+        raw.c_lflag &= !(ICANON | ECHO);
+        raw.c_cc[VMIN] = 0;
+        raw.c_cc[VTIME] = 3;
+        t.set_termios(raw, true);
+        // MIN 0, TIME 3: nothing to read yet, 300 ms after the read began.
+        assert!(!t.readable());
+        assert_eq!(t.read_deadline(1_000), Some(300_001_000));
+        typed(&mut t, b"a");
+        assert!(t.readable());
+        // MIN 2, TIME 3: the timer runs from the last byte once one is there.
+        raw.c_cc[VMIN] = 2;
+        t.set_termios(raw, true);
+        assert_eq!(t.read_deadline(0), None);
+        t.last_input_ns = 5_000;
+        typed(&mut t, b"a");
+        assert!(!t.readable());
+        assert_eq!(t.read_deadline(0), Some(300_005_000));
+        typed(&mut t, b"b");
+        assert!(t.readable());
+        // Canonical mode has no timer.
+        t.set_termios(Tty::default().termios, true);
+        assert_eq!(t.read_deadline(0), None);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 static char out[8192];
@@ -86,6 +87,48 @@ static void child(const char *name) {
     ssize_t n = read(0, &c, 1);
     printf("raw byte: %zd %d\r\n", n, c);
     exit(3);
+}
+
+static long ms_since(struct timespec *t0) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Non-canonical reads: VMIN and VTIME (tenths of a second). */
+static void vmin_vtime(void) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    grantpt(m);
+    unlockpt(m);
+    char name[64];
+    ptsname_r(m, name, sizeof name);
+    int s = open(name, O_RDWR | O_NOCTTY);
+    struct termios t;
+    tcgetattr(s, &t);
+    cfmakeraw(&t);
+    char buf[16];
+    struct timespec t0;
+    struct { int min, time; const char *input; const char *what; } cases[] = {
+        {0, 0, "", "MIN 0 TIME 0, nothing typed"},
+        {0, 2, "", "MIN 0 TIME 2, nothing typed"},
+        {0, 2, "ab", "MIN 0 TIME 2, two bytes typed"},
+        {3, 2, "x", "MIN 3 TIME 2, one byte typed"},
+        {2, 0, "xyz", "MIN 2 TIME 0, three bytes typed"},
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof *cases; i++) {
+        t.c_cc[VMIN] = cases[i].min;
+        t.c_cc[VTIME] = cases[i].time;
+        tcsetattr(s, TCSAFLUSH, &t);
+        if (*cases[i].input) write(m, cases[i].input, strlen(cases[i].input));
+        usleep(20000);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        ssize_t n = read(s, buf, sizeof buf);
+        long ms = ms_since(&t0);
+        printf("%s: read %zd, %s\n", cases[i].what, n,
+               ms >= 150 ? "after the timeout" : ms < 100 ? "at once" : "in between");
+    }
+    close(s);
+    close(m);
 }
 
 int main(void) {
@@ -175,6 +218,7 @@ int main(void) {
     waitpid(c, &status, 0);
     printf("after the master closed: %s\n",
            WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited");
+    vmin_vtime();
     printf("pty done\n");
     return 0;
 }

@@ -217,6 +217,24 @@ pub(crate) fn read_now(
     Some(res)
 }
 
+/// A waiting read of a pseudo-terminal's slave whose VTIME ran out: what is
+/// there, perhaps nothing.
+pub(crate) fn pty_read_timed_out(
+    k: &mut Kernel,
+    pid: Pid,
+    fd: i32,
+    buf: u64,
+    len: u64,
+) -> Result<u64, Errno> {
+    let f = file_of(k, pid, fd)?;
+    let FileKind::PtySlave(p) = &f.kind else {
+        return Ok(0);
+    };
+    let data = p.borrow_mut().tty.read((len as usize).min(64 * 1024));
+    copy_out(k, pid, buf, &data)?;
+    Ok(data.len() as u64)
+}
+
 /// How a write went.
 pub(crate) enum Step {
     /// Finished with this result.
@@ -275,6 +293,7 @@ pub(crate) fn write_more(
         FileKind::Epoll(_) => Err(Errno::EINVAL),
         FileKind::PtyMaster(p) => {
             let p = p.clone();
+            p.borrow_mut().tty.last_input_ns = plat.monotonic_ns();
             let mut signals = Vec::new();
             let r = write_chunks(k, pid, buf, len, |_, d| {
                 signals.extend(p.borrow_mut().master_write(d));
@@ -464,10 +483,19 @@ fn do_read(
     }
     match read_now(k, plat, pid, fd, buf, len) {
         Some(r) => KResult::Done(r),
-        None => match file_of(k, pid, fd).ok().as_deref().and_then(pipe_id) {
-            Some(pipe) => KResult::Block(Blocked::PipeRead { pipe, fd, buf, len }),
-            None => KResult::Block(Blocked::ConsoleRead { buf, len }),
-        },
+        None => {
+            let since_ns = plat.monotonic_ns();
+            match file_of(k, pid, fd).ok().as_deref().and_then(pipe_id) {
+                Some(pipe) => KResult::Block(Blocked::PipeRead {
+                    pipe,
+                    fd,
+                    buf,
+                    len,
+                    since_ns,
+                }),
+                None => KResult::Block(Blocked::ConsoleRead { buf, len, since_ns }),
+            }
+        }
     }
 }
 

@@ -55,6 +55,12 @@ pub(crate) fn console_read_now(k: &mut Kernel, pid: Pid, buf: u64, len: u64) -> 
     Ok(data.len() as u64)
 }
 
+/// A read that finds nothing: EAGAIN for a non-blocking description, else
+/// the caller waits (None).
+fn wait_or_eagain(f: &OpenFile) -> Option<Result<u64, Errno>> {
+    f.nonblocking().then_some(Err(Errno::EAGAIN))
+}
+
 /// Reads now: `None` when the caller must wait (empty pipe or console).
 pub(crate) fn read_now(
     k: &mut Kernel,
@@ -75,11 +81,7 @@ pub(crate) fn read_now(
     let res = match &f.kind {
         FileKind::Console => {
             if !k.tty.readable() {
-                return if f.nonblocking() {
-                    Some(Err(Errno::EAGAIN))
-                } else {
-                    None
-                };
+                return wait_or_eagain(&f);
             }
             console_read_now(k, pid, buf, len as u64)
         }
@@ -123,11 +125,7 @@ pub(crate) fn read_now(
                 if writers == 0 {
                     return Some(Ok(0));
                 }
-                return if f.nonblocking() {
-                    Some(Err(Errno::EAGAIN))
-                } else {
-                    None
-                };
+                return wait_or_eagain(&f);
             }
             let n = len.min(avail);
             let data: Vec<u8> = p.borrow().buf.iter().take(n).copied().collect();
@@ -152,11 +150,7 @@ pub(crate) fn read_now(
                 (e.count, e.semaphore, e.id)
             };
             if count == 0 {
-                return if f.nonblocking() {
-                    Some(Err(Errno::EAGAIN))
-                } else {
-                    None
-                };
+                return wait_or_eagain(&f);
             }
             let v = if semaphore { 1 } else { count };
             let r = copy_out(k, pid, buf, &v.to_le_bytes()).map(|_| {
@@ -179,11 +173,7 @@ pub(crate) fn read_now(
                 return Some(Ok(0));
             }
             if !ready {
-                return if f.nonblocking() {
-                    Some(Err(Errno::EAGAIN))
-                } else {
-                    None
-                };
+                return wait_or_eagain(&f);
             }
             let data = p.borrow_mut().tty.read(len.min(64 * 1024));
             copy_out(k, pid, buf, &data).map(|_| data.len() as u64)
@@ -197,11 +187,7 @@ pub(crate) fn read_now(
                 return Some(Err(Errno::EIO));
             }
             if avail == 0 {
-                return if f.nonblocking() {
-                    Some(Err(Errno::EAGAIN))
-                } else {
-                    None
-                };
+                return wait_or_eagain(&f);
             }
             let n = len.min(avail);
             let data: Vec<u8> = p.borrow().output.iter().take(n).copied().collect();
@@ -317,30 +303,21 @@ pub(crate) fn write_more(
                 (p.output_room(), p.hung_up(), p.id)
             };
             if hung_up {
-                return Step::Done(if done > 0 { Ok(done) } else { Err(Errno::EIO) });
+                return Step::Done(partial(done, Errno::EIO));
             }
             if room == 0 {
-                if f.nonblocking() {
-                    return Step::Done(if done > 0 {
-                        Ok(done)
-                    } else {
-                        Err(Errno::EAGAIN)
-                    });
-                }
-                return Step::Wait { done };
+                return no_room(&f, done);
             }
             let n = (len - done).min(room as u64) as usize;
-            let mut data = vec![0u8; n];
-            if let Err(e) = copy_in(k, pid, buf + done, &mut data) {
-                return Step::Done(if done > 0 { Ok(done) } else { Err(e) });
-            }
-            p.borrow_mut().slave_write(&data);
-            k.wake_pipe(plat, id);
-            let done = done + n as u64;
-            if done < len && !f.nonblocking() {
-                return write_more(k, plat, pid, fd, buf, len, done);
-            }
-            Ok(done)
+            let nonblocking = f.nonblocking();
+            let w = Write {
+                fd,
+                buf,
+                len,
+                done,
+                nonblocking,
+            };
+            return write_some(k, plat, pid, w, n, id, |d| p.borrow_mut().slave_write(&d));
         }
         FileKind::EventFd(e) => {
             if len < 8 {
@@ -359,10 +336,7 @@ pub(crate) fn write_more(
                 (e.count, e.id)
             };
             if v > crate::file::EVENTFD_MAX - count {
-                if f.nonblocking() {
-                    return Step::Done(Err(Errno::EAGAIN));
-                }
-                return Step::Wait { done: 0 };
+                return no_room(&f, 0);
             }
             {
                 let mut e = e.borrow_mut();
@@ -394,35 +368,79 @@ pub(crate) fn write_more(
             let left = len - done;
             // Up to PIPE_BUF bytes go in at once or not at all.
             if space == 0 || (left <= PIPE_BUF as u64 && (space as u64) < left) {
-                if f.nonblocking() {
-                    return Step::Done(if done > 0 {
-                        Ok(done)
-                    } else {
-                        Err(Errno::EAGAIN)
-                    });
-                }
-                return Step::Wait { done };
+                return no_room(&f, done);
             }
             let n = left.min(space as u64) as usize;
-            let mut data = vec![0u8; n];
-            if let Err(e) = copy_in(k, pid, buf + done, &mut data) {
-                return Step::Done(if done > 0 { Ok(done) } else { Err(e) });
-            }
-            {
+            let nonblocking = f.nonblocking();
+            let w = Write {
+                fd,
+                buf,
+                len,
+                done,
+                nonblocking,
+            };
+            return write_some(k, plat, pid, w, n, id, |d| {
                 let mut p = p.borrow_mut();
-                p.buf.extend(data);
+                p.buf.extend(d);
                 p.generation += 1;
-            }
-            k.wake_pipe(plat, id);
-            let done = done + n as u64;
-            if done < len && !f.nonblocking() {
-                // The rest waits for room (or goes in if a reader made some).
-                return write_more(k, plat, pid, fd, buf, len, done);
-            }
-            Ok(done)
+            });
         }
     };
     Step::Done(res)
+}
+
+/// How far a write is: `done` of the `len` bytes at `buf` for `fd`.
+#[derive(Clone, Copy)]
+struct Write {
+    fd: i32,
+    buf: u64,
+    len: u64,
+    done: u64,
+    nonblocking: bool,
+}
+
+/// The result of a write that stops after `done` bytes for `e`: the count
+/// if some bytes went in, else the error.
+fn partial(done: u64, e: Errno) -> Result<u64, Errno> {
+    if done > 0 {
+        Ok(done)
+    } else {
+        Err(e)
+    }
+}
+
+/// A write that finds no room: a non-blocking one ends, a blocking one waits.
+fn no_room(f: &OpenFile, done: u64) -> Step {
+    if f.nonblocking() {
+        Step::Done(partial(done, Errno::EAGAIN))
+    } else {
+        Step::Wait { done }
+    }
+}
+
+/// Moves the next `n` bytes of a write to a pipe or pseudo-terminal in
+/// through `put` and wakes queue `id`; the rest of a blocking write goes on
+/// (it waits for room, or goes in if a reader made some).
+fn write_some(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    w: Write,
+    n: usize,
+    id: u64,
+    put: impl FnOnce(Vec<u8>),
+) -> Step {
+    let mut data = vec![0u8; n];
+    if let Err(e) = copy_in(k, pid, w.buf + w.done, &mut data) {
+        return Step::Done(partial(w.done, e));
+    }
+    put(data);
+    k.wake_pipe(plat, id);
+    let done = w.done + n as u64;
+    if done < w.len && !w.nonblocking {
+        return write_more(k, plat, pid, w.fd, w.buf, w.len, done);
+    }
+    Step::Done(Ok(done))
 }
 
 /// Copies a user buffer in chunks and hands each to `sink`; a fault after

@@ -39,7 +39,11 @@ pub enum Kind {
     Symlink,
     /// A character device with its device number.
     CharDev(u64),
+    /// A block device with its device number.
+    BlockDev(u64),
     Fifo,
+    /// A socket node (bind of a path name).
+    Socket,
 }
 
 impl Kind {
@@ -50,7 +54,9 @@ impl Kind {
             Kind::Dir => 0o040000,
             Kind::Symlink => 0o120000,
             Kind::CharDev(_) => 0o020000,
+            Kind::BlockDev(_) => 0o060000,
             Kind::Fifo => 0o010000,
+            Kind::Socket => 0o140000,
         }
     }
     /// The d_type of getdents64.
@@ -60,7 +66,9 @@ impl Kind {
             Kind::Dir => 4,
             Kind::Symlink => 10,
             Kind::CharDev(_) => 2,
+            Kind::BlockDev(_) => 6,
             Kind::Fifo => 1,
+            Kind::Socket => 12,
         }
     }
 }
@@ -197,7 +205,7 @@ impl Tmpfs {
                 _ => n.data.len() as u64,
             },
             rdev: match n.kind {
-                Kind::CharDev(d) => d,
+                Kind::CharDev(d) | Kind::BlockDev(d) => d,
                 _ => 0,
             },
             atime_ns: n.atime,

@@ -25,6 +25,21 @@ pub struct Pipe {
     /// Bumped on every change of readiness (data in or out, an end
     /// closed): edge-triggered epoll reports a ready pipe once per change.
     pub generation: u64,
+    /// The FIFO's inode, for a named pipe (mknod/mkfifo).
+    pub fifo: Option<Ino>,
+}
+
+impl Pipe {
+    pub fn new(id: u64, fifo: Option<Ino>) -> Self {
+        Pipe {
+            id,
+            buf: VecDeque::new(),
+            readers: 0,
+            writers: 0,
+            generation: 0,
+            fifo,
+        }
+    }
 }
 
 /// The largest value an eventfd counter holds.
@@ -78,9 +93,9 @@ pub enum FileKind {
     Random,
     /// A /proc file or directory, generated when opened.
     Proc(Rc<ProcContent>),
-    /// The two ends of a pipe.
-    PipeRead(Rc<RefCell<Pipe>>),
-    PipeWrite(Rc<RefCell<Pipe>>),
+    /// A pipe or FIFO: the description's access mode says which ends it
+    /// holds (pipe(2) makes one of each; a FIFO opened O_RDWR holds both).
+    Pipe(Rc<RefCell<Pipe>>),
     /// eventfd2.
     EventFd(Rc<RefCell<EventFd>>),
     /// epoll_create1.

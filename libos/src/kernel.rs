@@ -147,6 +147,9 @@ pub struct Kernel {
     pub(crate) fs: selkie_fs::Tmpfs,
     /// Identity of the next pipe.
     pub(crate) next_pipe: u64,
+    /// The pipes behind FIFOs that are open, by inode.
+    pub(crate) fifos:
+        BTreeMap<selkie_fs::Ino, alloc::rc::Rc<core::cell::RefCell<crate::file::Pipe>>>,
     /// Pseudo-terminals by index (held until their master closes).
     pub(crate) ptys: BTreeMap<u32, alloc::rc::Rc<core::cell::RefCell<crate::pty::Pty>>>,
     /// Syscall numbers already reported as unimplemented.
@@ -224,6 +227,7 @@ impl Kernel {
             fs,
             next_pipe: 1,
             ptys: BTreeMap::new(),
+            fifos: BTreeMap::new(),
             enosys_logged: BTreeSet::new(),
             locks: Default::default(),
             flocks: Default::default(),
@@ -271,22 +275,22 @@ impl Kernel {
         }
         match &f.kind {
             FileKind::Inode(ino) => self.fs.release(*ino),
-            FileKind::PipeRead(p) => {
-                let id = {
+            FileKind::Pipe(p) => {
+                let (id, fifo, unused) = {
                     let mut p = p.borrow_mut();
-                    p.readers -= 1;
+                    if f.readable() {
+                        p.readers -= 1;
+                    }
+                    if f.writable() {
+                        p.writers -= 1;
+                    }
                     p.generation += 1;
-                    p.id
+                    (p.id, p.fifo, p.readers == 0 && p.writers == 0)
                 };
-                self.wake_pipe(plat, id);
-            }
-            FileKind::PipeWrite(p) => {
-                let id = {
-                    let mut p = p.borrow_mut();
-                    p.writers -= 1;
-                    p.generation += 1;
-                    p.id
-                };
+                // A FIFO nobody has open drops its buffer, as on Linux.
+                if let (Some(ino), true) = (fifo, unused) {
+                    self.fifos.remove(&ino);
+                }
                 self.wake_pipe(plat, id);
             }
             FileKind::PtyMaster(p) => syscall::term::side_closed(self, plat, p, true),
@@ -353,7 +357,9 @@ impl Kernel {
             .values()
             .filter_map(|p| match p.state {
                 State::Blocked(
-                    b @ (Blocked::PipeRead { pipe, .. } | Blocked::PipeWrite { pipe, .. }),
+                    b @ (Blocked::PipeRead { pipe, .. }
+                    | Blocked::PipeWrite { pipe, .. }
+                    | Blocked::FifoOpen { pipe, .. }),
                 ) if pipe == id => Some((p.pid, b)),
                 State::Blocked(
                     b @ (Blocked::Poll { .. } | Blocked::Select { .. } | Blocked::EpollWait { .. }),
@@ -404,6 +410,11 @@ impl Kernel {
                     }
                 }
                 Blocked::EpollWait { .. } => self.epoll_retry(pid, b),
+                // The FIFO's other end is open now: the open returns its fd.
+                Blocked::FifoOpen { fd, .. } => match syscall::io::file_of(self, pid, fd) {
+                    Ok(f) if syscall::fs::fifo_wait(&f).is_none() => Some(Ok(fd as u64)),
+                    _ => None,
+                },
                 _ => None,
             };
             self.retrying.remove(&pid);
@@ -427,6 +438,17 @@ impl Kernel {
         match syscall::event::epoll_scan(self, pid, epfd, events, maxevents) {
             Ok(0) => None,
             r => Some(r),
+        }
+    }
+
+    /// Takes back the descriptor a waiting FIFO open installed.
+    fn abandon_fifo_open(&mut self, plat: &mut dyn Platform, pid: Pid, fd: i32) {
+        let f = self
+            .procs
+            .get(&pid)
+            .and_then(|p| p.files.borrow_mut().remove(fd));
+        if let Some(f) = f {
+            self.release_file(plat, f);
         }
     }
 
@@ -1214,6 +1236,11 @@ impl Kernel {
                 State::Running => {}
                 // A vfork parent is not running anyway and must not redo vfork.
                 State::Blocked(Blocked::Vfork { .. }) => continue,
+                // A FIFO open waiting for its other end runs again when continued.
+                State::Blocked(Blocked::FifoOpen { fd, .. }) => {
+                    p.state = State::Running;
+                    self.abandon_fifo_open(plat, t, fd);
+                }
                 State::Blocked(_) => p.state = State::Running,
                 _ => continue,
             }
@@ -1288,6 +1315,13 @@ impl Kernel {
         };
         let act = p.signals.action(sig);
         let mut regs = p.regs;
+        if let Blocked::FifoOpen { fd, .. } = b {
+            // The open is undone: it fails or runs again.
+            self.abandon_fifo_open(plat, pid, fd);
+        }
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
         match b {
             Blocked::Vfork { .. } => return,
             // A write interrupted after some bytes returns their count.
@@ -1297,6 +1331,7 @@ impl Kernel {
             | Blocked::ConsoleRead { .. }
             | Blocked::PipeRead { .. }
             | Blocked::PipeWrite { .. }
+            | Blocked::FifoOpen { .. }
                 if act.flags & signal::SA_RESTART != 0 && act.handler > signal::SIG_IGN =>
             {
                 // Restart: resume at the syscall instruction with rax = nr.

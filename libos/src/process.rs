@@ -150,6 +150,9 @@ pub enum Blocked {
         maxevents: u32,
         deadline_ns: Option<u64>,
     },
+    /// open of a FIFO (installed at `fd`) until the other end is opened:
+    /// a reader waits for a writer, a writer for a reader.
+    FifoOpen { pipe: u64, fd: i32, writer: bool },
     /// fcntl F_SETLKW on `fd` until no other process's lock is in the way.
     RecordLock { fd: i32, arg: u64 },
     /// flock without LOCK_NB on `fd` until no other description's lock is in the way.

@@ -208,9 +208,10 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
             let f = p.files.borrow().get(fd).map_err(|_| Errno::ENOENT)?;
             Ok(Node::Link(match &f.kind {
                 crate::file::FileKind::Inode(ino) => k.fs.path_of(*ino).unwrap_or_else(|_| format!("/inode:{ino}")),
-                crate::file::FileKind::PipeRead(pp) | crate::file::FileKind::PipeWrite(pp) => {
-                    format!("pipe:[{}]", pp.borrow().id)
-                }
+                crate::file::FileKind::Pipe(pp) => match pp.borrow().fifo {
+                    Some(ino) => k.fs.path_of(ino).unwrap_or_else(|_| format!("/inode:{ino}")),
+                    None => format!("pipe:[{}]", pp.borrow().id),
+                },
                 crate::file::FileKind::Console => "/dev/console".into(),
                 crate::file::FileKind::Null => "/dev/null".into(),
                 crate::file::FileKind::Zero => "/dev/zero".into(),

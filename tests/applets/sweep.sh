@@ -16,7 +16,7 @@
 # install, printenv, nice, nohup (not in busybox-glibc), join, tsort (in
 # neither).
 # Left out because Selkie lacks the system call (ENOSYS under Selkie, works
-# natively): mkfifo and mknod (mknod), chroot (chroot).
+# natively): chroot (chroot).
 # What depends on the file system is not printed: sizes in blocks (du only
 # sees files whose size is a multiple of 4096; no stat %b, ls -s or `total`
 # lines), directory sizes and link counts, and readdir order (find's output
@@ -279,6 +279,17 @@ file_tools() {
     r $BB mkdir -p m/a/b m/c
     r $BB mkdir -m 700 m/private m
     r $BB touch -d '2020-02-29 12:34:56' m/new
+    h mkfifo
+    r $BB mkfifo -m 600 m/fifo
+    r $BB mkfifo m/fifo
+    h mknod
+    r $BB mknod m/fifo2 p
+    r $BB mknod m/null c 1 3
+    r $BB stat -c '%n %F %a %t:%T' m/fifo m/fifo2 m/null
+    echo through-a-fifo > m/fifo &
+    r $BB cat m/fifo
+    wait
+    r $BB rm m/fifo m/fifo2 m/null
     h cp
     r $BB cp -r tree m/treecopy
     r $BB cp -p tree/one.txt m/keep

@@ -247,7 +247,7 @@ fn io_copy_in(k: &Kernel, pid: Pid, addr: u64, buf: &mut [u8]) -> Result<(), Err
 /// have one generation.
 fn generation(k: &Kernel, f: &OpenFile) -> u64 {
     match &f.kind {
-        FileKind::PipeRead(p) | FileKind::PipeWrite(p) => p.borrow().generation,
+        FileKind::Pipe(p) => p.borrow().generation,
         FileKind::EventFd(e) => e.borrow().generation,
         FileKind::PtyMaster(p) | FileKind::PtySlave(p) => p.borrow().generation,
         FileKind::Console => k.tty.generation,

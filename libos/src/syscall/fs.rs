@@ -60,7 +60,10 @@ fn open_inode(
             d if d >> 8 == crate::pty::PTS_MAJOR => FileKind::PtySlave(term::open_slave(k, d)?),
             _ => return Err(Errno::ENXIO),
         },
-        Kind::Fifo => return Err(Errno::ENXIO),
+        Kind::Fifo => open_fifo(k, ino, flags)?,
+        // No drivers for block devices; sockets are connected, not opened.
+        Kind::BlockDev(_) => return Err(Errno::ENXIO),
+        Kind::Socket => return Err(Errno::ENXIO),
         Kind::Dir | Kind::File | Kind::Symlink => {
             k.fs.open(ino);
             FileKind::Inode(ino)
@@ -78,6 +81,62 @@ fn open_inode(
     Ok(file)
 }
 
+/// Opens a FIFO's end(s) as the access mode says. A non-blocking write-only
+/// open with no reader fails with ENXIO.
+fn open_fifo(k: &mut Kernel, ino: Ino, flags: u32) -> Result<FileKind, Errno> {
+    let next = k.next_pipe;
+    let pipe = k
+        .fifos
+        .entry(ino)
+        .or_insert_with(|| {
+            alloc::rc::Rc::new(core::cell::RefCell::new(crate::file::Pipe::new(
+                next,
+                Some(ino),
+            )))
+        })
+        .clone();
+    if pipe.borrow().id == next {
+        k.next_pipe += 1;
+    }
+    let mut p = pipe.borrow_mut();
+    match flags & 3 {
+        g::O_RDONLY => p.readers += 1,
+        g::O_WRONLY => {
+            if p.readers == 0 && flags & g::O_NONBLOCK != 0 {
+                if p.writers == 0 {
+                    k.fifos.remove(&ino);
+                }
+                return Err(Errno::ENXIO);
+            }
+            p.writers += 1;
+        }
+        _ => {
+            p.readers += 1;
+            p.writers += 1;
+        }
+    }
+    p.generation += 1;
+    drop(p);
+    Ok(FileKind::Pipe(pipe))
+}
+
+/// Whether a FIFO open of `f` must wait for the other end (None: no FIFO,
+/// or it may go on): what the opener waits for.
+pub(crate) fn fifo_wait(f: &OpenFile) -> Option<(u64, bool)> {
+    let FileKind::Pipe(p) = &f.kind else {
+        return None;
+    };
+    let p = p.borrow();
+    p.fifo?;
+    let writer = match f.flags.get() & 3 {
+        g::O_RDONLY => false,
+        g::O_WRONLY => true,
+        _ => return None,
+    };
+    let other = if writer { p.readers } else { p.writers };
+    (other == 0 && !f.nonblocking()).then_some((p.id, writer))
+}
+
 fn do_open(
     k: &mut Kernel,
     plat: &mut dyn Platform,
@@ -86,7 +145,29 @@ fn do_open(
     upath: u64,
     flags: u32,
     mode: u32,
-) -> Result<u64, Errno> {
+) -> KResult {
+    match open_at(k, plat, pid, dirfd, upath, flags, mode) {
+        Ok((fd, None)) => KResult::Done(Ok(fd)),
+        Ok((fd, Some((pipe, writer)))) => KResult::Block(crate::process::Blocked::FifoOpen {
+            pipe,
+            fd: fd as i32,
+            writer,
+        }),
+        Err(e) => KResult::Done(Err(e)),
+    }
+}
+
+/// open/openat/creat: the new descriptor, and what the caller must wait
+/// for first (a FIFO's other end).
+fn open_at(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    dirfd: i32,
+    upath: u64,
+    flags: u32,
+    mode: u32,
+) -> Result<(u64, Option<(u64, bool)>), Errno> {
     let path = user_path(k, pid, upath)?;
     let base = base_dir(k, pid, dirfd, &path)?;
     let acc = flags & 3;
@@ -94,7 +175,7 @@ fn do_open(
         return Err(Errno::EINVAL);
     }
     if crate::procfs::is_proc(&path) {
-        return open_proc(k, plat, pid, &path, flags);
+        return open_proc(k, plat, pid, &path, flags).map(|fd| (fd, None));
     }
     let follow = flags & g::O_NOFOLLOW == 0;
     let ino = match k.fs.resolve(base, &path, follow) {
@@ -140,7 +221,15 @@ fn do_open(
         .borrow_mut()
         .install(file.clone(), 0, flags & g::O_CLOEXEC != 0, limit);
     match r {
-        Ok(fd) => Ok(fd as u64),
+        Ok(fd) => {
+            // A FIFO end opened: openers of the other end may go on.
+            let wait = fifo_wait(&file);
+            if let FileKind::Pipe(p) = &file.kind {
+                let id = p.borrow().id;
+                k.wake_pipe(plat, id);
+            }
+            Ok((fd as u64, wait))
+        }
         Err(e) => {
             k.release_file(plat, file);
             Err(e)
@@ -255,19 +344,11 @@ fn proc_stat(
 }
 
 pub fn sys_open(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    KResult::Done(do_open(
-        k,
-        plat,
-        pid,
-        g::AT_FDCWD,
-        r.rdi,
-        r.rsi as u32,
-        r.rdx as u32,
-    ))
+    do_open(k, plat, pid, g::AT_FDCWD, r.rdi, r.rsi as u32, r.rdx as u32)
 }
 
 pub fn sys_openat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    KResult::Done(do_open(
+    do_open(
         k,
         plat,
         pid,
@@ -275,20 +356,12 @@ pub fn sys_openat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &Syscall
         r.rsi,
         r.rdx as u32,
         r.r10 as u32,
-    ))
+    )
 }
 
 pub fn sys_creat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let flags = g::O_CREAT | g::O_WRONLY | g::O_TRUNC;
-    KResult::Done(do_open(
-        k,
-        plat,
-        pid,
-        g::AT_FDCWD,
-        r.rdi,
-        flags,
-        r.rsi as u32,
-    ))
+    do_open(k, plat, pid, g::AT_FDCWD, r.rdi, flags, r.rsi as u32)
 }
 
 fn write_stat(k: &Kernel, pid: Pid, buf: u64, st: &selkie_fs::Stat) -> Result<u64, Errno> {
@@ -428,6 +501,61 @@ pub fn sys_mkdir(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
 
 pub fn sys_mkdirat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     KResult::Done(mkdir_at(k, plat, pid, r.rdi as i32, r.rsi, r.rdx as u32))
+}
+
+/// mknod/mknodat: FIFOs, regular files, device and socket nodes (everyone
+/// is root). Device numbers use Linux's encoding.
+fn mknod_at(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    dirfd: i32,
+    upath: u64,
+    mode: u32,
+    dev: u64,
+) -> Result<u64, Errno> {
+    let (major, minor) = ((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00));
+    let rdev = (major << 8) | minor;
+    let kind = match mode & g::S_IFMT {
+        0 | g::S_IFREG => Kind::File,
+        g::S_IFIFO => Kind::Fifo,
+        g::S_IFCHR => Kind::CharDev(rdev),
+        g::S_IFBLK => Kind::BlockDev(rdev),
+        g::S_IFSOCK => Kind::Socket,
+        g::S_IFDIR => return Err(Errno::EPERM),
+        _ => return Err(Errno::EINVAL),
+    };
+    let path = user_path(k, pid, upath)?;
+    let base = base_dir(k, pid, dirfd, &path)?;
+    let (dir, name) = k.fs.resolve_parent(base, &path)?;
+    let umask = k.procs.get(&pid).map(|p| p.umask).unwrap_or(0o022);
+    let t = now(plat);
+    k.fs.create(dir, &name, kind, mode & !umask & 0o7777, 0, 0, t)?;
+    Ok(0)
+}
+
+pub fn sys_mknod(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(mknod_at(
+        k,
+        plat,
+        pid,
+        g::AT_FDCWD,
+        r.rdi,
+        r.rsi as u32,
+        r.rdx,
+    ))
+}
+
+pub fn sys_mknodat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    KResult::Done(mknod_at(
+        k,
+        plat,
+        pid,
+        r.rdi as i32,
+        r.rsi,
+        r.rdx as u32,
+        r.r10,
+    ))
 }
 
 fn unlink_at(
@@ -755,7 +883,7 @@ pub fn sys_fallocate(
         let ino = match f.kind {
             FileKind::Inode(ino) if k.fs.stat(ino)?.kind == Kind::File => ino,
             FileKind::Inode(ino) if k.fs.stat(ino)?.kind == Kind::Dir => return Err(Errno::EISDIR),
-            FileKind::PipeRead(_) | FileKind::PipeWrite(_) => return Err(Errno::ESPIPE),
+            FileKind::Pipe(_) => return Err(Errno::ESPIPE),
             _ => return Err(Errno::ENODEV),
         };
         if !f.writable() {

@@ -116,7 +116,7 @@ pub(crate) fn read_now(
             plat.fill_random(&mut data);
             copy_out(k, pid, buf, &data).map(|_| data.len() as u64)
         }
-        FileKind::PipeRead(p) => {
+        FileKind::Pipe(p) => {
             let (avail, writers) = {
                 let p = p.borrow();
                 (p.buf.len(), p.writers)
@@ -140,7 +140,6 @@ pub(crate) fn read_now(
             k.wake_pipe(plat, id);
             r
         }
-        FileKind::PipeWrite(_) => Err(Errno::EBADF),
         FileKind::EventFd(e) => {
             if len < 8 {
                 return Some(Err(Errno::EINVAL));
@@ -275,7 +274,6 @@ pub(crate) fn write_more(
         }
         FileKind::Full => Err(Errno::ENOSPC),
         FileKind::Proc(_) => Err(Errno::EACCES),
-        FileKind::PipeRead(_) => Err(Errno::EBADF),
         FileKind::Epoll(_) => Err(Errno::EINVAL),
         FileKind::PtyMaster(p) => {
             let p = p.clone();
@@ -346,7 +344,7 @@ pub(crate) fn write_more(
             k.wake_pipe(plat, id);
             Ok(8)
         }
-        FileKind::PipeWrite(p) => {
+        FileKind::Pipe(p) => {
             let (space, readers, id) = {
                 let p = p.borrow();
                 (PIPE_CAPACITY - p.buf.len(), p.readers, p.id)
@@ -471,7 +469,7 @@ fn write_chunks(
 /// eventfd's (None: the console).
 fn pipe_id(f: &OpenFile) -> Option<u64> {
     match &f.kind {
-        FileKind::PipeRead(p) | FileKind::PipeWrite(p) => Some(p.borrow().id),
+        FileKind::Pipe(p) => Some(p.borrow().id),
         FileKind::EventFd(e) => Some(e.borrow().id),
         FileKind::PtyMaster(p) | FileKind::PtySlave(p) => Some(p.borrow().id),
         _ => None,
@@ -808,13 +806,17 @@ pub(crate) fn file_stat(k: &Kernel, f: &OpenFile) -> Result<selkie_fs::Stat, Err
             perm: 0o444,
             ..dev(0, 0o444)
         },
-        FileKind::PipeRead(p) | FileKind::PipeWrite(p) => selkie_fs::Stat {
-            ino: p.borrow().id,
-            kind: Kind::Fifo,
-            perm: 0o600,
-            size: 0,
-            rdev: 0,
-            ..dev(0, 0o600)
+        // A FIFO is its inode; a pipe is an anonymous FIFO.
+        FileKind::Pipe(p) => match p.borrow().fifo {
+            Some(ino) => k.fs.stat(ino)?,
+            None => selkie_fs::Stat {
+                ino: p.borrow().id,
+                kind: Kind::Fifo,
+                perm: 0o600,
+                size: 0,
+                rdev: 0,
+                ..dev(0, 0o600)
+            },
         },
         FileKind::PtyMaster(_) => dev((5 << 8) | 2, 0o666),
         FileKind::PtySlave(p) => k.fs.stat(p.borrow().ino)?,
@@ -854,7 +856,7 @@ pub fn sys_ioctl(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
         })(),
         (_, ioctl::FIOCLEX) => set_cloexec(k, pid, fd, true),
         (_, ioctl::FIONCLEX) => set_cloexec(k, pid, fd, false),
-        (FileKind::PipeRead(p), ioctl::FIONREAD) => {
+        (FileKind::Pipe(p), ioctl::FIONREAD) => {
             let n = p.borrow().buf.len() as u32;
             copy_out(k, pid, arg, &n.to_le_bytes()).map(|_| 0)
         }
@@ -879,26 +881,25 @@ pub(crate) fn readiness(k: &Kernel, f: &OpenFile, events: u32) -> u32 {
     let (r, w) = (g::POLLIN | g::POLLRDNORM, g::POLLOUT | g::POLLWRNORM);
     match &f.kind {
         FileKind::Console => (events & w) | if !k.tty.readable() { 0 } else { events & r },
-        FileKind::PipeRead(p) => {
+        FileKind::Pipe(p) => {
             let p = p.borrow();
             let mut ev = 0;
-            if !p.buf.is_empty() {
-                ev |= events & r;
+            if f.readable() {
+                if !p.buf.is_empty() {
+                    ev |= events & r;
+                }
+                if p.writers == 0 {
+                    ev |= g::POLLHUP;
+                }
             }
-            if p.writers == 0 {
-                ev |= g::POLLHUP;
+            if f.writable() {
+                if p.readers == 0 {
+                    ev |= g::POLLERR;
+                } else if PIPE_CAPACITY - p.buf.len() >= PIPE_BUF {
+                    ev |= events & w;
+                }
             }
             ev
-        }
-        FileKind::PipeWrite(p) => {
-            let p = p.borrow();
-            if p.readers == 0 {
-                g::POLLERR
-            } else if PIPE_CAPACITY - p.buf.len() >= PIPE_BUF {
-                events & w
-            } else {
-                0
-            }
         }
         FileKind::EventFd(e) => {
             let e = e.borrow();
@@ -1025,15 +1026,13 @@ fn make_pipe(k: &mut Kernel, pid: Pid, out: u64, flags: u32) -> Result<u64, Errn
     let id = k.next_pipe;
     k.next_pipe += 1;
     let pipe = Rc::new(RefCell::new(Pipe {
-        id,
-        buf: Default::default(),
         readers: 1,
         writers: 1,
-        generation: 0,
+        ..Pipe::new(id, None)
     }));
     let nb = flags & g::O_NONBLOCK;
-    let rd = OpenFile::new(FileKind::PipeRead(pipe.clone()), nb);
-    let wr = OpenFile::new(FileKind::PipeWrite(pipe), 1 | nb);
+    let rd = OpenFile::new(FileKind::Pipe(pipe.clone()), g::O_RDONLY | nb);
+    let wr = OpenFile::new(FileKind::Pipe(pipe), g::O_WRONLY | nb);
     let cloexec = flags & g::O_CLOEXEC != 0;
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
     let limit = p.rlimits[7].cur.min(i32::MAX as u64) as i32;
@@ -1320,7 +1319,8 @@ pub fn sys_flock(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
 pub(crate) fn flock_key(f: &OpenFile) -> Option<u64> {
     match &f.kind {
         FileKind::Inode(ino) => Some(*ino),
-        FileKind::PipeRead(p) | FileKind::PipeWrite(p) => Some(1 << 63 | p.borrow().id),
+        // A FIFO locks as its inode does.
+        FileKind::Pipe(p) => Some(p.borrow().fifo.unwrap_or(1 << 63 | p.borrow().id)),
         _ => None,
     }
 }

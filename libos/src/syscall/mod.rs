@@ -10,7 +10,7 @@
 //! process through a [`Ctx`]; `K` handlers see the whole [`Kernel`] and may
 //! block the caller or end it.
 pub(crate) mod event;
-mod fs;
+pub(crate) mod fs;
 mod futex;
 mod info;
 pub use info::default_limits;
@@ -168,6 +168,8 @@ syscall_table! {
     __NR_truncate => K(fs::sys_truncate), Full;
     __NR_ftruncate => K(fs::sys_ftruncate), Full;
     __NR_fallocate => K(fs::sys_fallocate), Full;
+    __NR_mknod => K(fs::sys_mknod), Partial("FIFOs, files and nodes; device nodes other than the LibOS's own give ENXIO when opened");
+    __NR_mknodat => K(fs::sys_mknodat), Partial("as mknod");
     __NR_chmod => K(fs::sys_chmod), Full;
     __NR_fchmod => K(fs::sys_fchmod), Full;
     __NR_fchmodat => K(fs::sys_fchmodat), Full;

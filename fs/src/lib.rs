@@ -230,22 +230,32 @@ impl Tmpfs {
     /// Resolves `path` from directory `cwd`, following a final symlink when
     /// `follow` (intermediate ones always).
     pub fn resolve(&self, cwd: Ino, path: &str, follow: bool) -> Result<Ino, Errno> {
-        let mut budget = MAX_SYMLINKS;
-        self.walk(cwd, path, follow, &mut budget)
+        self.resolve_in(self.root, cwd, path, follow)
     }
 
-    fn walk(&self, cwd: Ino, path: &str, follow: bool, budget: &mut usize) -> Result<Ino, Errno> {
+    /// [`resolve`](Self::resolve) for a process whose root directory is
+    /// `root` (chroot): absolute paths and absolute symlinks start there, and
+    /// `..` does not leave it.
+    pub fn resolve_in(&self, root: Ino, cwd: Ino, path: &str, follow: bool) -> Result<Ino, Errno> {
+        let mut budget = MAX_SYMLINKS;
+        self.walk(root, cwd, path, follow, &mut budget)
+    }
+
+    fn walk(
+        &self,
+        root: Ino,
+        cwd: Ino,
+        path: &str,
+        follow: bool,
+        budget: &mut usize,
+    ) -> Result<Ino, Errno> {
         if path.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
-        let mut cur = if path.starts_with('/') {
-            self.root
-        } else {
-            cwd
-        };
+        let mut cur = if path.starts_with('/') { root } else { cwd };
         let trailing_slash = path.ends_with('/');
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         for (i, part) in parts.iter().enumerate() {
@@ -253,7 +263,11 @@ impl Tmpfs {
                 return Err(Errno::ENAMETOOLONG);
             }
             let last = i + 1 == parts.len();
-            let next = self.lookup(cur, part)?;
+            let next = if *part == ".." && cur == root {
+                root
+            } else {
+                self.lookup(cur, part)?
+            };
             let n = self.node(next)?;
             if n.kind == Kind::Symlink && (!last || follow || trailing_slash) {
                 if *budget == 0 {
@@ -261,7 +275,7 @@ impl Tmpfs {
                 }
                 *budget -= 1;
                 let target = core::str::from_utf8(&n.data).map_err(|_| Errno::ENOENT)?;
-                cur = self.walk(cur, target, true, budget)?;
+                cur = self.walk(root, cur, target, true, budget)?;
             } else {
                 cur = next;
             }
@@ -274,6 +288,16 @@ impl Tmpfs {
 
     /// Splits `path` into its parent directory (resolved) and final name.
     pub fn resolve_parent(&self, cwd: Ino, path: &str) -> Result<(Ino, String), Errno> {
+        self.resolve_parent_in(self.root, cwd, path)
+    }
+
+    /// [`resolve_parent`](Self::resolve_parent) under root directory `root`.
+    pub fn resolve_parent_in(
+        &self,
+        root: Ino,
+        cwd: Ino,
+        path: &str,
+    ) -> Result<(Ino, String), Errno> {
         if path.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
@@ -286,8 +310,11 @@ impl Tmpfs {
             };
         }
         let (dir, name) = match trimmed.rfind('/') {
-            Some(0) => (self.root, &trimmed[1..]),
-            Some(i) => (self.resolve(cwd, &trimmed[..i], true)?, &trimmed[i + 1..]),
+            Some(0) => (root, &trimmed[1..]),
+            Some(i) => (
+                self.resolve_in(root, cwd, &trimmed[..i], true)?,
+                &trimmed[i + 1..],
+            ),
             None => (cwd, trimmed),
         };
         if self.node(dir)?.kind != Kind::Dir {
@@ -625,9 +652,18 @@ impl Tmpfs {
     }
 
     /// The absolute path of a directory (for getcwd).
-    pub fn path_of(&self, mut ino: Ino) -> Result<String, Errno> {
+    pub fn path_of(&self, ino: Ino) -> Result<String, Errno> {
+        self.path_in(self.root, ino)
+    }
+
+    /// The path of `ino` as seen from root directory `root`; ENOENT when it
+    /// lies outside it.
+    pub fn path_in(&self, root: Ino, mut ino: Ino) -> Result<String, Errno> {
         let mut parts = Vec::new();
-        while ino != self.root {
+        while ino != root {
+            if ino == self.root {
+                return Err(Errno::ENOENT);
+            }
             let n = self.node(ino)?;
             if n.nlink == 0 {
                 return Err(Errno::ENOENT);

@@ -489,6 +489,7 @@ impl Kernel {
     /// path and inode; EACCES for a directory or a file without an x bit.
     pub fn find_file(
         &self,
+        root: selkie_fs::Ino,
         cwd: selkie_fs::Ino,
         name: &str,
     ) -> Result<(String, selkie_fs::Ino), Errno> {
@@ -502,7 +503,7 @@ impl Kernel {
         };
         let mut err = Errno::ENOENT;
         for c in candidates {
-            match self.fs.resolve(cwd, &c, true) {
+            match self.fs.resolve_in(root, cwd, &c, true) {
                 Ok(ino) => {
                     let st = self.fs.stat(ino)?;
                     if st.kind != selkie_fs::Kind::File || st.perm & 0o111 == 0 {
@@ -511,7 +512,7 @@ impl Kernel {
                     let path = if c.starts_with('/') {
                         c
                     } else {
-                        let dir = self.fs.path_of(cwd).unwrap_or_else(|_| "/".into());
+                        let dir = self.fs.path_in(root, cwd).unwrap_or_else(|_| "/".into());
                         alloc::format!("{}/{}", dir.trim_end_matches('/'), c)
                     };
                     return Ok((path, ino));
@@ -535,7 +536,9 @@ impl Kernel {
             .and_then(|a| core::str::from_utf8(a).ok())
             .ok_or(SpawnError::Errno(Errno::ENOENT))?;
         let root_dir = self.fs.root();
-        let (path, ino) = self.find_file(root_dir, name).map_err(SpawnError::Errno)?;
+        let (path, ino) = self
+            .find_file(root_dir, root_dir, name)
+            .map_err(SpawnError::Errno)?;
         let aspace = plat.new_address_space().map_err(SpawnError::Errno)?;
         let pid = self.next_pid;
         let mut p = Process::new(pid, 0, aspace, path.clone());

@@ -261,6 +261,8 @@ pub struct Process {
     pub files: Rc<RefCell<crate::file::FdTable>>,
     /// Current directory.
     pub cwd: selkie_fs::Ino,
+    /// Root directory (chroot).
+    pub root: selkie_fs::Ino,
     /// The process is stopped (SIGSTOP and friends; on the leader).
     pub stopped: bool,
     /// A stop or continue not yet reported to wait4/waitid (on the leader).
@@ -306,6 +308,7 @@ impl Process {
             child_stime_ns: 0,
             files: Rc::new(RefCell::new(crate::file::FdTable::with_console())),
             cwd: 1,
+            root: 1,
             stopped: false,
             wait_report: None,
         }

@@ -198,7 +198,7 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
             Ok(Node::File(s.into_bytes()))
         }
         ["exe"] => Ok(Node::Link(p.exe.clone())),
-        ["cwd"] => Ok(Node::Link(k.fs.path_of(p.cwd).unwrap_or_else(|_| "/".into()))),
+        ["cwd"] => Ok(Node::Link(k.fs.path_in(p.root, p.cwd).unwrap_or_else(|_| "/".into()))),
         ["root"] => Ok(Node::Link("/".into())),
         ["fd"] => Ok(Node::Dir(
             p.files.borrow().fds.keys().map(|fd| (format!("{fd}"), DT_LNK)).collect(),
@@ -207,9 +207,9 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
             let fd: i32 = n.parse().map_err(|_| Errno::ENOENT)?;
             let f = p.files.borrow().get(fd).map_err(|_| Errno::ENOENT)?;
             Ok(Node::Link(match &f.kind {
-                crate::file::FileKind::Inode(ino) => k.fs.path_of(*ino).unwrap_or_else(|_| format!("/inode:{ino}")),
+                crate::file::FileKind::Inode(ino) => k.fs.path_in(p.root, *ino).unwrap_or_else(|_| format!("/inode:{ino}")),
                 crate::file::FileKind::Pipe(pp) => match pp.borrow().fifo {
-                    Some(ino) => k.fs.path_of(ino).unwrap_or_else(|_| format!("/inode:{ino}")),
+                    Some(ino) => k.fs.path_in(p.root, ino).unwrap_or_else(|_| format!("/inode:{ino}")),
                     None => format!("pipe:[{}]", pp.borrow().id),
                 },
                 crate::file::FileKind::Console => "/dev/console".into(),

@@ -15,8 +15,6 @@
 # Left out because the build has no such applet: comm, cksum, sum, split,
 # install, printenv, nice, nohup (not in busybox-glibc), join, tsort (in
 # neither).
-# Left out because Selkie lacks the system call (ENOSYS under Selkie, works
-# natively): chroot (chroot).
 # What depends on the file system is not printed: sizes in blocks (du only
 # sees files whose size is a multiple of 4096; no stat %b, ls -s or `total`
 # lines), directory sizes and link counts, and readdir order (find's output
@@ -474,6 +472,9 @@ EOF
     h kill
     r $BB kill -l
     r $BB kill -0 $$
+    h chroot
+    r $BB chroot / $BB true
+    r $BB chroot /no/such $BB true
     h setsid
     r $BB setsid $BB true
     h whoami

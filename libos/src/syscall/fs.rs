@@ -19,6 +19,11 @@ fn user_path(k: &Kernel, pid: Pid, addr: u64) -> Result<String, Errno> {
     String::from_utf8(raw).map_err(|_| Errno::ENOENT)
 }
 
+/// The root directory of `pid` (chroot).
+fn proc_root(k: &Kernel, pid: Pid) -> Ino {
+    k.procs.get(&pid).map_or(k.fs.root(), |p| p.root)
+}
+
 /// The directory a *at call starts from.
 fn base_dir(k: &Kernel, pid: Pid, dirfd: i32, path: &str) -> Result<Ino, Errno> {
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
@@ -178,7 +183,7 @@ fn open_at(
         return open_proc(k, plat, pid, &path, flags).map(|fd| (fd, None));
     }
     let follow = flags & g::O_NOFOLLOW == 0;
-    let ino = match k.fs.resolve(base, &path, follow) {
+    let ino = match k.fs.resolve_in(proc_root(k, pid), base, &path, follow) {
         Ok(ino) => {
             if flags & g::O_CREAT != 0 && flags & g::O_EXCL != 0 {
                 return Err(Errno::EEXIST);
@@ -186,7 +191,7 @@ fn open_at(
             ino
         }
         Err(Errno::ENOENT) if flags & g::O_CREAT != 0 => {
-            let (dir, name) = k.fs.resolve_parent(base, &path)?;
+            let (dir, name) = k.fs.resolve_parent_in(proc_root(k, pid), base, &path)?;
             if path.ends_with('/') {
                 return Err(Errno::EISDIR);
             }
@@ -285,7 +290,8 @@ fn follow_proc(
         match crate::procfs::lookup(k, plat, pid, &path)? {
             Node::Link(t) if t.starts_with('/') && !crate::procfs::is_proc(&t) => {
                 // A link out of /proc: the file system node it names.
-                let ino = k.fs.resolve(k.fs.root(), &t, true)?;
+                let root = proc_root(k, pid);
+                let ino = k.fs.resolve_in(root, root, &t, true)?;
                 let st = k.fs.stat(ino)?;
                 return Ok(match st.kind {
                     Kind::Dir => Node::Dir(
@@ -394,8 +400,12 @@ fn stat_at(
         return write_stat(k, pid, buf, &st);
     }
     let base = base_dir(k, pid, dirfd, &path)?;
-    let ino =
-        k.fs.resolve(base, &path, flags & g::AT_SYMLINK_NOFOLLOW == 0)?;
+    let ino = k.fs.resolve_in(
+        proc_root(k, pid),
+        base,
+        &path,
+        flags & g::AT_SYMLINK_NOFOLLOW == 0,
+    )?;
     let st = k.fs.stat(ino)?;
     write_stat(k, pid, buf, &st)
 }
@@ -446,8 +456,12 @@ fn access_at(
     }
     let path = user_path(k, pid, upath)?;
     let base = base_dir(k, pid, dirfd, &path)?;
-    let ino =
-        k.fs.resolve(base, &path, flags & g::AT_SYMLINK_NOFOLLOW == 0)?;
+    let ino = k.fs.resolve_in(
+        proc_root(k, pid),
+        base,
+        &path,
+        flags & g::AT_SYMLINK_NOFOLLOW == 0,
+    )?;
     let st = k.fs.stat(ino)?;
     // root: read and write always; execute needs an x bit (or a directory).
     if mode & 1 != 0 && st.kind != Kind::Dir && st.perm & 0o111 == 0 {
@@ -488,7 +502,7 @@ fn mkdir_at(
 ) -> Result<u64, Errno> {
     let path = user_path(k, pid, upath)?;
     let base = base_dir(k, pid, dirfd, &path)?;
-    let (dir, name) = k.fs.resolve_parent(base, &path)?;
+    let (dir, name) = k.fs.resolve_parent_in(proc_root(k, pid), base, &path)?;
     let umask = k.procs.get(&pid).map(|p| p.umask).unwrap_or(0o022);
     let t = now(plat);
     k.fs.create(dir, &name, Kind::Dir, mode & !umask & 0o7777, 0, 0, t)?;
@@ -527,7 +541,7 @@ fn mknod_at(
     };
     let path = user_path(k, pid, upath)?;
     let base = base_dir(k, pid, dirfd, &path)?;
-    let (dir, name) = k.fs.resolve_parent(base, &path)?;
+    let (dir, name) = k.fs.resolve_parent_in(proc_root(k, pid), base, &path)?;
     let umask = k.procs.get(&pid).map(|p| p.umask).unwrap_or(0o022);
     let t = now(plat);
     k.fs.create(dir, &name, kind, mode & !umask & 0o7777, 0, 0, t)?;
@@ -571,7 +585,7 @@ fn unlink_at(
     }
     let path = user_path(k, pid, upath)?;
     let base = base_dir(k, pid, dirfd, &path)?;
-    let (dir, name) = k.fs.resolve_parent(base, &path)?;
+    let (dir, name) = k.fs.resolve_parent_in(proc_root(k, pid), base, &path)?;
     let t = now(plat);
     if flags & g::AT_REMOVEDIR != 0 {
         k.fs.rmdir(dir, &name, t)?;
@@ -617,8 +631,8 @@ fn rename_at(
     }
     let (op, np) = (user_path(k, pid, old)?, user_path(k, pid, new)?);
     let (ob, nb) = (base_dir(k, pid, ofd, &op)?, base_dir(k, pid, nfd, &np)?);
-    let (odir, oname) = k.fs.resolve_parent(ob, &op)?;
-    let (ndir, nname) = k.fs.resolve_parent(nb, &np)?;
+    let (odir, oname) = k.fs.resolve_parent_in(proc_root(k, pid), ob, &op)?;
+    let (ndir, nname) = k.fs.resolve_parent_in(proc_root(k, pid), nb, &np)?;
     if flags & RENAME_NOREPLACE != 0 && k.fs.lookup(ndir, &nname).is_ok() {
         return Err(Errno::EEXIST);
     }
@@ -684,9 +698,14 @@ fn link_at(
 ) -> Result<u64, Errno> {
     let (op, np) = (user_path(k, pid, old)?, user_path(k, pid, new)?);
     let ob = base_dir(k, pid, ofd, &op)?;
-    let ino = k.fs.resolve(ob, &op, flags & g::AT_SYMLINK_FOLLOW != 0)?;
+    let ino = k.fs.resolve_in(
+        proc_root(k, pid),
+        ob,
+        &op,
+        flags & g::AT_SYMLINK_FOLLOW != 0,
+    )?;
     let nb = base_dir(k, pid, nfd, &np)?;
-    let (ndir, nname) = k.fs.resolve_parent(nb, &np)?;
+    let (ndir, nname) = k.fs.resolve_parent_in(proc_root(k, pid), nb, &np)?;
     let t = now(plat);
     k.fs.link(ndir, &nname, ino, t)?;
     Ok(0)
@@ -729,7 +748,7 @@ fn symlink_at(
     let t = user_path(k, pid, target)?;
     let lp = user_path(k, pid, link)?;
     let base = base_dir(k, pid, dirfd, &lp)?;
-    let (dir, name) = k.fs.resolve_parent(base, &lp)?;
+    let (dir, name) = k.fs.resolve_parent_in(proc_root(k, pid), base, &lp)?;
     let n = now(plat);
     k.fs.symlink(dir, &name, t.as_bytes(), n)?;
     Ok(0)
@@ -770,7 +789,7 @@ fn readlink_at(
         }
     } else {
         let base = base_dir(k, pid, dirfd, &path)?;
-        let ino = k.fs.resolve(base, &path, false)?;
+        let ino = k.fs.resolve_in(proc_root(k, pid), base, &path, false)?;
         k.fs.readlink(ino)?
     };
     let n = target.len().min(size as usize);
@@ -791,6 +810,21 @@ pub fn sys_readlinkat(
     KResult::Done(readlink_at(k, plat, pid, r.rdi as i32, r.rsi, r.rdx, r.r10))
 }
 
+/// chroot(path): the directory becomes the caller's root (everyone is
+/// root, so it is always allowed); the current directory stays.
+pub fn sys_chroot(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    let res = user_path(k, pid, r.rdi).and_then(|path| {
+        let base = base_dir(k, pid, g::AT_FDCWD, &path)?;
+        let ino = k.fs.resolve_in(proc_root(k, pid), base, &path, true)?;
+        if k.fs.stat(ino)?.kind != Kind::Dir {
+            return Err(Errno::ENOTDIR);
+        }
+        k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?.root = ino;
+        Ok(0)
+    });
+    KResult::Done(res)
+}
+
 fn set_cwd(k: &mut Kernel, pid: Pid, ino: Ino) -> Result<u64, Errno> {
     if k.fs.stat(ino)?.kind != Kind::Dir {
         return Err(Errno::ENOTDIR);
@@ -802,7 +836,7 @@ fn set_cwd(k: &mut Kernel, pid: Pid, ino: Ino) -> Result<u64, Errno> {
 pub fn sys_chdir(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let res = user_path(k, pid, r.rdi).and_then(|path| {
         let base = base_dir(k, pid, g::AT_FDCWD, &path)?;
-        let ino = k.fs.resolve(base, &path, true)?;
+        let ino = k.fs.resolve_in(proc_root(k, pid), base, &path, true)?;
         set_cwd(k, pid, ino)
     });
     KResult::Done(res)
@@ -819,7 +853,7 @@ pub fn sys_fchdir(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &Syscal
 pub fn sys_getcwd(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let res = (|| {
         let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
-        let mut path = k.fs.path_of(p.cwd)?.into_bytes();
+        let mut path = k.fs.path_in(p.root, p.cwd)?.into_bytes();
         path.push(0);
         if (r.rsi as usize) < path.len() {
             return Err(Errno::ERANGE);
@@ -836,7 +870,7 @@ pub fn sys_truncate(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &Sysca
             return Err(Errno::EINVAL);
         }
         let base = base_dir(k, pid, g::AT_FDCWD, &path)?;
-        let ino = k.fs.resolve(base, &path, true)?;
+        let ino = k.fs.resolve_in(proc_root(k, pid), base, &path, true)?;
         let t = now(plat);
         k.fs.truncate(ino, r.rsi, t).map(|_| 0)
     });
@@ -936,7 +970,7 @@ fn target(k: &Kernel, pid: Pid, dirfd: i32, upath: u64, follow: bool) -> Result<
         return target(k, pid, dirfd, 0, follow);
     }
     let base = base_dir(k, pid, dirfd, &path)?;
-    k.fs.resolve(base, &path, follow)
+    k.fs.resolve_in(proc_root(k, pid), base, &path, follow)
 }
 
 pub fn sys_chmod(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {

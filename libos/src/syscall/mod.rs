@@ -168,6 +168,7 @@ syscall_table! {
     __NR_truncate => K(fs::sys_truncate), Full;
     __NR_ftruncate => K(fs::sys_ftruncate), Full;
     __NR_fallocate => K(fs::sys_fallocate), Full;
+    __NR_chroot => K(fs::sys_chroot), Partial("/proc stays visible inside the new root");
     __NR_mknod => K(fs::sys_mknod), Partial("FIFOs, files and nodes; device nodes other than the LibOS's own give ENXIO when opened");
     __NR_mknodat => K(fs::sys_mknodat), Partial("as mknod");
     __NR_chmod => K(fs::sys_chmod), Full;

@@ -255,6 +255,7 @@ fn do_fork(
     c.personality = p.personality;
     c.files = alloc::rc::Rc::new(core::cell::RefCell::new(p.files.borrow().clone()));
     c.cwd = p.cwd;
+    c.root = p.root;
     c.start_ns = plat.monotonic_ns();
     let mut cregs = *r;
     cregs.complete(0);
@@ -428,6 +429,7 @@ fn new_thread(k: &mut Kernel, pid: Pid, r: &SyscallRegs, stack: u64) -> KResult 
         child_stime_ns: 0,
         files: p.files.clone(),
         cwd: p.cwd,
+        root: p.root,
         stopped: false,
         wait_report: None,
     };
@@ -508,7 +510,8 @@ fn do_execve(
     let mut ino;
     let mut depth = 0;
     loop {
-        let (abs, found) = k.find_file(cwd, &path)?;
+        let root = k.procs.get(&pid).map_or(1, |p| p.root);
+        let (abs, found) = k.find_file(root, cwd, &path)?;
         path = abs;
         ino = found;
         let data = k.fs.data(ino)?;

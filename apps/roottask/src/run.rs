@@ -566,8 +566,18 @@ impl Loop {
             // its answer: reply now rather than in the next ReplyRecv.
             if self.kernel.has_actions() {
                 if let Some(r) = reply.take() {
+                    // New threads (fork, clone) start before the caller hears
+                    // back: seL4 runs the thread made runnable last first, so
+                    // the parent goes on first, as on Linux.
+                    let mut actions = self.kernel.take_actions().into_iter().peekable();
+                    while let Some(a) = actions.next_if(|a| matches!(a, Action::Start { .. })) {
+                        self.run_action(a);
+                    }
                     let (info, mrs) = r.message();
                     syscall::reply(info, mrs);
+                    for a in actions {
+                        self.run_action(a);
+                    }
                 }
             }
         }

@@ -1721,6 +1721,14 @@ fn build_tree(files: &[Entry<'static>]) -> selkie_fs::Tmpfs {
         );
     }
     let _ = fs.create(dev, "pts", Kind::Dir, 0o755, 0, 0, 0);
+    for (name, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
+        let _ = fs.symlink(dev, name, target.as_bytes(), 0);
+    }
     for d in ["tmp", "root", "proc"] {
         let _ = fs.create(
             root,

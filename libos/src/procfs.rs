@@ -37,6 +37,20 @@ const DT_REG: u8 = 8;
 const DT_LNK: u8 = 10;
 
 /// The node at `path` (absolute, under /proc) as seen by process `caller`.
+/// The process and descriptor a `/proc/<pid|self>/fd/<n>` path names.
+pub fn fd_link(k: &Kernel, caller: Pid, path: &str) -> Option<(Pid, i32)> {
+    let rest = path.strip_prefix("/proc/")?;
+    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+    let [who, "fd", n] = parts.as_slice() else {
+        return None;
+    };
+    let pid = match *who {
+        "self" | "thread-self" => k.procs.get(&caller)?.tgid,
+        p => p.parse().ok()?,
+    };
+    Some((pid, n.parse().ok()?))
+}
+
 pub fn lookup(k: &Kernel, plat: &mut dyn Platform, caller: Pid, path: &str) -> Result<Node, Errno> {
     let rest = path.trim_start_matches("/proc").trim_matches('/');
     let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();

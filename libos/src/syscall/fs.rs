@@ -179,8 +179,10 @@ fn open_at(
     if acc == 3 {
         return Err(Errno::EINVAL);
     }
+    let follow = flags & g::O_NOFOLLOW == 0;
+    let path = proc_link_path(k, pid, base, &path, follow).unwrap_or(path);
     if crate::procfs::is_proc(&path) {
-        return open_proc(k, plat, pid, &path, flags).map(|fd| (fd, None));
+        return open_proc(k, plat, pid, &path, flags);
     }
     let follow = flags & g::O_NOFOLLOW == 0;
     let ino = match k.fs.resolve_in(proc_root(k, pid), base, &path, follow) {
@@ -208,6 +210,18 @@ fn open_at(
         }
         Err(e) => return Err(e),
     };
+    open_ino(k, plat, pid, ino, flags)
+}
+
+/// Opens inode `ino` (checks, O_TRUNC, the description) and installs it.
+fn open_ino(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    ino: Ino,
+    flags: u32,
+) -> Result<(u64, Option<(u64, bool)>), Errno> {
+    let acc = flags & 3;
     let st = k.fs.stat(ino)?;
     match st.kind {
         Kind::Symlink => return Err(Errno::ELOOP), // O_NOFOLLOW on a symlink
@@ -219,6 +233,18 @@ fn open_at(
         k.fs.truncate(ino, 0, now(plat))?;
     }
     let file = open_inode(k, pid, ino, flags)?;
+    install_opened(k, plat, pid, file, flags)
+}
+
+/// Installs a new description at the lowest free descriptor; a FIFO end
+/// wakes openers of the other end and may have to wait for one.
+fn install_opened(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    file: alloc::rc::Rc<OpenFile>,
+    flags: u32,
+) -> Result<(u64, Option<(u64, bool)>), Errno> {
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
     let limit = p.rlimits[7].cur.min(i32::MAX as u64) as i32;
     let r = p
@@ -242,39 +268,149 @@ fn open_at(
     }
 }
 
-/// Opens a /proc node: a snapshot taken now.
+/// A path that runs through a symlink into /proc (/dev/stdout, /dev/fd/3):
+/// the /proc path it stands for. The file system itself knows nothing of
+/// /proc, so such links are followed here, one level; a final one only when
+/// `follow`.
+fn proc_link_path(k: &Kernel, pid: Pid, base: Ino, path: &str, follow: bool) -> Option<String> {
+    if crate::procfs::is_proc(path) {
+        return None;
+    }
+    let root = proc_root(k, pid);
+    let parts: alloc::vec::Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let mut prefix = String::from(if path.starts_with('/') { "/" } else { "" });
+    for (i, part) in parts.iter().enumerate() {
+        prefix.push_str(part);
+        if i + 1 == parts.len() && !follow {
+            return None;
+        }
+        let ino = k.fs.resolve_in(root, base, &prefix, false).ok()?;
+        if let Ok(t) = k.fs.readlink(ino) {
+            let t = String::from_utf8(t).ok()?;
+            if !crate::procfs::is_proc(&t) {
+                return None;
+            }
+            let rest = parts[i + 1..].join("/");
+            return Some(if rest.is_empty() {
+                t
+            } else {
+                alloc::format!("{t}/{rest}")
+            });
+        }
+        prefix.push('/');
+    }
+    None
+}
+
+/// Opens what /proc/N/fd/M names: a new description of the same object
+/// with the access mode asked for (as Linux's magic links do).
+fn reopen_fd(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    target: Pid,
+    fd: i32,
+    flags: u32,
+) -> Result<(u64, Option<(u64, bool)>), Errno> {
+    let f = super::io::file_of(k, target, fd).map_err(|_| Errno::ENOENT)?;
+    let kind = match &f.kind {
+        FileKind::Inode(ino) => return open_ino(k, plat, pid, *ino, flags),
+        FileKind::Pipe(p) => {
+            if let Some(ino) = p.borrow().fifo {
+                return open_ino(k, plat, pid, ino, flags);
+            }
+            let mut pp = p.borrow_mut();
+            if flags & 3 != g::O_WRONLY {
+                pp.readers += 1;
+            }
+            if flags & 3 != g::O_RDONLY {
+                pp.writers += 1;
+            }
+            pp.generation += 1;
+            FileKind::Pipe(p.clone())
+        }
+        FileKind::PtySlave(p) => {
+            let rdev = p.borrow().rdev();
+            FileKind::PtySlave(super::term::open_slave(k, rdev)?)
+        }
+        k @ (FileKind::Console
+        | FileKind::Null
+        | FileKind::Zero
+        | FileKind::Full
+        | FileKind::Random) => k.clone(),
+        FileKind::Proc(c) if flags & 3 == 0 => FileKind::Proc(c.clone()),
+        FileKind::Proc(_) => return Err(Errno::EACCES),
+        // Anonymous inodes and a pty's master cannot be opened again.
+        FileKind::EventFd(_) | FileKind::Epoll(_) | FileKind::PtyMaster(_) => {
+            return Err(Errno::ENXIO)
+        }
+    };
+    let file = OpenFile::new(
+        kind,
+        flags & !(g::O_CREAT | g::O_EXCL | g::O_TRUNC | g::O_CLOEXEC),
+    );
+    install_opened(k, plat, pid, file, flags)
+}
+
+/// Opens a /proc node: a snapshot taken now (a directory's listing includes
+/// the descriptor being opened, as Linux's /proc/self/fd does); an fd/N
+/// link opens what it names.
 fn open_proc(
     k: &mut Kernel,
     plat: &mut dyn Platform,
     pid: Pid,
     path: &str,
     flags: u32,
-) -> Result<u64, Errno> {
+) -> Result<(u64, Option<(u64, bool)>), Errno> {
     use crate::file::ProcContent;
     use crate::procfs::Node;
+    if let Some((target, fd)) = crate::procfs::fd_link(k, pid, path) {
+        return reopen_fd(k, plat, pid, target, fd, flags);
+    }
     if flags & 3 != 0 || flags & g::O_CREAT != 0 {
         return Err(Errno::EACCES);
     }
-    let node = follow_proc(k, plat, pid, path)?;
-    let content = match node {
-        Node::File(d) => ProcContent::File(d),
-        Node::Dir(v) => ProcContent::Dir(v),
-        Node::Link(_) => return Err(Errno::ENOENT),
-    };
-    if flags & g::O_DIRECTORY != 0 && !matches!(content, ProcContent::Dir(_)) {
-        return Err(Errno::ENOTDIR);
-    }
-    let file = OpenFile::new(
-        FileKind::Proc(alloc::rc::Rc::new(content)),
-        flags & g::O_NONBLOCK,
-    );
+    // The descriptor is taken first, so that a listing of fd/ shows it.
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
     let limit = p.rlimits[7].cur.min(i32::MAX as u64) as i32;
+    let placeholder = OpenFile::new(FileKind::Null, 0);
     let fd = p
         .files
         .borrow_mut()
-        .install(file, 0, flags & g::O_CLOEXEC != 0, limit)?;
-    Ok(fd as u64)
+        .install(placeholder, 0, flags & g::O_CLOEXEC != 0, limit)?;
+    let node = match follow_proc(k, plat, pid, path) {
+        Ok(n) => n,
+        Err(e) => {
+            if let Some(p) = k.procs.get(&pid) {
+                p.files.borrow_mut().remove(fd);
+            }
+            return Err(e);
+        }
+    };
+    let content = match node {
+        Node::File(d) => Ok(ProcContent::File(d)),
+        Node::Dir(v) => Ok(ProcContent::Dir(v)),
+        Node::Link(_) => Err(Errno::ENOENT),
+    }
+    .and_then(|c| match c {
+        ProcContent::File(_) if flags & g::O_DIRECTORY != 0 => Err(Errno::ENOTDIR),
+        c => Ok(c),
+    });
+    let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+    let mut t = p.files.borrow_mut();
+    match content {
+        Ok(c) => {
+            let file = OpenFile::new(FileKind::Proc(alloc::rc::Rc::new(c)), flags & g::O_NONBLOCK);
+            if let Some(slot) = t.fds.get_mut(&fd) {
+                slot.file = file;
+            }
+            Ok((fd as u64, None))
+        }
+        Err(e) => {
+            t.remove(fd);
+            Err(e)
+        }
+    }
 }
 
 /// A /proc node with its symlinks followed (self, exe, cwd, fd/N).
@@ -394,18 +530,14 @@ fn stat_at(
         let st = super::io::file_stat(k, &f)?;
         return write_stat(k, pid, buf, &st);
     }
+    let follow = flags & g::AT_SYMLINK_NOFOLLOW == 0;
+    let base = base_dir(k, pid, dirfd, &path)?;
+    let path = proc_link_path(k, pid, base, &path, follow).unwrap_or(path);
     if crate::procfs::is_proc(&path) {
-        let follow = flags & g::AT_SYMLINK_NOFOLLOW == 0;
         let st = proc_stat(k, plat, pid, &path, follow)?;
         return write_stat(k, pid, buf, &st);
     }
-    let base = base_dir(k, pid, dirfd, &path)?;
-    let ino = k.fs.resolve_in(
-        proc_root(k, pid),
-        base,
-        &path,
-        flags & g::AT_SYMLINK_NOFOLLOW == 0,
-    )?;
+    let ino = k.fs.resolve_in(proc_root(k, pid), base, &path, follow)?;
     let st = k.fs.stat(ino)?;
     write_stat(k, pid, buf, &st)
 }
@@ -781,6 +913,8 @@ fn readlink_at(
     }
     let path = user_path(k, pid, upath)?;
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+    let base = base_dir(k, pid, dirfd, &path)?;
+    let path = proc_link_path(k, pid, base, &path, false).unwrap_or(path);
     let target = if crate::procfs::is_proc(&path) {
         // /proc/self/exe, /proc/N/fd/M, /proc/self/cwd, ...
         match crate::procfs::lookup(k, plat, pid, &path)? {
@@ -788,7 +922,6 @@ fn readlink_at(
             _ => return Err(Errno::EINVAL),
         }
     } else {
-        let base = base_dir(k, pid, dirfd, &path)?;
         let ino = k.fs.resolve_in(proc_root(k, pid), base, &path, false)?;
         k.fs.readlink(ino)?
     };

@@ -58,8 +58,55 @@ pub fn sys_brk(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     Ok(want)
 }
 
-pub fn sys_mmap(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [addr, len, prot, flags, fd, off] = ctx.args;
+/// mmap: anonymous mappings, /dev/zero, and private mappings of files
+/// (their bytes are copied in at mmap time, which POSIX allows: later
+/// changes to the file need not show). Shared file mappings are not there
+/// yet (ENODEV).
+pub fn sys_mmap(
+    k: &mut crate::kernel::Kernel,
+    _plat: &mut dyn crate::platform::Platform,
+    pid: crate::process::Pid,
+    r: &selkie_syscalls::regs::SyscallRegs,
+) -> super::KResult {
+    use crate::file::FileKind;
+    let mut args = [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9];
+    let flags = args[3] as u32;
+    let res = (|| {
+        let mut data = None;
+        if flags & g::MAP_ANONYMOUS == 0 {
+            let f = super::io::file_of(k, pid, args[4] as i32)?;
+            match f.kind {
+                // /dev/zero maps as anonymous memory.
+                FileKind::Zero => args[3] |= g::MAP_ANONYMOUS as u64,
+                FileKind::Inode(ino) if k.fs.stat(ino)?.kind == selkie_fs::Kind::File => {
+                    if !f.readable() {
+                        return Err(Errno::EACCES);
+                    }
+                    if flags & 0xf != g::MAP_PRIVATE {
+                        return Err(Errno::ENODEV);
+                    }
+                    let (len, off) = (args[1], args[5]);
+                    let bytes = k.fs.data(ino)?;
+                    let lo = (off.min(bytes.len() as u64)) as usize;
+                    let hi = (off.saturating_add(len).min(bytes.len() as u64)) as usize;
+                    data = Some(bytes[lo..hi].to_vec());
+                }
+                _ => return Err(Errno::ENODEV),
+            }
+        }
+        let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        map(p, args, data.as_deref())
+    })();
+    super::KResult::Done(res)
+}
+
+/// Makes the mapping; a private file mapping gets `data` copied in.
+fn map(
+    proc: &mut crate::process::Process,
+    args: [u64; 6],
+    data: Option<&[u8]>,
+) -> Result<u64, Errno> {
+    let [addr, len, prot, flags, _fd, off] = args;
     let flags = flags as u32;
     let perms = prot_to_perms(prot)?;
     if len == 0 || off % PAGE_SIZE != 0 {
@@ -70,14 +117,9 @@ pub fn sys_mmap(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     if kind != g::MAP_PRIVATE && kind != g::MAP_SHARED && kind != g::MAP_SHARED_VALIDATE {
         return Err(Errno::EINVAL);
     }
-    if flags & g::MAP_ANONYMOUS == 0 {
-        // File mappings come with the file system.
-        let _ = fd;
-        return Err(Errno::ENODEV);
-    }
     let fixed = flags & g::MAP_FIXED != 0;
     let noreplace = flags & g::MAP_FIXED_NOREPLACE != 0;
-    let mut vm = ctx.proc.vm();
+    let mut vm = proc.vm();
     let vm = &mut *vm;
     let mm = &mut vm.mm;
     let start = if fixed || noreplace {
@@ -124,6 +166,31 @@ pub fn sys_mmap(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
             }
             vm.mm.mapped_pages += 1;
             va += PAGE_SIZE;
+        }
+    }
+    if let Some(d) = data {
+        // The bytes go in whatever the rights (PROT_NONE included).
+        let none = !(perms.read || perms.write || perms.exec);
+        let readable = Perms {
+            read: true,
+            ..perms
+        };
+        let filled = (if none {
+            vm.protect_range(start, start + len, readable)
+        } else {
+            Ok(())
+        })
+        .and_then(|_| vm.fill(start, d))
+        .and_then(|_| {
+            if none {
+                vm.protect_range(start, start + len, perms)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = filled {
+            vm.unmap_range(start, start + len);
+            return Err(e);
         }
     }
     Ok(start)

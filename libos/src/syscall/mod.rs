@@ -215,7 +215,7 @@ syscall_table! {
     __NR_arch_prctl => P(proc::sys_arch_prctl), Partial("ARCH_SET_FS, ARCH_GET_FS");
     __NR_umask => P(proc::sys_umask), Full;
     __NR_brk => P(mem::sys_brk), Full;
-    __NR_mmap => P(mem::sys_mmap), Partial("anonymous mappings (private, shared); no files yet");
+    __NR_mmap => K(mem::sys_mmap), Partial("anonymous (private, shared), /dev/zero, private file mappings (copied at mmap time; pages past the end of the file read zeros instead of SIGBUS); shared file mappings: ENODEV");
     __NR_munmap => P(mem::sys_munmap), Full;
     __NR_mprotect => P(mem::sys_mprotect), Full;
     __NR_madvise => P(mem::sys_madvise), Partial("MADV_DONTNEED on private memory; other advice ignored");

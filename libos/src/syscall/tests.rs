@@ -245,6 +245,17 @@ fn mmap_munmap_mprotect() {
             g::__NR_mmap,
             [0, 4096, rw, g::MAP_PRIVATE as u64, 3, 0]
         ),
+        Err(Errno::EBADF),
+        "a file mapping of a descriptor that is not open"
+    );
+    // The console cannot be mapped.
+    assert_eq!(
+        call(
+            &mut k,
+            &mut plat,
+            g::__NR_mmap,
+            [0, 4096, rw, g::MAP_PRIVATE as u64, 0, 0]
+        ),
         Err(Errno::ENODEV)
     );
 }

@@ -51,11 +51,13 @@ pub type Context = [u64; 19];
 pub enum Action {
     /// Answer thread `tid`, blocked earlier, through its saved reply cap.
     Reply { tid: Pid, regs: SyscallRegs },
-    /// Create thread `tid` in VSpace `root` and start it with `context`.
+    /// Create thread `tid` in VSpace `root` and start it with `context`
+    /// (and the FPU state of the thread that forked or cloned it).
     Start {
         tid: Pid,
         root: u64,
         context: Context,
+        fpu: Option<alloc::boxed::Box<[u8; crate::platform::FPU_STATE_SIZE]>>,
     },
     /// Thread `tid` now lives in VSpace `root` (execve): restart it there.
     Exec {
@@ -559,6 +561,7 @@ impl Kernel {
             tid: pid,
             root,
             context: start_context(entry, sp),
+            fpu: None,
         });
         Ok(pid)
     }
@@ -1398,9 +1401,31 @@ impl Kernel {
                 continue;
             }
             let old_mask = p.signals.saved_mask.take().unwrap_or(p.signals.mask);
-            let frame = signal::build_frame(regs, &info, &act, old_mask, &p.signals.altstack);
+            let fpu = plat.fpu_state(pid);
+            let Some(p) = self.procs.get_mut(&pid) else {
+                return false;
+            };
+            let frame = signal::build_frame(
+                regs,
+                &info,
+                &act,
+                old_mask,
+                &p.signals.altstack,
+                fpu.as_ref(),
+            );
             let written = act.flags & signal::SA_RESTORER != 0
-                && p.vm().copy_out(frame.addr, &frame.bytes).is_ok();
+                && p.vm().copy_out(frame.addr, &frame.bytes).is_ok()
+                && frame
+                    .fpu
+                    .as_ref()
+                    .is_none_or(|(at, img)| p.vm().copy_out(*at, img).is_ok());
+            // The handler starts with a clean FPU state, as on Linux.
+            if written && frame.fpu.is_some() {
+                plat.set_fpu_state(pid, &crate::platform::initial_fpu_state());
+            }
+            let Some(p) = self.procs.get_mut(&pid) else {
+                return false;
+            };
             if !written {
                 plat.log(format_args!(
                     "pid {pid}: cannot deliver {} (bad stack or no restorer): SIGSEGV",

@@ -33,6 +33,25 @@ pub trait Platform {
     }
     /// A diagnostic line for the LibOS log (the console, prefixed).
     fn log(&mut self, msg: core::fmt::Arguments<'_>);
+    /// The x87/SSE state of thread `tid` (the 512-byte FXSAVE image), for
+    /// signal frames; None if the platform cannot read it.
+    fn fpu_state(&mut self, _tid: u32) -> Option<[u8; FPU_STATE_SIZE]> {
+        None
+    }
+    /// Gives thread `tid` this FPU state when it next runs (rt_sigreturn).
+    fn set_fpu_state(&mut self, _tid: u32, _state: &[u8; FPU_STATE_SIZE]) {}
+}
+
+/// Size of the FPU state in a signal frame (FXSAVE format).
+pub const FPU_STATE_SIZE: usize = 512;
+
+/// The FPU state a program starts with and a signal handler is entered
+/// with, as on Linux: x87 control word 0x37f, MXCSR 0x1f80, empty registers.
+pub fn initial_fpu_state() -> [u8; FPU_STATE_SIZE] {
+    let mut s = [0u8; FPU_STATE_SIZE];
+    s[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+    s[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+    s
 }
 
 /// One process's virtual address space as the LibOS sees it: 4 KiB pages.

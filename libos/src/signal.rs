@@ -138,6 +138,8 @@ pub struct Frame {
     /// Address of the frame (the handler's rsp).
     pub addr: u64,
     pub bytes: alloc::vec::Vec<u8>,
+    /// The FPU state image and where it goes (above the frame).
+    pub fpu: Option<(u64, alloc::vec::Vec<u8>)>,
     /// Registers that enter the handler.
     pub regs: SyscallRegs,
 }
@@ -150,6 +152,7 @@ pub fn build_frame(
     act: &SigAction,
     old_mask: u64,
     alt: &AltStack,
+    fpu: Option<&[u8; crate::platform::FPU_STATE_SIZE]>,
 ) -> Frame {
     let on_alt = alt.flags & SS_DISABLE == 0
         && alt.size > 0
@@ -160,6 +163,7 @@ pub fn build_frame(
         regs.sp.wrapping_sub(128) // the red zone
     };
     sp = sp.wrapping_sub(FPSTATE_SIZE) & !63;
+    let fpstate = sp;
     let frame = (sp.wrapping_sub(FRAME_SIZE) & !15).wrapping_sub(8);
     let mut b = alloc::vec![0u8; FRAME_SIZE as usize];
     let put = |b: &mut [u8], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
@@ -198,7 +202,15 @@ pub fn build_frame(
     put(&mut b, mc + 18 * 8, 0x33 | (0x2b << 48));
     put(&mut b, mc + 21 * 8, old_mask); // oldmask
     put(&mut b, mc + 22 * 8, info.addr); // cr2
-                                         // fpstate stays NULL: the FPU state is not saved (see docs/signals).
+                                         // fpregs: the FXSAVE image just above the frame (NULL when the platform
+                                         // cannot read the FPU state).
+    let fpu = fpu.map(|f| {
+        put(&mut b, mc + 23 * 8, fpstate);
+        let mut img = f.to_vec();
+        // No XSAVE magic: the image is a plain FXSAVE area.
+        img[464..].fill(0);
+        (fpstate, img)
+    });
     put(&mut b, uc + 40 + 256, old_mask); // uc_sigmask
     b[8 + UCONTEXT_SIZE as usize..].copy_from_slice(&info.to_bytes());
     let mut h = *regs;
@@ -212,8 +224,16 @@ pub fn build_frame(
     Frame {
         addr: frame,
         bytes: b,
+        fpu,
         regs: h,
     }
+}
+
+/// Where the saved FPU state of a frame's ucontext is (uc_mcontext.fpregs;
+/// 0: none). `uc` as for [`parse_ucontext`].
+pub fn ucontext_fpregs(uc: &[u8]) -> u64 {
+    let off = 40 + 23 * 8;
+    u64::from_le_bytes(uc[off..off + 8].try_into().unwrap_or([0; 8]))
 }
 
 /// Reads back the context saved in a frame's ucontext (`uc` is the 296-byte

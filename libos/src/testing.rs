@@ -117,6 +117,9 @@ pub struct TestPlatform {
     pub console: Vec<u8>,
     pub log: Vec<String>,
     pub now: u64,
+    /// FPU states by thread, when the test models them (None: the platform
+    /// cannot read FPU state).
+    pub fpu: Option<alloc::collections::BTreeMap<u32, [u8; crate::platform::FPU_STATE_SIZE]>>,
 }
 
 impl Platform for TestPlatform {
@@ -146,5 +149,18 @@ impl Platform for TestPlatform {
     }
     fn clock_params(&self) -> (u64, u64, u64) {
         (2000, 1234, 5678)
+    }
+    fn fpu_state(&mut self, tid: u32) -> Option<[u8; crate::platform::FPU_STATE_SIZE]> {
+        let m = self.fpu.as_ref()?;
+        Some(
+            m.get(&tid)
+                .copied()
+                .unwrap_or_else(crate::platform::initial_fpu_state),
+        )
+    }
+    fn set_fpu_state(&mut self, tid: u32, state: &[u8; crate::platform::FPU_STATE_SIZE]) {
+        if let Some(m) = self.fpu.as_mut() {
+            m.insert(tid, *state);
+        }
     }
 }

@@ -219,6 +219,47 @@ pub fn tcb_read_registers(tcb: CPtr, suspend: bool) -> Result<[u64; USER_CONTEXT
     Ok(regs)
 }
 
+/// Size of a thread's FPU state: the FXSAVE image.
+pub const FPU_STATE_BYTES: usize = 512;
+/// Arch transfer flag of Selkie's kernel patch 0004: the FPU state follows
+/// the registers in ReadRegisters and WriteRegisters.
+pub const TRANSFER_FPU: u64 = 4;
+
+/// `seL4_TCB_ReadRegisters` of all registers and, through kernel patch
+/// 0004, the thread's FPU state (FXSAVE image).
+pub fn tcb_read_registers_fpu(
+    tcb: CPtr,
+) -> Result<([u64; USER_CONTEXT_WORDS], [u8; FPU_STATE_BYTES])> {
+    let (_, mrs) = invoke(
+        tcb,
+        TCBReadRegisters,
+        &[],
+        &[TRANSFER_FPU << 8, USER_CONTEXT_WORDS as u64],
+    )?;
+    let mut regs = [0u64; USER_CONTEXT_WORDS];
+    for (i, r) in regs.iter_mut().enumerate() {
+        *r = if i < 4 { mrs[i] } else { ipc::get_mr(i) };
+    }
+    let mut fpu = [0u8; FPU_STATE_BYTES];
+    for (i, c) in fpu.chunks_exact_mut(8).enumerate() {
+        c.copy_from_slice(&ipc::get_mr(USER_CONTEXT_WORDS + i).to_le_bytes());
+    }
+    Ok((regs, fpu))
+}
+
+/// `seL4_TCB_WriteRegisters` of no registers, only the FPU state (kernel
+/// patch 0004); `arch_flags` as for [`tcb_write_registers`] (keep Linux
+/// syscall mode set). The thread must not be running.
+pub fn tcb_write_fpu(tcb: CPtr, arch_flags: u64, fpu: &[u8; FPU_STATE_BYTES]) -> Result<()> {
+    let mut args = [0u64; 2 + FPU_STATE_BYTES / 8];
+    args[0] = ((arch_flags | TRANSFER_FPU) & 0xff) << 8;
+    args[1] = 0;
+    for (i, c) in fpu.chunks_exact(8).enumerate() {
+        args[2 + i] = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+    }
+    invoke0(tcb, TCBWriteRegisters, &[], &args)
+}
+
 /// `seL4_TCB_Resume`.
 pub fn tcb_resume(tcb: CPtr) -> Result<()> {
     invoke0(tcb, TCBResume, &[], &[])

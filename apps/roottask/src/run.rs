@@ -49,9 +49,25 @@ const FULL_RESTORE: u64 = 2;
 const BADGE_CONSOLE: u64 = 1 << 62;
 const BADGE_TIMER: u64 = 1 << 61;
 
-struct RootPlatform;
+/// The root task's side of the LibOS's platform: also the TCB of every
+/// thread, for its FPU state.
+#[derive(Default)]
+struct RootPlatform {
+    tcbs: BTreeMap<Pid, CPtr>,
+}
 
 impl Platform for RootPlatform {
+    fn fpu_state(&mut self, tid: Pid) -> Option<[u8; selkie_libos::platform::FPU_STATE_SIZE]> {
+        let tcb = *self.tcbs.get(&tid)?;
+        invoke::tcb_read_registers_fpu(tcb).ok().map(|(_, f)| f)
+    }
+    fn set_fpu_state(&mut self, tid: Pid, state: &[u8; selkie_libos::platform::FPU_STATE_SIZE]) {
+        if let Some(&tcb) = self.tcbs.get(&tid) {
+            if let Err(e) = invoke::tcb_write_fpu(tcb, LINUX_MODE, state) {
+                println!("selkie: cannot load the FPU state of thread {tid}: {e}");
+            }
+        }
+    }
     fn console_write(&mut self, data: &[u8]) {
         console::write_bytes(data);
     }
@@ -262,9 +278,19 @@ impl Loop {
                 );
                 objects::get().delete_slot(slot);
             }
-            Action::Start { tid, root, context } => {
+            Action::Start {
+                tid,
+                root,
+                context,
+                fpu,
+            } => {
                 let started = Thread::new(self.ep, tid, root).and_then(|t| {
-                    let r = t.start(&context);
+                    // A forked or cloned thread goes on with its parent's FPU state.
+                    let r = match fpu {
+                        Some(f) => invoke::tcb_write_fpu(t.tcb, LINUX_MODE, &f),
+                        None => Ok(()),
+                    }
+                    .and_then(|_| t.start(&context));
                     match r {
                         Ok(()) => Ok(t),
                         Err(e) => {
@@ -275,6 +301,7 @@ impl Loop {
                 });
                 match started {
                     Ok(t) => {
+                        self.plat.tcbs.insert(tid, t.tcb);
                         self.threads.insert(tid, t);
                         self.resumed.insert(tid, machine::monotonic_ns());
                     }
@@ -292,7 +319,10 @@ impl Loop {
                 let Some(t) = self.threads.get(&tid) else {
                     return;
                 };
+                // The new image starts with a clean FPU state.
+                let fpu = selkie_libos::platform::initial_fpu_state();
                 let r = invoke::tcb_set_space(t.tcb, FAULT_EP_SLOT, t.cnode, GUARD, root, 0)
+                    .and_then(|_| invoke::tcb_write_fpu(t.tcb, LINUX_MODE, &fpu))
                     .and_then(|_| t.start(&context));
                 if let Err(e) = r {
                     println!("selkie: cannot restart thread {tid} after execve: {e}");
@@ -305,6 +335,7 @@ impl Loop {
             }
             Action::Kill { tid } => {
                 self.resumed.remove(&tid);
+                self.plat.tcbs.remove(&tid);
                 if let Some(t) = self.threads.remove(&tid) {
                     t.destroy();
                 }
@@ -488,8 +519,10 @@ impl Loop {
         }
     }
 
-    /// Ends due sleeps and arms the timer for the next deadline.
-    fn timers(&mut self) {
+    /// Ends due sleeps and arms the timer for the next deadline. A thread
+    /// still waiting for `reply` hears back before anything is due: what
+    /// comes due may stop or signal it, and those actions run at once.
+    fn timers(&mut self, reply: &mut Option<Reply>) {
         while let Some(d) = self.kernel.next_deadline() {
             let now = machine::monotonic_ns();
             if d > now {
@@ -499,6 +532,10 @@ impl Loop {
                 }
                 // No timer interrupt: poll the clock.
                 syscall::yield_now();
+            }
+            if let Some(r) = reply.take() {
+                let (info, mrs) = r.message();
+                syscall::reply(info, mrs);
             }
             self.kernel.tick(&mut self.plat);
             self.run_actions();
@@ -528,7 +565,7 @@ impl Loop {
                 self.run_actions();
                 return status.shell_status();
             }
-            self.timers();
+            self.timers(&mut reply);
             let (badge, info, mrs) = match reply.take() {
                 Some(r) => {
                     let (info, mrs) = r.message();
@@ -667,7 +704,7 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         machine::fw_cfg_file("opt/selkie/trace").is_some_and(|v| v.first() == Some(&b'1'));
     let mut lp = Loop {
         kernel,
-        plat: RootPlatform,
+        plat: RootPlatform::default(),
         ep,
         threads: BTreeMap::new(),
         resumed: BTreeMap::new(),

@@ -265,10 +265,12 @@ fn do_fork(
     if let Some(leader) = k.procs.get_mut(&tgid) {
         leader.children.push(child);
     }
+    let fpu = plat.fpu_state(pid).map(alloc::boxed::Box::new);
     k.push_action(Action::Start {
         tid: child,
         root,
         context,
+        fpu,
     });
     if vfork {
         KResult::Block(Blocked::Vfork { child })
@@ -311,7 +313,7 @@ pub fn sys_clone(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
         return KResult::Done(Err(Errno::EINVAL));
     }
     let res = if f(g::CLONE_THREAD) {
-        new_thread(k, pid, r, stack)
+        new_thread(k, plat, pid, r, stack)
     } else if f(g::CLONE_VM) && !f(g::CLONE_VFORK) {
         // A separate process sharing memory: not supported yet.
         return KResult::Done(Err(Errno::EINVAL));
@@ -387,7 +389,13 @@ pub fn sys_clone3(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &Syscall
 
 /// A new thread in the caller's process: same memory and signal actions,
 /// started on `stack` right after the clone syscall with rax = 0.
-fn new_thread(k: &mut Kernel, pid: Pid, r: &SyscallRegs, stack: u64) -> KResult {
+fn new_thread(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+    stack: u64,
+) -> KResult {
     if k.procs.len() >= MAX_PROCESSES {
         return KResult::Done(Err(Errno::EAGAIN));
     }
@@ -441,7 +449,13 @@ fn new_thread(k: &mut Kernel, pid: Pid, r: &SyscallRegs, stack: u64) -> KResult 
     let root = t.vm().aspace.root();
     let context = regs_context(&regs, t.fs_base);
     k.procs.insert(tid, t);
-    k.push_action(Action::Start { tid, root, context });
+    let fpu = plat.fpu_state(pid).map(alloc::boxed::Box::new);
+    k.push_action(Action::Start {
+        tid,
+        root,
+        context,
+        fpu,
+    });
     KResult::Done(Ok(tid as u64))
 }
 
@@ -611,6 +625,7 @@ fn do_execve(
             tid: tgid,
             root,
             context,
+            fpu: None,
         });
     }
     k.wake_vfork_parent_of(plat, tgid);

@@ -211,6 +211,26 @@ pub fn sys_rt_sigreturn(
         return KResult::NoReply;
     }
     let (regs, mask) = sig::parse_ucontext(&uc, r);
+    // The FPU state comes back from the frame too (uc_mcontext.fpregs).
+    let fpregs = sig::ucontext_fpregs(&uc);
+    if fpregs != 0 {
+        let mut img = [0u8; crate::platform::FPU_STATE_SIZE];
+        if p.vm().copy_in(fpregs, &mut img).is_err() {
+            plat.log(format_args!(
+                "pid {pid}: rt_sigreturn with a bad FPU state: SIGSEGV"
+            ));
+            k.exit_process(
+                plat,
+                pid,
+                crate::process::ExitStatus::Signaled(sig::SIGSEGV),
+            );
+            return KResult::NoReply;
+        }
+        plat.set_fpu_state(pid, &img);
+    }
+    let Some(p) = k.procs.get_mut(&pid) else {
+        return KResult::NoReply;
+    };
     p.signals.mask = mask;
     // The interrupted code may have been anywhere (a fault): every register,
     // RCX and R11 included, must come back.

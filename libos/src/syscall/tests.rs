@@ -942,6 +942,61 @@ fn signal_handler_frame_and_sigreturn() {
 }
 
 #[test]
+fn signal_frames_save_and_restore_the_fpu_state() {
+    let (mut k, mut plat) = setup();
+    plat.fpu = Some(Default::default());
+    let mut busy = crate::platform::initial_fpu_state();
+    busy[24..28].copy_from_slice(&0x7f80u32.to_le_bytes()); // MXCSR: round toward zero
+    busy[160] = 0x5a; // xmm0
+    plat.fpu.as_mut().unwrap().insert(1, busy);
+    k.process(1)
+        .unwrap()
+        .vm()
+        .mm
+        .insert(Area {
+            start: 0x20000,
+            end: 0x30000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
+    install(&mut k, 1, 10, 0x401234, crate::signal::SA_SIGINFO);
+    let mut r = SyscallRegs {
+        rax: g::__NR_kill as u64,
+        rdi: 1,
+        rsi: 10,
+        fault_ip: 0x1000,
+        sp: 0x2f000,
+        ..Default::default()
+    };
+    assert_eq!(k.syscall(&mut plat, 1, &mut r), Outcome::Return);
+    // uc_mcontext.fpregs points at a 64-byte aligned copy of the state.
+    let mut w = [0u8; 8];
+    peek(&mut k, r.rdx + 40 + 23 * 8, &mut w);
+    let fpregs = u64::from_le_bytes(w);
+    assert!(fpregs > r.sp && fpregs % 64 == 0);
+    let mut img = [0u8; 512];
+    peek(&mut k, fpregs, &mut img);
+    assert_eq!(img[..464], busy[..464]);
+    // The handler runs with a clean state.
+    assert_eq!(
+        plat.fpu.as_ref().unwrap()[&1],
+        crate::platform::initial_fpu_state()
+    );
+    // What the frame holds at rt_sigreturn comes back (the handler may edit it).
+    img[161] = 0xa5;
+    k.process(1).unwrap().vm().copy_out(fpregs, &img).unwrap();
+    let mut sr = SyscallRegs {
+        rax: g::__NR_rt_sigreturn as u64,
+        sp: r.sp + 8,
+        fault_ip: 0x401100,
+        ..Default::default()
+    };
+    assert_eq!(k.syscall(&mut plat, 1, &mut sr), Outcome::Return);
+    assert_eq!(plat.fpu.as_ref().unwrap()[&1][..], img[..]);
+}
+
+#[test]
 fn default_actions_and_sigchld() {
     let (mut k, mut plat) = setup();
     let child = raw(&mut k, &mut plat, 1, g::__NR_fork, [0; 6]).1.rax;

@@ -307,13 +307,12 @@ pub(crate) fn write_more(
                 return no_room(&f, done);
             }
             let n = (len - done).min(room as u64) as usize;
-            let nonblocking = f.nonblocking();
             let w = Write {
                 fd,
                 buf,
                 len,
                 done,
-                nonblocking,
+                nonblocking: f.nonblocking(),
             };
             return write_some(k, plat, pid, w, n, id, |d| p.borrow_mut().slave_write(&d));
         }
@@ -369,13 +368,12 @@ pub(crate) fn write_more(
                 return no_room(&f, done);
             }
             let n = left.min(space as u64) as usize;
-            let nonblocking = f.nonblocking();
             let w = Write {
                 fd,
                 buf,
                 len,
                 done,
-                nonblocking,
+                nonblocking: f.nonblocking(),
             };
             return write_some(k, plat, pid, w, n, id, |d| {
                 let mut p = p.borrow_mut();

@@ -198,17 +198,21 @@ pub fn sys_rt_sigreturn(
     let Some(p) = k.procs.get_mut(&pid) else {
         return KResult::NoReply;
     };
-    let mut uc = alloc::vec![0u8; sig::UCONTEXT_SIZE as usize];
-    if p.vm().copy_in(r.sp, &mut uc).is_err() {
+    // A frame that cannot be read kills the process.
+    let bad = |k: &mut Kernel, plat: &mut dyn Platform, what: &str| {
         plat.log(format_args!(
-            "pid {pid}: rt_sigreturn with a bad frame: SIGSEGV"
+            "pid {pid}: rt_sigreturn with a bad {what}: SIGSEGV"
         ));
         k.exit_process(
             plat,
             pid,
             crate::process::ExitStatus::Signaled(sig::SIGSEGV),
         );
-        return KResult::NoReply;
+        KResult::NoReply
+    };
+    let mut uc = alloc::vec![0u8; sig::UCONTEXT_SIZE as usize];
+    if p.vm().copy_in(r.sp, &mut uc).is_err() {
+        return bad(k, plat, "frame");
     }
     let (regs, mask) = sig::parse_ucontext(&uc, r);
     // The FPU state comes back from the frame too (uc_mcontext.fpregs).
@@ -216,15 +220,7 @@ pub fn sys_rt_sigreturn(
     if fpregs != 0 {
         let mut img = [0u8; crate::platform::FPU_STATE_SIZE];
         if p.vm().copy_in(fpregs, &mut img).is_err() {
-            plat.log(format_args!(
-                "pid {pid}: rt_sigreturn with a bad FPU state: SIGSEGV"
-            ));
-            k.exit_process(
-                plat,
-                pid,
-                crate::process::ExitStatus::Signaled(sig::SIGSEGV),
-            );
-            return KResult::NoReply;
+            return bad(k, plat, "FPU state");
         }
         plat.set_fpu_state(pid, &img);
     }

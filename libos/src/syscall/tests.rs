@@ -882,12 +882,12 @@ fn install(k: &mut Kernel, pid: u32, signo: u32, handler: u64, flags: u64) {
     p.signals.set_action(signo, act);
 }
 
-#[test]
-fn signal_handler_frame_and_sigreturn() {
-    let (mut k, mut plat) = setup();
-    // A stack for the frame.
-    let p = k.process(1).unwrap();
-    p.vm()
+/// Process 1 gets a stack area for signal frames (0x20000..0x30000) and an
+/// SA_SIGINFO handler at 0x401234 for SIGUSR1.
+fn handler_and_stack(k: &mut Kernel) {
+    k.process(1)
+        .unwrap()
+        .vm()
         .mm
         .insert(Area {
             start: 0x20000,
@@ -896,7 +896,13 @@ fn signal_handler_frame_and_sigreturn() {
             kind: AreaKind::Anon,
         })
         .unwrap();
-    install(&mut k, 1, 10, 0x401234, crate::signal::SA_SIGINFO);
+    install(k, 1, 10, 0x401234, crate::signal::SA_SIGINFO);
+}
+
+#[test]
+fn signal_handler_frame_and_sigreturn() {
+    let (mut k, mut plat) = setup();
+    handler_and_stack(&mut k);
     let mut r = SyscallRegs {
         rax: g::__NR_kill as u64,
         rdi: 1,
@@ -949,18 +955,7 @@ fn signal_frames_save_and_restore_the_fpu_state() {
     busy[24..28].copy_from_slice(&0x7f80u32.to_le_bytes()); // MXCSR: round toward zero
     busy[160] = 0x5a; // xmm0
     plat.fpu.as_mut().unwrap().insert(1, busy);
-    k.process(1)
-        .unwrap()
-        .vm()
-        .mm
-        .insert(Area {
-            start: 0x20000,
-            end: 0x30000,
-            perms: RW,
-            kind: AreaKind::Anon,
-        })
-        .unwrap();
-    install(&mut k, 1, 10, 0x401234, crate::signal::SA_SIGINFO);
+    handler_and_stack(&mut k);
     let mut r = SyscallRegs {
         rax: g::__NR_kill as u64,
         rdi: 1,

@@ -80,7 +80,7 @@ static void set_attr_ignored(void) {
 }
 
 static void queries(void) {
-    printf("  tcgetpgrp is the parent's group: %s\n", tcgetpgrp(0) == getppid() ? "yes" : "no");
+    printf("  tcgetpgrp is the parent's group: %s\n", tcgetpgrp(0) == getpgid(getppid()) ? "yes" : "no");
     printf("  tcgetsid is the parent's session: %s\n", tcgetsid(0) == getsid(0) ? "yes" : "no");
 }
 

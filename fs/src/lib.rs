@@ -597,6 +597,22 @@ impl Tmpfs {
         Ok(data.len())
     }
 
+    /// Stores `data` at `off` inside the file's current length (bytes past
+    /// the end are dropped); sizes and times stay as they are. This is how
+    /// stores through shared mappings come back to the file.
+    pub fn overwrite(&mut self, ino: Ino, off: u64, data: &[u8]) -> Result<(), Errno> {
+        let n = self.node_mut(ino)?;
+        if n.kind != Kind::File {
+            return Err(Errno::EINVAL);
+        }
+        let len = n.data.len() as u64;
+        if off < len {
+            let cnt = data.len().min((len - off) as usize);
+            n.data[off as usize..off as usize + cnt].copy_from_slice(&data[..cnt]);
+        }
+        Ok(())
+    }
+
     /// Sets a file's length.
     pub fn truncate(&mut self, ino: Ino, len: u64, now: u64) -> Result<(), Errno> {
         let n = self.node_mut(ino)?;

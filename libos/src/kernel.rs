@@ -15,6 +15,7 @@ use crate::syscall;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
+use selkie_fs::Ino;
 use selkie_loader::{self as loader, Perms};
 use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;
@@ -171,6 +172,9 @@ pub struct Kernel {
     /// Set by reboot(2): the platform ends the machine before it answers
     /// anything else.
     pub shutdown: Option<Shutdown>,
+    /// Pages of files mapped shared; file data goes through the `file_*`
+    /// methods, which keep it and the file system in step.
+    pub(crate) cache: crate::pagecache::PageCache,
 }
 
 /// The user context that starts a program at `entry` with stack `sp`.
@@ -217,6 +221,44 @@ pub fn regs_context(r: &SyscallRegs, fs_base: u64) -> Context {
 }
 
 impl Kernel {
+    /// Reads a regular file at `off` (what shared mappings stored included).
+    pub(crate) fn file_read(&mut self, ino: Ino, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        self.cache
+            .write_back(&mut self.fs, ino, off, buf.len() as u64);
+        self.fs.read_at(ino, off, buf)
+    }
+
+    /// Writes a regular file at `off`; shared mappings see the new bytes.
+    pub(crate) fn file_write(
+        &mut self,
+        ino: Ino,
+        off: u64,
+        data: &[u8],
+        now: u64,
+    ) -> Result<usize, Errno> {
+        let n = self.fs.write_at(ino, off, data, now)?;
+        self.cache.refresh(&self.fs, ino, off, n as u64);
+        Ok(n)
+    }
+
+    /// Sets a regular file's length; mapped bytes past the new end read as
+    /// zero from then on.
+    pub(crate) fn file_truncate(&mut self, ino: Ino, len: u64, now: u64) -> Result<(), Errno> {
+        self.cache.write_back(&mut self.fs, ino, 0, u64::MAX);
+        let old = self.fs.stat(ino)?.size;
+        self.fs.truncate(ino, len, now)?;
+        self.cache
+            .refresh(&self.fs, ino, old.min(len), old.abs_diff(len));
+        Ok(())
+    }
+
+    /// The whole contents of a regular file, stores through shared mappings
+    /// included.
+    pub(crate) fn file_data(&mut self, ino: Ino) -> Result<&[u8], Errno> {
+        self.cache.write_back(&mut self.fs, ino, 0, u64::MAX);
+        self.fs.data(ino)
+    }
+
     /// A LibOS whose file system starts as the tree `files` (a parsed cpio
     /// archive), plus the devices of /dev.
     pub fn new(files: Vec<Entry<'static>>) -> Self {
@@ -239,6 +281,7 @@ impl Kernel {
             trace: false,
             retrying: BTreeSet::new(),
             shutdown: None,
+            cache: crate::pagecache::PageCache::default(),
         }
     }
 
@@ -613,12 +656,18 @@ impl Kernel {
         } else {
             Access::Read
         };
-        let (sig, code) = match p.vm().fault(addr, access) {
+        let res = p.vm().fault(addr, access);
+        let (sig, code) = match res {
             Ok(()) => return FaultOutcome::Resume,
             Err(FaultError::NoArea) => (signal::SIGSEGV, signal::SEGV_MAPERR),
             Err(FaultError::Rights) => (signal::SIGSEGV, 2), // SEGV_ACCERR
             // Linux's OOM killer would pick a victim; we end the faulting process.
             Err(FaultError::NoMemory) => (signal::SIGKILL, signal::SI_KERNEL),
+            Err(FaultError::FilePage(area)) => match self.map_file_page(plat, pid, &area, addr) {
+                Ok(true) => return FaultOutcome::Resume,
+                Ok(false) => (signal::SIGBUS, 2), // BUS_ADRERR: past the end of the file
+                Err(_) => (signal::SIGKILL, signal::SI_KERNEL),
+            },
         };
         let info = SigInfo {
             signo: sig,
@@ -627,6 +676,59 @@ impl Kernel {
             ..Default::default()
         };
         self.raise_fault(plat, pid, info, ip)
+    }
+
+    /// Maps the page holding `addr` of `pid`'s shared file mapping `area`
+    /// from the page cache; `Ok(false)` when that page lies wholly past the
+    /// end of the file (an access there raises SIGBUS, as on Linux).
+    pub(crate) fn map_file_page(
+        &mut self,
+        plat: &mut dyn Platform,
+        pid: Pid,
+        area: &Area,
+        addr: u64,
+    ) -> Result<bool, Errno> {
+        let AreaKind::SharedFile { ino, base } = area.kind else {
+            return Ok(false);
+        };
+        let va = addr & !(PAGE_SIZE - 1);
+        let off = va.wrapping_add(base);
+        if off >= self.fs.stat(ino)?.size {
+            return Ok(false);
+        }
+        let page = self.cache.page(plat, &mut self.fs, ino, off / PAGE_SIZE)?;
+        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        let mut vm = p.vm();
+        if !vm.aspace.is_mapped(va) {
+            vm.aspace.map_page(va, &page, area.perms)?;
+            vm.mm.mapped_pages += 1;
+        }
+        Ok(true)
+    }
+
+    /// Maps every page of [start, end) of `pid`'s shared file mappings that
+    /// lies within its file (mmap populates them, so copies by the LibOS
+    /// and fork find them in place).
+    pub(crate) fn map_file_pages(
+        &mut self,
+        plat: &mut dyn Platform,
+        pid: Pid,
+        start: u64,
+        end: u64,
+    ) -> Result<(), Errno> {
+        let mut va = start;
+        while va < end {
+            let area = {
+                let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
+                let vm = p.vm();
+                vm.mm.find(va).copied()
+            };
+            if let Some(area) = area {
+                self.map_file_page(plat, pid, &area, va)?;
+            }
+            va += PAGE_SIZE;
+        }
+        Ok(())
     }
 
     /// A CPU exception in `pid` (x86 vector): the matching signal.
@@ -1030,6 +1132,8 @@ impl Kernel {
         let ppid = p.ppid;
         let children = core::mem::take(&mut p.children);
         self.close_table(plat, files);
+        // Files only this process mapped shared leave the page cache.
+        self.cache.collect(&mut self.fs);
         if self.locks.release_owner(pid as u64) {
             self.wake_lockers(plat);
         }
@@ -1532,7 +1636,7 @@ impl Kernel {
         self.release_robust_list(plat, tid);
         let (ctid, key) = {
             let p = &self.procs[&tid];
-            (p.clear_child_tid, p.futex_key(p.clear_child_tid))
+            (p.clear_child_tid, p.shared_futex_key(p.clear_child_tid))
         };
         if ctid != 0 {
             let p = &self.procs[&tid];
@@ -1602,7 +1706,7 @@ impl Kernel {
             }
             let new = (word & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
             if p.vm().copy_out(addr, &new.to_le_bytes()).is_ok() && word & FUTEX_WAITERS != 0 {
-                wake.push(p.futex_key(addr));
+                wake.push(p.shared_futex_key(addr));
             }
         }
         for key in wake {

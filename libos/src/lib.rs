@@ -30,6 +30,7 @@ pub mod file;
 pub mod kernel;
 pub mod lock;
 pub mod mm;
+pub mod pagecache;
 pub mod platform;
 pub mod process;
 pub mod procfs;
@@ -39,7 +40,7 @@ pub mod syscall;
 pub mod tty;
 
 pub use kernel::{Action, Context, FaultOutcome, Interrupted, Kernel, Outcome, SpawnError};
-pub use platform::{AddressSpace, Platform};
+pub use platform::{AddressSpace, PageRef, Platform, SharedPage};
 pub use selkie_loader::Perms;
 pub use selkie_syscalls::errno::Errno;
 

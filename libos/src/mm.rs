@@ -34,6 +34,21 @@ pub enum AreaKind {
     /// An anonymous MAP_SHARED mapping: populated at mmap time, and its
     /// frames stay shared (not copy-on-write) across fork.
     Shared,
+    /// A MAP_SHARED mapping of file `ino`: its pages are the page cache's
+    /// ([`crate::pagecache`]); address `va` holds the file's byte
+    /// `va + base` (wrapping), which stays true when the area is split.
+    SharedFile { ino: u64, base: u64 },
+    /// Pages of a private file mapping wholly past the end of the file at
+    /// mmap time: an access raises SIGBUS.
+    PastEof,
+}
+
+impl AreaKind {
+    /// Whether the area's pages are shared with other mappings, never
+    /// copy-on-write.
+    pub fn is_shared(self) -> bool {
+        matches!(self, AreaKind::Shared | AreaKind::SharedFile { .. })
+    }
 }
 
 /// One memory area.
@@ -253,6 +268,10 @@ impl Mm {
             }
             return Ok(());
         }
+        if let AreaKind::SharedFile { .. } | AreaKind::PastEof = area.kind {
+            // Only the page cache can supply the page, if any.
+            return Err(FaultError::FilePage(area));
+        }
         aspace
             .map_zeroed(page, area.perms)
             .map_err(|_| FaultError::NoMemory)?;
@@ -390,7 +409,7 @@ impl Mm {
 
     /// Whether `addr` lies in a shared mapping.
     pub fn is_shared(&self, addr: u64) -> bool {
-        self.find(addr).is_some_and(|a| a.kind == AreaKind::Shared)
+        self.find(addr).is_some_and(|a| a.kind.is_shared())
     }
 
     /// Unmaps everything (process exit).
@@ -409,6 +428,10 @@ pub enum FaultError {
     Rights,
     /// No memory left to map a page.
     NoMemory,
+    /// A page of this file mapping is not mapped (it was past the end of
+    /// the file when mapped): for a shared mapping the page cache has it if
+    /// the file has grown since; otherwise the access raises SIGBUS.
+    FilePage(Area),
 }
 
 #[cfg(test)]

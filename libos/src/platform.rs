@@ -40,7 +40,25 @@ pub trait Platform {
     }
     /// Gives thread `tid` this FPU state when it next runs (rt_sigreturn).
     fn set_fpu_state(&mut self, _tid: u32, _state: &[u8; FPU_STATE_SIZE]) {}
+    /// A zeroed page that belongs to no address space yet (the page cache
+    /// of shared file mappings); `ENOMEM` when the pool is exhausted.
+    fn alloc_page(&mut self) -> Result<PageRef, Errno>;
 }
+
+/// A page of memory that lives apart from any address space: the page cache
+/// keeps one per cached page of a file, and every shared mapping of that
+/// part of the file maps this very page ([`AddressSpace::map_page`]).
+pub trait SharedPage: core::any::Any {
+    /// Copies out of the page from byte `off` (the range stays in the page).
+    fn read(&self, off: usize, buf: &mut [u8]);
+    /// Copies into the page from byte `off` (the range stays in the page).
+    fn write(&self, off: usize, data: &[u8]);
+    /// Whether some address space still maps the page.
+    fn is_mapped(&self) -> bool;
+}
+
+/// A shared handle on a [`SharedPage`].
+pub type PageRef = alloc::rc::Rc<dyn SharedPage>;
 
 /// Size of the FPU state in a signal frame (FXSAVE format).
 pub const FPU_STATE_SIZE: usize = 512;
@@ -88,4 +106,11 @@ pub trait AddressSpace {
     /// frame shared with another space is copied, a frame no longer shared is
     /// just remapped writable. `Ok(false)` when the page is not copy-on-write.
     fn break_cow(&mut self, va: u64) -> Result<bool, Errno>;
+    /// Maps `page` (made by the same platform's [`Platform::alloc_page`]) at
+    /// `va`: writes through this mapping and every other one of the page
+    /// meet, and fork keeps it shared.
+    fn map_page(&mut self, va: u64, page: &PageRef, perms: Perms) -> Result<(), Errno>;
+    /// An identity of the frame mapped at `va`, the same in every address
+    /// space that maps that frame (futex keys of shared memory).
+    fn frame_id(&self, va: u64) -> Option<u64>;
 }

@@ -333,6 +333,21 @@ impl Process {
     pub fn futex_key(&self, addr: u64) -> (u64, u64) {
         (Rc::as_ptr(&self.vm) as *const u8 as u64, addr)
     }
+
+    /// The key of a futex at `addr` for a shared operation (no
+    /// FUTEX_PRIVATE_FLAG): in a shared mapping, the frame and the offset in
+    /// it, so that every process mapping that frame meets there; elsewhere
+    /// the same as [`Process::futex_key`], as on Linux.
+    pub fn shared_futex_key(&self, addr: u64) -> (u64, u64) {
+        let vm = self.vm();
+        if vm.mm.is_shared(addr) {
+            if let Some(frame) = vm.aspace.frame_id(addr) {
+                // Memory contexts are non-null pointers: 0 names frames.
+                return (0, frame + (addr & 0xfff));
+            }
+        }
+        self.futex_key(addr)
+    }
 }
 
 /// The command name of an executable path: its base name, cut to 15 bytes.

@@ -198,16 +198,37 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
         ["environ"] => Ok(Node::File(p.environ.clone())),
         ["comm"] => Ok(Node::File(format!("{comm}\n").into_bytes())),
         ["maps"] => {
+            use crate::mm::AreaKind;
             let mut s = String::new();
             for a in p.vm().mm.areas() {
-                s.push_str(&format!(
-                    "{:08x}-{:08x} {}{}{}p 00000000 00:00 0\n",
+                let (off, ino, name) = match a.kind {
+                    AreaKind::SharedFile { ino, base } => (
+                        a.start.wrapping_add(base),
+                        ino,
+                        k.fs.path_in(p.root, ino).unwrap_or_default(),
+                    ),
+                    AreaKind::Heap => (0, 0, "[heap]".into()),
+                    AreaKind::Stack => (0, 0, "[stack]".into()),
+                    _ => (0, 0, String::new()),
+                };
+                let line = format!(
+                    "{:08x}-{:08x} {}{}{}{} {:08x} 00:{:02x} {}",
                     a.start,
                     a.end,
                     if a.perms.read { 'r' } else { '-' },
                     if a.perms.write { 'w' } else { '-' },
-                    if a.perms.exec { 'x' } else { '-' }
-                ));
+                    if a.perms.exec { 'x' } else { '-' },
+                    if a.kind.is_shared() { 's' } else { 'p' },
+                    off,
+                    if ino != 0 { 1 } else { 0 },
+                    ino
+                );
+                if name.is_empty() {
+                    s.push_str(&format!("{line}\n"));
+                } else {
+                    // Linux pads the path to column 74.
+                    s.push_str(&format!("{line:<72} {name}\n"));
+                }
             }
             Ok(Node::File(s.into_bytes()))
         }

@@ -1,5 +1,5 @@
 //! In-memory implementations of the platform traits for host tests.
-use crate::platform::{AddressSpace, Platform, PAGE_SIZE};
+use crate::platform::{AddressSpace, PageRef, Platform, SharedPage, PAGE_SIZE};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::rc::Rc;
@@ -93,6 +93,26 @@ impl AddressSpace for MemSpace {
             limit: self.limit,
         }))
     }
+    fn map_page(&mut self, va: u64, page: &PageRef, perms: Perms) -> Result<(), Errno> {
+        let any: &dyn core::any::Any = &**page;
+        let frame = any
+            .downcast_ref::<TestPage>()
+            .expect("a test page")
+            .0
+            .clone();
+        let page = Page {
+            frame,
+            perms,
+            cow: false,
+        };
+        assert!(self.pages.insert(va, page).is_none());
+        Ok(())
+    }
+    fn frame_id(&self, va: u64) -> Option<u64> {
+        self.pages
+            .get(&(va & !(PAGE_SIZE - 1)))
+            .map(|p| Rc::as_ptr(&p.frame) as *const u8 as u64)
+    }
     fn break_cow(&mut self, va: u64) -> Result<bool, Errno> {
         let Some(p) = self.pages.get_mut(&va) else {
             return Ok(false);
@@ -109,6 +129,21 @@ impl AddressSpace for MemSpace {
     }
 }
 
+/// A page of the page cache in host tests.
+pub struct TestPage(Frame);
+
+impl SharedPage for TestPage {
+    fn read(&self, off: usize, buf: &mut [u8]) {
+        buf.copy_from_slice(&self.0.borrow()[off..off + buf.len()]);
+    }
+    fn write(&self, off: usize, data: &[u8]) {
+        self.0.borrow_mut()[off..off + data.len()].copy_from_slice(data);
+    }
+    fn is_mapped(&self) -> bool {
+        Rc::strong_count(&self.0) > 1
+    }
+}
+
 /// A platform that records console output.
 #[derive(Default)]
 pub struct TestPlatform {
@@ -120,6 +155,8 @@ pub struct TestPlatform {
     /// FPU states by thread, when the test models them (None: the platform
     /// cannot read FPU state).
     pub fpu: Option<alloc::collections::BTreeMap<u32, [u8; crate::platform::FPU_STATE_SIZE]>>,
+    /// How many more page-cache pages `alloc_page` may give (None: unlimited).
+    pub page_limit: Option<usize>,
 }
 
 impl Platform for TestPlatform {
@@ -162,5 +199,14 @@ impl Platform for TestPlatform {
         if let Some(m) = self.fpu.as_mut() {
             m.insert(tid, *state);
         }
+    }
+    fn alloc_page(&mut self) -> Result<PageRef, Errno> {
+        if self.page_limit == Some(0) {
+            return Err(Errno::ENOMEM);
+        }
+        if let Some(l) = self.page_limit.as_mut() {
+            *l -= 1;
+        }
+        Ok(Rc::new(TestPage(Rc::new(RefCell::new([0; 4096])))))
     }
 }

@@ -3,6 +3,8 @@
  * cases. Run under Selkie and natively. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +18,14 @@
 static const char *err(void *p) {
     if (p != MAP_FAILED) return "ok";
     return errno == ENODEV ? "ENODEV" : errno == EACCES ? "EACCES" : errno == EINVAL ? "EINVAL" : errno == EBADF ? "EBADF" : "other";
+}
+
+static sigjmp_buf back;
+static volatile int bus_code;
+static void on_bus(int s, siginfo_t *si, void *uc) {
+    (void)s, (void)uc;
+    bus_code = si->si_code;
+    siglongjmp(back, 1);
 }
 
 int main(void) {
@@ -32,6 +42,16 @@ int main(void) {
     int zero = 1;
     for (int i = SIZE; i < 12288; i++) zero &= m[i] == 0;
     printf("the rest of the last page is zeros: %s\n", zero ? "yes" : "no");
+    unsigned char *big = mmap(0, 4 * 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    struct sigaction sa = {.sa_sigaction = on_bus, .sa_flags = SA_SIGINFO};
+    sigaction(SIGBUS, &sa, 0);
+    if (sigsetjmp(back, 1) == 0) {
+        (void)*(volatile unsigned char *)(big + 3 * 4096);
+        printf("a page past the end of the file: readable\n");
+    } else {
+        printf("a page past the end of the file: SIGBUS, BUS_ADRERR: %s\n", bus_code == BUS_ADRERR ? "yes" : "no");
+    }
+    munmap(big, 4 * 4096);
     unsigned char *m2 = mmap(0, 4096, PROT_READ, MAP_PRIVATE, fd, 4096);
     printf("at offset 4096: %s\n", memcmp(m2, pattern + 4096, 4096) == 0 ? "yes" : "no");
 

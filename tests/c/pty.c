@@ -211,7 +211,9 @@ int main(void) {
         write(s2, "ready\n", 6);
         char ch;
         read(s2, &ch, 1);
-        _exit(0);
+        /* The hangup wakes the read and sends SIGHUP; Linux may do the
+         * first before the second, so wait for the signal. */
+        for (;;) pause();
     }
     read_until(m2, "ready");
     close(m2);

@@ -97,6 +97,9 @@ impl Platform for RootPlatform {
     fn memory_kb(&mut self) -> (u64, u64) {
         objects::get().memory_kb()
     }
+    fn alloc_page(&mut self) -> Result<selkie_libos::PageRef, Errno> {
+        Ok(alloc::rc::Rc::new(crate::vspace::CachePage::new()?))
+    }
 }
 
 /// The vDSO image (apps/vdso, built by scripts/build-vdso.sh).

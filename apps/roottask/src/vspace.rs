@@ -11,7 +11,7 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
-use selkie_libos::{AddressSpace, Errno, Perms};
+use selkie_libos::{AddressSpace, Errno, PageRef, Perms, SharedPage};
 use selkie_sel4::{consts::*, invoke, CPtr, CapRights};
 
 /// A frame that returns to the pool when its last user drops it.
@@ -20,6 +20,43 @@ struct SharedFrame(Frame);
 impl Drop for SharedFrame {
     fn drop(&mut self) {
         objects::get().free_frame(self.0);
+    }
+}
+
+/// A page of the LibOS's page cache: a frame no address space owns, mapped
+/// by [`AddressSpace::map_page`] into every shared mapping of it.
+pub struct CachePage(Rc<SharedFrame>);
+
+impl CachePage {
+    /// A fresh zeroed page from the pool.
+    pub fn new() -> Result<Self, Errno> {
+        let frame = objects::get().alloc_frame().map_err(|_| Errno::ENOMEM)?;
+        Ok(CachePage(Rc::new(SharedFrame(frame))))
+    }
+}
+
+impl SharedPage for CachePage {
+    fn read(&self, off: usize, buf: &mut [u8]) {
+        let n = buf.len().min(4096 - off.min(4096));
+        // SAFETY: the frame is mapped in our window; the range stays in it.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                (self.0 .0.window as *const u8).add(off),
+                buf.as_mut_ptr(),
+                n,
+            )
+        };
+    }
+    fn write(&self, off: usize, data: &[u8]) {
+        let n = data.len().min(4096 - off.min(4096));
+        // SAFETY: as in `read`. User threads that map the frame never run
+        // while the LibOS does (one core, the LibOS at a higher priority).
+        unsafe {
+            core::ptr::copy_nonoverlapping(data.as_ptr(), (self.0 .0.window as *mut u8).add(off), n)
+        };
+    }
+    fn is_mapped(&self) -> bool {
+        Rc::strong_count(&self.0) > 1
     }
 }
 
@@ -218,6 +255,16 @@ impl AddressSpace for ChildSpace {
             child.install(va, frame, perms, cow)?;
         }
         Ok(Box::new(child))
+    }
+
+    fn map_page(&mut self, va: u64, page: &PageRef, perms: Perms) -> Result<(), Errno> {
+        let any: &dyn core::any::Any = &**page;
+        let page = any.downcast_ref::<CachePage>().ok_or(Errno::EINVAL)?;
+        self.install(va, page.0.clone(), perms, false)
+    }
+
+    fn frame_id(&self, va: u64) -> Option<u64> {
+        self.pages.get(&(va & !0xfff)).map(|p| p.window())
     }
 
     fn break_cow(&mut self, va: u64) -> Result<bool, Errno> {

@@ -230,7 +230,7 @@ fn open_ino(
         _ => {}
     }
     if flags & g::O_TRUNC != 0 && st.kind == Kind::File && acc != 0 {
-        k.fs.truncate(ino, 0, now(plat))?;
+        k.file_truncate(ino, 0, now(plat))?;
     }
     let file = open_inode(k, pid, ino, flags)?;
     install_opened(k, plat, pid, file, flags)
@@ -1005,7 +1005,7 @@ pub fn sys_truncate(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &Sysca
         let base = base_dir(k, pid, g::AT_FDCWD, &path)?;
         let ino = k.fs.resolve_in(proc_root(k, pid), base, &path, true)?;
         let t = now(plat);
-        k.fs.truncate(ino, r.rsi, t).map(|_| 0)
+        k.file_truncate(ino, r.rsi, t).map(|_| 0)
     });
     KResult::Done(res)
 }
@@ -1023,7 +1023,7 @@ pub fn sys_ftruncate(
         match f.kind {
             FileKind::Inode(ino) if f.writable() => {
                 let t = now(plat);
-                k.fs.truncate(ino, r.rsi, t).map(|_| 0)
+                k.file_truncate(ino, r.rsi, t).map(|_| 0)
             }
             FileKind::Inode(_) => Err(Errno::EBADF),
             _ => Err(Errno::EINVAL),
@@ -1061,7 +1061,7 @@ pub fn sys_fallocate(
         match mode {
             0 => {
                 if end > size {
-                    k.fs.truncate(ino, end, t)?;
+                    k.file_truncate(ino, end, t)?;
                 }
                 Ok(0)
             }
@@ -1079,7 +1079,7 @@ pub fn sys_fallocate(
                 let zeros = alloc::vec![0u8; 65536];
                 while at < stop {
                     let n = (stop - at).min(zeros.len() as u64) as usize;
-                    k.fs.write_at(ino, at, &zeros[..n], t)?;
+                    k.file_write(ino, at, &zeros[..n], t)?;
                     at += n as u64;
                 }
                 Ok(0)

@@ -3,8 +3,9 @@
 //!
 //! Waiters are threads blocked with a [`Blocked::Futex`] state keyed by their
 //! memory context and the futex address, so the futexes of the threads of a
-//! process meet; keys of different processes never match yet (shared memory
-//! between processes comes with MAP_SHARED).
+//! process meet; a shared operation (no FUTEX_PRIVATE_FLAG) on a MAP_SHARED
+//! mapping (anonymous, inherited across fork, or of a file) is keyed by the
+//! frame instead, so different processes meet there.
 use super::KResult;
 use crate::kernel::Kernel;
 use crate::platform::Platform;
@@ -33,8 +34,16 @@ fn read_u32(k: &Kernel, pid: Pid, addr: u64) -> Result<u32, Errno> {
     Ok(u32::from_le_bytes(b))
 }
 
-fn key(k: &Kernel, pid: Pid, addr: u64) -> Result<(u64, u64), Errno> {
-    Ok(k.procs.get(&pid).ok_or(Errno::ESRCH)?.futex_key(addr))
+/// The wait-queue key of the futex at `addr`: a private operation's is the
+/// caller's memory context and address, a shared one's names the frame of a
+/// shared mapping, so that processes sharing it meet.
+fn key(k: &Kernel, pid: Pid, addr: u64, op: u64) -> Result<(u64, u64), Errno> {
+    let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+    Ok(if op & FUTEX_PRIVATE_FLAG != 0 {
+        p.futex_key(addr)
+    } else {
+        p.shared_futex_key(addr)
+    })
 }
 
 fn timeout(k: &Kernel, pid: Pid, addr: u64) -> Result<Option<Timespec>, Errno> {
@@ -117,7 +126,7 @@ pub fn sys_futex(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
                     }
                 });
                 Ok(KResult::Block(Blocked::Futex {
-                    key: key(k, pid, uaddr)?,
+                    key: key(k, pid, uaddr, op)?,
                     bitset,
                     deadline_ns,
                 }))
@@ -131,14 +140,14 @@ pub fn sys_futex(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
                 if bitset == 0 {
                     return Err(Errno::EINVAL);
                 }
-                let key = key(k, pid, uaddr)?;
+                let key = key(k, pid, uaddr, op)?;
                 Ok(KResult::Done(Ok(k.futex_wake(plat, key, val, bitset))))
             }
             FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
                 if cmd == FUTEX_CMP_REQUEUE && read_u32(k, pid, uaddr)? != val3 as u32 {
                     return Err(Errno::EAGAIN);
                 }
-                let (from, to) = (key(k, pid, uaddr)?, key(k, pid, uaddr2)?);
+                let (from, to) = (key(k, pid, uaddr, op)?, key(k, pid, uaddr2, op)?);
                 let woken = k.futex_wake(plat, from, val, u32::MAX);
                 // For requeue the timeout argument is the count to move.
                 let moved = k.futex_requeue(from, to, arg4 as u32 as u64);
@@ -151,7 +160,7 @@ pub fn sys_futex(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
                     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
                     p.vm().copy_out(uaddr2, &new.to_le_bytes())?;
                 }
-                let (k1, k2) = (key(k, pid, uaddr)?, key(k, pid, uaddr2)?);
+                let (k1, k2) = (key(k, pid, uaddr, op)?, key(k, pid, uaddr2, op)?);
                 let mut n = k.futex_wake(plat, k1, val, u32::MAX);
                 if wake2 {
                     n += k.futex_wake(plat, k2, arg4 as u32 as u64, u32::MAX);

@@ -87,7 +87,7 @@ pub(crate) fn read_now(
         }
         FileKind::Inode(ino) => {
             let mut data = vec![0u8; len.min(1 << 20)];
-            match k.fs.read_at(*ino, f.offset.get(), &mut data) {
+            match k.file_read(*ino, f.offset.get(), &mut data) {
                 Ok(n) => copy_out(k, pid, buf, &data[..n]).map(|_| {
                     f.offset.set(f.offset.get() + n as u64);
                     n as u64
@@ -258,7 +258,7 @@ pub(crate) fn write_more(
             }
             let now = plat.realtime_ns();
             write_chunks(k, pid, buf, len, |k, d| {
-                k.fs.write_at(ino, f.offset.get(), d, now)?;
+                k.file_write(ino, f.offset.get(), d, now)?;
                 f.offset.set(f.offset.get() + d.len() as u64);
                 Ok(())
             })
@@ -1433,7 +1433,7 @@ pub fn sys_sendfile(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &Sysca
             inf.offset.get()
         };
         let mut data = vec![0u8; count.min(1 << 20) as usize];
-        let n = k.fs.read_at(src, off, &mut data)?;
+        let n = k.file_read(src, off, &mut data)?;
         let data = &data[..n];
         match &out.kind {
             FileKind::Console => plat.console_write(&k.tty.output(data)),
@@ -1443,7 +1443,7 @@ pub fn sys_sendfile(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &Sysca
                     out.offset.set(k.fs.stat(dst)?.size);
                 }
                 let t = plat.realtime_ns();
-                k.fs.write_at(dst, out.offset.get(), data, t)?;
+                k.file_write(dst, out.offset.get(), data, t)?;
                 out.offset.set(out.offset.get() + n as u64);
             }
             _ => {}

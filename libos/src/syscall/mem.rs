@@ -58,13 +58,13 @@ pub fn sys_brk(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     Ok(want)
 }
 
-/// mmap: anonymous mappings, /dev/zero, and private mappings of files
-/// (their bytes are copied in at mmap time, which POSIX allows: later
-/// changes to the file need not show). Shared file mappings are not there
-/// yet (ENODEV).
+/// mmap: anonymous mappings, /dev/zero, and file mappings. A private file
+/// mapping gets the file's bytes copied in at mmap time (POSIX allows later
+/// changes to the file not to show); a shared one maps the file's pages of
+/// the page cache, so stores reach the file and every other mapping of it.
 pub fn sys_mmap(
     k: &mut crate::kernel::Kernel,
-    _plat: &mut dyn crate::platform::Platform,
+    plat: &mut dyn crate::platform::Platform,
     pid: crate::process::Pid,
     r: &selkie_syscalls::regs::SyscallRegs,
 ) -> super::KResult {
@@ -73,6 +73,7 @@ pub fn sys_mmap(
     let flags = args[3] as u32;
     let res = (|| {
         let mut data = None;
+        let mut file = None;
         if flags & g::MAP_ANONYMOUS == 0 {
             let f = super::io::file_of(k, pid, args[4] as i32)?;
             match f.kind {
@@ -83,28 +84,46 @@ pub fn sys_mmap(
                         return Err(Errno::EACCES);
                     }
                     if flags & 0xf != g::MAP_PRIVATE {
-                        return Err(Errno::ENODEV);
+                        let writes = args[2] & g::PROT_WRITE as u64 != 0;
+                        if writes && !f.writable() {
+                            return Err(Errno::EACCES);
+                        }
+                        file = Some(ino);
+                    } else {
+                        let (len, off) = (args[1], args[5]);
+                        let bytes = k.file_data(ino)?;
+                        let lo = (off.min(bytes.len() as u64)) as usize;
+                        let hi = (off.saturating_add(len).min(bytes.len() as u64)) as usize;
+                        data = Some(bytes[lo..hi].to_vec());
                     }
-                    let (len, off) = (args[1], args[5]);
-                    let bytes = k.fs.data(ino)?;
-                    let lo = (off.min(bytes.len() as u64)) as usize;
-                    let hi = (off.saturating_add(len).min(bytes.len() as u64)) as usize;
-                    data = Some(bytes[lo..hi].to_vec());
                 }
                 _ => return Err(Errno::ENODEV),
             }
         }
         let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-        map(p, args, data.as_deref())
+        let start = map(p, args, data.as_deref(), file)?;
+        if file.is_some() {
+            let end = start + page_ceil(args[1]).ok_or(Errno::ENOMEM)?;
+            if let Err(e) = k.map_file_pages(plat, pid, start, end) {
+                if let Some(p) = k.procs.get_mut(&pid) {
+                    p.vm().unmap_range(start, end);
+                }
+                k.cache.collect(&mut k.fs);
+                return Err(e);
+            }
+        }
+        Ok(start)
     })();
     super::KResult::Done(res)
 }
 
-/// Makes the mapping; a private file mapping gets `data` copied in.
+/// Makes the mapping; a private file mapping gets `data` copied in, a
+/// shared one of `file` gets its area (the caller maps the pages).
 fn map(
     proc: &mut crate::process::Process,
     args: [u64; 6],
     data: Option<&[u8]>,
+    file: Option<u64>,
 ) -> Result<u64, Errno> {
     let [addr, len, prot, flags, _fd, off] = args;
     let flags = flags as u32;
@@ -116,6 +135,9 @@ fn map(
     let kind = flags & 0xf;
     if kind != g::MAP_PRIVATE && kind != g::MAP_SHARED && kind != g::MAP_SHARED_VALIDATE {
         return Err(Errno::EINVAL);
+    }
+    if file.is_some() && off.checked_add(len).is_none_or(|e| e > 1 << 40) {
+        return Err(Errno::EOVERFLOW);
     }
     let fixed = flags & g::MAP_FIXED != 0;
     let noreplace = flags & g::MAP_FIXED_NOREPLACE != 0;
@@ -145,6 +167,18 @@ fn map(
             _ => mm.find_free(len).ok_or(Errno::ENOMEM)?,
         }
     };
+    if let Some(ino) = file {
+        vm.mm.insert(Area {
+            start,
+            end: start + len,
+            perms,
+            kind: AreaKind::SharedFile {
+                ino,
+                base: off.wrapping_sub(start),
+            },
+        })?;
+        return Ok(start);
+    }
     let shared = kind != g::MAP_PRIVATE;
     vm.mm.insert(Area {
         start,
@@ -192,6 +226,17 @@ fn map(
             vm.unmap_range(start, start + len);
             return Err(e);
         }
+        // Pages wholly past the end of the file raise SIGBUS, as on Linux.
+        let tail = start + page_ceil(d.len() as u64).unwrap_or(len).min(len);
+        if tail < start + len {
+            vm.unmap_range(tail, start + len);
+            vm.mm.insert(Area {
+                start: tail,
+                end: start + len,
+                perms,
+                kind: AreaKind::PastEof,
+            })?;
+        }
     }
     Ok(start)
 }
@@ -205,16 +250,49 @@ fn range(addr: u64, len: u64) -> Result<(u64, u64), Errno> {
     Ok((addr, end))
 }
 
-pub fn sys_munmap(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [addr, len, ..] = ctx.args;
-    if len == 0 {
+/// munmap; file pages no mapping uses any more leave the page cache.
+pub fn sys_munmap(
+    k: &mut crate::kernel::Kernel,
+    _plat: &mut dyn crate::platform::Platform,
+    pid: crate::process::Pid,
+    r: &selkie_syscalls::regs::SyscallRegs,
+) -> super::KResult {
+    let res = (|| {
+        let (addr, len) = (r.rdi, r.rsi);
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let (start, end) = range(addr, len)?;
+        if end > crate::mm::USER_END {
+            return Err(Errno::EINVAL);
+        }
+        let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        p.vm().unmap_range(start, end);
+        k.cache.collect(&mut k.fs);
+        Ok(0)
+    })();
+    super::KResult::Done(res)
+}
+
+/// msync: stores through shared file mappings reach the file at once (the
+/// page cache is the file's), so this only checks its arguments; ENOMEM
+/// when part of the range is not mapped.
+pub fn sys_msync(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+    const MS_ASYNC: u64 = 1;
+    const MS_INVALIDATE: u64 = 2;
+    const MS_SYNC: u64 = 4;
+    let [addr, len, flags, ..] = ctx.args;
+    if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC
+    {
         return Err(Errno::EINVAL);
     }
     let (start, end) = range(addr, len)?;
-    if end > crate::mm::USER_END {
-        return Err(Errno::EINVAL);
+    let vm = ctx.proc.vm();
+    let mut cur = start;
+    while cur < end {
+        cur = vm.mm.find(cur).ok_or(Errno::ENOMEM)?.end;
     }
-    ctx.proc.vm().unmap_range(start, end);
     Ok(0)
 }
 
@@ -255,10 +333,29 @@ pub fn sys_madvise(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
 
 /// mremap: shrink in place, grow in place when the space after is free, or
 /// (MREMAP_MAYMOVE) move to a new range, carrying the contents.
-pub fn sys_mremap(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
+pub fn sys_mremap(
+    k: &mut crate::kernel::Kernel,
+    plat: &mut dyn crate::platform::Platform,
+    pid: crate::process::Pid,
+    r: &selkie_syscalls::regs::SyscallRegs,
+) -> super::KResult {
+    let args = [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9];
+    let res = (|| {
+        let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        let new = remap(p, args)?;
+        // A shared file mapping that grew or moved maps its file's pages.
+        let len = page_ceil(args[2]).ok_or(Errno::EINVAL)?;
+        k.map_file_pages(plat, pid, new, new + len)?;
+        k.cache.collect(&mut k.fs);
+        Ok(new)
+    })();
+    super::KResult::Done(res)
+}
+
+fn remap(proc: &mut crate::process::Process, args: [u64; 6]) -> Result<u64, Errno> {
     const MREMAP_MAYMOVE: u64 = 1;
     const MREMAP_FIXED: u64 = 2;
-    let [old, old_len, new_len, flags, _new_addr, ..] = ctx.args;
+    let [old, old_len, new_len, flags, _new_addr, ..] = args;
     if old % PAGE_SIZE != 0
         || flags & !(MREMAP_MAYMOVE | MREMAP_FIXED) != 0
         || flags & MREMAP_FIXED != 0
@@ -270,7 +367,7 @@ pub fn sys_mremap(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     if new_len == 0 {
         return Err(Errno::EINVAL);
     }
-    let mut vm = ctx.proc.vm();
+    let mut vm = proc.vm();
     let vm = &mut *vm;
     let area = *vm.mm.find(old).ok_or(Errno::EFAULT)?;
     let old_end = old.checked_add(old_len).ok_or(Errno::EINVAL)?;
@@ -294,6 +391,21 @@ pub fn sys_mremap(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
         return Err(Errno::ENOMEM);
     }
     let new = vm.mm.find_free(new_len).ok_or(Errno::ENOMEM)?;
+    if let AreaKind::SharedFile { ino, base } = area.kind {
+        // The pages are the file's: the new range maps them from the page
+        // cache (the caller does), nothing is copied.
+        vm.mm.insert(Area {
+            start: new,
+            end: new + new_len,
+            kind: AreaKind::SharedFile {
+                ino,
+                base: base.wrapping_add(old).wrapping_sub(new),
+            },
+            ..area
+        })?;
+        vm.unmap_range(old, old_end);
+        return Ok(new);
+    }
     vm.mm.insert(Area {
         start: new,
         end: new + new_len,

@@ -215,11 +215,12 @@ syscall_table! {
     __NR_arch_prctl => P(proc::sys_arch_prctl), Partial("ARCH_SET_FS, ARCH_GET_FS");
     __NR_umask => P(proc::sys_umask), Full;
     __NR_brk => P(mem::sys_brk), Full;
-    __NR_mmap => K(mem::sys_mmap), Partial("anonymous (private, shared), /dev/zero, private file mappings (copied at mmap time; pages past the end of the file read zeros instead of SIGBUS); shared file mappings: ENODEV");
-    __NR_munmap => P(mem::sys_munmap), Full;
+    __NR_mmap => K(mem::sys_mmap), Partial("anonymous (private, shared), /dev/zero, files: shared through the page cache (SIGBUS past the end of the file), private ones copied at mmap time (later writes to the file do not show in them)");
+    __NR_munmap => K(mem::sys_munmap), Full;
+    __NR_msync => P(mem::sys_msync), Full;
     __NR_mprotect => P(mem::sys_mprotect), Full;
     __NR_madvise => P(mem::sys_madvise), Partial("MADV_DONTNEED on private memory; other advice ignored");
-    __NR_mremap => P(mem::sys_mremap), Partial("no MREMAP_FIXED; moving copies the pages");
+    __NR_mremap => K(mem::sys_mremap), Partial("no MREMAP_FIXED; moving a private or anonymous shared mapping copies its pages");
     __NR_rt_sigaction => P(signal::sys_rt_sigaction), Full;
     __NR_rt_sigprocmask => P(signal::sys_rt_sigprocmask), Full;
     __NR_rt_sigreturn => K(signal::sys_rt_sigreturn), Partial("FXSAVE state (x87/SSE) restored; no AVX state");

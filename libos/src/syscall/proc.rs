@@ -528,7 +528,7 @@ fn do_execve(
         let (abs, found) = k.find_file(root, cwd, &path)?;
         path = abs;
         ino = found;
-        let data = k.fs.data(ino)?;
+        let data = k.file_data(ino)?;
         if !data.starts_with(b"#!") {
             break;
         }
@@ -556,7 +556,7 @@ fn do_execve(
         args = new_args;
         path = interp.into();
     }
-    let data = k.fs.data(ino)?;
+    let data = k.file_data(ino)?;
     let aspace = plat.new_address_space()?;
     let mut fresh = Process::new(pid, 0, aspace, path.clone());
     let argv_refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
@@ -596,6 +596,7 @@ fn do_execve(
     p.signals.reset_on_exec();
     let root = p.vm().aspace.root();
     drop(fresh);
+    k.cache.collect(&mut k.fs);
     // Close-on-exec descriptors go.
     let table = k.procs.get(&tgid).map(|p| p.files.clone());
     if let Some(table) = table {

@@ -2390,3 +2390,207 @@ fn device_nodes_in_the_archive_stay_devices() {
         selkie_fs::Kind::CharDev(0x103)
     );
 }
+
+/// Runs a syscall of `pid` that must return at once; its result.
+fn ret(k: &mut Kernel, plat: &mut TestPlatform, pid: u32, nr: u32, args: [u64; 6]) -> u64 {
+    let (o, r) = raw(k, plat, pid, nr, args);
+    assert_eq!(o, Outcome::Return, "syscall {nr}");
+    r.rax
+}
+
+#[test]
+fn shared_file_mappings_meet_the_file_and_each_other() {
+    let mut k = Kernel::new(tree());
+    let mut plat = TestPlatform::default();
+    k.spawn(&mut plat, &[b"prog"], &[]).unwrap();
+    let p = k.process(1).unwrap();
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x10000,
+            end: 0x12000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
+    p.vm().copy_out(0x10000, b"/tmp/m\0hello").unwrap();
+    let rdwr = (g::O_CREAT | g::O_RDWR) as u64;
+    let fd = ret(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_open,
+        [0x10000, rdwr, 0o644, 0, 0, 0],
+    );
+    assert_eq!(
+        ret(
+            &mut k,
+            &mut plat,
+            1,
+            g::__NR_write,
+            [fd, 0x10007, 5, 0, 0, 0]
+        ),
+        5
+    );
+    assert_eq!(
+        ret(
+            &mut k,
+            &mut plat,
+            1,
+            g::__NR_ftruncate,
+            [fd, 0x1800, 0, 0, 0, 0]
+        ),
+        0
+    );
+    let rw = (g::PROT_READ | g::PROT_WRITE) as u64;
+    let shared = g::MAP_SHARED as u64;
+    let a = ret(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_mmap,
+        [0, 0x3000, rw, shared, fd, 0],
+    );
+    assert!(Errno::from_return(a).is_none());
+    let mut b = [0u8; 5];
+    peek(&mut k, a, &mut b);
+    assert_eq!(&b, b"hello");
+
+    // A store through the mapping is what read(2) sees, and write(2) shows
+    // in the mapping.
+    poke(&mut k, a + 1, b"EL");
+    let pread = g::__NR_pread64;
+    assert_eq!(
+        ret(&mut k, &mut plat, 1, pread, [fd, 0x11000, 5, 0, 0, 0]),
+        5
+    );
+    peek(&mut k, 0x11000, &mut b);
+    assert_eq!(&b, b"hELlo");
+    poke(&mut k, 0x11000, b"XY");
+    let pwrite = g::__NR_pwrite64;
+    assert_eq!(
+        ret(&mut k, &mut plat, 1, pwrite, [fd, 0x11000, 2, 0x1000, 0, 0]),
+        2
+    );
+    let mut xy = [0u8; 2];
+    peek(&mut k, a + 0x1000, &mut xy);
+    assert_eq!(&xy, b"XY");
+
+    // A second mapping, in a child, of the second page only: the same page.
+    let child = ret(&mut k, &mut plat, 1, g::__NR_fork, [0; 6]) as u32;
+    let c = ret(
+        &mut k,
+        &mut plat,
+        child,
+        g::__NR_mmap,
+        [0, 0x1000, rw, shared, fd, 0x1000],
+    );
+    k.process(child).unwrap().vm().copy_out(c, b"ZZ").unwrap();
+    peek(&mut k, a + 0x1000, &mut xy);
+    assert_eq!(
+        &xy, b"ZZ",
+        "the child's store shows in the parent's mapping"
+    );
+    let Ok(crate::procfs::Node::File(maps)) =
+        crate::procfs::lookup(&k, &mut plat, child, "/proc/self/maps")
+    else {
+        panic!("no maps")
+    };
+    let maps = alloc::string::String::from_utf8(maps).unwrap();
+    let line = maps
+        .lines()
+        .find(|l| l.starts_with(&alloc::format!("{c:08x}")))
+        .unwrap();
+    assert!(
+        line.contains(" rw-s 00001000 ") && line.ends_with(" /tmp/m"),
+        "{line}"
+    );
+
+    // A shared futex in the shared page meets across the two processes; a
+    // private one does not.
+    let futex = g::__NR_futex;
+    let (o, _) = raw(&mut k, &mut plat, child, futex, [a + 0x10, 0, 0, 0, 0, 0]);
+    assert_eq!(o, Outcome::Block);
+    assert_eq!(
+        ret(&mut k, &mut plat, 1, futex, [a + 0x10, 128 | 1, 1, 0, 0, 0]),
+        0
+    );
+    assert_eq!(
+        ret(&mut k, &mut plat, 1, futex, [a + 0x10, 1, 1, 0, 0, 0]),
+        1
+    );
+
+    // The third page lies past the end of the file: SIGBUS, until the file
+    // grows.
+    install(&mut k, 1, crate::signal::SIGBUS, 0x401234, 0);
+    let f = k.page_fault(&mut plat, 1, a + 0x2000, 0x401000, false, false);
+    assert_eq!(f, crate::kernel::FaultOutcome::Signal);
+    assert_eq!(
+        k.process(1).unwrap().fault_info.unwrap().signo,
+        crate::signal::SIGBUS
+    );
+    k.process(1).unwrap().fault_info = None;
+    assert_eq!(
+        ret(
+            &mut k,
+            &mut plat,
+            1,
+            g::__NR_ftruncate,
+            [fd, 0x2800, 0, 0, 0, 0]
+        ),
+        0
+    );
+    let f = k.page_fault(&mut plat, 1, a + 0x2000, 0x401000, true, false);
+    assert_eq!(f, crate::kernel::FaultOutcome::Resume);
+    poke(&mut k, a + 0x2000, b"end");
+
+    // Unmapped everywhere, the file leaves the cache with every store kept.
+    assert_eq!(
+        ret(
+            &mut k,
+            &mut plat,
+            1,
+            g::__NR_munmap,
+            [a, 0x3000, 0, 0, 0, 0]
+        ),
+        0
+    );
+    assert!(!k.cache.is_empty(), "the child still maps a page");
+    k.exit_process(&mut plat, child, ExitStatus::Exited(0));
+    assert!(k.cache.is_empty());
+    let data = k.fs.data(k.fs.resolve(1, "/tmp/m", true).unwrap()).unwrap();
+    assert_eq!(data.len(), 0x2800);
+    assert_eq!(&data[..5], b"hELlo");
+    assert_eq!(&data[0x1000..0x1002], b"ZZ");
+    assert_eq!(&data[0x2000..0x2003], b"end");
+
+    // Writable shared mappings need a descriptor open for writing.
+    poke(&mut k, 0x10000, b"/tmp/m\0");
+    let ro = ret(&mut k, &mut plat, 1, g::__NR_open, [0x10000, 0, 0, 0, 0, 0]);
+    let r = ret(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_mmap,
+        [0, 0x1000, rw, shared, ro, 0],
+    );
+    assert_eq!(Errno::from_return(r), Some(Errno::EACCES));
+    let r = ret(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_mmap,
+        [0, 0x1000, 1, shared, ro, 0],
+    );
+    assert!(Errno::from_return(r).is_none());
+    // A pool with no page left: ENOMEM, nothing mapped.
+    plat.page_limit = Some(0);
+    let r = ret(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_mmap,
+        [0, 0x1000, 1, shared, ro, 0x1000],
+    );
+    assert_eq!(Errno::from_return(r), Some(Errno::ENOMEM));
+}

@@ -223,7 +223,7 @@ syscall_table! {
     __NR_mremap => K(mem::sys_mremap), Partial("no MREMAP_FIXED; moving a private or anonymous shared mapping copies its pages");
     __NR_rt_sigaction => P(signal::sys_rt_sigaction), Full;
     __NR_rt_sigprocmask => P(signal::sys_rt_sigprocmask), Full;
-    __NR_rt_sigreturn => K(signal::sys_rt_sigreturn), Partial("FXSAVE state (x87/SSE) restored; no AVX state");
+    __NR_rt_sigreturn => K(signal::sys_rt_sigreturn), Full;
     __NR_rt_sigsuspend => K(signal::sys_rt_sigsuspend), Full;
     __NR_rt_sigtimedwait => K(signal::sys_rt_sigtimedwait), Full;
     __NR_rt_sigpending => P(signal::sys_rt_sigpending), Full;

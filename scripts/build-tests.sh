@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Compiles the C guest tests in tests/c with musl-gcc -static into build/tests
-# (and hello as a static-PIE too). The same binaries run natively for the
-# differential comparison.
+# (and hello as a static-PIE too), and dynamically linked (PIE, interpreter
+# /lib/ld-musl-x86_64.so.1) into build/tests-dyn. The same binaries run
+# natively for the differential comparison.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-mkdir -p build/tests
+mkdir -p build/tests build/tests-dyn
 cc=(musl-gcc -isystem build/musl-kheaders -O2 -Wall -pthread)
 for src in tests/c/*.c; do
     name=$(basename "$src" .c)
     out=build/tests/$name
     if [ ! -f "$out" ] || [ "$src" -nt "$out" ]; then
         "${cc[@]}" -static -o "$out" "$src"
+    fi
+    dyn=build/tests-dyn/$name
+    if [ ! -f "$dyn" ] || [ "$src" -nt "$dyn" ]; then
+        "${cc[@]}" -o "$dyn" "$src"
     fi
 done
 # Static-PIE: ET_DYN without PT_INTERP. Debian's musl-gcc -static-pie still

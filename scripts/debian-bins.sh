@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Fetches the Debian packages whose static binaries Selkie's tests run
+# Fetches the Debian packages whose binaries Selkie's tests run
 # (busybox-static: glibc; mksh: its musl build; libc-bin: ldconfig, a glibc
-# static-PIE) and unpacks them under build/debian. Never committed.
+# static-PIE; coreutils with the libraries its ls and sort load: dynamically
+# linked glibc programs) and unpacks them under build/debian. Never committed.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 out=build/debian
-pkgs=(busybox-static mksh libc-bin)
-if [ -f "$out/.selkie-ok" ]; then exit 0; fi
+pkgs=(busybox-static mksh libc-bin coreutils libc6 libselinux1 libpcre2-8-0)
+if [ "$(cat "$out/.selkie-ok" 2>/dev/null)" = "${pkgs[*]}" ]; then exit 0; fi
 echo "selkie: fetching Debian packages ${pkgs[*]}"
 rm -rf build/debs "$out"
 mkdir -p build/debs "$out"
@@ -17,4 +18,4 @@ mkdir -p build/debs "$out"
     ( cd build/debs && apt-get download -q "${pkgs[@]}" >/dev/null ) || exit 1
 }
 for d in build/debs/*.deb; do dpkg-deb -x "$d" "$out"; done
-touch "$out/.selkie-ok"
+echo "${pkgs[*]}" > "$out/.selkie-ok"

@@ -13,6 +13,11 @@ mkdir -p "$out"/{bin,sbin,tests,tmp,root,etc}
 cp -a rootfs/. "$out/"
 rm -f "$out/README.md"
 cp -a build/tests/. "$out/tests/"
+# The same tests dynamically linked, with musl's dynamic loader (which is
+# its libc.so too) from Debian's musl package.
+mkdir -p "$out/tests-dyn" "$out/lib"
+cp -a build/tests-dyn/. "$out/tests-dyn/"
+cp -L /usr/lib/x86_64-linux-musl/libc.so "$out/lib/ld-musl-x86_64.so.1"
 # Shell scripts the system tests run (the applet sweep: tests/applets/).
 cp -a tests/applets "$out/tests/applets"
 # An executable file that is not an ELF (exec gives ENOEXEC).
@@ -23,6 +28,36 @@ bb=build/busybox-musl
 [ -f "$deb/bin/busybox" ] && cp "$deb/bin/busybox" "$out/bin/busybox-glibc"
 [ -f "$deb/usr/lib/x86_64-linux-musl/bin/mksh" ] && cp "$deb/usr/lib/x86_64-linux-musl/bin/mksh" "$out/bin/mksh"
 [ -f "$deb/sbin/ldconfig" ] && cp "$deb/sbin/ldconfig" "$out/sbin/ldconfig"
+# Dynamically linked glibc programs from Debian's coreutils, in /opt/coreutils,
+# with their interpreter and libraries at the paths they name (found in the
+# unpacked packages, NEEDED entries followed).
+copy_libs() {
+    local f=$1 lib found interp
+    interp=$(readelf -lW "$f" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+    if [ -n "$interp" ] && [ ! -e "$out$interp" ]; then
+        mkdir -p "$out$(dirname "$interp")"
+        cp -L "$deb$interp" "$out$interp" 2>/dev/null || cp -L "$deb/lib/x86_64-linux-gnu/$(basename "$interp")" "$out$interp"
+    fi
+    for lib in $(readelf -dW "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+        found=""
+        for dir in lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu; do
+            if [ -e "$deb/$dir/$lib" ]; then found=$dir/$lib; break; fi
+        done
+        [ -n "$found" ] || { echo "selkie: $lib (needed by $f) is not in build/debian" >&2; exit 1; }
+        if [ ! -e "$out/$found" ]; then
+            mkdir -p "$out/$(dirname "$found")"
+            cp -L "$deb/$found" "$out/$found"
+            copy_libs "$deb/$found"
+        fi
+    done
+}
+if [ -f "$deb/bin/ls" ]; then
+    mkdir -p "$out/opt/coreutils"
+    for prog in bin/ls usr/bin/sort; do
+        cp "$deb/$prog" "$out/opt/coreutils/"
+        copy_libs "$deb/$prog"
+    done
+fi
 # /bin/busybox is the musl build from Debian's source; its test suites live
 # in /opt/busybox, laid out as in the source tree.
 if [ -f "$bb/busybox" ]; then

@@ -178,6 +178,15 @@ CASES = [
        r"^a private write stays private: yes$", r"^PROT_NONE, then readable: yes$", r"^the child sees the same: yes$",
        r"^write-only descriptor: EACCES$", r"^a directory: ENODEV$", r"^/dev/zero: ok, zeros: yes, writable: yes$",
        r"^mmapfile done$"]], True),
+    ("glibc-dynamic-coreutils",
+     '/bin/sh -c "/opt/coreutils/ls -ln --time-style=+ /etc /tests/hello; for f in pear apple fig; do echo $f; done > /tmp/s; /opt/coreutils/sort /tmp/s; /opt/coreutils/sort --version | head -n 1"',
+     [0], [[r"^-rwxr-xr-x 1 0 0 +\d+ +/tests/hello$", r"^/etc:$", r"^-rw-r--r-- 1 0 0 +\d+ +group$", r"^apple$",
+            r"^fig$", r"^pear$", r"^sort \(GNU coreutils\) 9\.1$"]], True),
+    ("statx", "/tests/statx", [0],
+     [[r"^file: same as stat$", r"^directory: same as stat$", r"^symlink followed: same as stat$",
+       r"^symlink itself: same as stat$", r"^/dev/null: same as stat$", r"^/dev/null is 1:3$",
+       r"^AT_EMPTY_PATH on a descriptor: 0, size 10, mode 640$", r"^unknown flag: -1 Invalid argument$",
+       r"^bad buffer: -1 Bad address$", r"^statx done$"]], "host"),
     ("shared-file-mappings-and-process-shared-futexes", "/tests/mmapshared", [0],
      [[r"^map: ok, reads the file: yes$", r"^a store through the mapping is read by read\(2\): hELlo$",
        r"^write\(2\) shows in the mapping: written$", r"^a second mapping of page 1 sees the store: yes$",
@@ -256,6 +265,28 @@ CASES = [
       "grep -c 'in the pty' /tmp/s.txt\r",
       "exit 7\r"]),
 ]
+
+
+def dynamic_twins(cases):
+    """The C tests again, dynamically linked (build/tests-dyn: PIE, musl's
+    loader /lib/ld-musl-x86_64.so.1): every differential case that runs one
+    program built from tests/c gets a twin running the dynamic build."""
+    twins = []
+    for case in cases:
+        name, init, statuses, expect, diff = case[:5]
+        if len(case) > 5 or not init:
+            continue
+        prog = init.split()[0]
+        base = os.path.basename(prog)
+        if not diff or not prog.startswith("/tests/") or not os.path.exists(os.path.join(TOP, "tests", "c", base + ".c")):
+            continue
+        dyn = "/tests-dyn/" + base
+        twins.append(("dynamic-" + name, dyn + init[len(prog):], statuses,
+                      [[r.replace(prog, dyn) for r in cmd] for cmd in expect], diff))
+    return twins
+
+
+CASES += dynamic_twins(CASES)
 
 # Cases that need longer than the default 120 s.
 TIMEOUTS = {"syscall-fuzzer": 900, "applet-sweep-musl-busybox": 300, "applet-sweep-glibc-busybox": 300}

@@ -532,6 +532,31 @@ impl Kernel {
     /// Finds an executable: a path (relative to `cwd`), or a bare name
     /// searched in /bin, /sbin, /usr/bin, /usr/sbin. Returns its absolute
     /// path and inode; EACCES for a directory or a file without an x bit.
+    /// The interpreter (dynamic loader) the program `ino` names in its
+    /// PT_INTERP, looked up as execve does (ENOENT when it is missing); None
+    /// for a static program or one the loader refuses anyway. Stores
+    /// through shared mappings of either file are written back first.
+    pub(crate) fn interpreter_of(
+        &mut self,
+        root: Ino,
+        cwd: Ino,
+        ino: Ino,
+    ) -> Result<Option<Ino>, Errno> {
+        let data = self.file_data(ino)?;
+        let Some(path) = loader::plan(data, &program_options())
+            .ok()
+            .and_then(|p| p.interp)
+        else {
+            return Ok(None);
+        };
+        let i = self.fs.resolve_in(root, cwd, &path, true)?;
+        if self.fs.stat(i)?.kind != selkie_fs::Kind::File {
+            return Err(Errno::EACCES);
+        }
+        self.file_data(i)?;
+        Ok(Some(i))
+    }
+
     pub fn find_file(
         &self,
         root: selkie_fs::Ino,
@@ -591,8 +616,15 @@ impl Kernel {
         p.files = alloc::rc::Rc::new(core::cell::RefCell::new(
             crate::file::FdTable::with_console(),
         ));
+        let interp = self
+            .interpreter_of(root_dir, root_dir, ino)
+            .map_err(SpawnError::Errno)?;
         let data = self.fs.data(ino).map_err(SpawnError::Errno)?;
-        let (entry, sp) = load_image(plat, &mut p, data, &path, argv, envp)?;
+        let idata = interp
+            .map(|i| self.fs.data(i))
+            .transpose()
+            .map_err(SpawnError::Errno)?;
+        let (entry, sp) = load_image(plat, &mut p, data, idata, &path, argv, envp)?;
         self.alloc_pid();
         let root = p.vm().aspace.root();
         self.procs.insert(pid, p);
@@ -1872,22 +1904,51 @@ fn build_tree(files: &[Entry<'static>]) -> selkie_fs::Tmpfs {
     fs
 }
 
-/// Loads `elf` into `p`'s (empty) address space; returns (entry, sp).
-pub(crate) fn load_image(
-    plat: &mut dyn Platform,
-    p: &mut Process,
-    elf: &[u8],
-    path: &str,
-    argv: &[&[u8]],
-    envp: &[&[u8]],
-) -> Result<(u64, u64), SpawnError> {
-    let opts = loader::PlanOptions {
+/// Where a program may be loaded (a PIE at Linux's base without
+/// randomisation).
+fn program_options() -> loader::PlanOptions {
+    loader::PlanOptions {
         pie_base: 0x5555_5555_4000,
         user_min: crate::mm::USER_MIN,
         user_max: crate::mm::MMAP_TOP,
         max_image_size: 1 << 32,
-    };
+    }
+}
+
+/// Where a program interpreter (dynamic loader) is loaded, as Linux puts
+/// ld.so near the top of the mmap area: above every mmap, below the vDSO.
+pub const INTERP_BASE: u64 = 0x7fff_e000_0000;
+
+/// Loads `elf` into `p`'s fresh address space and builds its initial stack;
+/// a dynamically linked program also gets its interpreter `interp` (the
+/// file its PT_INTERP names, which the caller found), which is where it
+/// starts. Returns (entry, sp).
+pub(crate) fn load_image(
+    plat: &mut dyn Platform,
+    p: &mut Process,
+    elf: &[u8],
+    interp: Option<&[u8]>,
+    path: &str,
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+) -> Result<(u64, u64), SpawnError> {
+    let opts = program_options();
     let plan = loader::plan(elf, &opts).map_err(SpawnError::BadElf)?;
+    let interp_plan = match (&plan.interp, interp) {
+        (Some(_), Some(data)) => {
+            let opts = loader::PlanOptions {
+                pie_base: INTERP_BASE,
+                user_max: VDSO_BASE,
+                max_image_size: VDSO_BASE - INTERP_BASE,
+                ..opts
+            };
+            // As Linux: an interpreter that is no loadable ELF is ELIBBAD.
+            let ip = loader::plan(data, &opts).map_err(|_| SpawnError::Errno(Errno::ELIBBAD))?;
+            Some((ip, data))
+        }
+        (Some(_), None) => return Err(SpawnError::Errno(Errno::ENOENT)),
+        _ => None,
+    };
     p.cmdline = argv
         .iter()
         .flat_map(|a| a.iter().copied().chain(core::iter::once(0)))
@@ -1897,7 +1958,57 @@ pub(crate) fn load_image(
         .flat_map(|a| a.iter().copied().chain(core::iter::once(0)))
         .collect();
     let mut vm = p.vm();
-    // Image pages: one area per run of pages with the same rights.
+    map_image(&mut vm, &plan, elf)?;
+    if let Some((ip, data)) = &interp_plan {
+        map_image(&mut vm, ip, data)?;
+    }
+    // Heap starts after the program's image.
+    vm.mm.brk_start = plan.brk_start;
+    vm.mm.brk = plan.brk_start;
+    // Stack: an 8 MiB area below STACK_TOP, mapped on demand.
+    vm.mm
+        .insert(Area {
+            start: STACK_TOP - STACK_SIZE,
+            end: STACK_TOP,
+            perms: Perms {
+                read: true,
+                write: true,
+                exec: plan.stack_exec,
+            },
+            kind: AreaKind::Stack,
+        })
+        .map_err(|_| SpawnError::Errno(Errno::ENOMEM))?;
+    let vdso = map_vdso(plat, &mut vm);
+    let mut random = [0u8; 16];
+    plat.fill_random(&mut random);
+    let (entry, interp_base) = match &interp_plan {
+        Some((ip, _)) => (ip.entry, ip.base),
+        None => (plan.entry, 0),
+    };
+    let auxv = loader::standard_auxv(&plan, 0, 0, 0, 0, HWCAP, 100, vdso, interp_base);
+    let params = loader::StackParams {
+        stack_top: STACK_TOP,
+        argv,
+        envp,
+        execfn: path.as_bytes(),
+        platform: b"x86_64",
+        random,
+        auxv,
+        max_size: STACK_SIZE / 4,
+    };
+    let stack = loader::build_initial_stack(&params)
+        .map_err(|e| SpawnError::Errno(Errno::new(e.errno() as u16)))?;
+    vm.fill(stack.sp, &stack.bytes).map_err(SpawnError::Errno)?;
+    Ok((entry, stack.sp))
+}
+
+/// Maps the pages of one planned image: one area per run of pages with the
+/// same rights, filled from `elf`.
+fn map_image(
+    vm: &mut crate::process::Vm,
+    plan: &loader::LoadPlan,
+    elf: &[u8],
+) -> Result<(), SpawnError> {
     let pages: Vec<(u64, Perms)> = plan.pages().into_iter().collect();
     let mut i = 0;
     while i < pages.len() {
@@ -1924,40 +2035,7 @@ pub(crate) fn load_image(
             vm.fill(va, &buf).map_err(SpawnError::Errno)?;
         }
     }
-    // Heap starts after the image.
-    vm.mm.brk_start = plan.brk_start;
-    vm.mm.brk = plan.brk_start;
-    // Stack: an 8 MiB area below STACK_TOP, mapped on demand.
-    vm.mm
-        .insert(Area {
-            start: STACK_TOP - STACK_SIZE,
-            end: STACK_TOP,
-            perms: Perms {
-                read: true,
-                write: true,
-                exec: plan.stack_exec,
-            },
-            kind: AreaKind::Stack,
-        })
-        .map_err(|_| SpawnError::Errno(Errno::ENOMEM))?;
-    let vdso = map_vdso(plat, &mut vm);
-    let mut random = [0u8; 16];
-    plat.fill_random(&mut random);
-    let auxv = loader::standard_auxv(&plan, 0, 0, 0, 0, HWCAP, 100, vdso);
-    let params = loader::StackParams {
-        stack_top: STACK_TOP,
-        argv,
-        envp,
-        execfn: path.as_bytes(),
-        platform: b"x86_64",
-        random,
-        auxv,
-        max_size: STACK_SIZE / 4,
-    };
-    let stack = loader::build_initial_stack(&params)
-        .map_err(|e| SpawnError::Errno(Errno::new(e.errno() as u16)))?;
-    vm.fill(stack.sp, &stack.bytes).map_err(SpawnError::Errno)?;
-    Ok((plan.entry, stack.sp))
+    Ok(())
 }
 
 /// Where the vDSO goes: below the stack area.

@@ -88,6 +88,8 @@ pub struct LoadPlan {
     pub is_pie: bool,
     pub tls: Option<TlsInfo>,
     pub stack_exec: bool,
+    /// PT_INTERP: the program interpreter (dynamic loader) to start instead.
+    pub interp: Option<String>,
 }
 
 /// Why an ELF file is refused.
@@ -112,8 +114,8 @@ pub enum LoadError {
     NoLoadSegments,
     EntryNotExecutable(u64),
     TooBig,
-    /// PT_INTERP: dynamically linked programs come with a later issue.
-    Interpreter(String),
+    /// PT_INTERP that holds no usable path (empty, too long, no NUL).
+    BadInterpreter,
 }
 
 impl LoadError {
@@ -154,7 +156,7 @@ impl core::fmt::Display for LoadError {
                 write!(f, "entry point {e:#x} is not in an executable segment")
             }
             TooBig => write!(f, "image too large"),
-            Interpreter(p) => write!(f, "dynamically linked (interpreter {p}): not supported yet"),
+            BadInterpreter => write!(f, "PT_INTERP holds no interpreter path"),
         }
     }
 }
@@ -257,14 +259,24 @@ pub fn plan(elf: &[u8], opts: &PlanOptions) -> Result<LoadPlan, LoadError> {
             }
         })
         .collect();
-    if let Some(p) = phdrs.iter().find(|p| p.p_type == PT_INTERP) {
-        let end = p.offset.checked_add(p.filesz).ok_or(SegmentOutOfFile)?;
-        let raw = elf
-            .get(p.offset as usize..end as usize)
-            .ok_or(SegmentOutOfFile)?;
-        let raw = raw.split(|&b| b == 0).next().unwrap_or(&[]);
-        return Err(Interpreter(String::from_utf8_lossy(raw).into()));
-    }
+    let interp = match phdrs.iter().find(|p| p.p_type == PT_INTERP) {
+        Some(p) => {
+            // As Linux: 2..=PATH_MAX bytes ending in NUL.
+            if p.filesz < 2 || p.filesz > 4096 {
+                return Err(BadInterpreter);
+            }
+            let end = p.offset.checked_add(p.filesz).ok_or(SegmentOutOfFile)?;
+            let raw = elf
+                .get(p.offset as usize..end as usize)
+                .ok_or(SegmentOutOfFile)?;
+            let (last, path) = raw.split_last().ok_or(BadInterpreter)?;
+            if *last != 0 || path.contains(&0) {
+                return Err(BadInterpreter);
+            }
+            Some(String::from_utf8(path.to_vec()).map_err(|_| BadInterpreter)?)
+        }
+        None => None,
+    };
     let base = if is_pie { page_floor(opts.pie_base) } else { 0 };
     let mut segments = Vec::new();
     let mut prev_end = 0u64;
@@ -346,6 +358,7 @@ pub fn plan(elf: &[u8], opts: &PlanOptions) -> Result<LoadPlan, LoadError> {
         is_pie,
         tls,
         stack_exec,
+        interp,
     })
 }
 

@@ -63,6 +63,7 @@ pub fn standard_auxv(
     hwcap: u64,
     clktck: u64,
     sysinfo_ehdr: Option<u64>,
+    interp_base: u64,
 ) -> Vec<(u64, u64)> {
     let mut v = Vec::new();
     if let Some(e) = sysinfo_ehdr {
@@ -75,7 +76,7 @@ pub fn standard_auxv(
         (at::AT_PHDR as u64, plan.phdr_vaddr),
         (at::AT_PHENT as u64, plan.phent as u64),
         (at::AT_PHNUM as u64, plan.phnum as u64),
-        (at::AT_BASE as u64, 0),
+        (at::AT_BASE as u64, interp_base),
         (at::AT_FLAGS as u64, 0),
         (at::AT_ENTRY as u64, plan.entry),
         (at::AT_UID as u64, uid),

@@ -521,25 +521,79 @@ fn stat_at(
     buf: u64,
     flags: u32,
 ) -> Result<u64, Errno> {
+    let st = lookup_stat(k, plat, pid, dirfd, upath, flags)?;
+    write_stat(k, pid, buf, &st)
+}
+
+/// What the *at stat calls describe: `upath` from `dirfd`, or with
+/// AT_EMPTY_PATH and an empty path the descriptor itself.
+fn lookup_stat(
+    k: &Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    dirfd: i32,
+    upath: u64,
+    flags: u32,
+) -> Result<selkie_fs::Stat, Errno> {
     let path = user_path(k, pid, upath)?;
     if path.is_empty() {
         if flags & g::AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
         }
         let f = super::io::file_of(k, pid, dirfd)?;
-        let st = super::io::file_stat(k, &f)?;
-        return write_stat(k, pid, buf, &st);
+        return super::io::file_stat(k, &f);
     }
     let follow = flags & g::AT_SYMLINK_NOFOLLOW == 0;
     let base = base_dir(k, pid, dirfd, &path)?;
     let path = proc_link_path(k, pid, base, &path, follow).unwrap_or(path);
     if crate::procfs::is_proc(&path) {
-        let st = proc_stat(k, plat, pid, &path, follow)?;
-        return write_stat(k, pid, buf, &st);
+        return proc_stat(k, plat, pid, &path, follow);
     }
     let ino = k.fs.resolve_in(proc_root(k, pid), base, &path, follow)?;
-    let st = k.fs.stat(ino)?;
-    write_stat(k, pid, buf, &st)
+    k.fs.stat(ino)
+}
+
+/// statx(dirfd, path, flags, mask, buf): the basic fields (STATX_BASIC_STATS)
+/// whatever the mask asks; no birth time.
+pub fn sys_statx(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+    const STATX_BASIC_STATS: u32 = 0x7ff;
+    const STATX_RESERVED: u64 = 0x8000_0000;
+    const SYNC_TYPE: u32 = 0x6000;
+    let (dirfd, upath, flags, mask, buf) = (r.rdi as i32, r.rsi, r.rdx as u32, r.r10, r.r8);
+    let known = g::AT_SYMLINK_NOFOLLOW | g::AT_NO_AUTOMOUNT | g::AT_EMPTY_PATH | SYNC_TYPE;
+    let res = (|| {
+        if flags & !known != 0 || flags & SYNC_TYPE == SYNC_TYPE || mask & STATX_RESERVED != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let st = lookup_stat(k, plat, pid, dirfd, upath, flags)?;
+        let mut b = [0u8; 256];
+        let put32 = |b: &mut [u8; 256], off: usize, v: u32| {
+            b[off..off + 4].copy_from_slice(&v.to_le_bytes())
+        };
+        put32(&mut b, 0, STATX_BASIC_STATS);
+        put32(&mut b, 4, 4096);
+        put32(&mut b, 16, st.nlink as u32);
+        put32(&mut b, 20, st.uid);
+        put32(&mut b, 24, st.gid);
+        b[28..30].copy_from_slice(&(st.mode() as u16).to_le_bytes());
+        b[32..40].copy_from_slice(&st.ino.to_le_bytes());
+        b[40..48].copy_from_slice(&st.size.to_le_bytes());
+        b[48..56].copy_from_slice(&super::io::stat_blocks(&st).to_le_bytes());
+        for (off, t) in [(64, st.atime_ns), (96, st.ctime_ns), (112, st.mtime_ns)] {
+            b[off..off + 8].copy_from_slice(&(t / 1_000_000_000).to_le_bytes());
+            put32(&mut b, off + 8, (t % 1_000_000_000) as u32);
+        }
+        let major = |d: u64| ((d >> 8) & 0xfff) as u32 | ((d >> 32) as u32 & !0xfff);
+        let minor = |d: u64| (d & 0xff) as u32 | ((d >> 12) as u32 & !0xff);
+        put32(&mut b, 128, major(st.rdev));
+        put32(&mut b, 132, minor(st.rdev));
+        // The device of every file: 0:1, as stat reports it.
+        put32(&mut b, 140, 1);
+        let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        p.vm().copy_out(buf, &b)?;
+        Ok(0)
+    })();
+    KResult::Done(res)
 }
 
 pub fn sys_stat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
@@ -1255,5 +1309,99 @@ pub fn sys_fstatfs(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &Sysca
                 .copy_out(r.rsi, &statfs_bytes())
         })
         .map(|_| 0);
+    KResult::Done(res)
+}
+
+/// The attribute name argument of the xattr calls: ERANGE past 255 bytes,
+/// EFAULT when unreadable.
+fn xattr_name(k: &Kernel, pid: Pid, addr: u64) -> Result<(), Errno> {
+    let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
+    let name = p.vm().read_cstring(addr, 255).map_err(|e| match e {
+        Errno::ENAMETOOLONG => Errno::ERANGE,
+        e => e,
+    })?;
+    if name.is_empty() {
+        return Err(Errno::ERANGE);
+    }
+    Ok(())
+}
+
+/// getxattr, setxattr, listxattr, removexattr and their l (no follow) and f
+/// (descriptor) forms: the file systems store no extended attributes, so
+/// once the file and the name are valid the answer is EOPNOTSUPP, as from a
+/// Linux file system without xattr support (ls and cp take that as "none").
+fn xattr(k: &Kernel, pid: Pid, r: &SyscallRegs, target: XattrTarget, named: bool) -> KResult {
+    let res = (|| {
+        match target {
+            XattrTarget::Fd => {
+                super::io::file_of(k, pid, r.rdi as i32)?;
+            }
+            XattrTarget::Path { follow } => {
+                let path = user_path(k, pid, r.rdi)?;
+                let base = base_dir(k, pid, g::AT_FDCWD, &path)?;
+                if !crate::procfs::is_proc(&path) {
+                    k.fs.resolve_in(proc_root(k, pid), base, &path, follow)?;
+                }
+            }
+        }
+        if named {
+            xattr_name(k, pid, r.rsi)?;
+        }
+        Err(Errno::EOPNOTSUPP)
+    })();
+    KResult::Done(res)
+}
+
+#[derive(Clone, Copy)]
+enum XattrTarget {
+    Path { follow: bool },
+    Fd,
+}
+
+macro_rules! xattr_calls {
+    ($($name:ident => $target:expr, $named:expr;)*) => {
+        $(pub fn $name(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+            xattr(k, pid, r, $target, $named)
+        })*
+    };
+}
+
+const PATH: XattrTarget = XattrTarget::Path { follow: true };
+const LPATH: XattrTarget = XattrTarget::Path { follow: false };
+
+xattr_calls! {
+    sys_getxattr => PATH, true;
+    sys_lgetxattr => LPATH, true;
+    sys_fgetxattr => XattrTarget::Fd, true;
+    sys_setxattr => PATH, true;
+    sys_lsetxattr => LPATH, true;
+    sys_fsetxattr => XattrTarget::Fd, true;
+    sys_listxattr => PATH, false;
+    sys_llistxattr => LPATH, false;
+    sys_flistxattr => XattrTarget::Fd, false;
+    sys_removexattr => PATH, true;
+    sys_lremovexattr => LPATH, true;
+    sys_fremovexattr => XattrTarget::Fd, true;
+}
+
+/// fadvise64(fd, offset, len, advice): advice only, so nothing to do once
+/// the arguments are valid (EBADF, ESPIPE for a pipe, EINVAL).
+pub fn sys_fadvise64(
+    k: &mut Kernel,
+    _plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    let res = (|| {
+        let f = super::io::file_of(k, pid, r.rdi as i32)?;
+        if let FileKind::Pipe(_) = f.kind {
+            return Err(Errno::ESPIPE);
+        }
+        // POSIX_FADV_NORMAL..POSIX_FADV_NOREUSE; a negative length is EINVAL.
+        if r.r10 > 5 || (r.rdx as i64) < 0 {
+            return Err(Errno::EINVAL);
+        }
+        Ok(0)
+    })();
     KResult::Done(res)
 }

@@ -741,6 +741,15 @@ pub fn sys_close(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
     }
 }
 
+/// st_blocks: blocks of 512 bytes, counted in whole pages as Linux's tmpfs
+/// does.
+pub(crate) fn stat_blocks(st: &selkie_fs::Stat) -> u64 {
+    match st.kind {
+        Kind::File => st.size.div_ceil(4096) * 8,
+        _ => 0,
+    }
+}
+
 /// `struct stat` bytes.
 pub(crate) fn stat_bytes(st: &selkie_fs::Stat, dev: u64) -> [u8; 144] {
     let mut b = [0u8; 144];
@@ -751,12 +760,7 @@ pub(crate) fn stat_bytes(st: &selkie_fs::Stat, dev: u64) -> [u8; 144] {
     put(40, st.rdev);
     put(48, st.size);
     put(56, 4096);
-    // Blocks of 512 bytes, counted in whole pages as Linux's tmpfs does.
-    let blocks = match st.kind {
-        Kind::File => st.size.div_ceil(4096) * 8,
-        _ => 0,
-    };
-    put(64, blocks);
+    put(64, stat_blocks(st));
     for (i, t) in [st.atime_ns, st.mtime_ns, st.ctime_ns]
         .into_iter()
         .enumerate()

@@ -556,13 +556,16 @@ fn do_execve(
         args = new_args;
         path = interp.into();
     }
-    let data = k.file_data(ino)?;
+    let root = k.procs.get(&pid).map_or(1, |p| p.root);
+    let interp = k.interpreter_of(root, cwd, ino)?;
+    let data = k.fs.data(ino)?;
+    let idata = interp.map(|i| k.fs.data(i)).transpose()?;
     let aspace = plat.new_address_space()?;
     let mut fresh = Process::new(pid, 0, aspace, path.clone());
     let argv_refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
     let envp_refs: Vec<&[u8]> = env.iter().map(|a| a.as_slice()).collect();
-    let (entry, sp) =
-        load_image(plat, &mut fresh, data, &path, &argv_refs, &envp_refs).map_err(|e| e.errno())?;
+    let (entry, sp) = load_image(plat, &mut fresh, data, idata, &path, &argv_refs, &envp_refs)
+        .map_err(|e| e.errno())?;
     // The point of no return: the other threads end, and the image is
     // swapped in. A non-leader caller takes over the process's thread id.
     let tgid = k.procs.get(&pid).ok_or(Errno::ESRCH)?.tgid;

@@ -2594,3 +2594,137 @@ fn shared_file_mappings_meet_the_file_and_each_other() {
     );
     assert_eq!(Errno::from_return(r), Some(Errno::ENOMEM));
 }
+
+/// tiny_elf with a PT_INTERP naming `interp`.
+fn dynamic_elf(interp: &str) -> Vec<u8> {
+    let mut b = tiny_elf();
+    b[56] = 2;
+    let ph = 64 + 56;
+    b[ph] = 3; // PT_INTERP
+    b[ph + 4] = 4;
+    b[ph + 8..ph + 16].copy_from_slice(&0x800u64.to_le_bytes());
+    let n = interp.len() as u64 + 1;
+    b[ph + 32..ph + 40].copy_from_slice(&n.to_le_bytes());
+    b[ph + 40..ph + 48].copy_from_slice(&n.to_le_bytes());
+    b[0x800..0x800 + interp.len()].copy_from_slice(interp.as_bytes());
+    b
+}
+
+#[test]
+fn dynamically_linked_programs_start_in_their_interpreter() {
+    let leak = |v: Vec<u8>| -> &'static [u8] { Box::leak(v.into_boxed_slice()) };
+    // The interpreter: tiny_elf as ET_DYN with its entry at 0x1000.
+    let mut ld = tiny_elf();
+    ld[16] = 3;
+    ld[24..32].copy_from_slice(&0x1000u64.to_le_bytes());
+    ld[64 + 16..64 + 24].copy_from_slice(&0x1000u64.to_le_bytes());
+    let mut t = tree();
+    for (name, data) in [
+        ("lib/ld.so", leak(ld)),
+        ("bin/dyn", leak(dynamic_elf("/lib/ld.so"))),
+        ("bin/noloader", leak(dynamic_elf("/lib/missing.so"))),
+        ("bin/badloader", leak(dynamic_elf("/etc/passwd"))),
+    ] {
+        t.push(Entry {
+            name,
+            mode: 0o100755,
+            data,
+        });
+    }
+    let mut k = Kernel::new(t);
+    let mut plat = TestPlatform::default();
+    let pid = k.spawn(&mut plat, &[b"/bin/dyn"], &[]).unwrap();
+    let acts = k.take_actions();
+    let [Action::Start { context, .. }] = acts.as_slice() else {
+        panic!("{acts:?}");
+    };
+    let base = crate::kernel::INTERP_BASE;
+    assert_eq!(context[0], base + 0x1000, "starts in the interpreter");
+    // The auxiliary vector names the interpreter's base and the program's
+    // entry and headers.
+    let p = k.process(pid).unwrap();
+    let mut w = [0u8; 8];
+    let mut at = context[1] + 8 + 16 + 8; // argc, argv[0], NULL, envp NULL
+    let mut aux = alloc::collections::BTreeMap::new();
+    loop {
+        p.vm().copy_in(at, &mut w).unwrap();
+        let key = u64::from_le_bytes(w);
+        p.vm().copy_in(at + 8, &mut w).unwrap();
+        if key == 0 {
+            break;
+        }
+        aux.insert(key, u64::from_le_bytes(w));
+        at += 16;
+    }
+    assert_eq!(aux[&7], base, "AT_BASE");
+    assert_eq!(aux[&9], 0x401000, "AT_ENTRY");
+    assert_eq!(aux[&5], 2, "AT_PHNUM: the program's headers");
+    // Both images are mapped: the interpreter's code is readable there.
+    let mut code = [0u8; 4];
+    p.vm().copy_in(base + 0x1000, &mut code).unwrap();
+    assert_eq!(code, [0x90; 4]);
+    let e = k.spawn(&mut plat, &[b"/bin/noloader"], &[]).unwrap_err();
+    assert_eq!(e.errno(), Errno::ENOENT, "a missing interpreter");
+    let e = k.spawn(&mut plat, &[b"/bin/badloader"], &[]).unwrap_err();
+    assert_eq!(
+        e.errno(),
+        Errno::ELIBBAD,
+        "an interpreter that is not an ELF"
+    );
+}
+
+#[test]
+fn xattrs_are_unsupported_and_fadvise_is_advice() {
+    let (mut k, mut plat) = setup();
+    poke(&mut k, 0x10000, b"/\0user.x\0/nope\0");
+    let (path, name, missing) = (0x10000, 0x10002, 0x10009);
+    for nr in [
+        g::__NR_getxattr,
+        g::__NR_lgetxattr,
+        g::__NR_setxattr,
+        g::__NR_removexattr,
+    ] {
+        assert_eq!(
+            call(&mut k, &mut plat, nr, [path, name, 0x11000, 16, 0, 0]),
+            Err(Errno::EOPNOTSUPP)
+        );
+        assert_eq!(
+            call(&mut k, &mut plat, nr, [missing, name, 0x11000, 16, 0, 0]),
+            Err(Errno::ENOENT)
+        );
+        assert_eq!(
+            call(&mut k, &mut plat, nr, [path, 8, 0x11000, 16, 0, 0]),
+            Err(Errno::EFAULT)
+        );
+    }
+    assert_eq!(
+        call(
+            &mut k,
+            &mut plat,
+            g::__NR_listxattr,
+            [path, 0x11000, 16, 0, 0, 0]
+        ),
+        Err(Errno::EOPNOTSUPP)
+    );
+    assert_eq!(
+        call(
+            &mut k,
+            &mut plat,
+            g::__NR_fgetxattr,
+            [99, name, 0x11000, 16, 0, 0]
+        ),
+        Err(Errno::EBADF)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_fadvise64, [1, 0, 100, 4, 0, 0]),
+        Ok(0)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_fadvise64, [1, 0, 100, 9, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_fadvise64, [99, 0, 100, 4, 0, 0]),
+        Err(Errno::EBADF)
+    );
+}

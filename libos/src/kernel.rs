@@ -311,10 +311,15 @@ impl Kernel {
             return;
         }
         use crate::file::FileKind;
-        // The description's flock goes with its last reference.
+        // The description's flock and OFD locks go with its last reference.
         if let Some(key) = syscall::io::flock_key(&f) {
             let owner = alloc::rc::Rc::as_ptr(&f) as usize as u64;
             if self.flocks.release_file(key, owner) {
+                self.wake_lockers(plat);
+            }
+        }
+        if let crate::file::FileKind::Inode(ino) = f.kind {
+            if self.locks.release_file(ino, syscall::io::ofd_owner(&f)) {
                 self.wake_lockers(plat);
             }
         }
@@ -370,7 +375,9 @@ impl Kernel {
                 continue;
             }
             let r = match b {
-                Blocked::RecordLock { fd, arg } => syscall::io::set_record_lock(self, pid, fd, arg),
+                Blocked::RecordLock { fd, arg, ofd } => {
+                    syscall::io::set_record_lock(self, pid, fd, arg, ofd)
+                }
                 Blocked::Flock { fd, op } => syscall::io::try_flock(self, pid, fd, op),
                 _ => None,
             };

@@ -154,7 +154,7 @@ pub enum Blocked {
     /// a reader waits for a writer, a writer for a reader.
     FifoOpen { pipe: u64, fd: i32, writer: bool },
     /// fcntl F_SETLKW on `fd` until no other process's lock is in the way.
-    RecordLock { fd: i32, arg: u64 },
+    RecordLock { fd: i32, arg: u64, ofd: bool },
     /// flock without LOCK_NB on `fd` until no other description's lock is in the way.
     Flock { fd: i32, op: u32 },
     /// nanosleep / clock_nanosleep until the deadline.

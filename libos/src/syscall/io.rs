@@ -1130,12 +1130,19 @@ pub fn sys_dup3(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRe
     ))
 }
 
-/// fcntl: F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL and POSIX
-/// record locks (F_GETLK, F_SETLK, F_SETLKW).
+/// fcntl: F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, POSIX record
+/// locks (F_GETLK, F_SETLK, F_SETLKW: owned by the process) and open file
+/// description locks (F_OFD_*: owned by the description, so shared by its
+/// dups and across fork, released with its last descriptor; they and POSIX
+/// locks conflict with each other, as on Linux).
 pub fn sys_fcntl(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let (fd, cmd, arg) = (r.rdi as i32, r.rsi as u32, r.rdx);
-    if cmd == g::F_SETLK || cmd == g::F_SETLKW {
-        return match set_record_lock(k, pid, fd, arg) {
+    if matches!(
+        cmd,
+        g::F_SETLK | g::F_SETLKW | g::F_OFD_SETLK | g::F_OFD_SETLKW
+    ) {
+        let ofd = matches!(cmd, g::F_OFD_SETLK | g::F_OFD_SETLKW);
+        return match set_record_lock(k, pid, fd, arg, ofd) {
             Some(r) => {
                 // An unlock or a downgrade may let a waiter in.
                 if r.is_ok() {
@@ -1143,8 +1150,8 @@ pub fn sys_fcntl(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
                 }
                 KResult::Done(r)
             }
-            None if cmd == g::F_SETLK => KResult::Done(Err(Errno::EAGAIN)),
-            None => KResult::Block(Blocked::RecordLock { fd, arg }),
+            None if cmd == g::F_SETLK || cmd == g::F_OFD_SETLK => KResult::Done(Err(Errno::EAGAIN)),
+            None => KResult::Block(Blocked::RecordLock { fd, arg, ofd }),
         };
     }
     let res = (|| {
@@ -1165,7 +1172,8 @@ pub fn sys_fcntl(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
                     .set((f.flags.get() & !settable) | (arg as u32 & settable));
                 Ok(0)
             }
-            g::F_GETLK => get_record_lock(k, pid, fd, arg),
+            g::F_GETLK => get_record_lock(k, pid, fd, arg, false),
+            g::F_OFD_GETLK => get_record_lock(k, pid, fd, arg, true),
 
             _ => Err(Errno::EINVAL),
         }
@@ -1185,8 +1193,15 @@ struct LockRequest {
     file: Rc<OpenFile>,
 }
 
-/// Reads and checks the `struct flock` at `arg` for `fd`.
-fn lock_request(k: &Kernel, pid: Pid, fd: i32, arg: u64) -> Result<LockRequest, Errno> {
+/// The lock owner of open file description `f` for OFD locks: its address
+/// with the top bit set, never a process id.
+pub(crate) fn ofd_owner(f: &Rc<OpenFile>) -> u64 {
+    Rc::as_ptr(f) as usize as u64 | 1 << 63
+}
+
+/// Reads and checks the `struct flock` at `arg` for `fd` (for an OFD lock
+/// with `ofd`: l_pid must be 0).
+fn lock_request(k: &Kernel, pid: Pid, fd: i32, arg: u64, ofd: bool) -> Result<LockRequest, Errno> {
     let f = file_of(k, pid, fd)?;
     let mut b = [0u8; 32];
     copy_in(k, pid, arg, &mut b)?;
@@ -1216,7 +1231,14 @@ fn lock_request(k: &Kernel, pid: Pid, fd: i32, arg: u64) -> Result<LockRequest, 
         return Err(Errno::EINVAL);
     }
     let to = if to == i64::MAX { u64::MAX } else { to as u64 };
-    let owner = k.procs.get(&pid).ok_or(Errno::ESRCH)?.tgid as u64;
+    let owner = if ofd {
+        if b[24..28] != [0; 4] {
+            return Err(Errno::EINVAL);
+        }
+        ofd_owner(&f)
+    } else {
+        k.procs.get(&pid).ok_or(Errno::ESRCH)?.tgid as u64
+    };
     Ok(LockRequest {
         ino,
         owner,
@@ -1229,7 +1251,7 @@ fn lock_request(k: &Kernel, pid: Pid, fd: i32, arg: u64) -> Result<LockRequest, 
 
 /// F_GETLK: describes the first lock that would block the given one, or
 /// sets l_type to F_UNLCK.
-fn get_record_lock(k: &Kernel, pid: Pid, fd: i32, arg: u64) -> Result<u64, Errno> {
+fn get_record_lock(k: &Kernel, pid: Pid, fd: i32, arg: u64, ofd: bool) -> Result<u64, Errno> {
     let LockRequest {
         ino,
         owner,
@@ -1237,7 +1259,7 @@ fn get_record_lock(k: &Kernel, pid: Pid, fd: i32, arg: u64) -> Result<u64, Errno
         end,
         ty,
         ..
-    } = lock_request(k, pid, fd, arg)?;
+    } = lock_request(k, pid, fd, arg, ofd)?;
     if ty == g::F_UNLCK {
         return Err(Errno::EINVAL);
     }
@@ -1256,7 +1278,13 @@ fn get_record_lock(k: &Kernel, pid: Pid, fd: i32, arg: u64) -> Result<u64, Errno
                 l.end - l.start
             };
             b[16..24].copy_from_slice(&(len as i64).to_le_bytes());
-            b[24..28].copy_from_slice(&(l.owner as i32).to_le_bytes());
+            // An OFD lock has no process: l_pid -1.
+            let holder = if l.owner & 1 << 63 != 0 {
+                -1
+            } else {
+                l.owner as i32
+            };
+            b[24..28].copy_from_slice(&holder.to_le_bytes());
         }
     }
     copy_out(k, pid, arg, &b)?;
@@ -1270,6 +1298,7 @@ pub(crate) fn set_record_lock(
     pid: Pid,
     fd: i32,
     arg: u64,
+    ofd: bool,
 ) -> Option<Result<u64, Errno>> {
     let LockRequest {
         ino,
@@ -1278,7 +1307,7 @@ pub(crate) fn set_record_lock(
         end,
         ty,
         file: f,
-    } = match lock_request(k, pid, fd, arg) {
+    } = match lock_request(k, pid, fd, arg, ofd) {
         Ok(r) => r,
         Err(e) => return Some(Err(e)),
     };
@@ -1459,6 +1488,81 @@ pub fn sys_sendfile(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &Sysca
             inf.offset.set(off);
         }
         Ok(n as u64)
+    })();
+    KResult::Done(res)
+}
+
+/// copy_file_range(fd_in, off_in, fd_out, off_out, len, flags): copies
+/// between regular files, at the given offsets (advanced in place) or the
+/// descriptors' own; up to 16 MiB a call, 0 at the end of the input.
+pub fn sys_copy_file_range(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    let (in_fd, uoff_in, out_fd, uoff_out, len, flags) =
+        (r.rdi as i32, r.rsi, r.rdx as i32, r.r10, r.r8, r.r9);
+    let res = (|| {
+        if flags != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let inf = file_of(k, pid, in_fd)?;
+        let out = file_of(k, pid, out_fd)?;
+        if !inf.readable() || !out.writable() || out.flags.get() & g::O_APPEND != 0 {
+            return Err(Errno::EBADF);
+        }
+        let (FileKind::Inode(src), FileKind::Inode(dst)) = (&inf.kind, &out.kind) else {
+            return Err(Errno::EINVAL);
+        };
+        let (src, dst) = (*src, *dst);
+        for ino in [src, dst] {
+            match k.fs.stat(ino)?.kind {
+                Kind::File => {}
+                Kind::Dir => return Err(Errno::EISDIR),
+                _ => return Err(Errno::EINVAL),
+            }
+        }
+        let offset = |uoff: u64, f: &OpenFile| -> Result<u64, Errno> {
+            if uoff == 0 {
+                return Ok(f.offset.get());
+            }
+            let mut b = [0u8; 8];
+            copy_in(k, pid, uoff, &mut b)?;
+            let o = i64::from_le_bytes(b);
+            if o < 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(o as u64)
+        };
+        let (off_in, off_out) = (offset(uoff_in, &inf)?, offset(uoff_out, &out)?);
+        let len = len.min(16 << 20);
+        if off_in.checked_add(len).is_none() || off_out.checked_add(len).is_none() {
+            return Err(Errno::EOVERFLOW);
+        }
+        if src == dst && off_in < off_out + len && off_out < off_in + len {
+            return Err(Errno::EINVAL);
+        }
+        let now = plat.realtime_ns();
+        let mut done = 0u64;
+        let mut buf = vec![0u8; len.min(1 << 20) as usize];
+        while done < len {
+            let want = ((len - done) as usize).min(buf.len());
+            let n = k.file_read(src, off_in + done, &mut buf[..want])?;
+            if n == 0 {
+                break;
+            }
+            k.file_write(dst, off_out + done, &buf[..n], now)?;
+            done += n as u64;
+        }
+        for (uoff, f, at) in [(uoff_in, &inf, off_in), (uoff_out, &out, off_out)] {
+            if uoff == 0 {
+                f.offset.set(at + done);
+            } else {
+                copy_out(k, pid, uoff, &(at + done).to_le_bytes())?;
+            }
+        }
+        Ok(done)
     })();
     KResult::Done(res)
 }

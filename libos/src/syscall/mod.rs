@@ -138,6 +138,7 @@ syscall_table! {
     __NR_fcntl => K(io::sys_fcntl), Partial("no F_OFD_* locks, leases or F_NOTIFY; F_SETLKW does not detect deadlock");
     __NR_flock => K(io::sys_flock), Partial("files, directories and pipes; EINVAL on the console and /dev devices");
     __NR_getdents64 => K(io::sys_getdents64), Full;
+    __NR_copy_file_range => K(io::sys_copy_file_range), Full;
     __NR_sendfile => K(io::sys_sendfile), Partial("from files to the console, files and /dev/null; EINVAL otherwise");
     __NR_open => K(fs::sys_open), Partial("no O_TMPFILE; FIFOs cannot be opened yet");
     __NR_openat => K(fs::sys_openat), Partial("no O_TMPFILE; FIFOs cannot be opened yet");

@@ -813,13 +813,50 @@ impl Kernel {
             return FaultOutcome::Signal;
         }
         // Ignored, blocked or default: a fault signal cannot be put off.
+        let comm = p.comm;
+        let name = core::str::from_utf8(&comm)
+            .unwrap_or("?")
+            .trim_end_matches('\0');
+        let (addr, at) = (self.mapping_of(pid, info.addr), self.mapping_of(pid, ip));
         plat.log(format_args!(
-            "pid {pid} killed by {} (address {:#x}, ip {ip:#x})",
+            "pid {pid} ({name}) killed by {}: address {:#x} ({addr}), ip {ip:#x} ({at})",
             signal::name(sig),
             info.addr
         ));
         self.exit_process(plat, pid, ExitStatus::Signaled(sig));
         FaultOutcome::Killed
+    }
+
+    /// The mapping of `pid` that holds `addr`, for fault reports: "in
+    /// START-END PERMS WHAT" or "not mapped".
+    fn mapping_of(&self, pid: Pid, addr: u64) -> String {
+        let Some(p) = self.procs.get(&pid) else {
+            return "not mapped".into();
+        };
+        let vm = p.vm();
+        let Some(a) = vm.mm.find(addr) else {
+            return "not mapped".into();
+        };
+        let what = match a.kind {
+            AreaKind::Image if a.start >= VDSO_BASE => "[vdso]".into(),
+            AreaKind::Image if a.start >= INTERP_BASE => "the program's interpreter".into(),
+            AreaKind::Image => p.exe.clone(),
+            AreaKind::Heap => "[heap]".into(),
+            AreaKind::Stack => "[stack]".into(),
+            AreaKind::Anon => "anonymous".into(),
+            AreaKind::Shared => "shared anonymous".into(),
+            AreaKind::SharedFile { ino, .. } => self.fs.path_in(p.root, ino).unwrap_or_default(),
+            AreaKind::PastEof => "file mapping past the end of the file".into(),
+        };
+        let r = |b: bool, c: char| if b { c } else { '-' };
+        alloc::format!(
+            "in {:#x}-{:#x} {}{}{} {what}",
+            a.start,
+            a.end,
+            r(a.perms.read, 'r'),
+            r(a.perms.write, 'w'),
+            r(a.perms.exec, 'x')
+        )
     }
 
     /// Runs the handler of the fault signal raised in `pid`, whose thread

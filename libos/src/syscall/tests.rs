@@ -2728,3 +2728,26 @@ fn xattrs_are_unsupported_and_fadvise_is_advice() {
         Err(Errno::EBADF)
     );
 }
+
+#[test]
+fn fatal_faults_are_reported_with_the_mapping() {
+    let (mut k, mut plat) = setup();
+    let f = k.page_fault(&mut plat, 1, 0x10008, 0x10010, true, false);
+    assert_eq!(
+        f,
+        crate::kernel::FaultOutcome::Resume,
+        "a writable page maps"
+    );
+    k.process(1)
+        .unwrap()
+        .vm()
+        .protect_range(0x10000, 0x11000, Perms { write: false, ..RW })
+        .unwrap();
+    let f = k.page_fault(&mut plat, 1, 0x10008, 0x99000, true, false);
+    assert_eq!(f, crate::kernel::FaultOutcome::Killed);
+    let line = plat.log.iter().find(|l| l.contains("killed by")).unwrap();
+    assert_eq!(
+        line,
+        "pid 1 (test) killed by SIGSEGV: address 0x10008 (in 0x10000-0x11000 r-- anonymous), ip 0x99000 (not mapped)"
+    );
+}

@@ -11,6 +11,7 @@ out=build/rootfs
 rm -rf "$out"
 mkdir -p "$out"/{bin,sbin,tests,tmp,root,etc}
 cp -a rootfs/. "$out/"
+chmod 1777 "$out/tmp"
 rm -f "$out/README.md"
 cp -a build/tests/. "$out/tests/"
 # The same tests dynamically linked, with musl's dynamic loader (which is

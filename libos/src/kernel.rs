@@ -136,8 +136,9 @@ pub struct Identity {
     pub nodename: String,
 }
 
-/// Most processes alive at once (fork gives EAGAIN beyond).
-pub const MAX_PROCESSES: usize = 512;
+/// Most tasks (processes and threads) alive at once: fork and clone give
+/// EAGAIN beyond, as at Linux's threads-max.
+pub const MAX_PROCESSES: usize = 4096;
 
 /// The LibOS: every process and the global state.
 pub struct Kernel {

@@ -476,7 +476,11 @@ fn read_string_array(
         if ptr == 0 {
             return Ok(out);
         }
-        let s = p.vm().read_cstring(ptr, 128 * 1024)?;
+        // A string past MAX_ARG_STRLEN (128 KiB) is E2BIG, as on Linux.
+        let s = p.vm().read_cstring(ptr, 128 * 1024).map_err(|e| match e {
+            Errno::ENAMETOOLONG => Errno::E2BIG,
+            e => e,
+        })?;
         *total += s.len() + 1 + 8;
         if *total > 2 * 1024 * 1024 || out.len() > 64 * 1024 {
             return Err(Errno::E2BIG);

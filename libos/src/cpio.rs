@@ -8,6 +8,8 @@ pub struct Entry<'a> {
     /// Path without a leading "./" or "/".
     pub name: &'a str,
     pub mode: u32,
+    /// Modification time, seconds since the epoch.
+    pub mtime: u64,
     pub data: &'a [u8],
 }
 
@@ -52,6 +54,7 @@ pub fn parse(archive: &[u8]) -> Result<Vec<Entry<'_>>, CpioError> {
         }
         let field = |i: usize| hex(&hdr[6 + i * 8..14 + i * 8]);
         let mode = field(1)?;
+        let mtime = field(5)? as u64;
         let filesize = field(6)? as usize;
         let namesize = field(11)? as usize;
         let name_start = off + 110;
@@ -75,7 +78,12 @@ pub fn parse(archive: &[u8]) -> Result<Vec<Entry<'_>>, CpioError> {
         }
         let name = name.trim_start_matches("./").trim_start_matches('/');
         if !name.is_empty() && name != "." {
-            out.push(Entry { name, mode, data });
+            out.push(Entry {
+                name,
+                mode,
+                mtime,
+                data,
+            });
         }
         off = align4(data_end);
     }
@@ -112,7 +120,7 @@ mod tests {
         let hdr =
             alloc::format!(
             "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
-            1, mode, 0, 0, 1, 0, data.len(), 0, 0, 0, 0, name.len() + 1, 0
+            1, mode, 0, 0, 1, 1_700_000_000, data.len(), 0, 0, 0, 0, name.len() + 1, 0
         );
         out.extend_from_slice(hdr.as_bytes());
         out.extend_from_slice(name.as_bytes());
@@ -146,6 +154,7 @@ mod tests {
         let f = lookup(&e, "/sbin/sh").unwrap();
         assert_eq!(f.name, "bin/busybox");
         assert_eq!(f.data, b"\x7fELF...");
+        assert_eq!(f.mtime, 1_700_000_000);
         assert!(lookup(&e, "/nope").is_none());
     }
 

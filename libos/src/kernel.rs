@@ -1866,6 +1866,8 @@ fn build_tree(files: &[Entry<'static>]) -> selkie_fs::Tmpfs {
     use selkie_fs::Kind;
     let mut fs = selkie_fs::Tmpfs::new();
     let root = fs.root();
+    // Directories get the archive's times once everything is in them.
+    let mut dirs = Vec::new();
     for e in files {
         // Parents missing from the archive are created (mkdir -p).
         let mut dir = root;
@@ -1884,13 +1886,15 @@ fn build_tree(files: &[Entry<'static>]) -> selkie_fs::Tmpfs {
         }
         let name = String::from(name);
         let perm = e.mode & 0o7777;
+        let t = e.mtime.saturating_mul(1_000_000_000);
         let _ = if e.is_dir() {
-            fs.create(dir, &name, Kind::Dir, perm, 0, 0, 0).map(|_| ())
+            fs.create(dir, &name, Kind::Dir, perm, 0, 0, t)
+                .map(|ino| dirs.push((ino, t)))
         } else if e.is_symlink() {
-            fs.symlink(dir, &name, e.data, 0).map(|_| ())
+            fs.symlink(dir, &name, e.data, t).map(|_| ())
         } else if e.is_file() {
-            fs.create(dir, &name, Kind::File, perm, 0, 0, 0)
-                .and_then(|ino| fs.write_at(ino, 0, e.data, 0).map(|_| ()))
+            fs.create(dir, &name, Kind::File, perm, 0, 0, t)
+                .and_then(|ino| fs.write_at(ino, 0, e.data, t).map(|_| ()))
         } else {
             // Device nodes, FIFOs and sockets in the archive are skipped: the
             // LibOS makes its own /dev nodes below (a node taken as a plain
@@ -1898,6 +1902,9 @@ fn build_tree(files: &[Entry<'static>]) -> selkie_fs::Tmpfs {
             // written to it).
             Ok(())
         };
+    }
+    for (ino, t) in dirs {
+        let _ = fs.set_times(ino, Some(t), Some(t), t);
     }
     let dev = match fs.resolve(root, "/dev", true) {
         Ok(d) => d,

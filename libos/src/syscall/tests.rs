@@ -626,16 +626,19 @@ fn tree() -> Vec<Entry<'static>> {
         Entry {
             name: "bin/prog",
             mode: 0o100755,
+            mtime: 0,
             data: elf
         },
         Entry {
             name: "bin/script",
             mode: 0o100755,
+            mtime: 0,
             data: b"#!/bin/prog -x\necho\n"
         },
         Entry {
             name: "etc/passwd",
             mode: 0o100644,
+            mtime: 0,
             data: b"root:x:0:0::/:/bin/sh\n"
         },
     ]
@@ -2380,6 +2383,7 @@ fn device_nodes_in_the_archive_stay_devices() {
     files.push(Entry {
         name: "dev/null",
         mode: 0o020666,
+        mtime: 0,
         data: b"",
     });
     let k = Kernel::new(files);
@@ -2628,6 +2632,7 @@ fn dynamically_linked_programs_start_in_their_interpreter() {
         t.push(Entry {
             name,
             mode: 0o100755,
+            mtime: 0,
             data,
         });
     }

@@ -1,8 +1,9 @@
 # Selkie: a Linux-ABI LibOS on seL4.
 #   make run [INIT='/tests/hello a b']   build everything and boot (INIT: the first command)
 #   make test                            host tests, lints, QEMU system tests, busybox's suites
+#   make suite DIR=path [RUNNER=cmd]     run a directory of test binaries inside Selkie
 # Every target installs what is missing first (scripts/deps.sh).
-.PHONY: all deps kernel debian busybox tests-bin rootfs roottask image run check test clean docs
+.PHONY: all deps kernel debian busybox tests-bin rootfs roottask image run check test suite clean docs
 
 all: image
 
@@ -42,6 +43,10 @@ check: kernel
 test: check image
 	python3 tests/system.py
 	python3 tests/suites.py
+
+# Runs every executable in DIR inside Selkie (see scripts/suite.sh).
+suite: kernel debian busybox tests-bin
+	@scripts/suite.sh "$(DIR)" "$(RUNNER)" "$(or $(TIMEOUT),60)"
 
 # Regenerates docs/syscalls.md from the dispatch table.
 docs:

@@ -21,6 +21,19 @@ cp -a build/tests-dyn/. "$out/tests-dyn/"
 cp -L /usr/lib/x86_64-linux-musl/libc.so "$out/lib/ld-musl-x86_64.so.1"
 # Shell scripts the system tests run (the applet sweep: tests/applets/).
 cp -a tests/applets "$out/tests/applets"
+# The in-guest runner of `make suite` and a sample suite the system tests run
+# it on (a pass, a failure, a crash).
+cp tests/suite/run "$out/tests/suite-run"
+mkdir -p "$out/tests/suite-sample/sub"
+cp build/tests/hello "$out/tests/suite-sample/passes"
+printf '#!/bin/sh\necho about to fail\nexit 3\n' > "$out/tests/suite-sample/fails"
+cp build/tests/segv "$out/tests/suite-sample/sub/crashes"
+printf 'not a test\n' > "$out/tests/suite-sample/data.txt"
+chmod 755 "$out/tests/suite-sample/fails"
+# make suite DIR=...: the user's test binaries at /suite.
+if [ -n "${SELKIE_SUITE_DIR:-}" ]; then
+    cp -rL "$SELKIE_SUITE_DIR" "$out/suite"
+fi
 # An executable file that is not an ELF (exec gives ENOEXEC).
 printf 'just text\n' > "$out/tests/notelf"
 chmod 755 "$out/tests/notelf"

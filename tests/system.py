@@ -205,6 +205,10 @@ CASES = [
        r"^d[rwx-]{9} +\d+ root root +\d+ \w{3} +\d+ +[\d:]+ dev$",
        r"^dr-xr-xr-x +\d+ root root +\d+ \w{3} +\d+ +[\d:]+ proc$",
        r"^drwxrwxrwt +\d+ root root +\d+ \w{3} +\d+ +[\d:]+ tmp$"]], False),
+    # The runner of `make suite`, on a sample suite: a pass, a failure, a crash.
+    ("suite-runner", "/bin/sh /tests/suite-run /tests/suite-sample 20", [1],
+     [[r"^FAIL fails \(exit 3\)$", r"^    about to fail$", r"^PASS passes$",
+       r"^FAIL sub/crashes \(killed by signal 11\)$", r"^    about to crash$", r"^1 passed, 2 failed$"]], True),
     ("statx", "/tests/statx", [0],
      [[r"^file: same as stat$", r"^directory: same as stat$", r"^symlink followed: same as stat$",
        r"^symlink itself: same as stat$", r"^/dev/null: same as stat$", r"^/dev/null is 1:3$",

@@ -763,10 +763,13 @@ impl Kernel {
                 let vm = p.vm();
                 vm.mm.find(va).copied()
             };
-            if let Some(area) = area {
-                self.map_file_page(plat, pid, &area, va)?;
+            match area {
+                // The rest of a shared file area past the end of the file
+                // stays unmapped: skip it in one step.
+                Some(area) if !self.map_file_page(plat, pid, &area, va)? => va = area.end,
+                Some(_) => va += PAGE_SIZE,
+                None => break,
             }
-            va += PAGE_SIZE;
         }
         Ok(())
     }

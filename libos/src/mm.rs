@@ -165,13 +165,9 @@ impl Mm {
                 self.areas.insert(end, Area { start: end, ..a });
             }
             let (lo, hi) = (a.start.max(start), a.end.min(end));
-            let mut va = lo;
-            while va < hi {
-                if aspace.is_mapped(va) {
-                    aspace.unmap(va);
-                    self.mapped_pages = self.mapped_pages.saturating_sub(1);
-                }
-                va += PAGE_SIZE;
+            for va in aspace.mapped_in(lo, hi) {
+                aspace.unmap(va);
+                self.mapped_pages = self.mapped_pages.saturating_sub(1);
             }
         }
     }
@@ -216,10 +212,8 @@ impl Mm {
                     kind: a.kind,
                 },
             );
-            let mut va = lo;
-            while va < hi {
+            for va in aspace.mapped_in(lo, hi) {
                 aspace.protect(va, perms);
-                va += PAGE_SIZE;
             }
         }
         Ok(())

@@ -86,6 +86,9 @@ pub trait AddressSpace {
     fn protect(&mut self, va: u64, perms: Perms);
     /// Whether a page is mapped at `va`.
     fn is_mapped(&self, va: u64) -> bool;
+    /// The mapped pages in [start, end), ascending: what per-page work over a
+    /// range visits, so that a huge, mostly empty range costs nothing.
+    fn mapped_in(&self, start: u64, end: u64) -> alloc::vec::Vec<u64>;
     /// Copies from the mapped page holding `va` (the range stays in that page).
     fn read(&self, va: u64, buf: &mut [u8]);
     /// Copies into the mapped page holding `va` (the range stays in that page),

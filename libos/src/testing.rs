@@ -69,6 +69,9 @@ impl AddressSpace for MemSpace {
     fn is_mapped(&self, va: u64) -> bool {
         self.pages.contains_key(&(va & !(PAGE_SIZE - 1)))
     }
+    fn mapped_in(&self, start: u64, end: u64) -> Vec<u64> {
+        self.pages.range(start..end).map(|(&va, _)| va).collect()
+    }
     fn read(&self, va: u64, buf: &mut [u8]) {
         let off = (va % PAGE_SIZE) as usize;
         let page = self.pages[&(va - off as u64)].frame.borrow();

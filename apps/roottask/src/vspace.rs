@@ -207,6 +207,10 @@ impl AddressSpace for ChildSpace {
         self.pages.contains_key(&(va & !0xfff))
     }
 
+    fn mapped_in(&self, start: u64, end: u64) -> Vec<u64> {
+        self.pages.range(start..end).map(|(&va, _)| va).collect()
+    }
+
     fn read(&self, va: u64, buf: &mut [u8]) {
         let p = &self.pages[&(va & !0xfff)];
         // SAFETY: the frame is mapped in our window; the LibOS keeps the range

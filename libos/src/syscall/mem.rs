@@ -319,13 +319,11 @@ pub fn sys_madvise(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
         vm.mm
             .check_range(start, (end - start) as usize, crate::mm::Access::Read)
             .map_err(|_| Errno::ENOMEM)?;
-        let mut va = start;
-        while va < end {
-            if !vm.mm.is_shared(va) && vm.aspace.is_mapped(va) {
+        for va in vm.aspace.mapped_in(start, end) {
+            if !vm.mm.is_shared(va) {
                 vm.aspace.unmap(va);
                 vm.mm.mapped_pages = vm.mm.mapped_pages.saturating_sub(1);
             }
-            va += PAGE_SIZE;
         }
     }
     Ok(0)
@@ -412,16 +410,12 @@ fn remap(proc: &mut crate::process::Process, args: [u64; 6]) -> Result<u64, Errn
         ..area
     })?;
     let mut buf = alloc::vec![0u8; PAGE_SIZE as usize];
-    let mut off = 0;
-    while off < old_len {
-        if vm.aspace.is_mapped(old + off) {
-            vm.aspace.read(old + off, &mut buf);
-            if let Err(e) = vm.fill(new + off, &buf) {
-                vm.unmap_range(new, new + new_len);
-                return Err(e);
-            }
+    for va in vm.aspace.mapped_in(old, old_end) {
+        vm.aspace.read(va, &mut buf);
+        if let Err(e) = vm.fill(new + (va - old), &buf) {
+            vm.unmap_range(new, new + new_len);
+            return Err(e);
         }
-        off += PAGE_SIZE;
     }
     vm.unmap_range(old, old_end);
     Ok(new)

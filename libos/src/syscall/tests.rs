@@ -2756,3 +2756,45 @@ fn fatal_faults_are_reported_with_the_mapping() {
         "pid 1 (test) killed by SIGSEGV: address 0x10008 (in 0x10000-0x11000 r-- anonymous), ip 0x99000 (not mapped)"
     );
 }
+
+#[test]
+fn huge_mostly_empty_mappings_are_cheap() {
+    // libc-test's t_vmfill maps the whole address space PROT_NONE and
+    // unmaps it again: work must follow the mapped pages, not the range.
+    let (mut k, mut plat) = setup();
+    let anon = (g::MAP_PRIVATE | g::MAP_ANONYMOUS) as u64;
+    let len = 1u64 << 45;
+    let a = call(
+        &mut k,
+        &mut plat,
+        g::__NR_mmap,
+        [0, len, 0, anon, u64::MAX, 0],
+    )
+    .unwrap();
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_mprotect, [a, len, 3, 0, 0, 0]),
+        Ok(0)
+    );
+    poke(&mut k, a + len - 8, b"touched!");
+    assert_eq!(
+        call(&mut k, &mut plat, g::__NR_madvise, [a, len, 4, 0, 0, 0]),
+        Ok(0)
+    );
+    let b = call(
+        &mut k,
+        &mut plat,
+        g::__NR_mremap,
+        [a, len, len + 4096, 1, 0, 0],
+    )
+    .unwrap();
+    assert_eq!(
+        call(
+            &mut k,
+            &mut plat,
+            g::__NR_munmap,
+            [b, len + 4096, 0, 0, 0, 0]
+        ),
+        Ok(0)
+    );
+    assert_eq!(k.process(1).unwrap().vm().mm.mapped_pages, 0);
+}

@@ -1937,6 +1937,8 @@ fn build_tree(files: &[Entry<'static>]) -> selkie_fs::Tmpfs {
         );
     }
     let _ = fs.create(dev, "pts", Kind::Dir, 0o755, 0, 0, 0);
+    // POSIX shared memory and named semaphores (shm_open, sem_open) live here.
+    let _ = fs.create(dev, "shm", Kind::Dir, 0o1777, 0, 0, 0);
     for (name, target) in [
         ("fd", "/proc/self/fd"),
         ("stdin", "/proc/self/fd/0"),

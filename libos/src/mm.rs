@@ -223,15 +223,15 @@ impl Mm {
     pub fn find_free(&mut self, len: u64) -> Option<u64> {
         let mut top = self.mmap_hint;
         loop {
-            let start = top.checked_sub(len)?;
-            if start < self.brk.max(USER_MIN) {
+            let floor = self.brk.max(USER_MIN);
+            let Some(start) = top.checked_sub(len).filter(|&s| s >= floor) else {
                 // Wrap once: search again below MMAP_TOP from the top.
                 if self.mmap_hint != MMAP_TOP {
                     self.mmap_hint = MMAP_TOP;
                     return self.find_free(len);
                 }
                 return None;
-            }
+            };
             match self.areas.range(..top).next_back().map(|(_, a)| *a) {
                 Some(a) if a.end > start => top = a.start,
                 _ => {

@@ -242,7 +242,7 @@ syscall_table! {
     __NR_rt_sigsuspend => K(signal::sys_rt_sigsuspend), Full;
     __NR_rt_sigtimedwait => K(signal::sys_rt_sigtimedwait), Full;
     __NR_rt_sigpending => P(signal::sys_rt_sigpending), Full;
-    __NR_sigaltstack => P(signal::sys_sigaltstack), Full;
+    __NR_sigaltstack => K(signal::sys_sigaltstack), Full;
     __NR_pause => K(signal::sys_pause), Full;
     __NR_kill => K(signal::sys_kill), Partial("handlers run when the target next enters the LibOS; stops and kills act at once");
     __NR_tkill => K(signal::sys_tkill), Full;

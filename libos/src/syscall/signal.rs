@@ -65,19 +65,37 @@ pub fn sys_rt_sigpending(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     Ok(0)
 }
 
-pub fn sys_sigaltstack(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
-    let [ss, old, ..] = ctx.args;
-    let cur = ctx.proc.signals.altstack;
+/// sigaltstack: the old stack reports SS_ONSTACK while the caller runs on
+/// it (its stack pointer inside), and such a caller cannot change it (EPERM).
+pub fn sys_sigaltstack(
+    k: &mut crate::kernel::Kernel,
+    _plat: &mut dyn crate::platform::Platform,
+    pid: crate::process::Pid,
+    r: &selkie_syscalls::regs::SyscallRegs,
+) -> super::KResult {
+    let Some(proc) = k.procs.get_mut(&pid) else {
+        return super::KResult::NoReply;
+    };
+    super::KResult::Done(altstack(proc, r.rdi, r.rsi, r.sp))
+}
+
+fn altstack(proc: &mut crate::process::Process, ss: u64, old: u64, sp: u64) -> Result<u64, Errno> {
+    let cur = proc.signals.altstack;
+    let on_stack = cur.flags & sig::SS_DISABLE == 0 && sp.wrapping_sub(cur.sp) < cur.size;
     if old != 0 {
         let mut b = [0u8; 24];
+        let flags = if on_stack { sig::SS_ONSTACK } else { cur.flags };
         b[0..8].copy_from_slice(&cur.sp.to_le_bytes());
-        b[8..12].copy_from_slice(&cur.flags.to_le_bytes());
+        b[8..12].copy_from_slice(&flags.to_le_bytes());
         b[16..24].copy_from_slice(&cur.size.to_le_bytes());
-        ctx.copy_out(old, &b)?;
+        proc.vm().copy_out(old, &b)?;
     }
     if ss != 0 {
         let mut b = [0u8; 24];
-        ctx.copy_in(ss, &mut b)?;
+        proc.vm().copy_in(ss, &mut b)?;
+        if on_stack {
+            return Err(Errno::EPERM);
+        }
         let w = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
         let flags = i32::from_le_bytes(b[8..12].try_into().unwrap_or([0; 4]));
         if flags & !(sig::SS_DISABLE | (1 << 31)) != 0 {
@@ -99,7 +117,7 @@ pub fn sys_sigaltstack(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
                 size: w(16),
             }
         };
-        ctx.proc.signals.altstack = new;
+        proc.signals.altstack = new;
     }
     Ok(0)
 }

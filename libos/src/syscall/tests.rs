@@ -2798,3 +2798,57 @@ fn huge_mostly_empty_mappings_are_cheap() {
     );
     assert_eq!(k.process(1).unwrap().vm().mm.mapped_pages, 0);
 }
+
+#[test]
+fn a_range_found_free_is_found_again() {
+    // libc-test's t_vmfill: probe the largest mapping that fits (mapping and
+    // unmapping it), then map it; until the address space is full.
+    let (mut k, mut plat) = setup();
+    let anon = (g::MAP_PRIVATE | g::MAP_ANONYMOUS) as u64;
+    let mut start: u64 = (u64::MAX / 2) + 1;
+    let mut maps = 0;
+    loop {
+        let (mut i, mut n) = (start, start);
+        while i >= 4096 {
+            match call(
+                &mut k,
+                &mut plat,
+                g::__NR_mmap,
+                [0, n, 0, anon, u64::MAX, 0],
+            ) {
+                Err(_) => n -= i / 2,
+                Ok(p) => {
+                    call(&mut k, &mut plat, g::__NR_munmap, [p, n, 0, 0, 0, 0]).unwrap();
+                    if n == i {
+                        start = n;
+                    }
+                    n += i / 2;
+                }
+            }
+            i /= 2;
+        }
+        let m = n & !4095;
+        if m == 0 {
+            break;
+        }
+        let r = call(
+            &mut k,
+            &mut plat,
+            g::__NR_mmap,
+            [0, m, 0, anon, u64::MAX, 0],
+        );
+        assert!(
+            r.is_ok(),
+            "mapping {maps}: {m:#x} fit in the probe, then {r:?}"
+        );
+        maps += 1;
+    }
+    assert!(maps >= 1);
+    let r = call(
+        &mut k,
+        &mut plat,
+        g::__NR_mmap,
+        [0, 4096, 0, anon, u64::MAX, 0],
+    );
+    assert_eq!(r, Err(Errno::ENOMEM), "full");
+}

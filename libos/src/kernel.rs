@@ -319,13 +319,13 @@ impl Kernel {
                 self.wake_lockers(plat);
             }
         }
-        if let crate::file::FileKind::Inode(ino) = f.kind {
-            if self.locks.release_file(ino, syscall::io::ofd_owner(&f)) {
-                self.wake_lockers(plat);
-            }
-        }
         match &f.kind {
-            FileKind::Inode(ino) => self.fs.release(*ino),
+            FileKind::Inode(ino) => {
+                if self.locks.release_file(*ino, syscall::io::ofd_owner(&f)) {
+                    self.wake_lockers(plat);
+                }
+                self.fs.release(*ino)
+            }
             FileKind::Pipe(p) => {
                 let (id, fifo, unused) = {
                     let mut p = p.borrow_mut();
@@ -537,9 +537,6 @@ impl Kernel {
         self.wake_vfork_parent(plat, child);
     }
 
-    /// Finds an executable: a path (relative to `cwd`), or a bare name
-    /// searched in /bin, /sbin, /usr/bin, /usr/sbin. Returns its absolute
-    /// path and inode; EACCES for a directory or a file without an x bit.
     /// The interpreter (dynamic loader) the program `ino` names in its
     /// PT_INTERP, looked up as execve does (ENOENT when it is missing); None
     /// for a static program or one the loader refuses anyway. Stores
@@ -561,10 +558,13 @@ impl Kernel {
         if self.fs.stat(i)?.kind != selkie_fs::Kind::File {
             return Err(Errno::EACCES);
         }
-        self.file_data(i)?;
+        self.cache.write_back(&mut self.fs, i, 0, u64::MAX);
         Ok(Some(i))
     }
 
+    /// Finds an executable: a path (relative to `cwd`), or a bare name
+    /// searched in /bin, /sbin, /usr/bin, /usr/sbin. Returns its absolute
+    /// path and inode; EACCES for a directory or a file without an x bit.
     pub fn find_file(
         &self,
         root: selkie_fs::Ino,
@@ -852,15 +852,7 @@ impl Kernel {
             AreaKind::SharedFile { ino, .. } => self.fs.path_in(p.root, ino).unwrap_or_default(),
             AreaKind::PastEof => "file mapping past the end of the file".into(),
         };
-        let r = |b: bool, c: char| if b { c } else { '-' };
-        alloc::format!(
-            "in {:#x}-{:#x} {}{}{} {what}",
-            a.start,
-            a.end,
-            r(a.perms.read, 'r'),
-            r(a.perms.write, 'w'),
-            r(a.perms.exec, 'x')
-        )
+        alloc::format!("in {:#x}-{:#x} {} {what}", a.start, a.end, a.rwx())
     }
 
     /// Runs the handler of the fault signal raised in `pid`, whose thread

@@ -60,6 +60,21 @@ pub struct Area {
     pub kind: AreaKind,
 }
 
+impl Area {
+    /// The rights as /proc/N/maps spells them: "rwx" with '-' for each one
+    /// missing.
+    pub fn rwx(&self) -> alloc::string::String {
+        let r = |b: bool, c: char| if b { c } else { '-' };
+        [
+            r(self.perms.read, 'r'),
+            r(self.perms.write, 'w'),
+            r(self.perms.exec, 'x'),
+        ]
+        .iter()
+        .collect()
+    }
+}
+
 /// The kind of access that faulted or that a copy needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -172,6 +187,18 @@ impl Mm {
         }
     }
 
+    /// Whether areas cover all of [start, end), without a gap.
+    pub fn covers(&self, start: u64, end: u64) -> bool {
+        let mut cur = start;
+        while cur < end {
+            match self.find(cur) {
+                Some(a) => cur = a.end,
+                None => return false,
+            }
+        }
+        true
+    }
+
     /// Changes the rights of [start, end); `ENOMEM` if part of it is unmapped.
     pub fn protect_range(
         &mut self,
@@ -181,12 +208,8 @@ impl Mm {
         perms: Perms,
     ) -> Result<(), Errno> {
         // The whole range must be covered, as on Linux.
-        let mut cur = start;
-        while cur < end {
-            match self.find(cur) {
-                Some(a) => cur = a.end,
-                None => return Err(Errno::ENOMEM),
-            }
+        if !self.covers(start, end) {
+            return Err(Errno::ENOMEM);
         }
         let hit: Vec<Area> = self
             .areas

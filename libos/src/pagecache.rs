@@ -57,16 +57,6 @@ impl PageCache {
         Ok(page)
     }
 
-    /// Whether any page of `ino` is cached.
-    pub fn holds(&self, ino: Ino) -> bool {
-        self.files.contains_key(&ino)
-    }
-
-    /// Number of cached pages (for tests and leak checks).
-    pub fn len(&self) -> usize {
-        self.files.values().map(|f| f.len()).sum()
-    }
-
     /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()

@@ -212,12 +212,10 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
                     _ => (0, 0, String::new()),
                 };
                 let line = format!(
-                    "{:08x}-{:08x} {}{}{}{} {:08x} 00:{:02x} {}",
+                    "{:08x}-{:08x} {}{} {:08x} 00:{:02x} {}",
                     a.start,
                     a.end,
-                    if a.perms.read { 'r' } else { '-' },
-                    if a.perms.write { 'w' } else { '-' },
-                    if a.perms.exec { 'x' } else { '-' },
+                    a.rwx(),
                     if a.kind.is_shared() { 's' } else { 'p' },
                     off,
                     if ino != 0 { 1 } else { 0 },

@@ -122,6 +122,18 @@ pub struct AltStack {
     pub size: u64,
 }
 
+impl AltStack {
+    /// Whether an alternate stack is set up.
+    pub fn enabled(&self) -> bool {
+        self.flags & SS_DISABLE == 0 && self.size > 0
+    }
+    /// Whether `sp` is on this (enabled) alternate stack, as Linux's
+    /// on_sig_stack counts it for a stack growing down from `sp + size`.
+    pub fn contains(&self, sp: u64) -> bool {
+        self.enabled() && sp > self.sp && sp - self.sp <= self.size
+    }
+}
+
 /// SS_DISABLE / SS_ONSTACK.
 pub const SS_ONSTACK: i32 = 1;
 pub const SS_DISABLE: i32 = 2;
@@ -154,10 +166,8 @@ pub fn build_frame(
     alt: &AltStack,
     fpu: Option<&[u8; crate::platform::FPU_STATE_SIZE]>,
 ) -> Frame {
-    let on_alt = alt.flags & SS_DISABLE == 0
-        && alt.size > 0
-        && !(regs.sp > alt.sp && regs.sp <= alt.sp + alt.size);
-    let mut sp = if act.flags & SA_ONSTACK != 0 && on_alt {
+    let switch = alt.enabled() && !alt.contains(regs.sp);
+    let mut sp = if act.flags & SA_ONSTACK != 0 && switch {
         alt.sp + alt.size
     } else {
         regs.sp.wrapping_sub(128) // the red zone

@@ -288,10 +288,8 @@ pub fn sys_msync(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
         return Err(Errno::EINVAL);
     }
     let (start, end) = range(addr, len)?;
-    let vm = ctx.proc.vm();
-    let mut cur = start;
-    while cur < end {
-        cur = vm.mm.find(cur).ok_or(Errno::ENOMEM)?.end;
+    if !ctx.proc.vm().mm.covers(start, end) {
+        return Err(Errno::ENOMEM);
     }
     Ok(0)
 }

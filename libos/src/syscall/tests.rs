@@ -1925,13 +1925,15 @@ fn pipe_eof_epipe_dup_and_cloexec() {
     assert_eq!(k.exit_status(1), Some(ExitStatus::Signaled(13)));
 }
 
-#[test]
-fn files_in_the_tmpfs() {
+/// A kernel over `tree()` running /bin/prog as pid 1, with two scratch
+/// pages at 0x10000.
+fn spawned_prog() -> (Kernel, TestPlatform) {
     let mut k = Kernel::new(tree());
     let mut plat = TestPlatform::default();
     k.spawn(&mut plat, &[b"prog"], &[]).unwrap();
-    let p = k.process(1).unwrap();
-    p.vm()
+    k.process(1)
+        .unwrap()
+        .vm()
         .mm
         .insert(Area {
             start: 0x10000,
@@ -1940,6 +1942,13 @@ fn files_in_the_tmpfs() {
             kind: AreaKind::Anon,
         })
         .unwrap();
+    (k, plat)
+}
+
+#[test]
+fn files_in_the_tmpfs() {
+    let (mut k, mut plat) = spawned_prog();
+    let p = k.process(1).unwrap();
     p.vm().copy_out(0x10000, b"/tmp/new\0hello").unwrap();
     let flags = (g::O_CREAT | g::O_RDWR) as u64;
     let fd = raw(
@@ -2404,19 +2413,8 @@ fn ret(k: &mut Kernel, plat: &mut TestPlatform, pid: u32, nr: u32, args: [u64; 6
 
 #[test]
 fn shared_file_mappings_meet_the_file_and_each_other() {
-    let mut k = Kernel::new(tree());
-    let mut plat = TestPlatform::default();
-    k.spawn(&mut plat, &[b"prog"], &[]).unwrap();
+    let (mut k, mut plat) = spawned_prog();
     let p = k.process(1).unwrap();
-    p.vm()
-        .mm
-        .insert(Area {
-            start: 0x10000,
-            end: 0x12000,
-            perms: RW,
-            kind: AreaKind::Anon,
-        })
-        .unwrap();
     p.vm().copy_out(0x10000, b"/tmp/m\0hello").unwrap();
     let rdwr = (g::O_CREAT | g::O_RDWR) as u64;
     let fd = ret(

@@ -19,6 +19,11 @@ for src in tests/c/*.c; do
         "${cc[@]}" -o "$dyn" "$src"
     fi
 done
+# A dynamically linked ET_EXEC (not PIE): the interpreter loads beside a
+# program at fixed addresses.
+if [ ! -f build/tests-dyn/hello-nopie ] || [ tests/c/hello.c -nt build/tests-dyn/hello-nopie ]; then
+    "${cc[@]}" -no-pie -o build/tests-dyn/hello-nopie tests/c/hello.c
+fi
 # Static-PIE: ET_DYN without PT_INTERP. Debian's musl-gcc -static-pie still
 # emits PT_INTERP, so link by hand with musl's self-relocating rcrt1.o.
 if [ ! -f build/tests/hello-pie ] || [ tests/c/hello.c -nt build/tests/hello-pie ]; then

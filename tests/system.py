@@ -179,6 +179,8 @@ CASES = [
        r"^a private write stays private: yes$", r"^PROT_NONE, then readable: yes$", r"^the child sees the same: yes$",
        r"^write-only descriptor: EACCES$", r"^a directory: ENODEV$", r"^/dev/zero: ok, zeros: yes, writable: yes$",
        r"^mmapfile done$"]], True),
+    ("non-pie-dynamically-linked-hello", '/tests-dyn/hello-nopie x', [0],
+     [[r"^hello from /tests-dyn/hello-nopie$", r"^argc=2$", r"^argv\[1\]=x$", r"^auxv ok$"]], True),
     ("glibc-dynamic-coreutils",
      '/bin/sh -c "/opt/coreutils/ls -l /etc /tests/hello; for f in pear apple fig; do echo $f; done > /tmp/s; /opt/coreutils/sort /tmp/s; /opt/coreutils/sort --version | head -n 1"',
      [0], [[r"^-rwxr-xr-x 1 root root \d+ \w{3} [ \d]\d ([\d:]{5}| \d{4}) /tests/hello$", r"^/etc:$",

@@ -867,8 +867,9 @@ impl Kernel {
         let p = self.procs.get_mut(&pid)?;
         let info = p.fault_info.take()?;
         let (mut regs, fs_base) = context_regs(context);
-        p.signals.pending |= bit(info.signo);
-        p.signals.info[info.signo as usize - 1] = info;
+        // A fault's signal takes the place of an earlier pending one.
+        p.signals.discard(info.signo);
+        p.signals.post(info, u64::MAX);
         if self.deliver(plat, pid, &mut regs) {
             Some(regs_context(&regs, fs_base))
         } else {
@@ -1259,7 +1260,7 @@ impl Kernel {
                 code,
                 pid,
                 status: st,
-                addr: 0,
+                ..Default::default()
             };
             self.send_signal(plat, ppid, info);
         }
@@ -1273,13 +1274,15 @@ impl Kernel {
     /// action (terminate, ignore) or, with a handler or while blocked, it
     /// becomes pending on a thread that does not block it, and a wait that
     /// thread is in is interrupted.
-    pub fn send_signal(&mut self, plat: &mut dyn Platform, pid: Pid, info: SigInfo) {
+    ///
+    /// False only when a real-time signal found the queue full.
+    pub fn send_signal(&mut self, plat: &mut dyn Platform, pid: Pid, info: SigInfo) -> bool {
         let sig = info.signo;
         if sig == 0 || sig as usize > signal::NSIG {
-            return;
+            return true;
         }
         let Some(tgid) = self.procs.get(&pid).map(|p| p.tgid) else {
-            return;
+            return true;
         };
         let threads = self.threads_of(tgid);
         let waiting = threads.iter().copied().find(|t| {
@@ -1301,25 +1304,29 @@ impl Kernel {
                     .copied()
                     .find(|t| self.procs.get(t).is_some_and(|p| p.is_live()))
             });
-        if let Some(t) = target {
-            self.send_thread_signal(plat, t, info);
+        match target {
+            Some(t) => self.send_thread_signal(plat, t, info),
+            None => true,
         }
     }
 
     /// Sends a signal to one thread (tkill, tgkill, faults).
-    pub fn send_thread_signal(&mut self, plat: &mut dyn Platform, tid: Pid, info: SigInfo) {
+    ///
+    /// False only when a real-time signal found the queue full
+    /// (RLIMIT_SIGPENDING).
+    pub fn send_thread_signal(&mut self, plat: &mut dyn Platform, tid: Pid, info: SigInfo) -> bool {
         let sig = info.signo;
         if sig == 0 || sig as usize > signal::NSIG {
-            return;
+            return true;
         }
         let Some(p) = self.procs.get_mut(&tid) else {
-            return;
+            return true;
         };
         // A blocked signal is never ignored on arrival: the disposition may
         // change before it is unblocked, and sigtimedwait may take it.
         let blocked_now = p.signals.mask & bit(sig) & !signal::UNBLOCKABLE != 0;
         if !p.is_live() || (!blocked_now && p.signals.is_ignored(sig)) {
-            return;
+            return true;
         }
         // rt_sigtimedwait takes the signal directly.
         if let State::Blocked(Blocked::SigTimedWait {
@@ -1331,7 +1338,7 @@ impl Kernel {
                     let _ = p.vm().copy_out(uinfo, &info.to_bytes());
                 }
                 self.complete(plat, tid, sig as u64);
-                return;
+                return true;
             }
         }
         let act = p.signals.action(sig);
@@ -1342,7 +1349,7 @@ impl Kernel {
             self.continue_group(plat, tgid);
         }
         let Some(p) = self.procs.get_mut(&tid) else {
-            return;
+            return true;
         };
         if act.handler == signal::SIG_DFL && !blocked {
             match default_action(sig) {
@@ -1352,10 +1359,12 @@ impl Kernel {
                 DefaultAction::Stop => self.stop_group(plat, tgid, sig),
                 DefaultAction::Continue | DefaultAction::Ignore => {}
             }
-            return;
+            return true;
         }
-        p.signals.pending |= bit(sig);
-        p.signals.info[sig as usize - 1] = info;
+        let limit = p.rlimit(linux_raw_sys::general::RLIMIT_SIGPENDING);
+        if !p.signals.post(info, limit) {
+            return false;
+        }
         let running = p.state == State::Running;
         self.interrupt_wait(plat, tid);
         // A thread running in user mode would only see the signal at its next
@@ -1365,6 +1374,7 @@ impl Kernel {
         if running && !blocked && !stopped && !queued {
             self.push_action(Action::Interrupt { tid });
         }
+        true
     }
 
     /// Thread `tid`, stopped in user mode for [`Action::Interrupt`] with
@@ -1468,7 +1478,7 @@ impl Kernel {
                 code,
                 pid: tgid,
                 status,
-                addr: 0,
+                ..Default::default()
             };
             self.send_signal(plat, ppid, info);
         }
@@ -1563,8 +1573,7 @@ impl Kernel {
             let Some(sig) = p.signals.next_deliverable() else {
                 return true;
             };
-            p.signals.pending &= !bit(sig);
-            let info = p.signals.info[sig as usize - 1];
+            let info = p.signals.take(sig);
             let act = p.signals.action(sig);
             if act.handler == signal::SIG_IGN {
                 continue;

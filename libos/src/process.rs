@@ -243,7 +243,7 @@ pub struct Process {
     /// The next resume must restore every register (after rt_sigreturn).
     pub full_restore: bool,
     /// Resource limits (getrlimit/setrlimit/prlimit64).
-    pub rlimits: [selkie_syscalls::types::Rlimit; 16],
+    pub rlimits: [selkie_syscalls::types::Rlimit; linux_raw_sys::general::RLIM_NLIMITS as usize],
     /// Nice value (setpriority).
     pub nice: i32,
     /// Supplementary group ids (getgroups/setgroups).
@@ -272,6 +272,11 @@ pub struct Process {
 }
 
 impl Process {
+    /// The soft limit of `resource` (`linux_raw_sys::general::RLIMIT_*`).
+    pub fn rlimit(&self, resource: u32) -> u64 {
+        self.rlimits[resource as usize].cur
+    }
+
     /// A new process with an empty memory map.
     pub fn new(pid: Pid, ppid: Pid, aspace: Box<dyn AddressSpace>, exe: String) -> Self {
         Process {

@@ -44,6 +44,7 @@ pub const SA_RESTORER: u64 = 0x0400_0000;
 /// si_code values.
 pub const SI_USER: i32 = 0;
 pub const SI_KERNEL: i32 = 0x80;
+pub const SI_TKILL: i32 = linux_raw_sys::general::SI_TKILL;
 pub const CLD_EXITED: i32 = 1;
 pub const CLD_KILLED: i32 = 2;
 pub const SEGV_MAPERR: i32 = 1;
@@ -90,9 +91,24 @@ pub struct SigInfo {
     pub status: i32,
     /// si_addr (SIGSEGV and friends).
     pub addr: u64,
+    /// si_value (sigqueue, rt_sigqueueinfo).
+    pub value: u64,
 }
 
 impl SigInfo {
+    /// The fields of a `siginfo_t` a process hands to rt_sigqueueinfo
+    /// (signo, code, pid, value).
+    pub fn from_queue_bytes(b: &[u8; 128]) -> Self {
+        let w32 = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap_or([0; 4]));
+        SigInfo {
+            signo: w32(0),
+            code: w32(8) as i32,
+            pid: w32(16),
+            value: u64::from_le_bytes(b[24..32].try_into().unwrap_or([0; 8])),
+            ..Default::default()
+        }
+    }
+
     /// The 128-byte `siginfo_t`.
     pub fn to_bytes(&self) -> [u8; 128] {
         let mut b = [0u8; 128];
@@ -107,6 +123,8 @@ impl SigInfo {
                 // si_uid = 0 (root)
                 if self.signo == SIGCHLD {
                     b[24..28].copy_from_slice(&self.status.to_le_bytes());
+                } else {
+                    b[24..32].copy_from_slice(&self.value.to_le_bytes());
                 }
             }
         }
@@ -279,6 +297,10 @@ pub fn parse_ucontext(uc: &[u8], current: &SyscallRegs) -> (SyscallRegs, u64) {
 /// Highest signal number.
 pub const NSIG: usize = 64;
 
+/// The first real-time signal (the kernel's; libcs reserve a few above it).
+/// Real-time signals queue: each one sent is delivered once.
+pub const SIGRTMIN: u32 = 32;
+
 /// A `struct sigaction` as the kernel ABI lays it out (x86_64): handler,
 /// flags, restorer, mask.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -320,9 +342,12 @@ impl SigAction {
 pub struct SignalState {
     actions: alloc::rc::Rc<core::cell::RefCell<[SigAction; NSIG]>>,
     pub mask: u64,
-    /// Pending signals and their info (standard signals do not queue).
+    /// Pending signals and the info of the first instance of each.
+    /// Standard signals do not queue; further instances of a real-time
+    /// signal wait in `queued`, in order.
     pub pending: u64,
     pub info: [SigInfo; NSIG],
+    queued: alloc::collections::VecDeque<SigInfo>,
     /// The thread's own mask while a temporary one is in force
     /// (rt_sigsuspend, ppoll, pselect6); restored after the handler runs, or
     /// when the call returns without one.
@@ -337,6 +362,7 @@ impl Default for SignalState {
             mask: 0,
             pending: 0,
             info: [SigInfo::default(); NSIG],
+            queued: alloc::collections::VecDeque::new(),
             saved_mask: None,
             altstack: AltStack {
                 flags: SS_DISABLE,
@@ -347,6 +373,51 @@ impl Default for SignalState {
 }
 
 impl SignalState {
+    /// Makes `info` pending. A standard signal already pending is merged
+    /// with it (the first one's info stays); a real-time one queues behind
+    /// it while fewer than `limit` (RLIMIT_SIGPENDING) signals are queued.
+    /// False when the signal could not be queued (sigqueue's EAGAIN).
+    pub fn post(&mut self, info: SigInfo, limit: u64) -> bool {
+        let sig = info.signo;
+        if sig == 0 || sig as usize > NSIG {
+            return false;
+        }
+        if self.pending & bit(sig) == 0 {
+            self.pending |= bit(sig);
+            self.info[sig as usize - 1] = info;
+            return true;
+        }
+        if sig < SIGRTMIN {
+            return true;
+        }
+        if self.queued.len() as u64 + 1 >= limit {
+            return false;
+        }
+        self.queued.push_back(info);
+        true
+    }
+
+    /// Takes the first pending instance of `sig` (which must be pending): a
+    /// queued further instance, if any, becomes the pending one.
+    pub fn take(&mut self, sig: u32) -> SigInfo {
+        let info = self.info[sig as usize - 1];
+        match self.queued.iter().position(|i| i.signo == sig) {
+            Some(at) => {
+                if let Some(next) = self.queued.remove(at) {
+                    self.info[sig as usize - 1] = next;
+                }
+            }
+            None => self.pending &= !bit(sig),
+        }
+        info
+    }
+
+    /// Forgets every pending instance of `sig` (it became ignored).
+    pub fn discard(&mut self, sig: u32) {
+        self.pending &= !bit(sig);
+        self.queued.retain(|i| i.signo != sig);
+    }
+
     /// Ends a temporary mask: the thread's own mask is in force again.
     pub fn restore_saved_mask(&mut self) {
         if let Some(m) = self.saved_mask.take() {

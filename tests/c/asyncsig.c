@@ -20,6 +20,33 @@ static void spin_until_signal(void) {
         spins++;
 }
 
+/* raise() blocks signals, tkills its own thread and unblocks: each raised
+ * signal must run its handler in the raising thread, while another thread
+ * keeps signalling it (musl libc-test's raise-race). */
+static volatile int raised_here, raised_elsewhere, kicked;
+static pthread_t raiser;
+
+static void on_raised(int sig) {
+    (void)sig;
+    if (pthread_equal(pthread_self(), raiser))
+        raised_here++;
+    else
+        raised_elsewhere++;
+}
+
+static void on_kick(int sig) {
+    (void)sig;
+    kicked++;
+}
+
+static void *raise_loop(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 1000; i++)
+        if (raise(SIGRTMIN))
+            perror("raise");
+    return NULL;
+}
+
 static void *spinner(void *arg) {
     (void)arg;
     spin_until_signal();
@@ -58,6 +85,19 @@ int main(void) {
     pthread_kill(t, SIGUSR2);
     pthread_join(t, NULL);
     printf("spinning thread interrupted by pthread_kill: %s\n", got == SIGUSR2 ? "SIGUSR2" : "?");
+
+    sa.sa_handler = on_raised;
+    sigaction(SIGRTMIN, &sa, NULL);
+    sa.sa_handler = on_kick;
+    sigaction(SIGRTMIN + 1, &sa, NULL);
+    pthread_create(&raiser, NULL, raise_loop, NULL);
+    int failed = 0;
+    for (int i = 0; i < 100; i++)
+        if (pthread_kill(raiser, SIGRTMIN + 1))
+            failed++;
+    pthread_join(raiser, NULL);
+    printf("raised 1000 times: %d handled in the raising thread, %d elsewhere; %d of 100 kills failed, %d handled\n",
+           raised_here, raised_elsewhere, failed, kicked);
 
     /* A busy child is killed by SIGTERM and its parent sees the signal. */
     child = fork();

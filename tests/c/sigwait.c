@@ -72,5 +72,21 @@ int main(void) {
     printf("ppoll with a ready fd: %d, signal still pending: %d, handler=%d\n", s, sigismember(&pend, SIGUSR1), usr1);
     sigprocmask(SIG_UNBLOCK, &u, 0);
     printf("unblocked: handler=%d\n", usr1);
+    /* Real-time signals queue, each with its own value; standard ones merge. */
+    sigset_t q;
+    sigemptyset(&q);
+    sigaddset(&q, SIGRTMIN + 1);
+    sigaddset(&q, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &q, 0);
+    for (int v = 1; v <= 3; v++)
+        sigqueue(getpid(), SIGRTMIN + 1, (union sigval){.sival_int = v * 10});
+    kill(getpid(), SIGUSR2);
+    kill(getpid(), SIGUSR2);
+    printf("queued:");
+    while ((s = sigtimedwait(&q, &si, &short_t)) > 0)
+        printf(" %s/%s/%d", s == SIGUSR2 ? "SIGUSR2" : s == SIGRTMIN + 1 ? "RTMIN+1" : "?",
+               si.si_code == SI_QUEUE ? "SI_QUEUE" : si.si_code == SI_USER ? "SI_USER" : "?",
+               si.si_code == SI_QUEUE ? si.si_value.sival_int : si.si_pid == getpid());
+    printf(" then %s\n", errno == EAGAIN ? "EAGAIN" : "?");
     return 0;
 }

@@ -37,7 +37,9 @@ fn install(
     cloexec: bool,
 ) -> Result<u64, Errno> {
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
-    let limit = p.rlimits[7].cur.min(i32::MAX as u64) as i32;
+    let limit = p
+        .rlimit(linux_raw_sys::general::RLIMIT_NOFILE)
+        .min(i32::MAX as u64) as i32;
     let file = OpenFile::new(kind, flags);
     let fd = p.files.borrow_mut().install(file, 0, cloexec, limit)?;
     Ok(fd as u64)

@@ -246,7 +246,9 @@ fn install_opened(
     flags: u32,
 ) -> Result<(u64, Option<(u64, bool)>), Errno> {
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
-    let limit = p.rlimits[7].cur.min(i32::MAX as u64) as i32;
+    let limit = p
+        .rlimit(linux_raw_sys::general::RLIMIT_NOFILE)
+        .min(i32::MAX as u64) as i32;
     let r = p
         .files
         .borrow_mut()
@@ -372,7 +374,9 @@ fn open_proc(
     }
     // The descriptor is taken first, so that a listing of fd/ shows it.
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
-    let limit = p.rlimits[7].cur.min(i32::MAX as u64) as i32;
+    let limit = p
+        .rlimit(linux_raw_sys::general::RLIMIT_NOFILE)
+        .min(i32::MAX as u64) as i32;
     let placeholder = OpenFile::new(FileKind::Null, 0);
     let fd = p
         .files

@@ -49,28 +49,32 @@ pub fn sys_getrandom(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
     Ok(len)
 }
 
-const RLIMIT_STACK: u64 = 3;
-const RLIMIT_NOFILE: u64 = 7;
-const RLIMIT_NLIMITS: u64 = 16;
+/// Real-time signals queued per thread (RLIMIT_SIGPENDING) by default.
+pub const SIGPENDING_DEFAULT: u64 = 4096;
 
-fn default_limit(resource: u64) -> Rlimit {
+fn default_limit(resource: u32) -> Rlimit {
+    use linux_raw_sys::general as g;
     match resource {
-        RLIMIT_STACK => Rlimit {
+        g::RLIMIT_STACK => Rlimit {
             cur: crate::mm::STACK_SIZE,
             max: u64::MAX,
         },
-        RLIMIT_NOFILE => Rlimit {
+        g::RLIMIT_NOFILE => Rlimit {
             cur: 1024,
             max: 4096,
         },
-        4 => Rlimit {
+        g::RLIMIT_CORE => Rlimit {
             cur: 0,
             max: u64::MAX,
-        }, // RLIMIT_CORE
-        8 => Rlimit {
+        },
+        g::RLIMIT_MEMLOCK => Rlimit {
             cur: 8 << 20,
             max: 8 << 20,
-        }, // RLIMIT_MEMLOCK
+        },
+        g::RLIMIT_SIGPENDING => Rlimit {
+            cur: SIGPENDING_DEFAULT,
+            max: SIGPENDING_DEFAULT,
+        },
         _ => Rlimit {
             cur: u64::MAX,
             max: u64::MAX,
@@ -79,8 +83,8 @@ fn default_limit(resource: u64) -> Rlimit {
 }
 
 /// The limits a new process starts with.
-pub fn default_limits() -> [Rlimit; 16] {
-    core::array::from_fn(|r| default_limit(r as u64))
+pub fn default_limits() -> [Rlimit; linux_raw_sys::general::RLIM_NLIMITS as usize] {
+    core::array::from_fn(|r| default_limit(r as u32))
 }
 
 /// prlimit64 on the caller (pid 0 or its own pid); raising a hard limit is
@@ -94,7 +98,7 @@ pub fn sys_prlimit64(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
 }
 
 fn limits(ctx: &mut Ctx<'_>, resource: u64, new: u64, old: u64) -> Result<u64, Errno> {
-    if resource >= RLIMIT_NLIMITS {
+    if resource >= linux_raw_sys::general::RLIM_NLIMITS as u64 {
         return Err(Errno::EINVAL);
     }
     let mut set = None;

@@ -1037,7 +1037,9 @@ fn make_pipe(k: &mut Kernel, pid: Pid, out: u64, flags: u32) -> Result<u64, Errn
     let wr = OpenFile::new(FileKind::Pipe(pipe), g::O_WRONLY | nb);
     let cloexec = flags & g::O_CLOEXEC != 0;
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
-    let limit = p.rlimits[7].cur.min(i32::MAX as u64) as i32;
+    let limit = p
+        .rlimit(linux_raw_sys::general::RLIMIT_NOFILE)
+        .min(i32::MAX as u64) as i32;
     let mut t = p.files.borrow_mut();
     let a = t.install(rd, 0, cloexec, limit)?;
     let b = match t.install(wr, 0, cloexec, limit) {
@@ -1061,7 +1063,9 @@ pub fn sys_dup(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRe
 
 fn dup_from(k: &Kernel, pid: Pid, fd: i32, min: i32, cloexec: bool) -> Result<u64, Errno> {
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
-    let limit = p.rlimits[7].cur.min(i32::MAX as u64) as i32;
+    let limit = p
+        .rlimit(linux_raw_sys::general::RLIMIT_NOFILE)
+        .min(i32::MAX as u64) as i32;
     let f = p.files.borrow().get(fd)?;
     if min < 0 || min >= limit {
         return Err(Errno::EINVAL);
@@ -1091,7 +1095,11 @@ fn dup3(
     if flags & !g::O_CLOEXEC != 0 {
         return Err(Errno::EINVAL);
     }
-    if new < 0 || new >= p.rlimits[7].cur.min(crate::file::MAX_FDS as u64) as i32 {
+    if new < 0
+        || new
+            >= p.rlimit(linux_raw_sys::general::RLIMIT_NOFILE)
+                .min(crate::file::MAX_FDS as u64) as i32
+    {
         return Err(Errno::EBADF);
     }
     let previous = p.files.borrow_mut().fds.insert(

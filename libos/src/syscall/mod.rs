@@ -247,6 +247,8 @@ syscall_table! {
     __NR_kill => K(signal::sys_kill), Partial("handlers run when the target next enters the LibOS; stops and kills act at once");
     __NR_tkill => K(signal::sys_tkill), Full;
     __NR_tgkill => K(signal::sys_tgkill), Full;
+    __NR_rt_sigqueueinfo => K(signal::sys_rt_sigqueueinfo), Full;
+    __NR_rt_tgsigqueueinfo => K(signal::sys_rt_tgsigqueueinfo), Full;
     __NR_futex => K(futex::sys_futex), Partial("process-private keys: shared futexes work between threads, not across processes");
     __NR_alarm => K(signal::sys_alarm), Full;
     __NR_setitimer => K(signal::sys_setitimer), Partial("ITIMER_REAL only");

@@ -215,7 +215,11 @@ fn do_fork(
     r: &SyscallRegs,
     vfork: bool,
 ) -> KResult {
-    let Some(nproc) = k.procs.get(&pid).map(|p| p.rlimits[6].cur) else {
+    let Some(nproc) = k
+        .procs
+        .get(&pid)
+        .map(|p| p.rlimit(linux_raw_sys::general::RLIMIT_NPROC))
+    else {
         return KResult::NoReply;
     };
     let live = k.procs.values().filter(|p| p.is_live()).count();
@@ -812,7 +816,7 @@ pub(crate) fn try_waitid(
         code,
         pid: child,
         status,
-        addr: 0,
+        ..Default::default()
     };
     if infop != 0 {
         if let Err(e) = k.procs.get(&parent)?.vm().copy_out(infop, &info.to_bytes()) {

@@ -27,7 +27,12 @@ pub fn sys_rt_sigaction(ctx: &mut Ctx<'_>) -> Result<u64, Errno> {
         ctx.copy_out(oldact, &old.to_bytes())?;
     }
     if let Some(a) = new {
-        ctx.proc.signals.set_action(idx as u32 + 1, a);
+        let signo = idx as u32 + 1;
+        ctx.proc.signals.set_action(signo, a);
+        // An ignored signal pending here is dropped (POSIX).
+        if ctx.proc.signals.is_ignored(signo) {
+            ctx.proc.signals.discard(signo);
+        }
     }
     Ok(0)
 }
@@ -157,7 +162,7 @@ pub fn sys_kill(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRe
         let info = SigInfo {
             signo,
             code: sig::SI_USER,
-            pid,
+            pid: sender(k, pid),
             ..Default::default()
         };
         k.send_signal(plat, t, info);
@@ -170,39 +175,129 @@ fn kill_thread(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, tid: u64, sign
         Ok(s) => s,
         Err(e) => return KResult::Done(Err(e)),
     };
-    let tid = tid as i32;
-    if tid <= 0 {
-        return KResult::Done(Err(Errno::EINVAL));
-    }
-    if k.procs.get(&(tid as Pid)).is_none_or(|p| p.is_zombie()) {
-        return KResult::Done(Err(Errno::ESRCH));
-    }
     let info = SigInfo {
         signo,
-        code: -6,
-        pid,
+        code: sig::SI_TKILL,
+        pid: sender(k, pid),
         ..Default::default()
-    }; // SI_TKILL
-    k.send_signal(plat, tid as Pid, info);
-    KResult::Done(Ok(0))
+    };
+    KResult::Done(queue_to_thread(k, plat, tid, info))
+}
+
+/// The pid a signal names as its sender (si_pid): the caller's process.
+fn sender(k: &Kernel, tid: Pid) -> Pid {
+    k.procs.get(&tid).map_or(tid, |p| p.tgid)
+}
+
+/// Sends `info` to thread `tid` alone: pending on that thread even while it
+/// blocks the signal (kill's process-wide choice of thread does not apply).
+fn queue_to_thread(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    tid: u64,
+    info: SigInfo,
+) -> Result<u64, Errno> {
+    let tid = tid as i32;
+    if tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if k.procs.get(&(tid as Pid)).is_none_or(|p| p.is_zombie()) {
+        return Err(Errno::ESRCH);
+    }
+    if info.signo != 0 && !k.send_thread_signal(plat, tid as Pid, info) {
+        return Err(Errno::EAGAIN);
+    }
+    Ok(0)
 }
 
 pub fn sys_tkill(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     kill_thread(k, plat, pid, r.rdi, r.rsi)
 }
 
+/// Whether thread `tid` belongs to process `tgid` (tgkill's check).
+fn check_group(k: &Kernel, tgid: u64, tid: u64) -> Result<(), Errno> {
+    if tgid as i32 <= 0 || tid as i32 <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if k.procs
+        .get(&(tid as i32 as Pid))
+        .is_some_and(|p| p.tgid != tgid as i32 as Pid)
+    {
+        return Err(Errno::ESRCH);
+    }
+    Ok(())
+}
+
 pub fn sys_tgkill(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    let tgid = r.rdi as i32;
-    if tgid <= 0 {
+    if let Err(e) = check_group(k, r.rdi, r.rsi) {
+        return KResult::Done(Err(e));
+    }
+    kill_thread(k, plat, pid, r.rsi, r.rdx)
+}
+
+/// The siginfo a caller passes to rt_sigqueueinfo/rt_tgsigqueueinfo, for
+/// signal `signo`. Only a process signalling itself may claim a kernel-made
+/// code (si_code >= 0, or SI_TKILL): EPERM otherwise, as on Linux.
+fn queued_info(
+    k: &mut Kernel,
+    pid: Pid,
+    target: u64,
+    signo: u64,
+    uinfo: u64,
+) -> Result<SigInfo, Errno> {
+    let signo = check_sig(signo)?;
+    let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+    let mut b = [0u8; 128];
+    p.vm().copy_in(uinfo, &mut b)?;
+    let mut info = SigInfo::from_queue_bytes(&b);
+    if (info.code >= 0 || info.code == sig::SI_TKILL) && target as i32 as Pid != p.tgid {
+        return Err(Errno::EPERM);
+    }
+    info.signo = signo;
+    Ok(info)
+}
+
+/// rt_sigqueueinfo(tgid, sig, info): sigqueue(3); real-time signals queue,
+/// EAGAIN beyond RLIMIT_SIGPENDING.
+pub fn sys_rt_sigqueueinfo(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    let info = match queued_info(k, pid, r.rdi, r.rsi, r.rdx) {
+        Ok(i) => i,
+        Err(e) => return KResult::Done(Err(e)),
+    };
+    let target = r.rdi as i32;
+    if target <= 0 {
         return KResult::Done(Err(Errno::EINVAL));
     }
     if k.procs
-        .get(&(r.rsi as i32 as Pid))
-        .is_some_and(|p| p.tgid != tgid as Pid)
+        .get(&(target as Pid))
+        .is_none_or(|p| p.pid != p.tgid || p.is_zombie())
     {
         return KResult::Done(Err(Errno::ESRCH));
     }
-    kill_thread(k, plat, pid, r.rsi, r.rdx)
+    if info.signo != 0 && !k.send_signal(plat, target as Pid, info) {
+        return KResult::Done(Err(Errno::EAGAIN));
+    }
+    KResult::Done(Ok(0))
+}
+
+/// rt_tgsigqueueinfo(tgid, tid, sig, info): pthread_sigqueue(3).
+pub fn sys_rt_tgsigqueueinfo(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+) -> KResult {
+    let r = (|| {
+        check_group(k, r.rdi, r.rsi)?;
+        let info = queued_info(k, pid, r.rdi, r.rdx, r.r10)?;
+        queue_to_thread(k, plat, r.rsi, info)
+    })();
+    KResult::Done(r)
 }
 
 /// rt_sigreturn: restores the context saved in the signal frame at the stack
@@ -418,9 +513,8 @@ pub fn sys_rt_sigtimedwait(
         let ready = p.signals.pending & set;
         if ready != 0 {
             let signo = ready.trailing_zeros() + 1;
-            p.signals.pending &= !sig::bit(signo);
+            let info = p.signals.take(signo);
             if uinfo != 0 {
-                let info = p.signals.info[signo as usize - 1];
                 p.vm().copy_out(uinfo, &info.to_bytes())?;
             }
             return Ok(Ok(signo as u64));

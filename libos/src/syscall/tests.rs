@@ -1231,6 +1231,63 @@ const THREAD_FLAGS: u64 = (g::CLONE_VM
     | g::CLONE_PARENT_SETTID
     | g::CLONE_CHILD_CLEARTID) as u64;
 
+/// tkill and tgkill are thread-directed: a signal a thread sends itself
+/// while blocking it (musl's raise) stays pending on that thread and is not
+/// handed to another thread that leaves it unblocked.
+#[test]
+fn tkill_signal_stays_with_its_thread() {
+    let (mut k, mut plat) = setup();
+    handler_and_stack(&mut k);
+    let (_, r) = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_clone,
+        [THREAD_FLAGS, 0x11800, 0x11000, 0x11004, 0x11100, 0],
+    );
+    let tid = r.rax as u32;
+    k.take_actions();
+    k.process(tid).unwrap().signals.mask = 1 << 9; // SIGUSR1 blocked in the thread only
+    let (_, r) = raw(
+        &mut k,
+        &mut plat,
+        tid,
+        g::__NR_tkill,
+        [tid as u64, 10, 0, 0, 0, 0],
+    );
+    assert_eq!(r.rax, 0);
+    assert_eq!(
+        k.process(1).unwrap().signals.pending,
+        0,
+        "not on the main thread"
+    );
+    assert_eq!(k.process(tid).unwrap().signals.pending, 1 << 9);
+    // tgkill from the main thread, too, leaves it with the blocking thread.
+    let (_, r) = raw(
+        &mut k,
+        &mut plat,
+        1,
+        g::__NR_tgkill,
+        [1, tid as u64, 10, 0, 0, 0],
+    );
+    assert_eq!(r.rax, 0);
+    assert_eq!(k.process(1).unwrap().signals.pending, 0);
+    // Unblocked, the handler runs in the thread it was sent to.
+    k.process(tid).unwrap().signals.mask = 0;
+    let mut r = SyscallRegs {
+        rax: g::__NR_getpid as u64,
+        fault_ip: 0x1000,
+        sp: 0x2f000,
+        ..Default::default()
+    };
+    assert_eq!(k.syscall(&mut plat, tid, &mut r), Outcome::Return);
+    assert_eq!(
+        r.fault_ip, 0x401234,
+        "handler entered by the raising thread"
+    );
+    assert_eq!(k.process(tid).unwrap().signals.pending, 0);
+}
+
 #[test]
 fn threads_share_memory_and_join_through_the_clear_tid_futex() {
     let (mut k, mut plat) = setup();
@@ -2849,4 +2906,97 @@ fn a_range_found_free_is_found_again() {
         [0, 4096, 0, anon, u64::MAX, 0],
     );
     assert_eq!(r, Err(Errno::ENOMEM), "full");
+}
+
+/// Real-time signals queue (each instance delivered once, with its own
+/// si_value, in order); standard ones merge. rt_sigqueueinfo refuses a
+/// kernel si_code towards another process and a full queue.
+#[test]
+fn realtime_signals_queue_and_standard_ones_merge() {
+    let (mut k, mut plat) = setup();
+    let rt = 34u64; // SIGRTMIN + 2
+    k.process(1).unwrap().signals.mask = (1 << (rt - 1)) | (1 << 9);
+    install(&mut k, 1, rt as u32, 0x401234, 0);
+    install(&mut k, 1, 10, 0x401234, 0);
+    let queue = |k: &mut Kernel, plat: &mut TestPlatform, value: u64| {
+        let mut si = [0u8; 128];
+        si[8..12].copy_from_slice(&(-1i32).to_le_bytes()); // SI_QUEUE
+        si[24..32].copy_from_slice(&value.to_le_bytes());
+        poke(k, 0x11000, &si);
+        raw(
+            k,
+            plat,
+            1,
+            g::__NR_rt_sigqueueinfo,
+            [1, rt, 0x11000, 0, 0, 0],
+        )
+        .1
+        .rax
+    };
+    for v in [7, 8, 9] {
+        assert_eq!(queue(&mut k, &mut plat, v), 0);
+    }
+    for _ in 0..2 {
+        assert_eq!(
+            call(&mut k, &mut plat, g::__NR_kill, [1, 10, 0, 0, 0, 0]),
+            Ok(0)
+        );
+    }
+    // rt_sigtimedwait with a zero timeout takes them one by one.
+    poke(
+        &mut k,
+        0x10000,
+        &((1u64 << (rt - 1)) | (1 << 9)).to_le_bytes(),
+    );
+    poke(&mut k, 0x10200, &[0u8; 16]);
+    let mut got = Vec::new();
+    loop {
+        let r = call(
+            &mut k,
+            &mut plat,
+            g::__NR_rt_sigtimedwait,
+            [0x10000, 0x10100, 0x10200, 8, 0, 0],
+        );
+        let Ok(r) = r else {
+            assert_eq!(r, Err(Errno::EAGAIN));
+            break;
+        };
+        let mut si = [0u8; 128];
+        peek(&mut k, 0x10100, &mut si);
+        got.push((r, u64::from_le_bytes(si[24..32].try_into().unwrap())));
+    }
+    assert_eq!(got, [(10, 0), (rt, 7), (rt, 8), (rt, 9)]);
+    // A code of the kernel's own (SI_USER = 0) is for the caller's own process only.
+    let mut si = [0u8; 128];
+    si[8..12].copy_from_slice(&0i32.to_le_bytes());
+    poke(&mut k, 0x11000, &si);
+    assert_eq!(
+        call(
+            &mut k,
+            &mut plat,
+            g::__NR_rt_sigqueueinfo,
+            [99, rt, 0x11000, 0, 0, 0]
+        ),
+        Err(Errno::EPERM)
+    );
+    // RLIMIT_SIGPENDING bounds the queue: EAGAIN beyond it.
+    k.process(1).unwrap().rlimits[g::RLIMIT_SIGPENDING as usize].cur = 3;
+    let sent: Vec<u64> = (0..4).map(|v| queue(&mut k, &mut plat, v)).collect();
+    assert_eq!(sent, [0, 0, 0, Errno::EAGAIN.to_return()]);
+    // Ignoring a signal drops what is pending of it.
+    let ign = crate::signal::SigAction {
+        handler: crate::signal::SIG_IGN,
+        ..Default::default()
+    };
+    poke(&mut k, 0x11100, &ign.to_bytes());
+    assert_eq!(
+        call(
+            &mut k,
+            &mut plat,
+            g::__NR_rt_sigaction,
+            [rt, 0x11100, 0, 8, 0, 0]
+        ),
+        Ok(0)
+    );
+    assert_eq!(k.process(1).unwrap().signals.pending, 0);
 }

@@ -166,6 +166,9 @@ pub struct Kernel {
     pub identity: Identity,
     /// Log every syscall (strace-like) through the platform log.
     pub trace: bool,
+    /// Trace lines of events (signals, exits) that happen while a syscall
+    /// runs: they follow that syscall's own line.
+    pub(crate) trace_held: Option<Vec<String>>,
     /// Threads whose blocked call is being retried right now: a wake nested
     /// in the retry (a pipe read that frees room wakes the pipe's waiters
     /// again) must not serve them a second time.
@@ -280,6 +283,7 @@ impl Kernel {
                 nodename: "selkie".into(),
             },
             trace: false,
+            trace_held: None,
             retrying: BTreeSet::new(),
             shutdown: None,
             cache: crate::pagecache::PageCache::default(),
@@ -502,6 +506,14 @@ impl Kernel {
             .and_then(|p| p.files.borrow_mut().remove(fd));
         if let Some(f) = f {
             self.release_file(plat, f);
+        }
+    }
+
+    /// Logs a traced event, or holds it until the running syscall's line.
+    pub(crate) fn trace_event(&mut self, plat: &mut dyn Platform, line: String) {
+        match &mut self.trace_held {
+            Some(held) => held.push(line),
+            None => plat.log(format_args!("{line}")),
         }
     }
 
@@ -1204,6 +1216,15 @@ impl Kernel {
         let files = core::mem::take(&mut p.files);
         let ppid = p.ppid;
         let children = core::mem::take(&mut p.children);
+        if self.trace {
+            let line = match status {
+                ExitStatus::Exited(c) => alloc::format!("[{pid}] +++ exited with {c} +++"),
+                ExitStatus::Signaled(s) => {
+                    alloc::format!("[{pid}] +++ killed by {} +++", signal::name(s))
+                }
+            };
+            self.trace_event(plat, line);
+        }
         self.close_table(plat, files);
         // Files only this process mapped shared leave the page cache.
         self.cache.collect(&mut self.fs);
@@ -1628,6 +1649,9 @@ impl Kernel {
                 p.signals.set_action(sig, signal::SigAction::default());
             }
             *regs = frame.regs;
+            if self.trace {
+                self.trace_event(plat, syscall::trace_delivery(pid, &info));
+            }
             return true;
         }
     }

@@ -20,6 +20,8 @@ pub(crate) mod proc;
 mod signal;
 pub(crate) mod term;
 mod time;
+mod trace;
+pub(crate) use trace::delivery as trace_delivery;
 
 use crate::kernel::{Identity, Kernel, Outcome};
 use crate::platform::Platform;
@@ -308,6 +310,19 @@ pub fn dispatch(
         regs.complete(Errno::ENOSYS.to_return());
         return Outcome::Return;
     };
+    // Inputs are read before the call (execve replaces their memory).
+    let traced = kernel
+        .trace
+        .then(|| {
+            kernel
+                .procs
+                .get(&pid)
+                .map(|p| trace::arguments(p, number, &args.args))
+        })
+        .flatten();
+    if traced.is_some() {
+        kernel.trace_held = Some(alloc::vec::Vec::new());
+    }
     let result = match handler {
         Handler::P(f) => {
             let identity = &kernel.identity;
@@ -324,8 +339,18 @@ pub fn dispatch(
         }
         Handler::K(f) => f(kernel, plat, pid, regs),
     };
-    if kernel.trace {
-        trace(plat, pid, number, &args.args, &result);
+    if let Some(shown) = traced {
+        let res = match &result {
+            KResult::Done(r) => trace::result(number, r),
+            KResult::Block(_) => "? (waits)".into(),
+            KResult::NoReply => "? (no return)".into(),
+            KResult::Replace(_) => "? (returns to the interrupted code)".into(),
+        };
+        let line = trace::finish(kernel.procs.get(&pid), pid, number, &args.args, shown, &res);
+        plat.log(format_args!("{line}"));
+        for event in kernel.trace_held.take().unwrap_or_default() {
+            plat.log(format_args!("{event}"));
+        }
     }
     match result {
         KResult::Done(r) => {
@@ -364,22 +389,6 @@ pub fn dispatch(
         }
         KResult::NoReply => Outcome::NoReply,
     }
-}
-
-/// One strace-like line: `[pid] name(a0, a1, a2, ...) = result`.
-fn trace(plat: &mut dyn Platform, pid: Pid, nr: u64, a: &[u64; 6], r: &KResult) {
-    let name = selkie_syscalls::nr::syscall_name(nr).unwrap_or("?");
-    let res: String = match r {
-        KResult::Done(Ok(v)) => alloc::format!("{v:#x}"),
-        KResult::Done(Err(e)) => alloc::format!("-1 {e}"),
-        KResult::Block(_) => "? (waits)".into(),
-        KResult::NoReply => "? (no return)".into(),
-        KResult::Replace(_) => "? (returns to the interrupted code)".into(),
-    };
-    plat.log(format_args!(
-        "[{pid}] {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {res}",
-        a[0], a[1], a[2], a[3], a[4], a[5]
-    ));
 }
 
 /// `docs/syscalls.md`: every x86_64 syscall with Selkie's support level.

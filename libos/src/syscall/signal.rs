@@ -86,7 +86,7 @@ pub fn sys_sigaltstack(
 
 fn altstack(proc: &mut crate::process::Process, ss: u64, old: u64, sp: u64) -> Result<u64, Errno> {
     let cur = proc.signals.altstack;
-    let on_stack = cur.flags & sig::SS_DISABLE == 0 && sp.wrapping_sub(cur.sp) < cur.size;
+    let on_stack = cur.contains(sp);
     if old != 0 {
         let mut b = [0u8; 24];
         let flags = if on_stack { sig::SS_ONSTACK } else { cur.flags };

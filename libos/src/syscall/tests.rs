@@ -3000,3 +3000,62 @@ fn realtime_signals_queue_and_standard_ones_merge() {
     );
     assert_eq!(k.process(1).unwrap().signals.pending, 0);
 }
+
+/// TRACE=1 lines: decoded paths, flags, buffers, results by errno name,
+/// signals delivered and the exit.
+#[test]
+fn trace_decodes_arguments_signals_and_exit() {
+    let (mut k, mut plat) = setup();
+    handler_and_stack(&mut k);
+    k.trace = true;
+    poke(&mut k, 0x10000, b"/etc/nothing\0");
+    let _ = call(
+        &mut k,
+        &mut plat,
+        g::__NR_openat,
+        [
+            -100i64 as u64,
+            0x10000,
+            (g::O_RDONLY | g::O_CLOEXEC) as u64,
+            0,
+            0,
+            0,
+        ],
+    );
+    poke(&mut k, 0x10100, b"hi\n");
+    let _ = call(&mut k, &mut plat, g::__NR_write, [1, 0x10100, 3, 0, 0, 0]);
+    let _ = call(
+        &mut k,
+        &mut plat,
+        g::__NR_mmap,
+        [
+            0,
+            8192,
+            3,
+            (g::MAP_PRIVATE | g::MAP_ANONYMOUS) as u64,
+            -1i64 as u64,
+            0,
+        ],
+    );
+    let mut r = SyscallRegs {
+        rax: g::__NR_kill as u64,
+        rdi: 1,
+        rsi: 10,
+        fault_ip: 0x1000,
+        sp: 0x2f000,
+        ..Default::default()
+    };
+    k.syscall(&mut plat, 1, &mut r);
+    raw(&mut k, &mut plat, 1, g::__NR_exit_group, [3, 0, 0, 0, 0, 0]);
+    let log = plat.log.join("\n");
+    for want in [
+        "[1] openat(AT_FDCWD, \"/etc/nothing\", O_RDONLY|O_CLOEXEC, 0o0) = -1 ENOENT (No such file or directory)",
+        "[1] write(1, \"hi\\n\", 3) = 3",
+        "[1] mmap(0x0, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0x0) = 0x",
+        "[1] --- SIGUSR1 {si_code=SI_USER, si_pid=1} ---",
+        "[1] kill(1, SIGUSR1) = 0",
+        "[1] +++ exited with 3 +++",
+    ] {
+        assert!(log.contains(want), "missing {want:?} in\n{log}");
+    }
+}

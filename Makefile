@@ -2,8 +2,9 @@
 #   make run [INIT='/tests/hello a b']   build everything and boot (INIT: the first command)
 #   make test                            host tests, lints, QEMU system tests, busybox's suites
 #   make suite DIR=path [RUNNER=cmd]     run a directory of test binaries inside Selkie
+#   make bench [FUZZ=calls]              the same benchmarks under Selkie and Linux in QEMU
 # Every target installs what is missing first (scripts/deps.sh).
-.PHONY: all deps kernel debian busybox tests-bin rootfs roottask image run check test suite clean docs
+.PHONY: all deps kernel debian busybox tests-bin rootfs roottask image run check test suite bench clean docs
 
 all: image
 
@@ -47,6 +48,11 @@ test: check image
 # Runs every executable in DIR inside Selkie (see scripts/suite.sh).
 suite: kernel debian busybox tests-bin
 	@scripts/suite.sh "$(DIR)" "$(RUNNER)" "$(or $(TIMEOUT),60)"
+
+# Benchmarks: Selkie against Debian's Linux kernel booted in the same QEMU
+# (scripts/bench.py); prints a table and writes build/bench.json.
+bench: image
+	@FUZZ="$(FUZZ)" python3 scripts/bench.py
 
 # Regenerates docs/syscalls.md from the dispatch table.
 docs:

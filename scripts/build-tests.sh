@@ -19,6 +19,10 @@ for src in tests/c/*.c; do
         "${cc[@]}" -o "$dyn" "$src"
     fi
 done
+# The benchmarks of `make bench` (run the same under Linux).
+if [ ! -f build/tests/bench ] || [ tests/bench/bench.c -nt build/tests/bench ]; then
+    "${cc[@]}" -static -o build/tests/bench tests/bench/bench.c
+fi
 # A dynamically linked ET_EXEC (not PIE): the interpreter loads beside a
 # program at fixed addresses.
 if [ ! -f build/tests-dyn/hello-nopie ] || [ tests/c/hello.c -nt build/tests-dyn/hello-nopie ]; then

@@ -99,6 +99,10 @@ CASES = [
        r"^raised 1000 times: 1000 handled in the raising thread, 0 elsewhere; 0 of 100 kills failed, 100 handled$",
        r"^busy child killed by: SIGTERM$",
        r"^asyncsig ok$"]], True),
+    # make bench's binary keeps working (its numbers are not checked: no test asserts a time).
+    ("bench-binary", "/tests/bench getpid fork_exec_wait pipe_bandwidth", [0],
+     [[r"^BENCH getpid [0-9.]+ ns$", r"^BENCH pipe_bandwidth [0-9.]+ MB/s$", r"^BENCH fork_exec_wait [0-9.]+ ns$",
+       r"^BENCH done$"]], False),
     ("vdso", "/tests/vdso", [0],
      [[r"^vDSO mapped: yes$", r"^vDSO clocks agree with the syscall: yes$", r"^gettimeofday and time agree: yes$"]], True),
     ("stop-continue-and-fork-with-threads", "/tests/jobs", [0],
@@ -253,8 +257,23 @@ CASES = [
     # must answer them all and keep serving.
     ("syscall-fuzzer", "/tests/fuzz 100000 7", [0],
      [[r"^fuzz: 100000 calls in 50 children \(.*\), the LibOS still answers: pid ok$"]], False),
+    # Leak check: after every command, with no process left, the root task holds
+    # the same objects and cap slots as after the first (a warm-up that makes
+    # the one-time objects: the vDSO's frames); see LEAK_CHECKED.
+    ("no-leaks-after-workloads",
+     "/bin/sh -c true; /tests/procs; /tests/threads; /tests/mmapshared; /tests/mmapfile; /tests/files; "
+     "/tests/fifo; /tests/epoll; /tests/locks; /tests/pty; /tests/signals; /tests/sigwait; /tests/asyncsig; "
+     "/tests/exhaust; /tests/fuzz 4000 9; /bin/sh -c true",
+     [0] * 10 + [140] + [0] * 5, [[]] * 16, False),
     ("syscall-trace", "/tests/exitcode 3", [3],
-     [[r"^selkie: \[1\] arch_prctl\(0x1002, ", r"^selkie: \[1\] exit_group\(0x3, .*\) = \? \(no return\)$"]], False),
+     [[r"^selkie: \[1\] arch_prctl\(0x1002, ", r"^selkie: \[1\] exit_group\(3\) = \? \(no return\)$",
+       r"^selkie: \[1\] \+\+\+ exited with 3 \+\+\+$"]], False),
+    ("syscall-trace-decoded", '/bin/sh -c "/bin/cat /etc/nope; kill -USR1 $$"', [138],
+     [[r'^selkie: \[\d+\] execve\("/bin/cat", \["/bin/cat", "/etc/nope"\], 0x[0-9a-f]+\) = \? \(no return\)$',
+       r'^selkie: \[\d+\] open(at)?\((AT_FDCWD, )?"/etc/nope", O_RDONLY[^)]*\) = -1 ENOENT ',
+       r"^selkie: \[\d+\] \+\+\+ exited with 1 \+\+\+$",
+       r"^selkie: \[1\] kill\(1, SIGUSR1\) = 0$",
+       r"^selkie: \[1\] \+\+\+ killed by SIGUSR1 \+\+\+$"]], False),
     ("musl-mksh-runs-programs", '/bin/mksh -c "/tests/exitcode 2; echo rc=$?; /tests/tls"', [0],
      [[r"^rc=2$", r"^tls ok$"]], True),
     # tests/applets/sweep.sh: over 100 busybox applets on fixed inputs, with each
@@ -321,7 +340,12 @@ def dynamic_twins(cases):
 CASES += dynamic_twins(CASES)
 
 # Cases that need longer than the default 120 s.
-TIMEOUTS = {"syscall-fuzzer": 900, "applet-sweep-musl-busybox": 300, "applet-sweep-glibc-busybox": 300}
+# Cases whose every command must end with the root task holding what it held
+# after the first one (the `held N objects M slots` of the exit lines).
+LEAK_CHECKED = {"no-leaks-after-workloads"}
+HELD_RE = re.compile(r"^selkie: exit \d+ \(.*\) \[.*held (\d+) objects (\d+) slots\]$")
+
+TIMEOUTS = {"no-leaks-after-workloads": 600, "syscall-fuzzer": 900, "applet-sweep-musl-busybox": 300, "applet-sweep-glibc-busybox": 300}
 
 INIT_RE = re.compile(r"^selkie: init: (.*)$")
 EXIT_RE = re.compile(r"^selkie: exit (\d+) \((.*)\)")
@@ -437,7 +461,7 @@ def check(case):
     cmd = [os.path.join(TOP, "scripts/qemu.sh"), "--timeout", str(TIMEOUTS.get(name, 120))]
     if init:
         cmd += ["--init", init]
-    env = dict(os.environ, INIT="", TRACE="1" if name == "syscall-trace" else "0")
+    env = dict(os.environ, INIT="", TRACE="1" if name.startswith("syscall-trace") else "0")
     if typed is None:
         p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL, env=env)
     else:
@@ -475,6 +499,13 @@ def check(case):
             if nstatus != status or nlines != mine:
                 problems.append(f"differs from native Linux: native status {nstatus}, Selkie status {status}; "
                                 "output:\n" + output_diff(nlines, mine))
+    if name in LEAK_CHECKED:
+        held = [(int(m.group(1)), int(m.group(2))) for m in
+                (HELD_RE.match(l) for l in console.replace("\r", "").split("\n")) if m]
+        for i, h in enumerate(held[1:], 2):
+            if h != held[0]:
+                problems.append(f"command {i}: the root task holds {h[0]} objects, {h[1]} slots; "
+                                f"after command 1: {held[0][0]} objects, {held[0][1]} slots (a leak)")
     if statuses and p.returncode == 0 and statuses[-1] != 0:
         problems.append("qemu.sh exited 0 but the last command failed")
     return name, problems, console, time.time() - t0

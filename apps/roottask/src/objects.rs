@@ -39,6 +39,19 @@ pub struct Stats {
     pub frames_total: u64,
     pub frames_free: u64,
     pub slots_used: u64,
+    /// Objects handed out by alloc_object and not given back (frames count
+    /// from their creation on: they return to their own pool).
+    pub objects_live: u64,
+    /// Paging structures made to map frames in the root task's window.
+    pub window_tables: u64,
+}
+
+/// What is held outside the allocator's pools: with no process left, this
+/// is the root task's own baseline, and anything above it leaked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Held {
+    pub objects: u64,
+    pub slots: u64,
 }
 
 pub struct ObjectAllocator {
@@ -123,6 +136,23 @@ pub const NO_MEMORY: Error = Error {
 };
 
 impl ObjectAllocator {
+    /// Objects and cap slots in use outside the pools.
+    pub fn held(&self) -> Held {
+        let pooled: u64 = self.free_objects.values().map(|l| l.len() as u64).sum();
+        let kept = self.stats.frames_free + self.stats.window_tables;
+        Held {
+            objects: self.stats.objects_live - kept,
+            slots: self.stats.slots_used - pooled - kept,
+        }
+    }
+
+    /// KiB of untyped memory ever retyped into objects: freed objects are
+    /// kept for reuse, never returned to untyped, so this is the high-water
+    /// mark of what processes and the LibOS's own objects have held at once.
+    pub fn peak_kb(&self) -> u64 {
+        self.untypeds.iter().map(|u| u.used).sum::<u64>() / 1024
+    }
+
     /// (total, free) KiB of the pool: untyped not yet used plus pooled frames.
     pub fn memory_kb(&self) -> (u64, u64) {
         let total: u64 = self.untypeds.iter().map(|u| 1u64 << u.size_bits).sum();
@@ -183,9 +213,12 @@ impl ObjectAllocator {
             .get_mut(&(obj_type, param))
             .and_then(|l| l.pop())
         {
+            self.stats.objects_live += 1;
             return Ok((cap, true));
         }
-        self.retype(obj_type, param).map(|cap| (cap, false))
+        let cap = self.retype(obj_type, param)?;
+        self.stats.objects_live += 1;
+        Ok((cap, false))
     }
 
     fn retype(&mut self, obj_type: u64, param: u64) -> Result<CPtr, Error> {
@@ -229,6 +262,7 @@ impl ObjectAllocator {
 
     /// Puts an object (whose cap we keep) back for reuse.
     pub fn free_object(&mut self, obj_type: u64, param: u64, cap: CPtr) {
+        self.stats.objects_live -= 1;
         self.free_objects
             .entry((obj_type, param))
             .or_default()
@@ -245,14 +279,20 @@ impl ObjectAllocator {
         }
         let cap = self.alloc_object(seL4_X86_4K, 0)?;
         let window = self.next_window;
-        if let Err(e) = map_page(
+        let mut made = Vec::new();
+        let mapped = map_page(
             self,
             cap,
             seL4_CapInitThreadVSpace,
             window,
             CapRights::RW,
-            &mut Vec::new(),
-        ) {
+            &mut made,
+        );
+        // Page tables of the window stay for good, like the frames' pool.
+        self.stats.window_tables += made.len() as u64;
+        if let Err(e) = mapped {
+            // The frame is destroyed with its only cap.
+            self.stats.objects_live -= 1;
             self.delete_slot(cap);
             return Err(e);
         }

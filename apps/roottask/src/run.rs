@@ -106,20 +106,23 @@ impl Platform for RootPlatform {
 static VDSO: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso.so"));
 
 /// Splits an init string into commands (`;`) and words (whitespace, with
-/// double quotes grouping words).
+/// single or double quotes grouping words, as in a shell).
 fn parse_commands(s: &str) -> Vec<Vec<String>> {
     let mut cmds = Vec::new();
     let mut words: Vec<String> = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
-    let mut quoted = false;
+    // The open quote, as in a shell: '...' and "..." group words, and each
+    // kind of quote is plain text inside the other.
+    let mut quote: Option<char> = None;
     for c in s.chars() {
         match c {
-            '"' => {
-                quoted = !quoted;
+            '"' | '\'' if quote.is_none() => {
+                quote = Some(c);
                 in_word = true;
             }
-            ';' if !quoted => {
+            c if quote == Some(c) => quote = None,
+            ';' if quote.is_none() => {
                 if in_word {
                     words.push(core::mem::take(&mut cur));
                     in_word = false;
@@ -128,7 +131,7 @@ fn parse_commands(s: &str) -> Vec<Vec<String>> {
                     cmds.push(core::mem::take(&mut words));
                 }
             }
-            c if c.is_whitespace() && !quoted => {
+            c if c.is_whitespace() && quote.is_none() => {
                 if in_word {
                     words.push(core::mem::take(&mut cur));
                     in_word = false;
@@ -713,14 +716,26 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         resumed: BTreeMap::new(),
     };
     let mut last = 0;
+    // The baseline the exit lines' `held` counts return to when nothing leaks.
+    let held = objects::get().held();
+    println!(
+        "selkie: ready, held {} objects {} slots",
+        held.objects, held.slots
+    );
     for argv in parse_commands(&init) {
         let line = argv.join(" ");
         println!("selkie: init: {line}");
         last = lp.run_command(&argv);
-        let s = objects::get().stats;
+        let a = objects::get();
+        let (s, held) = (a.stats, a.held());
         println!(
-            "selkie: exit {last} ({line}) [frames {}/{} free, {} slots in use]",
-            s.frames_free, s.frames_total, s.slots_used
+            "selkie: exit {last} ({line}) [frames {}/{} free, {} slots in use, peak {} KiB, held {} objects {} slots]",
+            s.frames_free,
+            s.frames_total,
+            s.slots_used,
+            a.peak_kb(),
+            held.objects,
+            held.slots
         );
     }
     println!("selkie: halt {last}");

@@ -263,8 +263,26 @@ CASES = [
     ("no-leaks-after-workloads",
      "/bin/sh -c true; /tests/procs; /tests/threads; /tests/mmapshared; /tests/mmapfile; /tests/files; "
      "/tests/fifo; /tests/epoll; /tests/locks; /tests/pty; /tests/signals; /tests/sigwait; /tests/asyncsig; "
-     "/tests/exhaust; /tests/fuzz 4000 9; /bin/sh -c true",
-     [0] * 10 + [140] + [0] * 5, [[]] * 16, False),
+     "/tests/exhaust; /tests/hog; /tests/badelf; /tests/fuzz 4000 9; /bin/sh -c true",
+     [0] * 10 + [140] + [0] * 7, [[]] * 18, False),
+    # Hostile resource use: the hog ends (ENOMEM, or killed), recursion dies
+    # at the stack guard, and the next process works; then the LibOS runs on.
+    ("memory-hog-and-recursion", "/tests/hog; /tests/hello", [0, 0],
+     # mmap reserves nothing: the hog dies touching a page the pool cannot give.
+     [[r"^selkie: pid \d+ \(hog\) killed by SIGKILL \(out of memory\): address 0x[0-9a-f]+ \(in ",
+       r"^memory hog: killed by Killed after >= 64 MiB, killed while touching$",
+       r"^selkie: out of memory: killed pid \d+ \(hog\), which held \d+ KiB$",
+       r"^a small process allocates 8 MiB next to the hog: yes$", r"^the hog beside it: killed by Killed$",
+       r"^unbounded recursion: killed by Segmentation fault$", r"^a new process afterwards: exited 0$"],
+      [r"^hello from /tests/hello$"]], False),
+    ("hostile-elf-files", "/tests/badelf", [0],
+     [[r"^valid: ran, exit 7$", r"^truncated-header: exec failed: ENOEXEC$",
+       r"^program-headers-past-the-end: exec failed: ENOEXEC$", r"^segment-past-the-end: exec failed: ENOEXEC$",
+       r"^unaligned-segment: exec failed: ENOEXEC$", r"^huge-memsz: exec failed: ENOMEM$",
+       r"^entry-outside-the-code: exec failed: ENOEXEC$", r"^overlapping-segments: exec failed: ENOEXEC$",
+       r"^kernel-address-segment: exec failed: ENOEXEC$", r"^segment-over-the-stack: exec failed: ENOEXEC$",
+       r"^interpreter-missing: exec failed: ENOENT$", r"^interpreter-past-the-end: exec failed: ENOEXEC$",
+       r"^the caller went on after every one$"]], False),
     ("syscall-trace", "/tests/exitcode 3", [3],
      [[r"^selkie: \[1\] arch_prctl\(0x1002, ", r"^selkie: \[1\] exit_group\(3\) = \? \(no return\)$",
        r"^selkie: \[1\] \+\+\+ exited with 3 \+\+\+$"]], False),
@@ -345,7 +363,7 @@ CASES += dynamic_twins(CASES)
 LEAK_CHECKED = {"no-leaks-after-workloads"}
 HELD_RE = re.compile(r"^selkie: exit \d+ \(.*\) \[.*held (\d+) objects (\d+) slots\]$")
 
-TIMEOUTS = {"no-leaks-after-workloads": 600, "syscall-fuzzer": 900, "applet-sweep-musl-busybox": 300, "applet-sweep-glibc-busybox": 300}
+TIMEOUTS = {"no-leaks-after-workloads": 600, "memory-hog-and-recursion": 300, "syscall-fuzzer": 900, "applet-sweep-musl-busybox": 300, "applet-sweep-glibc-busybox": 300}
 
 INIT_RE = re.compile(r"^selkie: init: (.*)$")
 EXIT_RE = re.compile(r"^selkie: exit (\d+) \((.*)\)")

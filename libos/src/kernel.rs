@@ -224,6 +224,11 @@ pub fn regs_context(r: &SyscallRegs, fs_base: u64) -> Context {
     ]
 }
 
+/// The process (thread group) of thread `tid`.
+fn p_tgid(procs: &BTreeMap<Pid, Process>, tid: Pid) -> Pid {
+    procs.get(&tid).map_or(tid, |p| p.tgid)
+}
+
 impl Kernel {
     /// Reads a regular file at `off` (what shared mappings stored included).
     pub(crate) fn file_read(&mut self, ino: Ino, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
@@ -713,8 +718,15 @@ impl Kernel {
             Ok(()) => return FaultOutcome::Resume,
             Err(FaultError::NoArea) => (signal::SIGSEGV, signal::SEGV_MAPERR),
             Err(FaultError::Rights) => (signal::SIGSEGV, 2), // SEGV_ACCERR
-            // Linux's OOM killer would pick a victim; we end the faulting process.
-            Err(FaultError::NoMemory) => (signal::SIGKILL, signal::SI_KERNEL),
+            // As Linux's OOM killer: the biggest process goes, and the fault
+            // is retried; the faulting process itself when it is the biggest.
+            Err(FaultError::NoMemory) => match self.oom_victim() {
+                Some(v) if self.procs.get(&v).map(|q| q.tgid) != Some(p_tgid(&self.procs, pid)) => {
+                    self.oom_kill(plat, v);
+                    return FaultOutcome::Resume;
+                }
+                _ => (signal::SIGKILL, signal::SI_KERNEL),
+            },
             Err(FaultError::FilePage(area)) => match self.map_file_page(plat, pid, &area, addr) {
                 Ok(true) => return FaultOutcome::Resume,
                 Ok(false) => (signal::SIGBUS, 2), // BUS_ADRERR: past the end of the file
@@ -728,6 +740,31 @@ impl Kernel {
             ..Default::default()
         };
         self.raise_fault(plat, pid, info, ip)
+    }
+
+    /// The process an out-of-memory fault ends: the one holding the most
+    /// pages, never a top-level process (an INIT command, like Linux's init).
+    fn oom_victim(&self) -> Option<Pid> {
+        self.procs
+            .values()
+            .filter(|p| p.pid == p.tgid && p.is_live() && p.ppid != 0)
+            .max_by_key(|p| p.vm().mm.mapped_pages)
+            .map(|p| p.pid)
+    }
+
+    /// Ends `victim` to free memory for another process's page fault.
+    fn oom_kill(&mut self, plat: &mut dyn Platform, victim: Pid) {
+        if let Some(v) = self.procs.get(&victim) {
+            let comm = v.comm;
+            let name = core::str::from_utf8(&comm)
+                .unwrap_or("?")
+                .trim_end_matches('\0');
+            let kib = v.vm().mm.mapped_pages * 4;
+            plat.log(format_args!(
+                "out of memory: killed pid {victim} ({name}), which held {kib} KiB"
+            ));
+        }
+        self.exit_process(plat, victim, ExitStatus::Signaled(signal::SIGKILL));
     }
 
     /// Maps the page holding `addr` of `pid`'s shared file mapping `area`
@@ -834,8 +871,14 @@ impl Kernel {
             .unwrap_or("?")
             .trim_end_matches('\0');
         let (addr, at) = (self.mapping_of(pid, info.addr), self.mapping_of(pid, ip));
+        // A page the pool could not give: what Linux's OOM killer would do.
+        let why = if sig == signal::SIGKILL {
+            " (out of memory)"
+        } else {
+            ""
+        };
         plat.log(format_args!(
-            "pid {pid} ({name}) killed by {}: address {:#x} ({addr}), ip {ip:#x} ({at})",
+            "pid {pid} ({name}) killed by {}{why}: address {:#x} ({addr}), ip {ip:#x} ({at})",
             signal::name(sig),
             info.addr
         ));

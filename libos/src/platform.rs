@@ -116,4 +116,8 @@ pub trait AddressSpace {
     /// An identity of the frame mapped at `va`, the same in every address
     /// space that maps that frame (futex keys of shared memory).
     fn frame_id(&self, va: u64) -> Option<u64>;
+    /// The process has let go of all its memory (exit, execve): frees the
+    /// paging structures below the root now, so that a zombie holds none
+    /// of them. Called after every page was unmapped.
+    fn release_tables(&mut self) {}
 }

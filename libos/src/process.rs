@@ -48,7 +48,8 @@ impl Vm {
     }
     /// Unmaps everything.
     pub fn clear(&mut self) {
-        self.mm.clear(self.aspace.as_mut())
+        self.mm.clear(self.aspace.as_mut());
+        self.aspace.release_tables();
     }
     /// munmap.
     pub fn unmap_range(&mut self, start: u64, end: u64) {

@@ -25,6 +25,9 @@ pub struct MemSpace {
     pub pages: BTreeMap<u64, Page>,
     /// Refuse to map more than this many pages (None: unlimited).
     pub limit: Option<usize>,
+    /// Pages left in a pool shared by every space forked from this one
+    /// (None: unlimited); unmapping gives a page back.
+    pub pool: Option<Rc<core::cell::Cell<usize>>>,
 }
 
 impl MemSpace {
@@ -50,6 +53,12 @@ impl AddressSpace for MemSpace {
         if self.limit.is_some_and(|l| self.pages.len() >= l) {
             return Err(Errno::ENOMEM);
         }
+        if let Some(pool) = &self.pool {
+            if pool.get() == 0 {
+                return Err(Errno::ENOMEM);
+            }
+            pool.set(pool.get() - 1);
+        }
         let page = Page {
             frame: Rc::new(RefCell::new([0; 4096])),
             perms,
@@ -59,7 +68,11 @@ impl AddressSpace for MemSpace {
         Ok(())
     }
     fn unmap(&mut self, va: u64) {
-        self.pages.remove(&va);
+        if self.pages.remove(&va).is_some() {
+            if let Some(pool) = &self.pool {
+                pool.set(pool.get() + 1);
+            }
+        }
     }
     fn protect(&mut self, va: u64, perms: Perms) {
         if let Some(p) = self.pages.get_mut(&va) {
@@ -94,6 +107,7 @@ impl AddressSpace for MemSpace {
         Ok(Box::new(MemSpace {
             pages: self.pages.clone(),
             limit: self.limit,
+            pool: self.pool.clone(),
         }))
     }
     fn map_page(&mut self, va: u64, page: &PageRef, perms: Perms) -> Result<(), Errno> {

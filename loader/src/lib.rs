@@ -270,9 +270,11 @@ pub fn plan(elf: &[u8], opts: &PlanOptions) -> Result<LoadPlan, LoadError> {
                 .get(p.offset as usize..end as usize)
                 .ok_or(SegmentOutOfFile)?;
             let (last, path) = raw.split_last().ok_or(BadInterpreter)?;
-            if *last != 0 || path.contains(&0) {
+            if *last != 0 {
                 return Err(BadInterpreter);
             }
+            // Opened as a C string: the path ends at its first NUL.
+            let path = &path[..path.iter().position(|&b| b == 0).unwrap_or(path.len())];
             Some(String::from_utf8(path.to_vec()).map_err(|_| BadInterpreter)?)
         }
         None => None,

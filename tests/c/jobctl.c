@@ -120,15 +120,24 @@ int main(void) {
     in_background("new session", new_session);
 
     /* Handing the terminal to the child's group makes it the foreground. */
+    /* The child goes on once the parent has reported (a pipe orders the lines). */
+    int go[2];
+    pipe(go);
     pid_t c = fork();
     if (c == 0) {
+        char b;
+        close(go[1]);
         setpgid(0, 0);
         while (tcgetpgrp(0) != getpid()) usleep(1000);
+        read(go[0], &b, 1);
         set_attr();
         _exit(0);
     }
+    close(go[0]);
     setpgid(c, c);
     printf("tcsetpgrp to the child: %s\n", err(tcsetpgrp(0, c)));
+    write(go[1], "x", 1);
+    close(go[1]);
     int st;
     waitpid(c, &st, WUNTRACED);
     printf("foreground child: %s\n", WIFEXITED(st) ? "exited" : "stopped");

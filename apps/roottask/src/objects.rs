@@ -62,6 +62,8 @@ pub struct ObjectAllocator {
     free_frames: Vec<Frame>,
     free_objects: BTreeMap<(u64, u64), Vec<CPtr>>,
     next_window: u64,
+    /// Untyped bytes that only non-frame objects may use.
+    reserve: u64,
     pub stats: Stats,
 }
 
@@ -112,6 +114,7 @@ pub fn init(bi: &BootInfo) {
             free_frames: Vec::new(),
             free_objects: BTreeMap::new(),
             next_window: WINDOW_BASE,
+            reserve: total / 32,
             stats: Stats::default(),
         });
     }
@@ -153,14 +156,12 @@ impl ObjectAllocator {
         self.untypeds.iter().map(|u| u.used).sum::<u64>() / 1024
     }
 
-    /// (total, free) KiB of the pool: untyped not yet used plus pooled frames.
+    /// (total, free) KiB of the pool: untyped frames may still take plus
+    /// pooled frames.
     pub fn memory_kb(&self) -> (u64, u64) {
         let total: u64 = self.untypeds.iter().map(|u| 1u64 << u.size_bits).sum();
-        let unused: u64 = self
-            .untypeds
-            .iter()
-            .map(|u| (1u64 << u.size_bits).saturating_sub(u.used))
-            .sum();
+        // Free for processes: pooled frames and the untyped frames may take.
+        let unused = self.untyped_left().saturating_sub(self.reserve);
         (
             total / 1024,
             (unused + self.stats.frames_free * 4096) / 1024,
@@ -269,13 +270,30 @@ impl ObjectAllocator {
             .push(cap);
     }
 
+    /// Bytes of untyped memory not yet retyped.
+    fn untyped_left(&self) -> u64 {
+        self.untypeds
+            .iter()
+            .map(|u| (1u64 << u.size_bits).saturating_sub(u.used))
+            .sum()
+    }
+
     /// A zero-filled 4 KiB frame, mapped in the root task's window.
+    ///
+    /// Frames go back to their own pool, never to untyped memory, so new
+    /// ones leave a reserve of untyped (1/32 of it) for the objects a frame
+    /// cannot become: paging structures, TCBs, CNodes. Without it, one
+    /// process that took all memory would leave the pool full of frames and
+    /// no way to build another address space.
     pub fn alloc_frame(&mut self) -> Result<Frame, Error> {
         if let Some(f) = self.free_frames.pop() {
             self.stats.frames_free -= 1;
             // SAFETY: the window page is mapped read-write for us and unused.
             unsafe { core::ptr::write_bytes(f.window as *mut u8, 0, 4096) };
             return Ok(f);
+        }
+        if self.untyped_left() < self.reserve {
+            return Err(NO_MEMORY);
         }
         let cap = self.alloc_object(seL4_X86_4K, 0)?;
         let window = self.next_window;

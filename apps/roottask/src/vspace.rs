@@ -153,9 +153,9 @@ impl ChildSpace {
     }
 }
 
-impl Drop for ChildSpace {
-    /// Frees every page and paging structure; the PML4 goes back for reuse.
-    fn drop(&mut self) {
+impl ChildSpace {
+    /// Unmaps every page and frees every paging structure below the PML4.
+    fn release_all(&mut self) {
         let vas: Vec<u64> = self.pages.keys().copied().collect();
         for va in vas {
             self.unmap(va);
@@ -169,7 +169,14 @@ impl Drop for ChildSpace {
             };
             a.free_object(ty, 0, cap);
         }
-        a.free_object(seL4_X64_PML4Object, 0, self.pml4);
+    }
+}
+
+impl Drop for ChildSpace {
+    /// Frees every page and paging structure; the PML4 goes back for reuse.
+    fn drop(&mut self) {
+        self.release_all();
+        objects::get().free_object(seL4_X64_PML4Object, 0, self.pml4);
     }
 }
 
@@ -178,6 +185,10 @@ fn offset(va: u64) -> usize {
 }
 
 impl AddressSpace for ChildSpace {
+    fn release_tables(&mut self) {
+        self.release_all();
+    }
+
     fn map_zeroed(&mut self, va: u64, perms: Perms) -> Result<(), Errno> {
         let frame = objects::get().alloc_frame().map_err(|_| Errno::ENOMEM)?;
         self.install(va, Rc::new(SharedFrame(frame)), perms, false)

@@ -3059,3 +3059,78 @@ fn trace_decodes_arguments_signals_and_exit() {
         assert!(log.contains(want), "missing {want:?} in\n{log}");
     }
 }
+
+/// Out of memory in one process's page fault: the process holding the most
+/// pages is killed (not the top-level one) and the fault is retried; the
+/// faulting process is killed only when it is the biggest itself.
+#[test]
+fn out_of_memory_kills_the_biggest_process() {
+    let mut k = Kernel::new(Vec::new());
+    k.alloc_pid();
+    let mut plat = TestPlatform::default();
+    let pool = alloc::rc::Rc::new(core::cell::Cell::new(40));
+    let space = MemSpace {
+        pool: Some(pool.clone()),
+        ..Default::default()
+    };
+    let p = Process::new(1, 0, Box::new(space), "/t".into());
+    p.vm()
+        .mm
+        .insert(Area {
+            start: 0x100000,
+            end: 0x200000,
+            perms: RW,
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
+    k.procs.insert(1, p);
+    // Two children by fork; the first takes 30 pages, the second 9.
+    let fork = |k: &mut Kernel, plat: &mut TestPlatform| {
+        let (o, r) = raw(k, plat, 1, g::__NR_fork, [0; 6]);
+        assert_eq!(o, Outcome::Return);
+        r.rax as u32
+    };
+    let (big, small) = (fork(&mut k, &mut plat), fork(&mut k, &mut plat));
+    for i in 0..30 {
+        assert_eq!(
+            k.page_fault(&mut plat, big, 0x100000 + i * 4096, 0, true, false),
+            crate::kernel::FaultOutcome::Resume
+        );
+    }
+    for i in 0..10 {
+        assert_eq!(
+            k.page_fault(&mut plat, small, 0x100000 + i * 4096, 0, true, false),
+            crate::kernel::FaultOutcome::Resume
+        );
+    }
+    assert_eq!(pool.get(), 0);
+    // The top-level process needs a page: the big child goes.
+    assert_eq!(
+        k.page_fault(&mut plat, 1, 0x100000, 0, true, false),
+        crate::kernel::FaultOutcome::Resume
+    );
+    assert_eq!(
+        k.page_fault(&mut plat, 1, 0x100000, 0, true, false),
+        crate::kernel::FaultOutcome::Resume
+    );
+    assert!(k.process(1).unwrap().vm().aspace.is_mapped(0x100000));
+    assert_eq!(k.exit_status(big), Some(ExitStatus::Signaled(9)));
+    assert_eq!(k.exit_status(small), None);
+    assert!(
+        plat.log.iter().any(|l| l.contains(&alloc::format!(
+            "out of memory: killed pid {big} (t), which held 120 KiB"
+        ))),
+        "{:?}",
+        plat.log
+    );
+    // The small child, now the biggest, runs the pool dry itself: it is the one killed.
+    for i in 10..64 {
+        if k.page_fault(&mut plat, small, 0x100000 + i * 4096, 0, true, false)
+            == crate::kernel::FaultOutcome::Killed
+        {
+            break;
+        }
+    }
+    assert_eq!(k.exit_status(small), Some(ExitStatus::Signaled(9)));
+    assert_eq!(k.exit_status(1), None);
+}

@@ -3,8 +3,9 @@
 #   make test                            host tests, lints, QEMU system tests, busybox's suites
 #   make suite DIR=path [RUNNER=cmd]     run a directory of test binaries inside Selkie
 #   make bench [FUZZ=calls]              the same benchmarks under Selkie and Linux in QEMU
+#   make fuzz [SECONDS=60]               every cargo-fuzz target for SECONDS each
 # Every target installs what is missing first (scripts/deps.sh).
-.PHONY: all deps kernel debian busybox tests-bin rootfs roottask image run check test suite bench clean docs
+.PHONY: all deps kernel debian busybox tests-bin rootfs roottask image run check test suite bench fuzz clean docs
 
 all: image
 
@@ -44,6 +45,12 @@ check: kernel
 test: check image
 	python3 tests/system.py
 	python3 tests/suites.py
+	FUZZ_RUNS=3000 scripts/fuzz.sh
+
+# cargo-fuzz targets (fuzz/): each for SECONDS (nightly toolchain, cargo-fuzz
+# installed when missing).
+fuzz: deps
+	@scripts/fuzz.sh $(or $(SECONDS),60)
 
 # Runs every executable in DIR inside Selkie (see scripts/suite.sh).
 suite: kernel debian busybox tests-bin
@@ -59,4 +66,4 @@ docs:
 	SELKIE_BLESS=1 cargo test -q -p selkie-libos syscall_table_doc
 
 clean:
-	rm -rf build target
+	rm -rf build target fuzz/target

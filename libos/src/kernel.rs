@@ -2134,15 +2134,7 @@ fn map_image(
     plan: &loader::LoadPlan,
     elf: &[u8],
 ) -> Result<(), SpawnError> {
-    let pages: Vec<(u64, Perms)> = plan.pages().into_iter().collect();
-    let mut i = 0;
-    while i < pages.len() {
-        let (start, perms) = pages[i];
-        let mut j = i + 1;
-        while j < pages.len() && pages[j].1 == perms && pages[j].0 == pages[j - 1].0 + PAGE_SIZE {
-            j += 1;
-        }
-        let end = pages[j - 1].0 + PAGE_SIZE;
+    for (start, end, perms) in plan.areas() {
         vm.mm
             .insert(Area {
                 start,
@@ -2151,10 +2143,10 @@ fn map_image(
                 kind: AreaKind::Image,
             })
             .map_err(|_| SpawnError::Errno(Errno::ENOEXEC))?;
-        i = j;
     }
+    // Only pages with file bytes are filled now; bss pages are demand-zero.
     let mut buf = alloc::vec![0u8; PAGE_SIZE as usize];
-    for &(va, _) in &pages {
+    for va in plan.data_pages() {
         plan.fill_page(elf, va, &mut buf);
         if buf.iter().any(|&b| b != 0) {
             vm.fill(va, &buf).map_err(SpawnError::Errno)?;

@@ -383,6 +383,56 @@ impl LoadPlan {
         out
     }
 
+    /// The image as page ranges `(start, end, rights)`, ascending: a page
+    /// two segments share gets the union of their rights, and neighbouring
+    /// ranges with the same rights are merged. Computed per segment, not per
+    /// page, so a huge bss costs nothing.
+    pub fn areas(&self) -> Vec<(u64, u64, Perms)> {
+        let mut out: Vec<(u64, u64, Perms)> = Vec::new();
+        let push = |out: &mut Vec<(u64, u64, Perms)>, a: u64, b: u64, p: Perms| {
+            if a >= b {
+                return;
+            }
+            match out.last_mut() {
+                Some(last) if last.1 == a && last.2 == p => last.1 = b,
+                _ => out.push((a, b, p)),
+            }
+        };
+        for s in &self.segments {
+            let a = page_floor(s.vaddr);
+            let Some(b) = page_ceil(s.vaddr + s.mem_size) else {
+                continue;
+            };
+            match out.last().copied() {
+                // Segments are sorted and disjoint: at most the first page is shared.
+                Some((la, lb, lp)) if lb > a => {
+                    out.pop();
+                    push(&mut out, la, a, lp);
+                    push(&mut out, a, a + PAGE_SIZE, lp.union(s.perms));
+                    push(&mut out, a + PAGE_SIZE, b, s.perms);
+                }
+                _ => push(&mut out, a, b, s.perms),
+            }
+        }
+        out
+    }
+
+    /// The pages that hold file bytes (all others of the image are zero),
+    /// ascending.
+    pub fn data_pages(&self) -> Vec<u64> {
+        let mut out: Vec<u64> = Vec::new();
+        for s in self.segments.iter().filter(|s| s.file_size > 0) {
+            let mut va = page_floor(s.vaddr);
+            while va < s.vaddr + s.file_size {
+                if out.last() != Some(&va) {
+                    out.push(va);
+                }
+                va += PAGE_SIZE;
+            }
+        }
+        out
+    }
+
     /// Fills `buf` (one page) with the bytes of page `page_va`: file data where
     /// a segment has it, zero elsewhere (including bss).
     pub fn fill_page(&self, elf: &[u8], page_va: u64, buf: &mut [u8]) {

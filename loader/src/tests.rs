@@ -488,3 +488,41 @@ fn huge_arguments_are_e2big() {
     assert_eq!(build_initial_stack(&params), Err(StackError));
     assert_eq!(StackError.errno(), 7);
 }
+
+/// `areas` is `pages` as ranges (a shared page gets both segments' rights),
+/// and `data_pages` the pages with file bytes; neither walks a huge bss.
+#[test]
+fn areas_and_data_pages_agree_with_pages() {
+    let p = plan(&sample(), &OPTS).unwrap();
+    let expanded: Vec<(u64, Perms)> = p
+        .areas()
+        .into_iter()
+        .flat_map(|(a, b, perms)| {
+            (a..b)
+                .step_by(PAGE_SIZE as usize)
+                .map(move |va| (va, perms))
+        })
+        .collect();
+    assert_eq!(expanded, p.pages());
+    assert_eq!(
+        p.areas().len(),
+        3,
+        "text, the shared page, data+bss: {:?}",
+        p.areas()
+    );
+    assert_eq!(p.data_pages(), [0x400000, 0x401000]);
+    // 2.6 GiB of bss: three ranges at most, two data pages.
+    let mut big = sample();
+    let ph = 64 + 56; // the second program header
+    big[ph + 40..ph + 48].copy_from_slice(&0xa900_0000u64.to_le_bytes());
+    let roomy = PlanOptions {
+        max_image_size: 4 << 30,
+        ..OPTS
+    };
+    let p = plan(&big, &roomy).unwrap();
+    assert_eq!(
+        p.areas().last().unwrap().1,
+        page_ceil(0x401100 + 0xa900_0000).unwrap()
+    );
+    assert_eq!(p.data_pages(), [0x400000, 0x401000]);
+}

@@ -106,6 +106,8 @@ struct Inode {
     opens: u64,
     data: Vec<u8>,
     entries: BTreeMap<String, Ino>,
+    /// Extended attributes: full name ("user.x") to value.
+    xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
     parent: Ino,
     atime: u64,
     mtime: u64,
@@ -120,6 +122,35 @@ pub struct Tmpfs {
     /// Bytes of file and symlink data it may hold, and holds.
     capacity: u64,
     used: u64,
+}
+
+/// Largest extended attribute value (XATTR_SIZE_MAX).
+pub const XATTR_SIZE_MAX: usize = 65536;
+
+/// How setxattr treats an existing attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XattrSet {
+    /// Create or replace.
+    Any,
+    /// Create only (XATTR_CREATE): EEXIST when it exists.
+    Create,
+    /// Replace only (XATTR_REPLACE): ENODATA when it does not.
+    Replace,
+}
+
+/// Bytes the attributes of an inode count against the capacity.
+fn xattr_bytes(x: &BTreeMap<Vec<u8>, Vec<u8>>) -> u64 {
+    x.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum()
+}
+
+/// The namespaces tmpfs stores (EOPNOTSUPP for any other prefix).
+fn xattr_namespace(name: &[u8]) -> Result<(), Errno> {
+    const KNOWN: [&[u8]; 3] = [b"user.", b"trusted.", b"security."];
+    match KNOWN.iter().find(|p| name.starts_with(p)) {
+        Some(p) if name.len() > p.len() => Ok(()),
+        Some(_) => Err(Errno::EINVAL),
+        None => Err(Errno::EOPNOTSUPP),
+    }
 }
 
 /// Default capacity of a [`Tmpfs`] (bytes of data).
@@ -168,6 +199,7 @@ impl Tmpfs {
                 opens: 0,
                 data: Vec::new(),
                 entries: BTreeMap::new(),
+                xattrs: BTreeMap::new(),
                 parent: 1,
                 atime: 0,
                 mtime: 0,
@@ -366,6 +398,7 @@ impl Tmpfs {
                 opens: 0,
                 data: Vec::new(),
                 entries: BTreeMap::new(),
+                xattrs: BTreeMap::new(),
                 parent: dir,
                 atime: now,
                 mtime: now,
@@ -418,10 +451,76 @@ impl Tmpfs {
     fn drop_if_unused(&mut self, ino: Ino) {
         if let Some(n) = self.inodes.get(&ino) {
             if n.nlink == 0 && n.opens == 0 {
-                self.used -= n.data.len() as u64;
+                self.used -= n.data.len() as u64 + xattr_bytes(&n.xattrs);
                 self.inodes.remove(&ino);
             }
         }
+    }
+
+    /// The value of extended attribute `name` of `ino` (ENODATA if unset).
+    pub fn get_xattr(&self, ino: Ino, name: &[u8]) -> Result<&[u8], Errno> {
+        xattr_namespace(name)?;
+        self.node(ino)?
+            .xattrs
+            .get(name)
+            .map(|v| v.as_slice())
+            .ok_or(Errno::ENODATA)
+    }
+
+    /// Sets extended attribute `name` of `ino`. As on Linux, user.
+    /// attributes belong to regular files and directories only (EPERM).
+    pub fn set_xattr(
+        &mut self,
+        ino: Ino,
+        name: &[u8],
+        value: &[u8],
+        how: XattrSet,
+        now: u64,
+    ) -> Result<(), Errno> {
+        xattr_namespace(name)?;
+        if value.len() > XATTR_SIZE_MAX {
+            return Err(Errno::E2BIG);
+        }
+        let (used, capacity) = (self.used, self.capacity);
+        let n = self.node_mut(ino)?;
+        if name.starts_with(b"user.") && !matches!(n.kind, Kind::File | Kind::Dir) {
+            return Err(Errno::EPERM);
+        }
+        let old = n.xattrs.get(name).map(|v| (name.len() + v.len()) as u64);
+        match (how, old) {
+            (XattrSet::Create, Some(_)) => return Err(Errno::EEXIST),
+            (XattrSet::Replace, None) => return Err(Errno::ENODATA),
+            _ => {}
+        }
+        let new = (name.len() + value.len()) as u64;
+        let after = used - old.unwrap_or(0) + new;
+        if after > capacity && new > old.unwrap_or(0) {
+            return Err(Errno::ENOSPC);
+        }
+        n.xattrs.insert(name.to_vec(), value.to_vec());
+        n.ctime = now;
+        self.used = after;
+        Ok(())
+    }
+
+    /// The names of the extended attributes of `ino`, each ending in NUL.
+    pub fn list_xattr(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
+        let mut out = Vec::new();
+        for k in self.node(ino)?.xattrs.keys() {
+            out.extend_from_slice(k);
+            out.push(0);
+        }
+        Ok(out)
+    }
+
+    /// Removes extended attribute `name` of `ino` (ENODATA if unset).
+    pub fn remove_xattr(&mut self, ino: Ino, name: &[u8], now: u64) -> Result<(), Errno> {
+        xattr_namespace(name)?;
+        let n = self.node_mut(ino)?;
+        let v = n.xattrs.remove(name).ok_or(Errno::ENODATA)?;
+        n.ctime = now;
+        self.used -= (name.len() + v.len()) as u64;
+        Ok(())
     }
 
     /// Bytes of data held, and the capacity.

@@ -121,3 +121,57 @@ fn capacity_gives_enospc_and_frees_on_unlink() {
     let g = fs.create(r, "g", Kind::File, 0o644, 0, 0, 0).unwrap();
     assert_eq!(fs.write_at(g, 0, &[1; 9000], 0), Ok(9000));
 }
+
+#[test]
+fn extended_attributes() {
+    let mut fs = Tmpfs::with_capacity(1000);
+    let r = fs.root();
+    let f = fs.create(r, "f", Kind::File, 0o644, 0, 0, 0).unwrap();
+    let l = fs.symlink(r, "l", b"f", 0).unwrap();
+    assert_eq!(fs.get_xattr(f, b"user.a"), Err(Errno::ENODATA));
+    fs.set_xattr(f, b"user.a", b"one", XattrSet::Any, 1)
+        .unwrap();
+    assert_eq!(fs.get_xattr(f, b"user.a"), Ok(&b"one"[..]));
+    assert_eq!(fs.stat(f).unwrap().ctime_ns, 1);
+    assert_eq!(
+        fs.set_xattr(f, b"user.a", b"x", XattrSet::Create, 2),
+        Err(Errno::EEXIST)
+    );
+    assert_eq!(
+        fs.set_xattr(f, b"user.b", b"x", XattrSet::Replace, 2),
+        Err(Errno::ENODATA)
+    );
+    fs.set_xattr(f, b"trusted.b", b"", XattrSet::Create, 2)
+        .unwrap();
+    assert_eq!(fs.list_xattr(f).unwrap(), b"trusted.b\0user.a\0");
+    assert_eq!(
+        fs.set_xattr(f, b"os2.x", b"", XattrSet::Any, 2),
+        Err(Errno::EOPNOTSUPP)
+    );
+    assert_eq!(
+        fs.set_xattr(f, b"user.", b"", XattrSet::Any, 2),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        fs.set_xattr(l, b"user.a", b"", XattrSet::Any, 2),
+        Err(Errno::EPERM)
+    );
+    fs.set_xattr(l, b"trusted.a", b"ok", XattrSet::Any, 2)
+        .unwrap();
+    // Names and values count against the capacity, and come back.
+    // (the symlink's one-byte target counts too)
+    assert_eq!(fs.usage().0, 1 + (6 + 3) + 9 + (9 + 2));
+    assert_eq!(
+        fs.set_xattr(f, b"user.big", &[0; 2000], XattrSet::Any, 3),
+        Err(Errno::ENOSPC)
+    );
+    assert_eq!(
+        fs.set_xattr(f, b"user.big", &[0; XATTR_SIZE_MAX + 1], XattrSet::Any, 3),
+        Err(Errno::E2BIG)
+    );
+    fs.remove_xattr(f, b"user.a", 4).unwrap();
+    assert_eq!(fs.remove_xattr(f, b"user.a", 4), Err(Errno::ENODATA));
+    fs.unlink(r, "f", 5).unwrap();
+    fs.unlink(r, "l", 5).unwrap();
+    assert_eq!(fs.usage().0, 0);
+}

@@ -421,7 +421,8 @@ impl Kernel {
                 State::Blocked(
                     b @ (Blocked::PipeRead { pipe, .. }
                     | Blocked::PipeWrite { pipe, .. }
-                    | Blocked::FifoOpen { pipe, .. }),
+                    | Blocked::FifoOpen { pipe, .. }
+                    | Blocked::Splice { pipe }),
                 ) if pipe == id => Some((p.pid, b)),
                 State::Blocked(
                     b @ (Blocked::Poll { .. } | Blocked::Select { .. } | Blocked::EpollWait { .. }),
@@ -437,6 +438,19 @@ impl Kernel {
             let r = match b {
                 Blocked::PipeRead { fd, buf, len, .. } => {
                     syscall::io::read_now(self, plat, pid, fd, buf, len)
+                }
+                Blocked::Splice { .. } => {
+                    let regs = self.procs.get(&pid).map(|p| p.regs).unwrap_or_default();
+                    match syscall::splice_retry(self, plat, pid, &regs) {
+                        Ok(r) => Some(r),
+                        Err(pipe) => {
+                            // Now waiting on the other pipe, perhaps.
+                            if let Some(p) = self.procs.get_mut(&pid) {
+                                p.state = State::Blocked(Blocked::Splice { pipe });
+                            }
+                            None
+                        }
+                    }
                 }
                 Blocked::PipeWrite {
                     pipe,
@@ -1588,6 +1602,7 @@ impl Kernel {
             | Blocked::PipeRead { .. }
             | Blocked::PipeWrite { .. }
             | Blocked::FifoOpen { .. }
+            | Blocked::Splice { .. }
                 if act.flags & signal::SA_RESTART != 0 && act.handler > signal::SIG_IGN =>
             {
                 // Restart: resume at the syscall instruction with rax = nr.

@@ -158,6 +158,9 @@ pub enum Blocked {
     RecordLock { fd: i32, arg: u64, ofd: bool },
     /// flock without LOCK_NB on `fd` until no other description's lock is in the way.
     Flock { fd: i32, op: u32 },
+    /// splice or tee until pipe `pipe` changes (input empty, output full);
+    /// retried from the saved registers.
+    Splice { pipe: u64 },
     /// nanosleep / clock_nanosleep until the deadline.
     Sleep { deadline_ns: u64, rem: u64 },
     /// A vfork parent until its child execs or exits.

@@ -8,6 +8,7 @@ use crate::kernel::Kernel;
 use crate::platform::Platform;
 use crate::process::Pid;
 use alloc::string::String;
+use alloc::vec::Vec;
 use linux_raw_sys::general as g;
 use selkie_fs::{Ino, Kind};
 use selkie_syscalls::errno::Errno;
@@ -1316,9 +1317,9 @@ pub fn sys_fstatfs(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &Sysca
     KResult::Done(res)
 }
 
-/// The attribute name argument of the xattr calls: ERANGE past 255 bytes,
-/// EFAULT when unreadable.
-fn xattr_name(k: &Kernel, pid: Pid, addr: u64) -> Result<(), Errno> {
+/// The attribute name argument of the xattr calls: ERANGE past 255 bytes
+/// or empty, EFAULT when unreadable.
+fn xattr_name(k: &Kernel, pid: Pid, addr: u64) -> Result<Vec<u8>, Errno> {
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
     let name = p.vm().read_cstring(addr, 255).map_err(|e| match e {
         Errno::ENAMETOOLONG => Errno::ERANGE,
@@ -1327,31 +1328,107 @@ fn xattr_name(k: &Kernel, pid: Pid, addr: u64) -> Result<(), Errno> {
     if name.is_empty() {
         return Err(Errno::ERANGE);
     }
-    Ok(())
+    Ok(name)
 }
 
-/// getxattr, setxattr, listxattr, removexattr and their l (no follow) and f
-/// (descriptor) forms: the file systems store no extended attributes, so
-/// once the file and the name are valid the answer is EOPNOTSUPP, as from a
-/// Linux file system without xattr support (ls and cp take that as "none").
-fn xattr(k: &Kernel, pid: Pid, r: &SyscallRegs, target: XattrTarget, named: bool) -> KResult {
+/// The inode an xattr call names; EOPNOTSUPP for /proc and for descriptors
+/// without one (pipes, sockets, terminals).
+fn xattr_inode(k: &Kernel, pid: Pid, arg: u64, target: XattrTarget) -> Result<Ino, Errno> {
+    match target {
+        XattrTarget::Fd => {
+            let f = super::io::file_of(k, pid, arg as i32)?;
+            match &f.kind {
+                FileKind::Inode(ino) => Ok(*ino),
+                FileKind::Pipe(p) => p.borrow().fifo.ok_or(Errno::EOPNOTSUPP),
+                _ => Err(Errno::EOPNOTSUPP),
+            }
+        }
+        XattrTarget::Path { follow } => {
+            let path = user_path(k, pid, arg)?;
+            let base = base_dir(k, pid, g::AT_FDCWD, &path)?;
+            if crate::procfs::is_proc(&path) {
+                return Err(Errno::EOPNOTSUPP);
+            }
+            k.fs.resolve_in(proc_root(k, pid), base, &path, follow)
+        }
+    }
+}
+
+/// Copies `data` out as getxattr and listxattr do: size 0 asks for the
+/// length, a smaller buffer is ERANGE.
+fn xattr_out(k: &Kernel, pid: Pid, buf: u64, size: u64, data: &[u8]) -> Result<u64, Errno> {
+    if size == 0 {
+        return Ok(data.len() as u64);
+    }
+    if (size as usize) < data.len() {
+        return Err(Errno::ERANGE);
+    }
+    k.procs
+        .get(&pid)
+        .ok_or(Errno::ESRCH)?
+        .vm()
+        .copy_out(buf, data)?;
+    Ok(data.len() as u64)
+}
+
+/// Extended attributes of the file system's inodes (user., trusted. and
+/// security. names; tmpfs keeps them in memory, counted against its size).
+#[derive(Clone, Copy)]
+enum XattrOp {
+    Get,
+    Set,
+    List,
+    Remove,
+}
+
+fn xattr(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    r: &SyscallRegs,
+    target: XattrTarget,
+    op: XattrOp,
+) -> KResult {
     let res = (|| {
-        match target {
-            XattrTarget::Fd => {
-                super::io::file_of(k, pid, r.rdi as i32)?;
+        let ino = xattr_inode(k, pid, r.rdi, target)?;
+        match op {
+            XattrOp::Get => {
+                let name = xattr_name(k, pid, r.rsi)?;
+                let value = k.fs.get_xattr(ino, &name)?.to_vec();
+                xattr_out(k, pid, r.rdx, r.r10, &value)
             }
-            XattrTarget::Path { follow } => {
-                let path = user_path(k, pid, r.rdi)?;
-                let base = base_dir(k, pid, g::AT_FDCWD, &path)?;
-                if !crate::procfs::is_proc(&path) {
-                    k.fs.resolve_in(proc_root(k, pid), base, &path, follow)?;
+            XattrOp::List => {
+                let names = k.fs.list_xattr(ino)?;
+                xattr_out(k, pid, r.rsi, r.rdx, &names)
+            }
+            XattrOp::Set => {
+                let name = xattr_name(k, pid, r.rsi)?;
+                let how = match r.r8 {
+                    0 => selkie_fs::XattrSet::Any,
+                    1 => selkie_fs::XattrSet::Create, // XATTR_CREATE
+                    2 => selkie_fs::XattrSet::Replace, // XATTR_REPLACE
+                    _ => return Err(Errno::EINVAL),
+                };
+                if r.r10 as usize > selkie_fs::XATTR_SIZE_MAX {
+                    return Err(Errno::E2BIG);
                 }
+                let mut value = alloc::vec![0u8; r.r10 as usize];
+                k.procs
+                    .get(&pid)
+                    .ok_or(Errno::ESRCH)?
+                    .vm()
+                    .copy_in(r.rdx, &mut value)?;
+                let t = now(plat);
+                k.fs.set_xattr(ino, &name, &value, how, t)?;
+                Ok(0)
+            }
+            XattrOp::Remove => {
+                let name = xattr_name(k, pid, r.rsi)?;
+                let t = now(plat);
+                k.fs.remove_xattr(ino, &name, t)?;
+                Ok(0)
             }
         }
-        if named {
-            xattr_name(k, pid, r.rsi)?;
-        }
-        Err(Errno::EOPNOTSUPP)
     })();
     KResult::Done(res)
 }
@@ -1363,29 +1440,30 @@ enum XattrTarget {
 }
 
 macro_rules! xattr_calls {
-    ($($name:ident => $target:expr, $named:expr;)*) => {
-        $(pub fn $name(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-            xattr(k, pid, r, $target, $named)
+    ($($name:ident => $target:expr, $op:ident;)*) => {
+        $(pub fn $name(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+            xattr(k, plat, pid, r, $target, XattrOp::$op)
         })*
     };
 }
 
 const PATH: XattrTarget = XattrTarget::Path { follow: true };
 const LPATH: XattrTarget = XattrTarget::Path { follow: false };
+const FD: XattrTarget = XattrTarget::Fd;
 
 xattr_calls! {
-    sys_getxattr => PATH, true;
-    sys_lgetxattr => LPATH, true;
-    sys_fgetxattr => XattrTarget::Fd, true;
-    sys_setxattr => PATH, true;
-    sys_lsetxattr => LPATH, true;
-    sys_fsetxattr => XattrTarget::Fd, true;
-    sys_listxattr => PATH, false;
-    sys_llistxattr => LPATH, false;
-    sys_flistxattr => XattrTarget::Fd, false;
-    sys_removexattr => PATH, true;
-    sys_lremovexattr => LPATH, true;
-    sys_fremovexattr => XattrTarget::Fd, true;
+    sys_getxattr => PATH, Get;
+    sys_lgetxattr => LPATH, Get;
+    sys_fgetxattr => FD, Get;
+    sys_setxattr => PATH, Set;
+    sys_lsetxattr => LPATH, Set;
+    sys_fsetxattr => FD, Set;
+    sys_listxattr => PATH, List;
+    sys_llistxattr => LPATH, List;
+    sys_flistxattr => FD, List;
+    sys_removexattr => PATH, Remove;
+    sys_lremovexattr => LPATH, Remove;
+    sys_fremovexattr => FD, Remove;
 }
 
 /// fadvise64(fd, offset, len, advice): advice only, so nothing to do once

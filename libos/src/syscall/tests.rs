@@ -2734,20 +2734,84 @@ fn dynamically_linked_programs_start_in_their_interpreter() {
 }
 
 #[test]
-fn xattrs_are_unsupported_and_fadvise_is_advice() {
+fn xattrs_are_stored_and_fadvise_is_advice() {
     let (mut k, mut plat) = setup();
     poke(&mut k, 0x10000, b"/\0user.x\0/nope\0");
+    poke(&mut k, 0x11000, b"0123456789abcdef");
     let (path, name, missing) = (0x10000, 0x10002, 0x10009);
+    let x = |k: &mut Kernel, plat: &mut TestPlatform, nr: u32, a: [u64; 6]| call(k, plat, nr, a);
+    assert_eq!(
+        x(
+            &mut k,
+            &mut plat,
+            g::__NR_getxattr,
+            [path, name, 0x11100, 16, 0, 0]
+        ),
+        Err(Errno::ENODATA)
+    );
+    assert_eq!(
+        x(
+            &mut k,
+            &mut plat,
+            g::__NR_setxattr,
+            [path, name, 0x11000, 16, 0, 0]
+        ),
+        Ok(0)
+    );
+    assert_eq!(
+        x(
+            &mut k,
+            &mut plat,
+            g::__NR_lgetxattr,
+            [path, name, 0x11100, 16, 0, 0]
+        ),
+        Ok(16)
+    );
+    let mut b = [0u8; 16];
+    peek(&mut k, 0x11100, &mut b);
+    assert_eq!(&b, b"0123456789abcdef");
+    assert_eq!(
+        x(
+            &mut k,
+            &mut plat,
+            g::__NR_getxattr,
+            [path, name, 0x11100, 4, 0, 0]
+        ),
+        Err(Errno::ERANGE)
+    );
+    assert_eq!(
+        x(
+            &mut k,
+            &mut plat,
+            g::__NR_listxattr,
+            [path, 0x11100, 64, 0, 0, 0]
+        ),
+        Ok(7)
+    );
+    assert_eq!(
+        x(
+            &mut k,
+            &mut plat,
+            g::__NR_removexattr,
+            [path, name, 0, 0, 0, 0]
+        ),
+        Ok(0)
+    );
+    assert_eq!(
+        x(
+            &mut k,
+            &mut plat,
+            g::__NR_removexattr,
+            [path, name, 0, 0, 0, 0]
+        ),
+        Err(Errno::ENODATA)
+    );
     for nr in [
         g::__NR_getxattr,
         g::__NR_lgetxattr,
         g::__NR_setxattr,
         g::__NR_removexattr,
     ] {
-        assert_eq!(
-            call(&mut k, &mut plat, nr, [path, name, 0x11000, 16, 0, 0]),
-            Err(Errno::EOPNOTSUPP)
-        );
         assert_eq!(
             call(&mut k, &mut plat, nr, [missing, name, 0x11000, 16, 0, 0]),
             Err(Errno::ENOENT)
@@ -2757,15 +2821,6 @@ fn xattrs_are_unsupported_and_fadvise_is_advice() {
             Err(Errno::EFAULT)
         );
     }
-    assert_eq!(
-        call(
-            &mut k,
-            &mut plat,
-            g::__NR_listxattr,
-            [path, 0x11000, 16, 0, 0, 0]
-        ),
-        Err(Errno::EOPNOTSUPP)
-    );
     assert_eq!(
         call(
             &mut k,

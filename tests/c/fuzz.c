@@ -1,10 +1,12 @@
 /* A syscall fuzzer: random syscalls with random and hostile arguments (bad
  * pointers, huge lengths, negative fds, kernel addresses) from child
- * processes. The LibOS must answer every call with a result, an errno or a
- * signal, and keep serving: the parent restarts a child that dies (a hostile
- * call may legitimately kill its caller) until the budget is spent.
+ * processes, four at a time, each calling from two threads at once. The
+ * LibOS must answer every call with a result, an errno or a signal, and keep
+ * serving: the parent starts a new child whenever one ends or dies (a
+ * hostile call may legitimately kill its caller) until the budget is spent.
  * Usage: fuzz [calls] [seed] */
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static uint64_t state;
+static __thread uint64_t state;
 static uint64_t rnd(void) {
     state ^= state << 13;
     state ^= state >> 7;
@@ -66,36 +68,64 @@ static void fuzz(long calls) {
     }
 }
 
+struct half {
+    uint64_t seed;
+    long calls;
+};
+
+static void *second_thread(void *arg) {
+    struct half *h = arg;
+    state = h->seed;
+    fuzz(h->calls);
+    return NULL;
+}
+
+/* One child: two threads, each with its own random stream. */
+static void child(uint64_t seed, long calls) {
+    /* The children's stray writes go nowhere: only the summary is output. */
+    int null = open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3; fd++)
+        dup2(null, fd);
+    if (null > 2)
+        close(null);
+    struct half h = {seed ^ 0x5bd1e995, calls / 2};
+    pthread_t t;
+    int threaded = pthread_create(&t, NULL, second_thread, &h) == 0;
+    state = seed;
+    fuzz(calls - calls / 2);
+    if (threaded)
+        pthread_join(t, NULL);
+    _exit(0);
+}
+
 int main(int argc, char **argv) {
     long total = argc > 1 ? atol(argv[1]) : 20000;
     uint64_t seed = argc > 2 ? strtoull(argv[2], 0, 0) : 1;
-    long per_child = 2000, done = 0;
-    int children = 0, died = 0;
-    while (done < total) {
-        fflush(stdout);
-        pid_t c = fork();
-        if (c == 0) {
-            /* The children's stray writes go nowhere: only the summary is output. */
-            int null = open("/dev/null", O_RDWR);
-            for (int fd = 0; fd < 3; fd++)
-                dup2(null, fd);
-            if (null > 2)
-                close(null);
-            state = seed * 0x9e3779b97f4a7c15ULL + (uint64_t)children + 1;
-            fuzz(per_child);
-            _exit(0);
-        }
-        if (c < 0) {
-            printf("fork failed\n");
-            return 1;
+    long per_child = 2000, started = 0;
+    int children = 0, running = 0, died = 0;
+    while (started < total || running > 0) {
+        if (started < total && running < 4) {
+            fflush(stdout);
+            pid_t c = fork();
+            if (c == 0)
+                child(seed * 0x9e3779b97f4a7c15ULL + (uint64_t)children + 1, per_child);
+            if (c < 0) {
+                printf("fork failed\n");
+                return 1;
+            }
+            children++, running++;
+            started += per_child;
+            continue;
         }
         int st;
-        waitpid(c, &st, 0);
+        if (waitpid(-1, &st, 0) < 0) {
+            printf("wait failed\n");
+            return 1;
+        }
+        running--;
         if (WIFSIGNALED(st)) died++;
-        children++;
-        done += per_child;
     }
-    printf("fuzz: %ld calls in %d children (%s), the LibOS still answers: pid %s\n", done, children,
+    printf("fuzz: %ld calls in %d children (%s), the LibOS still answers: pid %s\n", started, children,
            died ? "some died of signals" : "none died", getpid() > 0 ? "ok" : "?");
     return 0;
 }

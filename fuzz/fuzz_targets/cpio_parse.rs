@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use selkie_fuzz::HostPlatform;
+use selkie_fuzz::host_platform;
 use selkie_libos::cpio::{self, Entry};
 use selkie_libos::Kernel;
 
@@ -50,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
     // the end of this closure, before `data` is.
     let entries: Vec<Entry<'static>> = unsafe { std::mem::transmute(entries) };
     let mut kernel = Kernel::new(entries);
-    let mut plat = HostPlatform::default();
+    let mut plat = host_platform();
     for argv0 in [&b"/init"[..], b"sh"] {
         let _ = kernel.spawn(&mut plat, &[argv0], &[b"PATH=/bin"]);
     }

@@ -25,11 +25,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use selkie_fuzz::{newc, tiny_elf, Bytes, HostPlatform};
+use selkie_fuzz::{host_platform, newc, tiny_elf, Bytes};
 use selkie_libos::cpio::{self, Entry};
 use selkie_libos::kernel::{context_regs, regs_context, Context};
 use selkie_libos::mm::{Area, AreaKind};
 use selkie_libos::process::Pid;
+use selkie_libos::testing::TestPlatform;
 use selkie_libos::{Action, Interrupted, Kernel, Outcome, Perms};
 use selkie_syscalls::regs::SyscallRegs;
 use std::collections::BTreeMap;
@@ -94,7 +95,7 @@ impl Thread {
 
 struct Machine {
     kernel: Kernel,
-    plat: HostPlatform,
+    plat: TestPlatform,
     threads: BTreeMap<Pid, Thread>,
 }
 
@@ -238,7 +239,7 @@ fuzz_target!(|data: &[u8]| {
     let mut input = Bytes(data);
     let mut m = Machine {
         kernel: Kernel::new(tree().to_vec()),
-        plat: HostPlatform::default(),
+        plat: host_platform(),
         threads: BTreeMap::new(),
     };
     let pid = m

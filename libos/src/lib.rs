@@ -44,5 +44,5 @@ pub use platform::{AddressSpace, PageRef, Platform, SharedPage};
 pub use selkie_loader::Perms;
 pub use selkie_syscalls::errno::Errno;
 
-#[cfg(test)]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -174,6 +174,8 @@ pub struct TestPlatform {
     pub fpu: Option<alloc::collections::BTreeMap<u32, [u8; crate::platform::FPU_STATE_SIZE]>>,
     /// How many more page-cache pages `alloc_page` may give (None: unlimited).
     pub page_limit: Option<usize>,
+    /// The page limit of every new address space (None: unlimited).
+    pub space_limit: Option<usize>,
 }
 
 impl Platform for TestPlatform {
@@ -181,14 +183,19 @@ impl Platform for TestPlatform {
         self.console.extend_from_slice(data);
     }
     fn new_address_space(&mut self) -> Result<Box<dyn AddressSpace>, Errno> {
-        Ok(Box::new(MemSpace::default()))
+        Ok(Box::new(MemSpace {
+            limit: self.space_limit,
+            ..Default::default()
+        }))
     }
     fn monotonic_ns(&mut self) -> u64 {
-        self.now += 1000;
+        // Saturating: a harness may move the clock to any deadline.
+        self.now = self.now.saturating_add(1000);
         self.now
     }
     fn realtime_ns(&mut self) -> u64 {
-        1_700_000_000_000_000_000 + self.monotonic_ns()
+        self.monotonic_ns()
+            .saturating_add(1_700_000_000_000_000_000)
     }
     fn fill_random(&mut self, buf: &mut [u8]) {
         for (i, b) in buf.iter_mut().enumerate() {

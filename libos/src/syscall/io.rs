@@ -1500,6 +1500,37 @@ pub fn sys_sendfile(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &Sysca
     KResult::Done(res)
 }
 
+/// The offset argument of copy_file_range and splice: the loff_t at `uoff`
+/// (EINVAL when negative), or the description's own offset when `uoff` is 0.
+pub(crate) fn user_offset(k: &Kernel, pid: Pid, uoff: u64, f: &OpenFile) -> Result<u64, Errno> {
+    if uoff == 0 {
+        return Ok(f.offset.get());
+    }
+    let mut b = [0u8; 8];
+    copy_in(k, pid, uoff, &mut b)?;
+    let o = i64::from_le_bytes(b);
+    if o < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(o as u64)
+}
+
+/// Stores the advanced offset where [`user_offset`] took it from.
+pub(crate) fn set_user_offset(
+    k: &Kernel,
+    pid: Pid,
+    uoff: u64,
+    f: &OpenFile,
+    off: u64,
+) -> Result<(), Errno> {
+    if uoff == 0 {
+        f.offset.set(off);
+        Ok(())
+    } else {
+        copy_out(k, pid, uoff, &off.to_le_bytes())
+    }
+}
+
 /// copy_file_range(fd_in, off_in, fd_out, off_out, len, flags): copies
 /// between regular files, at the given offsets (advanced in place) or the
 /// descriptors' own; up to 16 MiB a call, 0 at the end of the input.
@@ -1531,19 +1562,10 @@ pub fn sys_copy_file_range(
                 _ => return Err(Errno::EINVAL),
             }
         }
-        let offset = |uoff: u64, f: &OpenFile| -> Result<u64, Errno> {
-            if uoff == 0 {
-                return Ok(f.offset.get());
-            }
-            let mut b = [0u8; 8];
-            copy_in(k, pid, uoff, &mut b)?;
-            let o = i64::from_le_bytes(b);
-            if o < 0 {
-                return Err(Errno::EINVAL);
-            }
-            Ok(o as u64)
-        };
-        let (off_in, off_out) = (offset(uoff_in, &inf)?, offset(uoff_out, &out)?);
+        let (off_in, off_out) = (
+            user_offset(k, pid, uoff_in, &inf)?,
+            user_offset(k, pid, uoff_out, &out)?,
+        );
         let len = len.min(16 << 20);
         if off_in.checked_add(len).is_none() || off_out.checked_add(len).is_none() {
             return Err(Errno::EOVERFLOW);
@@ -1564,11 +1586,7 @@ pub fn sys_copy_file_range(
             done += n as u64;
         }
         for (uoff, f, at) in [(uoff_in, &inf, off_in), (uoff_out, &out, off_out)] {
-            if uoff == 0 {
-                f.offset.set(at + done);
-            } else {
-                copy_out(k, pid, uoff, &(at + done).to_le_bytes())?;
-            }
+            set_user_offset(k, pid, uoff, f, at + done)?;
         }
         Ok(done)
     })();

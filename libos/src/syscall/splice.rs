@@ -6,7 +6,7 @@
 //! output pipe is full, unless SPLICE_F_NONBLOCK or O_NONBLOCK says EAGAIN;
 //! a waiting call is retried from its saved registers whenever the pipe it
 //! waits on changes ([`Kernel::wake_pipe`]).
-use super::io::{copy_in, copy_out, file_of};
+use super::io::{file_of, set_user_offset, user_offset};
 use super::KResult;
 use crate::file::{FileKind, OpenFile, Pipe, PIPE_CAPACITY};
 use crate::kernel::Kernel;
@@ -50,30 +50,6 @@ fn broken_pipe(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid) -> Step {
     Step::Done(Err(Errno::EPIPE))
 }
 
-/// The offset argument of a non-pipe end: the value at `uoff`, or the
-/// description's offset when `uoff` is 0.
-fn offset_in(k: &Kernel, pid: Pid, uoff: u64, f: &OpenFile) -> Result<u64, Errno> {
-    if uoff == 0 {
-        return Ok(f.offset.get());
-    }
-    let mut b = [0u8; 8];
-    copy_in(k, pid, uoff, &mut b)?;
-    let off = i64::from_le_bytes(b);
-    if off < 0 {
-        return Err(Errno::EINVAL);
-    }
-    Ok(off as u64)
-}
-
-fn offset_done(k: &Kernel, pid: Pid, uoff: u64, f: &OpenFile, off: u64) -> Result<(), Errno> {
-    if uoff == 0 {
-        f.offset.set(off);
-        Ok(())
-    } else {
-        copy_out(k, pid, uoff, &off.to_le_bytes())
-    }
-}
-
 /// Writes `data` to the non-pipe output of a splice.
 fn put(
     k: &mut Kernel,
@@ -89,13 +65,13 @@ fn put(
             if k.fs.stat(ino)?.kind == selkie_fs::Kind::Dir {
                 return Err(Errno::EISDIR);
             }
-            let mut off = offset_in(k, pid, uoff, out)?;
+            let mut off = user_offset(k, pid, uoff, out)?;
             if uoff == 0 && out.flags.get() & g::O_APPEND != 0 {
                 off = k.fs.stat(ino)?.size;
             }
             let t = plat.realtime_ns();
             k.file_write(ino, off, data, t)?;
-            offset_done(k, pid, uoff, out, off + data.len() as u64)
+            set_user_offset(k, pid, uoff, out, off + data.len() as u64)
         }
         FileKind::Console => {
             let bytes = k.tty.output(data);
@@ -115,17 +91,81 @@ fn take(k: &mut Kernel, pid: Pid, inf: &OpenFile, uoff: u64, n: usize) -> Result
             if k.fs.stat(ino)?.kind == selkie_fs::Kind::Dir {
                 return Err(Errno::EISDIR);
             }
-            let off = offset_in(k, pid, uoff, inf)?;
+            let off = user_offset(k, pid, uoff, inf)?;
             let mut data = alloc::vec![0u8; n];
             let got = k.file_read(ino, off, &mut data)?;
             data.truncate(got);
-            offset_done(k, pid, uoff, inf, off + got as u64)?;
+            set_user_offset(k, pid, uoff, inf, off + got as u64)?;
             Ok(data)
         }
         FileKind::Zero => Ok(alloc::vec![0u8; n]),
         FileKind::Null => Ok(Vec::new()),
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// The descriptors of a splice or tee: known flags, a readable input and
+/// a writable output (EINVAL, EBADF).
+fn ends(
+    k: &Kernel,
+    pid: Pid,
+    fd_in: i32,
+    fd_out: i32,
+    flags: u64,
+) -> Result<(Rc<OpenFile>, Rc<OpenFile>), Errno> {
+    if flags & !FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let inf = file_of(k, pid, fd_in)?;
+    let out = file_of(k, pid, fd_out)?;
+    if !inf.readable() || !out.writable() {
+        return Err(Errno::EBADF);
+    }
+    Ok((inf, out))
+}
+
+/// No bytes can move through `f`'s pipe `id` now: EAGAIN for a
+/// non-blocking call, else a wait for the pipe to change.
+fn wait(f: &OpenFile, id: u64, nonblock: bool) -> Step {
+    if nonblock || f.nonblocking() {
+        Step::Done(Err(Errno::EAGAIN))
+    } else {
+        Step::Wait(id)
+    }
+}
+
+/// The bytes an input pipe holds, or what to do when it holds none: 0 once
+/// no writer is left, else [`wait`].
+fn pipe_input(p: &RefCell<Pipe>, f: &OpenFile, nonblock: bool) -> Result<usize, Step> {
+    let p = p.borrow();
+    match (p.buf.len(), p.writers) {
+        (0, 0) => Err(Step::Done(Ok(0))),
+        (0, _) => Err(wait(f, p.id, nonblock)),
+        (n, _) => Ok(n),
+    }
+}
+
+/// The room in an output pipe, or what to do when there is none: EPIPE
+/// (and SIGPIPE) without a reader, else [`wait`].
+fn pipe_room(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    p: &RefCell<Pipe>,
+    f: &OpenFile,
+    nonblock: bool,
+) -> Result<usize, Step> {
+    let (room, readers, id) = {
+        let q = p.borrow();
+        (PIPE_CAPACITY - q.buf.len(), q.readers, q.id)
+    };
+    if readers == 0 {
+        return Err(broken_pipe(k, plat, pid));
+    }
+    if room == 0 {
+        return Err(wait(f, id, nonblock));
+    }
+    Ok(room)
 }
 
 /// One attempt at splice(fd_in, off_in, fd_out, off_out, len, flags).
@@ -138,14 +178,7 @@ pub(crate) fn try_splice(
     let (fd_in, uoff_in, fd_out, uoff_out, len, flags) =
         (r.rdi as i32, r.rsi, r.rdx as i32, r.r10, r.r8, r.r9);
     let prep = (|| {
-        if flags & !FLAGS != 0 {
-            return Err(Errno::EINVAL);
-        }
-        let inf = file_of(k, pid, fd_in)?;
-        let out = file_of(k, pid, fd_out)?;
-        if !inf.readable() || !out.writable() {
-            return Err(Errno::EBADF);
-        }
+        let (inf, out) = ends(k, pid, fd_in, fd_out, flags)?;
         let (pin, pout) = (pipe_of(&inf), pipe_of(&out));
         if pin.is_none() && pout.is_none() {
             return Err(Errno::EINVAL);
@@ -168,37 +201,19 @@ pub(crate) fn try_splice(
         return Step::Done(Ok(0));
     }
     let nonblock = flags & g::SPLICE_F_NONBLOCK as u64 != 0;
-    let wait = |f: &OpenFile, id: u64| {
-        if nonblock || f.nonblocking() {
-            Step::Done(Err(Errno::EAGAIN))
-        } else {
-            Step::Wait(id)
-        }
-    };
     // How much may move: what the input pipe holds, the room in the output pipe.
     let mut n = len.min(PIPE_CAPACITY as u64) as usize;
     if let Some(p) = &pin {
-        let p = p.borrow();
-        if p.buf.is_empty() {
-            return if p.writers == 0 {
-                Step::Done(Ok(0))
-            } else {
-                wait(&inf, p.id)
-            };
+        match pipe_input(p, &inf, nonblock) {
+            Ok(avail) => n = n.min(avail),
+            Err(step) => return step,
         }
-        n = n.min(p.buf.len());
     }
     if let Some(p) = &pout {
-        let q = p.borrow();
-        if q.readers == 0 {
-            drop(q);
-            return broken_pipe(k, plat, pid);
+        match pipe_room(k, plat, pid, p, &out, nonblock) {
+            Ok(room) => n = n.min(room),
+            Err(step) => return step,
         }
-        let room = PIPE_CAPACITY - q.buf.len();
-        if room == 0 {
-            return wait(&out, q.id);
-        }
-        n = n.min(room);
     }
     let data: Vec<u8> = match &pin {
         Some(p) => {
@@ -235,20 +250,12 @@ pub(crate) fn try_splice(
 /// One attempt at tee(fd_in, fd_out, len, flags): both ends are pipes.
 pub(crate) fn try_tee(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> Step {
     let (fd_in, fd_out, len, flags) = (r.rdi as i32, r.rsi as i32, r.rdx, r.r10);
-    let prep = (|| {
-        if flags & !FLAGS != 0 {
-            return Err(Errno::EINVAL);
-        }
-        let inf = file_of(k, pid, fd_in)?;
-        let out = file_of(k, pid, fd_out)?;
-        if !inf.readable() || !out.writable() {
-            return Err(Errno::EBADF);
-        }
+    let prep = ends(k, pid, fd_in, fd_out, flags).and_then(|(inf, out)| {
         match (pipe_of(&inf), pipe_of(&out)) {
             (Some(a), Some(b)) if !Rc::ptr_eq(&a, &b) => Ok((inf, out, a, b)),
             _ => Err(Errno::EINVAL),
         }
-    })();
+    });
     let (inf, out, pin, pout) = match prep {
         Ok(v) => v,
         Err(e) => return Step::Done(Err(e)),
@@ -257,40 +264,22 @@ pub(crate) fn try_tee(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &Sys
         return Step::Done(Ok(0));
     }
     let nonblock = flags & g::SPLICE_F_NONBLOCK as u64 != 0;
-    let (avail, writers, in_id) = {
-        let p = pin.borrow();
-        (p.buf.len(), p.writers, p.id)
+    let avail = match pipe_input(&pin, &inf, nonblock) {
+        Ok(n) => n,
+        Err(step) => return step,
     };
-    if avail == 0 {
-        return if writers == 0 {
-            Step::Done(Ok(0))
-        } else if nonblock || inf.nonblocking() {
-            Step::Done(Err(Errno::EAGAIN))
-        } else {
-            Step::Wait(in_id)
-        };
-    }
-    let (room, readers, out_id) = {
-        let q = pout.borrow();
-        (PIPE_CAPACITY - q.buf.len(), q.readers, q.id)
+    let room = match pipe_room(k, plat, pid, &pout, &out, nonblock) {
+        Ok(n) => n,
+        Err(step) => return step,
     };
-    if readers == 0 {
-        return broken_pipe(k, plat, pid);
-    }
-    if room == 0 {
-        return if nonblock || out.nonblocking() {
-            Step::Done(Err(Errno::EAGAIN))
-        } else {
-            Step::Wait(out_id)
-        };
-    }
     let n = (len as usize).min(avail).min(room);
     let data: Vec<u8> = pin.borrow().buf.iter().take(n).copied().collect();
-    {
+    let out_id = {
         let mut q = pout.borrow_mut();
         q.buf.extend(&data);
         q.generation += 1;
-    }
+        q.id
+    };
     k.wake_pipe(plat, out_id);
     Step::Done(Ok(n as u64))
 }

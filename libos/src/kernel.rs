@@ -224,11 +224,6 @@ pub fn regs_context(r: &SyscallRegs, fs_base: u64) -> Context {
     ]
 }
 
-/// The process (thread group) of thread `tid`.
-fn p_tgid(procs: &BTreeMap<Pid, Process>, tid: Pid) -> Pid {
-    procs.get(&tid).map_or(tid, |p| p.tgid)
-}
-
 impl Kernel {
     /// Reads a regular file at `off` (what shared mappings stored included).
     pub(crate) fn file_read(&mut self, ino: Ino, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
@@ -727,6 +722,7 @@ impl Kernel {
         } else {
             Access::Read
         };
+        let tgid = p.tgid;
         let res = p.vm().fault(addr, access);
         let (sig, code) = match res {
             Ok(()) => return FaultOutcome::Resume,
@@ -735,7 +731,8 @@ impl Kernel {
             // As Linux's OOM killer: the biggest process goes, and the fault
             // is retried; the faulting process itself when it is the biggest.
             Err(FaultError::NoMemory) => match self.oom_victim() {
-                Some(v) if self.procs.get(&v).map(|q| q.tgid) != Some(p_tgid(&self.procs, pid)) => {
+                // (Victims are process leaders: pid == tgid.)
+                Some(v) if v != tgid => {
                     self.oom_kill(plat, v);
                     return FaultOutcome::Resume;
                 }

@@ -1,5 +1,6 @@
 # Selkie: a Linux-ABI LibOS on seL4.
 #   make run [INIT='/tests/hello a b']   build everything and boot (INIT: the first command)
+#            [FS=inproc]                 the file system linked into the LibOS, not its own task
 #   make test                            host tests, lints, QEMU system tests, busybox's suites
 #   make suite DIR=path [RUNNER=cmd]     run a directory of test binaries inside Selkie
 #   make bench [FUZZ=calls]              the same benchmarks under Selkie and Linux in QEMU
@@ -28,22 +29,27 @@ rootfs: debian busybox tests-bin
 	@scripts/mkrootfs.sh
 
 roottask: rootfs
-	@scripts/build-roottask.sh
+	@SELKIE_FS=$(or $(FS),task) scripts/build-roottask.sh
 
 image: kernel roottask
 
 run: image
-	@INIT="$(INIT)" TRACE="$(TRACE)" scripts/qemu.sh
+	@INIT="$(INIT)" TRACE="$(TRACE)" SELKIE_FS=$(or $(FS),task) scripts/qemu.sh
 
 # Host side: formatting, lints, unit tests (the binding tests read the kernel tree).
 check: kernel
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy -p selkie-roottask -- -D warnings
+	cargo clippy -p selkie-roottask --features fs-inproc -- -D warnings
+	cargo clippy -p selkie-fsd -- -D warnings
 	cargo test
+	SELKIE_TEST_FS=proto cargo test -q -p selkie-libos
 
 test: check image
 	python3 tests/system.py
+	SELKIE_FS=inproc scripts/build-roottask.sh
+	python3 tests/system.py --fs inproc
 	python3 tests/suites.py
 	FUZZ_RUNS=3000 scripts/fuzz.sh
 

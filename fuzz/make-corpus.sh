@@ -156,4 +156,6 @@ ln -s loop1 "$tmp/b/loop2"
 ln -s loop1 "$tmp/b/init"
 (cd "$tmp/a" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$corpus/cpio_parse/tree.cpio"
 (cd "$tmp/b" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$corpus/cpio_parse/loops.cpio"
+# fs_proto: requests encoded by the codec itself.
+(cd "$here/.." && SELKIE_BLESS=1 cargo test -q -p selkie-fsproto fuzz_seeds)
 ls -l "$corpus"/*

@@ -11,7 +11,8 @@ mkdir -p build
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
 # bsdutils: script(1), the pseudo-terminal for native runs of terminal tests.
-for pkg in qemu-system-x86 musl-tools libxml2-utils cpio gcc make binutils python3-venv patch dpkg-dev file bsdutils; do
+# e2fsprogs: mke2fs, e2fsck and debugfs for the disk image and its tests.
+for pkg in qemu-system-x86 musl-tools libxml2-utils cpio gcc make binutils python3-venv patch dpkg-dev file bsdutils e2fsprogs; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

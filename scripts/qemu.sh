@@ -5,6 +5,7 @@
 # commands may be separated by ';'. The root task prints `selkie: halt N`
 # when the last command ends; this script exits with N (124 on timeout,
 # 125 when QEMU ends without a verdict).
+# SELKIE_FS=inproc: boot build/roottask-inproc.elf (see scripts/build-roottask.sh).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 init=${INIT:-}
@@ -16,8 +17,11 @@ while [ $# -gt 0 ]; do
         *) echo "usage: $0 [--init CMD] [--timeout SECS]" >&2; exit 2 ;;
     esac
 done
+# SELKIE_FS=inproc boots the build with the file system linked into the LibOS.
+image=$top/build/roottask.elf
+[ "${SELKIE_FS:-task}" = inproc ] && image=$top/build/roottask-inproc.elf
 args=(-nographic -serial mon:stdio -m "${SELKIE_MEM:-512}" -cpu qemu64,+fsgsbase,+pdpe1gb
-      -kernel "$top/build/kernel32.elf" -initrd "$top/build/roottask.elf"
+      -kernel "$top/build/kernel32.elf" -initrd "$image"
       -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 # Tests (with a timeout) end at a guest reboot; an interactive run restarts.
 [ -n "$timeout" ] && args+=(-no-reboot)

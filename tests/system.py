@@ -8,7 +8,11 @@ LibOS's own `selkie:` log lines), and checks the exit statuses and the output.
 Differential cases also run the same binary natively on the host and require
 identical output and status.
 
-Usage: tests/system.py [-k SUBSTRING] [-v]
+The file system runs in the fs service task (the default build); with
+`--fs inproc` the cases in FS_CASES run against build/roottask-inproc.elf,
+the build with the file system linked into the LibOS.
+
+Usage: tests/system.py [-k SUBSTRING] [-v] [--fs task|inproc]
 """
 import argparse
 import concurrent.futures
@@ -369,6 +373,13 @@ CASES += dynamic_twins(CASES)
 LEAK_CHECKED = {"no-leaks-after-workloads"}
 HELD_RE = re.compile(r"^selkie: exit \d+ \(.*\) \[.*held (\d+) objects (\d+) slots\]$")
 
+# What runs against the in-process file system too: every case that works
+# the file system hard.
+FS_CASES = ["files-directories-pipes", "record-locks-and-flock", "extended-attributes", "splice-and-tee",
+            "fifos", "chroot", "proc-fd-links-and-dev-fd", "private-file-mappings", "ofd-locks-and-copy-file-range",
+            "statx", "shared-file-mappings-and-process-shared-futexes", "busybox-shell-files-and-pipelines",
+            "glibc-dynamic-ls-l-root", "applet-sweep-musl-busybox", "hostile-elf-files", "no-leaks-after-workloads"]
+
 TIMEOUTS = {"no-leaks-after-workloads": 600, "memory-hog-and-recursion": 300, "syscall-fuzzer": 900, "applet-sweep-musl-busybox": 300, "applet-sweep-glibc-busybox": 300}
 
 INIT_RE = re.compile(r"^selkie: init: (.*)$")
@@ -552,8 +563,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", default="", help="run only cases whose name contains this")
     ap.add_argument("-v", action="store_true", help="print every console transcript")
+    ap.add_argument("--fs", choices=["task", "inproc"], default="task",
+                    help="the build to boot: fs service task (default) or fs linked into the LibOS")
     args = ap.parse_args()
-    cases = [c for c in CASES if args.k in c[0]]
+    os.environ["SELKIE_FS"] = args.fs
+    cases = [c for c in CASES if args.k in c[0] and (args.fs == "task" or c[0] in FS_CASES)]
     passed = failed = 0
     # Two cases run at a time; a test and its dynamic twin never do (their
     # native runs would share files in /tmp), so the twins come second.

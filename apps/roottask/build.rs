@@ -1,4 +1,5 @@
-//! Links the root task as a static bare-metal ELF and embeds the rootfs archive.
+//! Links the root task as a static bare-metal ELF and embeds the rootfs
+//! archive, the vDSO and the fs service task.
 fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
     println!("cargo:rustc-link-arg-bins=-T{dir}/link.ld");
@@ -27,6 +28,18 @@ fn main() {
         std::fs::copy(&vdso, &vdso_out).unwrap();
     } else {
         std::fs::write(&vdso_out, b"").unwrap();
+    }
+    // The fs service task (apps/fsd), unless the fs is linked in.
+    let fsd = std::env::var("SELKIE_FSD").unwrap_or_else(|_| format!("{dir}/../../build/fsd.elf"));
+    println!("cargo:rerun-if-env-changed=SELKIE_FSD");
+    println!("cargo:rerun-if-changed={fsd}");
+    let fsd_out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("fsd.elf");
+    if std::path::Path::new(&fsd).exists() {
+        std::fs::copy(&fsd, &fsd_out).unwrap();
+    } else if std::env::var_os("CARGO_FEATURE_FS_INPROC").is_none() {
+        panic!("{fsd} is missing: build apps/fsd first (scripts/build-roottask.sh does)");
+    } else {
+        std::fs::write(&fsd_out, b"").unwrap();
     }
     let path = std::path::Path::new(&rootfs);
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("rootfs.cpio");

@@ -9,8 +9,10 @@
 //! - An inode whose last link goes while it is open lives on until the last
 //!   close ([`Tmpfs::open`], [`Tmpfs::release`]).
 //!
-//! It is an ordinary library with a function-call API: the LibOS links it
-//! today; a thin IPC wrapper can run it as a service task later.
+//! It is an ordinary library with a function-call API, the trait
+//! [`FileSystem`] (module `api`): the LibOS links it, or reaches it in the fs
+//! service task through `selkie-fsproto`. [`cpio`] reads the archive the
+//! initial tree comes in, and [`unpack`] adds one to a file system.
 #![no_std]
 
 extern crate alloc;
@@ -21,6 +23,10 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use selkie_syscalls::errno::Errno;
+
+mod api;
+pub mod cpio;
+pub use api::{unpack, FileSystem};
 
 /// An inode number.
 pub type Ino = u64;

@@ -12,10 +12,11 @@ use crate::platform::{Platform, PAGE_SIZE};
 use crate::process::{Blocked, ExitStatus, Pid, Process, State};
 use crate::signal::{self, bit, default_action, DefaultAction, SigInfo};
 use crate::syscall;
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
-use selkie_fs::Ino;
+use selkie_fs::{FileSystem, Ino};
 use selkie_loader::{self as loader, Perms};
 use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;
@@ -148,7 +149,7 @@ pub struct Kernel {
     /// Console input not yet read.
     pub(crate) tty: crate::tty::Tty,
     /// The file system (a tmpfs seeded from the initial tree, with /dev).
-    pub(crate) fs: selkie_fs::Tmpfs,
+    pub(crate) fs: Box<dyn FileSystem>,
     /// Identity of the next pipe.
     pub(crate) next_pipe: u64,
     /// The pipes behind FIFOs that are open, by inode.
@@ -228,7 +229,7 @@ impl Kernel {
     /// Reads a regular file at `off` (what shared mappings stored included).
     pub(crate) fn file_read(&mut self, ino: Ino, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         self.cache
-            .write_back(&mut self.fs, ino, off, buf.len() as u64);
+            .write_back(self.fs.as_mut(), ino, off, buf.len() as u64);
         self.fs.read_at(ino, off, buf)
     }
 
@@ -241,32 +242,40 @@ impl Kernel {
         now: u64,
     ) -> Result<usize, Errno> {
         let n = self.fs.write_at(ino, off, data, now)?;
-        self.cache.refresh(&self.fs, ino, off, n as u64);
+        self.cache.refresh(self.fs.as_ref(), ino, off, n as u64);
         Ok(n)
     }
 
     /// Sets a regular file's length; mapped bytes past the new end read as
     /// zero from then on.
     pub(crate) fn file_truncate(&mut self, ino: Ino, len: u64, now: u64) -> Result<(), Errno> {
-        self.cache.write_back(&mut self.fs, ino, 0, u64::MAX);
+        self.cache.write_back(self.fs.as_mut(), ino, 0, u64::MAX);
         let old = self.fs.stat(ino)?.size;
         self.fs.truncate(ino, len, now)?;
         self.cache
-            .refresh(&self.fs, ino, old.min(len), old.abs_diff(len));
+            .refresh(self.fs.as_ref(), ino, old.min(len), old.abs_diff(len));
         Ok(())
     }
 
     /// The whole contents of a regular file, stores through shared mappings
     /// included.
-    pub(crate) fn file_data(&mut self, ino: Ino) -> Result<&[u8], Errno> {
-        self.cache.write_back(&mut self.fs, ino, 0, u64::MAX);
+    pub(crate) fn file_data(&mut self, ino: Ino) -> Result<alloc::borrow::Cow<'_, [u8]>, Errno> {
+        self.cache.write_back(self.fs.as_mut(), ino, 0, u64::MAX);
         self.fs.data(ino)
     }
 
-    /// A LibOS whose file system starts as the tree `files` (a parsed cpio
-    /// archive), plus the devices of /dev.
-    pub fn new(files: Vec<Entry<'static>>) -> Self {
-        let fs = build_tree(&files);
+    /// A LibOS whose file system is a tmpfs in the LibOS, holding the tree
+    /// `files` (a parsed cpio archive), plus the devices of /dev.
+    pub fn new(files: Vec<Entry<'_>>) -> Self {
+        let mut fs = selkie_fs::Tmpfs::new();
+        selkie_fs::unpack(&mut fs, &files);
+        Self::with_fs(Box::new(fs))
+    }
+
+    /// A LibOS over the file system `fs` (in the LibOS, or a client of the
+    /// fs service task), to which it adds /dev, /tmp, /root and /proc.
+    pub fn with_fs(mut fs: Box<dyn FileSystem>) -> Self {
+        populate(fs.as_mut());
         Kernel {
             procs: BTreeMap::new(),
             next_pid: 1,
@@ -563,29 +572,47 @@ impl Kernel {
         self.wake_vfork_parent(plat, child);
     }
 
-    /// The interpreter (dynamic loader) the program `ino` names in its
-    /// PT_INTERP, looked up as execve does (ENOENT when it is missing); None
-    /// for a static program or one the loader refuses anyway. Stores
-    /// through shared mappings of either file are written back first.
-    pub(crate) fn interpreter_of(
+    /// The image of the program `ino` and of the interpreter (dynamic
+    /// loader) it names in its PT_INTERP, looked up as execve does (ENOENT
+    /// when it is missing, EACCES when it is not a regular file); no
+    /// interpreter for a static program or one the loader refuses anyway.
+    /// Stores through shared mappings of either file are written back first.
+    /// Each file is read once (over IPC, that is what costs).
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn program_images(
         &mut self,
         root: Ino,
         cwd: Ino,
         ino: Ino,
-    ) -> Result<Option<Ino>, Errno> {
-        let data = self.file_data(ino)?;
-        let Some(path) = loader::plan(data, &program_options())
-            .ok()
-            .and_then(|p| p.interp)
-        else {
-            return Ok(None);
+    ) -> Result<
+        (
+            alloc::borrow::Cow<'_, [u8]>,
+            Option<alloc::borrow::Cow<'_, [u8]>>,
+        ),
+        Errno,
+    > {
+        self.cache.write_back(self.fs.as_mut(), ino, 0, u64::MAX);
+        let interp = {
+            let data = self.fs.data(ino)?;
+            match loader::plan(&data, &program_options())
+                .ok()
+                .and_then(|p| p.interp)
+            {
+                None => None,
+                Some(path) => {
+                    let i = self.fs.resolve_in(root, cwd, &path, true)?;
+                    if self.fs.stat(i)?.kind != selkie_fs::Kind::File {
+                        return Err(Errno::EACCES);
+                    }
+                    Some(i)
+                }
+            }
         };
-        let i = self.fs.resolve_in(root, cwd, &path, true)?;
-        if self.fs.stat(i)?.kind != selkie_fs::Kind::File {
-            return Err(Errno::EACCES);
+        if let Some(i) = interp {
+            self.cache.write_back(self.fs.as_mut(), i, 0, u64::MAX);
         }
-        self.cache.write_back(&mut self.fs, i, 0, u64::MAX);
-        Ok(Some(i))
+        let fs = self.fs.as_ref();
+        Ok((fs.data(ino)?, interp.map(|i| fs.data(i)).transpose()?))
     }
 
     /// Finds an executable: a path (relative to `cwd`), or a bare name
@@ -650,15 +677,10 @@ impl Kernel {
         p.files = alloc::rc::Rc::new(core::cell::RefCell::new(
             crate::file::FdTable::with_console(),
         ));
-        let interp = self
-            .interpreter_of(root_dir, root_dir, ino)
+        let (data, idata) = self
+            .program_images(root_dir, root_dir, ino)
             .map_err(SpawnError::Errno)?;
-        let data = self.fs.data(ino).map_err(SpawnError::Errno)?;
-        let idata = interp
-            .map(|i| self.fs.data(i))
-            .transpose()
-            .map_err(SpawnError::Errno)?;
-        let (entry, sp) = load_image(plat, &mut p, data, idata, &path, argv, envp)?;
+        let (entry, sp) = load_image(plat, &mut p, &data, idata.as_deref(), &path, argv, envp)?;
         self.alloc_pid();
         let root = p.vm().aspace.root();
         self.procs.insert(pid, p);
@@ -796,7 +818,9 @@ impl Kernel {
         if off >= self.fs.stat(ino)?.size {
             return Ok(false);
         }
-        let page = self.cache.page(plat, &mut self.fs, ino, off / PAGE_SIZE)?;
+        let page = self
+            .cache
+            .page(plat, self.fs.as_mut(), ino, off / PAGE_SIZE)?;
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         let mut vm = p.vm();
         if !vm.aspace.is_mapped(va) {
@@ -1281,7 +1305,7 @@ impl Kernel {
         }
         self.close_table(plat, files);
         // Files only this process mapped shared leave the page cache.
-        self.cache.collect(&mut self.fs);
+        self.cache.collect(self.fs.as_mut());
         if self.locks.release_owner(pid as u64) {
             self.wake_lockers(plat);
         }
@@ -1944,51 +1968,11 @@ impl Kernel {
     }
 }
 
-/// The tmpfs of a new LibOS: the initial tree, then /dev.
-fn build_tree(files: &[Entry<'static>]) -> selkie_fs::Tmpfs {
+/// The directories and devices every LibOS tree has: /dev (device nodes,
+/// /dev/pts, /dev/shm, the fd links), /tmp, /root and /proc.
+fn populate(fs: &mut dyn FileSystem) {
     use selkie_fs::Kind;
-    let mut fs = selkie_fs::Tmpfs::new();
     let root = fs.root();
-    // Directories get the archive's times once everything is in them.
-    let mut dirs = Vec::new();
-    for e in files {
-        // Parents missing from the archive are created (mkdir -p).
-        let mut dir = root;
-        let mut parts: Vec<&str> = e.name.split('/').filter(|p| !p.is_empty()).collect();
-        let Some(name) = parts.pop() else {
-            continue;
-        };
-        for part in parts {
-            dir = match fs.lookup(dir, part) {
-                Ok(d) => d,
-                Err(_) => match fs.create(dir, part, Kind::Dir, 0o755, 0, 0, 0) {
-                    Ok(d) => d,
-                    Err(_) => break,
-                },
-            };
-        }
-        let name = String::from(name);
-        let perm = e.mode & 0o7777;
-        let t = e.mtime.saturating_mul(1_000_000_000);
-        let _ = if e.is_dir() {
-            fs.create(dir, &name, Kind::Dir, perm, 0, 0, t)
-                .map(|ino| dirs.push((ino, t)))
-        } else if e.is_symlink() {
-            fs.symlink(dir, &name, e.data, t).map(|_| ())
-        } else if e.is_file() {
-            fs.create(dir, &name, Kind::File, perm, 0, 0, t)
-                .and_then(|ino| fs.write_at(ino, 0, e.data, t).map(|_| ()))
-        } else {
-            // Device nodes, FIFOs and sockets in the archive are skipped: the
-            // LibOS makes its own /dev nodes below (a node taken as a plain
-            // file would turn /dev/null into a file that keeps what is
-            // written to it).
-            Ok(())
-        };
-    }
-    for (ino, t) in dirs {
-        let _ = fs.set_times(ino, Some(t), Some(t), t);
-    }
     let dev = match fs.resolve(root, "/dev", true) {
         Ok(d) => d,
         Err(_) => fs
@@ -2038,7 +2022,6 @@ fn build_tree(files: &[Entry<'static>]) -> selkie_fs::Tmpfs {
             0,
         );
     }
-    fs
 }
 
 /// Where a program may be loaded (a PIE at Linux's base without

@@ -25,7 +25,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
-pub mod cpio;
+pub use selkie_fs::cpio;
 pub mod file;
 pub mod kernel;
 pub mod lock;

@@ -18,7 +18,7 @@
 //! while cached it is held open, so its inode is not reused.
 use crate::platform::{PageRef, Platform, PAGE_SIZE};
 use alloc::collections::BTreeMap;
-use selkie_fs::{Ino, Tmpfs};
+use selkie_fs::{FileSystem, Ino};
 use selkie_syscalls::errno::Errno;
 
 const PAGE: usize = PAGE_SIZE as usize;
@@ -35,7 +35,7 @@ impl PageCache {
     pub fn page(
         &mut self,
         plat: &mut dyn Platform,
-        fs: &mut Tmpfs,
+        fs: &mut dyn FileSystem,
         ino: Ino,
         index: u64,
     ) -> Result<PageRef, Errno> {
@@ -64,7 +64,7 @@ impl PageCache {
 
     /// Writes the cached bytes of [off, off + len) of `ino` back into the
     /// file system, within the file's current size.
-    pub fn write_back(&self, fs: &mut Tmpfs, ino: Ino, off: u64, len: u64) {
+    pub fn write_back(&self, fs: &mut dyn FileSystem, ino: Ino, off: u64, len: u64) {
         let Some(pages) = self.files.get(&ino) else {
             return;
         };
@@ -87,7 +87,7 @@ impl PageCache {
     /// Copies the file system's bytes of [off, off + len) of `ino` into the
     /// cached pages after the file changed there; bytes past the file's end
     /// become zero.
-    pub fn refresh(&self, fs: &Tmpfs, ino: Ino, off: u64, len: u64) {
+    pub fn refresh(&self, fs: &dyn FileSystem, ino: Ino, off: u64, len: u64) {
         let Some(pages) = self.files.get(&ino) else {
             return;
         };
@@ -108,7 +108,7 @@ impl PageCache {
 
     /// Writes back and drops every file none of whose pages is mapped any
     /// more.
-    pub fn collect(&mut self, fs: &mut Tmpfs) {
+    pub fn collect(&mut self, fs: &mut dyn FileSystem) {
         let idle: alloc::vec::Vec<Ino> = self
             .files
             .iter()

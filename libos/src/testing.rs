@@ -9,6 +9,25 @@ use core::cell::RefCell;
 use selkie_loader::Perms;
 use selkie_syscalls::errno::Errno;
 
+/// A kernel over the file tree `entries` for the unit tests: over a
+/// `Tmpfs`, as [`Kernel::new`](crate::Kernel::new) builds it, or, with
+/// `SELKIE_TEST_FS=proto`, over a `selkie_fsproto` client of one (through
+/// 8 KiB buffers, so that big transfers go in pieces).
+#[cfg(test)]
+pub fn test_kernel(entries: Vec<crate::cpio::Entry<'_>>) -> crate::Kernel {
+    use selkie_fsproto::{Client, Loopback};
+    match std::env::var("SELKIE_TEST_FS").as_deref() {
+        Err(_) | Ok("" | "inproc") => crate::Kernel::new(entries),
+        Ok("proto") => {
+            let mut fs = selkie_fs::Tmpfs::new();
+            selkie_fs::unpack(&mut fs, &entries);
+            let client = Client::connect(Loopback::new(fs, 8192)).expect("a loopback connects");
+            crate::Kernel::with_fs(Box::new(client))
+        }
+        Ok(other) => panic!("SELKIE_TEST_FS={other}: not inproc nor proto"),
+    }
+}
+
 type Frame = Rc<RefCell<[u8; 4096]>>;
 
 /// One mapped page: its frame (shared after fork), rights, copy-on-write flag.

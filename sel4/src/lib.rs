@@ -14,6 +14,9 @@
 //! - [`invoke`]: typed object invocations (untyped retype, CNode, TCB, paging
 //!   structures, ASID pool, IRQ, IO ports), each returning [`Result`].
 //! - [`bootinfo`]: the `seL4_BootInfo` structure the root task receives.
+//! - [`service`]: the layout of a service task (its CSpace slots, where its
+//!   IPC buffer, shared buffers, stack and heap are) and its message labels.
+//! - `rt` (feature `rt`): the memory functions a bare seL4 program needs.
 //!
 //! This crate and the root task are the only places in Selkie with `unsafe`.
 //! Its constants and encoders also build on the host, where they are tested.
@@ -23,6 +26,9 @@ pub mod bootinfo;
 pub mod consts;
 pub mod invoke;
 pub mod ipc;
+#[cfg(feature = "rt")]
+pub mod rt;
+pub mod service;
 pub mod syscall;
 
 pub use consts::*;

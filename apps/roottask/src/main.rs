@@ -10,6 +10,9 @@
 //! - `vspace`: a process's VSpace (PML4 and paging structures) implementing the
 //!   LibOS `AddressSpace` trait;
 //! - `machine`: clocks (TSC, CMOS RTC), entropy, QEMU fw_cfg, debug exit;
+//! - `service`, `fstask`: the fs service task (its own VSpace, CSpace and
+//!   TCB, built from an embedded ELF) and the IPC transport to it; with the
+//!   feature `fs-inproc` the file system is linked into the LibOS instead;
 //! - `run`: process creation (TCB in Linux syscall mode, a CSpace holding only
 //!   its badged fault endpoint) and the fault loop that feeds the LibOS.
 #![no_std]
@@ -21,10 +24,13 @@ extern crate alloc;
 
 #[macro_use]
 mod console;
+#[cfg(not(feature = "fs-inproc"))]
+mod fstask;
 mod machine;
 mod objects;
 mod rt;
 mod run;
+mod service;
 mod vspace;
 
 use selkie_sel4::bootinfo::BootInfo;

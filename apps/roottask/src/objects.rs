@@ -48,7 +48,7 @@ pub struct Stats {
 
 /// What is held outside the allocator's pools: with no process left, this
 /// is the root task's own baseline, and anything above it leaked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Held {
     pub objects: u64,
     pub slots: u64,

@@ -11,12 +11,11 @@
 //! restart one in a new VSpace after execve, destroy one).
 use crate::objects::{self, DEPTH};
 use crate::vspace::ChildSpace;
-use crate::{console, machine};
+use crate::{console, machine, service};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use selkie_libos::cpio;
 use selkie_libos::process::Pid;
 use selkie_libos::{
     Action, AddressSpace, Context, Errno, FaultOutcome, Interrupted, Kernel, Outcome, Platform,
@@ -491,19 +490,12 @@ impl Loop {
     }
 
     fn save_reply(&mut self, tid: Pid) {
-        let a = objects::get();
         let Some(t) = self.threads.get_mut(&tid) else {
             return;
         };
-        match a.alloc_slot() {
-            Ok(slot) => match invoke::cnode_save_caller(seL4_CapInitThreadCNode, slot, DEPTH) {
-                Ok(()) => t.reply = Some(slot),
-                Err(e) => {
-                    println!("selkie: cannot save the reply of thread {tid}: {e}");
-                    a.free_slot(slot);
-                }
-            },
-            Err(_) => println!("selkie: out of cap slots saving a reply"),
+        match service::take_saved() {
+            Some(slot) => t.reply = Some(slot),
+            None => println!("selkie: cannot save the reply of thread {tid}"),
         }
     }
 
@@ -541,7 +533,7 @@ impl Loop {
             }
             if let Some(r) = reply.take() {
                 let (info, mrs) = r.message();
-                syscall::reply(info, mrs);
+                service::reply(info, mrs);
             }
             self.kernel.tick(&mut self.plat);
             self.run_actions();
@@ -569,20 +561,35 @@ impl Loop {
             if let Some(status) = self.kernel.exit_status(pid) {
                 self.kernel.reap(pid);
                 self.run_actions();
+                // The last thread's exit needs no answer.
+                service::discard_saved();
                 return status.shell_status();
+            }
+            // Interrupts that came in while the LibOS waited for the fs task.
+            let irqs = service::take_interrupts();
+            if irqs != 0 {
+                if let Some(r) = reply.take() {
+                    let (info, mrs) = r.message();
+                    service::reply(info, mrs);
+                }
+                self.interrupt(irqs);
+                continue;
             }
             self.timers(&mut reply);
             let (badge, info, mrs) = match reply.take() {
                 Some(r) => {
                     let (info, mrs) = r.message();
-                    syscall::reply_recv(self.ep, info, mrs)
+                    service::reply_recv(self.ep, info, mrs)
                 }
                 None => syscall::recv(self.ep),
             };
+            // A reply capability saved in the last turn and not used is void.
+            service::discard_saved();
             if badge & (BADGE_CONSOLE | BADGE_TIMER) != 0 {
                 self.interrupt(badge);
                 continue;
             }
+            service::received_call();
             let tid = badge as Pid;
             if !self.threads.contains_key(&tid) {
                 println!("selkie: fault from unknown thread {tid} ignored");
@@ -617,7 +624,7 @@ impl Loop {
                         self.run_action(a);
                     }
                     let (info, mrs) = r.message();
-                    syscall::reply(info, mrs);
+                    service::reply(info, mrs);
                     for a in actions {
                         self.run_action(a);
                     }
@@ -688,14 +695,43 @@ fn setup_interrupts() {
     }
 }
 
+/// The LibOS over a tmpfs linked into the root task (`fs-inproc` builds).
+#[cfg(feature = "fs-inproc")]
+fn make_kernel() -> Result<(Kernel, Option<FsHeld>), String> {
+    let entries = selkie_libos::cpio::parse(ROOTFS)
+        .map_err(|e| alloc::format!("the embedded root file tree is corrupt: {e:?}"))?;
+    Ok((Kernel::new(entries), None))
+}
+
+/// The LibOS over the fs service task, started from its embedded ELF.
+#[cfg(not(feature = "fs-inproc"))]
+fn make_kernel() -> Result<(Kernel, Option<FsHeld>), String> {
+    /// The fs service task (apps/fsd, built by scripts/build-roottask.sh).
+    static FSD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fsd.elf"));
+    let task = crate::fstask::FsTask::spawn(FSD, ROOTFS)?;
+    let held = task.held_handle();
+    let client = selkie_fsproto::Client::connect(task)
+        .map_err(|e| alloc::format!("the fs task does not answer: {e:?}"))?;
+    println!("selkie: fs service task up");
+    Ok((Kernel::with_fs(Box::new(client)), Some(held)))
+}
+
+/// What the fs task holds (its heap grows and never shrinks), left out of
+/// the exit lines' leak counts.
+type FsHeld = alloc::rc::Rc<core::cell::Cell<objects::Held>>;
+
+/// The root task's holdings, less the fs task's.
+fn held_outside_fs(fs: &Option<FsHeld>) -> objects::Held {
+    let mut h = objects::get().held();
+    if let Some(f) = fs {
+        let f = f.get();
+        h.objects = h.objects.saturating_sub(f.objects);
+        h.slots = h.slots.saturating_sub(f.slots);
+    }
+    h
+}
+
 pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
-    let entries = match cpio::parse(ROOTFS) {
-        Ok(e) => e,
-        Err(e) => {
-            println!("selkie: the embedded root file tree is corrupt: {e:?}");
-            machine::exit_qemu(125);
-        }
-    };
     setup_interrupts();
     let ep = match objects::get().alloc_object(seL4_EndpointObject, 0) {
         Ok(ep) => ep,
@@ -704,8 +740,14 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
             machine::exit_qemu(125);
         }
     };
+    let (mut kernel, fs_held) = match make_kernel() {
+        Ok(k) => k,
+        Err(e) => {
+            println!("selkie: {e}");
+            machine::exit_qemu(125);
+        }
+    };
     let init = machine::init_command().unwrap_or_else(|| DEFAULT_INIT.into());
-    let mut kernel = Kernel::new(entries);
     kernel.trace =
         machine::fw_cfg_file("opt/selkie/trace").is_some_and(|v| v.first() == Some(&b'1'));
     let mut lp = Loop {
@@ -717,7 +759,7 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
     };
     let mut last = 0;
     // The baseline the exit lines' `held` counts return to when nothing leaks.
-    let held = objects::get().held();
+    let held = held_outside_fs(&fs_held);
     println!(
         "selkie: ready, held {} objects {} slots",
         held.objects, held.slots
@@ -726,8 +768,9 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         let line = argv.join(" ");
         println!("selkie: init: {line}");
         last = lp.run_command(&argv);
+        let held = held_outside_fs(&fs_held);
         let a = objects::get();
-        let (s, held) = (a.stats, a.held());
+        let s = a.stats;
         println!(
             "selkie: exit {last} ({line}) [frames {}/{} free, {} slots in use, peak {} KiB, held {} objects {} slots]",
             s.frames_free,

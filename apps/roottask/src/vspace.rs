@@ -33,6 +33,12 @@ impl CachePage {
         let frame = objects::get().alloc_frame().map_err(|_| Errno::ENOMEM)?;
         Ok(CachePage(Rc::new(SharedFrame(frame))))
     }
+
+    /// The frame's capability (the root task's own; mappings use copies).
+    #[cfg_attr(feature = "fs-inproc", allow(dead_code))]
+    pub fn cap(&self) -> CPtr {
+        self.0 .0.cap
+    }
 }
 
 impl SharedPage for CachePage {
@@ -154,6 +160,12 @@ impl ChildSpace {
 }
 
 impl ChildSpace {
+    /// Pages mapped and paging structures made (for accounting).
+    #[cfg_attr(feature = "fs-inproc", allow(dead_code))]
+    pub fn footprint(&self) -> (u64, u64) {
+        (self.pages.len() as u64, self.structures.len() as u64)
+    }
+
     /// Unmaps every page and frees every paging structure below the PML4.
     fn release_all(&mut self) {
         let vas: Vec<u64> = self.pages.keys().copied().collect();

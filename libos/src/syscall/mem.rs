@@ -108,7 +108,7 @@ pub fn sys_mmap(
                 if let Some(p) = k.procs.get_mut(&pid) {
                     p.vm().unmap_range(start, end);
                 }
-                k.cache.collect(&mut k.fs);
+                k.cache.collect(k.fs.as_mut());
                 return Err(e);
             }
         }
@@ -268,7 +268,7 @@ pub fn sys_munmap(
         }
         let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         p.vm().unmap_range(start, end);
-        k.cache.collect(&mut k.fs);
+        k.cache.collect(k.fs.as_mut());
         Ok(0)
     })();
     super::KResult::Done(res)
@@ -342,7 +342,7 @@ pub fn sys_mremap(
         // A shared file mapping that grew or moved maps its file's pages.
         let len = page_ceil(args[2]).ok_or(Errno::EINVAL)?;
         k.map_file_pages(plat, pid, new, new + len)?;
-        k.cache.collect(&mut k.fs);
+        k.cache.collect(k.fs.as_mut());
         Ok(new)
     })();
     super::KResult::Done(res)

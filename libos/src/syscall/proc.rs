@@ -565,15 +565,21 @@ fn do_execve(
         path = interp.into();
     }
     let root = k.procs.get(&pid).map_or(1, |p| p.root);
-    let interp = k.interpreter_of(root, cwd, ino)?;
-    let data = k.fs.data(ino)?;
-    let idata = interp.map(|i| k.fs.data(i)).transpose()?;
+    let (data, idata) = k.program_images(root, cwd, ino)?;
     let aspace = plat.new_address_space()?;
     let mut fresh = Process::new(pid, 0, aspace, path.clone());
     let argv_refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
     let envp_refs: Vec<&[u8]> = env.iter().map(|a| a.as_slice()).collect();
-    let (entry, sp) = load_image(plat, &mut fresh, data, idata, &path, &argv_refs, &envp_refs)
-        .map_err(|e| e.errno())?;
+    let (entry, sp) = load_image(
+        plat,
+        &mut fresh,
+        &data,
+        idata.as_deref(),
+        &path,
+        &argv_refs,
+        &envp_refs,
+    )
+    .map_err(|e| e.errno())?;
     // The point of no return: the other threads end, and the image is
     // swapped in. A non-leader caller takes over the process's thread id.
     let tgid = k.procs.get(&pid).ok_or(Errno::ESRCH)?.tgid;
@@ -607,7 +613,7 @@ fn do_execve(
     p.signals.reset_on_exec();
     let root = p.vm().aspace.root();
     drop(fresh);
-    k.cache.collect(&mut k.fs);
+    k.cache.collect(k.fs.as_mut());
     // Close-on-exec descriptors go.
     let table = k.procs.get(&tgid).map(|p| p.files.clone());
     if let Some(table) = table {

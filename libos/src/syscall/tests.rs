@@ -2,7 +2,7 @@ use crate::cpio::Entry;
 use crate::kernel::{Action, Kernel, Outcome};
 use crate::mm::{Area, AreaKind};
 use crate::process::{ExitStatus, Process};
-use crate::testing::{MemSpace, TestPlatform};
+use crate::testing::{test_kernel, MemSpace, TestPlatform};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use linux_raw_sys::general as g;
@@ -18,7 +18,7 @@ const RW: Perms = Perms {
 
 /// A kernel with pid 1 owning one RW page at 0x10000 and a heap start.
 fn setup() -> (Kernel, TestPlatform) {
-    let mut k = Kernel::new(Vec::new());
+    let mut k = test_kernel(Vec::new());
     k.alloc_pid();
     let p = Process::new(1, 0, Box::new(MemSpace::default()), "/bin/test".into());
     p.vm()
@@ -262,7 +262,7 @@ fn mmap_munmap_mprotect() {
 
 #[test]
 fn out_of_memory_is_enomem_not_a_panic() {
-    let mut k = Kernel::new(Vec::new());
+    let mut k = test_kernel(Vec::new());
     k.alloc_pid();
     let mut plat = TestPlatform::default();
     let space = MemSpace {
@@ -646,7 +646,7 @@ fn tree() -> Vec<Entry<'static>> {
 
 #[test]
 fn spawn_exec_and_scripts() {
-    let mut k = Kernel::new(tree());
+    let mut k = test_kernel(tree());
     let mut plat = TestPlatform::default();
     let pid = k.spawn(&mut plat, &[b"prog", b"a"], &[b"X=1"]).unwrap();
     assert_eq!(pid, 1);
@@ -814,7 +814,7 @@ fn nanosleep_wakes_on_tick() {
 
 #[test]
 fn stat_and_access_over_the_tree() {
-    let mut k = Kernel::new(tree());
+    let mut k = test_kernel(tree());
     let mut plat = TestPlatform::default();
     k.spawn(&mut plat, &[b"prog"], &[]).unwrap();
     let p = k.process(1).unwrap();
@@ -1565,7 +1565,7 @@ fn map_shared_memory_stays_shared_across_fork() {
 
 #[test]
 fn vdso_is_mapped_with_its_data_page() {
-    let mut k = Kernel::new(tree());
+    let mut k = test_kernel(tree());
     // A position-independent one-page image, like the real vDSO.
     let mut img = tiny_elf();
     img[16] = 3; // ET_DYN
@@ -1985,7 +1985,7 @@ fn pipe_eof_epipe_dup_and_cloexec() {
 /// A kernel over `tree()` running /bin/prog as pid 1, with two scratch
 /// pages at 0x10000.
 fn spawned_prog() -> (Kernel, TestPlatform) {
-    let mut k = Kernel::new(tree());
+    let mut k = test_kernel(tree());
     let mut plat = TestPlatform::default();
     k.spawn(&mut plat, &[b"prog"], &[]).unwrap();
     k.process(1)
@@ -2141,7 +2141,7 @@ fn files_in_the_tmpfs() {
 
 #[test]
 fn procfs_describes_processes() {
-    let mut k = Kernel::new(tree());
+    let mut k = test_kernel(tree());
     let mut plat = TestPlatform::default();
     k.spawn(&mut plat, &[b"prog", b"arg"], &[b"A=1"]).unwrap();
     let p = k.process(1).unwrap();
@@ -2452,7 +2452,7 @@ fn device_nodes_in_the_archive_stay_devices() {
         mtime: 0,
         data: b"",
     });
-    let k = Kernel::new(files);
+    let k = test_kernel(files);
     let root = k.fs.root();
     let ino = k.fs.resolve(root, "/dev/null", true).unwrap();
     assert_eq!(
@@ -2617,7 +2617,8 @@ fn shared_file_mappings_meet_the_file_and_each_other() {
     assert!(!k.cache.is_empty(), "the child still maps a page");
     k.exit_process(&mut plat, child, ExitStatus::Exited(0));
     assert!(k.cache.is_empty());
-    let data = k.fs.data(k.fs.resolve(1, "/tmp/m", true).unwrap()).unwrap();
+    let m = k.fs.resolve(k.fs.root(), "/tmp/m", true).unwrap();
+    let data = k.fs.data(m).unwrap();
     assert_eq!(data.len(), 0x2800);
     assert_eq!(&data[..5], b"hELlo");
     assert_eq!(&data[0x1000..0x1002], b"ZZ");
@@ -2691,7 +2692,7 @@ fn dynamically_linked_programs_start_in_their_interpreter() {
             data,
         });
     }
-    let mut k = Kernel::new(t);
+    let mut k = test_kernel(t);
     let mut plat = TestPlatform::default();
     let pid = k.spawn(&mut plat, &[b"/bin/dyn"], &[]).unwrap();
     let acts = k.take_actions();
@@ -3120,7 +3121,7 @@ fn trace_decodes_arguments_signals_and_exit() {
 /// faulting process is killed only when it is the biggest itself.
 #[test]
 fn out_of_memory_kills_the_biggest_process() {
-    let mut k = Kernel::new(Vec::new());
+    let mut k = test_kernel(Vec::new());
     k.alloc_pid();
     let mut plat = TestPlatform::default();
     let pool = alloc::rc::Rc::new(core::cell::Cell::new(40));

@@ -1,0 +1,285 @@
+//! The fs service task, seen from the root task: building it from its ELF
+//! (a fresh VSpace, CSpace and TCB, laid out as `selkie_sel4::service`
+//! says), and the transport that carries `selkie-fsproto` messages to it.
+use crate::objects::{self, Held, DEPTH};
+use crate::service;
+use crate::vspace::{CachePage, ChildSpace};
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::Cell;
+use selkie_libos::{AddressSpace, PageRef, Perms};
+use selkie_sel4::ipc::MessageInfo;
+use selkie_sel4::service::*;
+use selkie_sel4::{consts::*, invoke, syscall, CPtr, CapRights};
+
+/// The fs task: its objects and the root task's ends of its buffers.
+pub struct FsTask {
+    space: ChildSpace,
+    tcb: CPtr,
+    request_ep: CPtr,
+    reply_ep: CPtr,
+    request: Vec<PageRef>,
+    response: Vec<PageRef>,
+    dead: bool,
+    /// What it holds of the root task's objects and slots.
+    held: Rc<Cell<Held>>,
+}
+
+const PAGE: u64 = 4096;
+const RW: Perms = Perms {
+    read: true,
+    write: true,
+    exec: false,
+};
+const RO: Perms = Perms {
+    read: true,
+    write: false,
+    exec: false,
+};
+/// A service task runs at the root task's priority: it serves while the
+/// root task waits, and before any Linux thread.
+const SERVICE_PRIORITY: u64 = 255;
+const GUARD: u64 = (64 - CSPACE_BITS) << 2;
+
+fn shared_pages(space: &mut ChildSpace, at: u64, perms: Perms) -> Result<Vec<PageRef>, String> {
+    (0..BUF_PAGES)
+        .map(|i| {
+            let p: PageRef = Rc::new(CachePage::new().map_err(|_| "out of memory")?);
+            space
+                .map_page(at + i * PAGE, &p, perms)
+                .map_err(|_| String::from("cannot map a shared page"))?;
+            Ok(p)
+        })
+        .collect()
+}
+
+impl FsTask {
+    /// Builds the task from `elf`, hands it the archive `initrd`, and waits
+    /// until it has unpacked it.
+    pub fn spawn(elf: &[u8], initrd: &[u8]) -> Result<FsTask, String> {
+        let a = objects::get();
+        let plan = selkie_loader::plan(
+            elf,
+            &selkie_loader::PlanOptions {
+                pie_base: 0x40_0000,
+                user_min: 0x1000,
+                user_max: IPC_BUFFER,
+                max_image_size: 1 << 30,
+            },
+        )
+        .map_err(|e| alloc::format!("bad ELF: {e:?}"))?;
+        let mut space = ChildSpace::new().map_err(|e| alloc::format!("no VSpace: {e}"))?;
+        let oom = |_| String::from("out of memory");
+        for (va, perms) in plan.pages() {
+            space.map_zeroed(va, perms).map_err(oom)?;
+        }
+        let mut page = [0u8; PAGE as usize];
+        for va in plan.data_pages() {
+            plan.fill_page(elf, va, &mut page);
+            space.write(va, &page);
+        }
+        let initrd_pages = (initrd.len() as u64).div_ceil(PAGE);
+        for (i, chunk) in initrd.chunks(PAGE as usize).enumerate() {
+            let va = INITRD + i as u64 * PAGE;
+            space.map_zeroed(va, RO).map_err(oom)?;
+            space.write(va, chunk);
+        }
+        for i in 1..=STACK_PAGES {
+            space.map_zeroed(STACK_TOP - i * PAGE, RW).map_err(oom)?;
+        }
+        let ipc = CachePage::new().map_err(oom)?;
+        let ipc_cap = ipc.cap();
+        let ipc: PageRef = Rc::new(ipc);
+        space.map_page(IPC_BUFFER, &ipc, RW).map_err(oom)?;
+        let request = shared_pages(&mut space, REQUEST_BUF, RO)?;
+        let response = shared_pages(&mut space, RESPONSE_BUF, RW)?;
+
+        let sel4 = |e: selkie_sel4::Error| alloc::format!("{e}");
+        let request_ep = a.alloc_object(seL4_EndpointObject, 0).map_err(sel4)?;
+        let reply_ep = a.alloc_object(seL4_EndpointObject, 0).map_err(sel4)?;
+        let cnode = a
+            .alloc_object(seL4_CapTableObject, CSPACE_BITS)
+            .map_err(sel4)?;
+        let tcb = a.alloc_object(seL4_TCBObject, 0).map_err(sel4)?;
+        for (slot, ep, badge) in [
+            (REQUEST_EP, request_ep, 0),
+            (REPLY_EP, reply_ep, BADGE_REPLY),
+            (FAULT_EP, reply_ep, BADGE_FAULT),
+        ] {
+            invoke::cnode_mint(
+                cnode,
+                slot,
+                CSPACE_BITS,
+                seL4_CapInitThreadCNode,
+                ep,
+                DEPTH,
+                CapRights::ALL,
+                badge,
+            )
+            .map_err(sel4)?;
+        }
+        invoke::tcb_configure(
+            tcb, FAULT_EP, cnode, GUARD, space.pml4, 0, IPC_BUFFER, ipc_cap,
+        )
+        .and_then(|_| invoke::tcb_set_priority(tcb, SERVICE_PRIORITY))
+        .map_err(sel4)?;
+        let mut regs = [0u64; 19];
+        regs[0] = plan.entry;
+        regs[1] = STACK_TOP;
+        regs[2] = 0x202;
+        regs[8] = initrd.len() as u64;
+        invoke::tcb_write_registers(tcb, true, 0, &regs).map_err(sel4)?;
+        // The task's VSpace keeps the IPC buffer's frame.
+        drop(ipc);
+        let mut task = FsTask {
+            space,
+            tcb,
+            request_ep,
+            reply_ep,
+            request,
+            response,
+            dead: false,
+            held: Rc::default(),
+        };
+        task.wait(READY)
+            .map_err(|_| String::from("the fs task died starting"))?;
+        for i in 0..initrd_pages {
+            task.space.unmap(INITRD + i * PAGE);
+        }
+        task.count_held();
+        Ok(task)
+    }
+
+    /// What the task holds, kept up to date as its heap grows.
+    pub fn held_handle(&self) -> Rc<Cell<Held>> {
+        self.held.clone()
+    }
+
+    /// Each page is a frame (an object and its slot) and the slot of the
+    /// copy mapped in the task; each paging structure an object and a slot;
+    /// then the TCB, the CNode and the two endpoints.
+    fn count_held(&self) {
+        let (pages, tables) = self.space.footprint();
+        self.held.set(Held {
+            objects: pages + tables + 4,
+            slots: 2 * pages + tables + 4,
+        });
+    }
+
+    /// Waits for the task's message `label`, serving its heap requests and
+    /// noting interrupts meanwhile; a fault or a panic ends the task.
+    fn wait(&mut self, label: u64) -> Result<syscall::Mrs, selkie_fsproto::Dead> {
+        loop {
+            let (badge, info, mrs) = syscall::recv(self.reply_ep);
+            match badge {
+                BADGE_REPLY => match info.label() {
+                    GROW => {
+                        let ok = self.grow(mrs[0], mrs[1]);
+                        syscall::send(
+                            self.request_ep,
+                            MessageInfo::new(GRANTED, 0, 0, 1),
+                            [ok as u64, 0, 0, 0],
+                        );
+                    }
+                    PANIC => {
+                        let mut msg = alloc::vec![0u8; (mrs[0] as usize).min(4096)];
+                        self.read_response(&mut msg);
+                        println!(
+                            "selkie: the fs task panicked: {}",
+                            String::from_utf8_lossy(&msg)
+                        );
+                        return Err(self.stop());
+                    }
+                    l if l == label => return Ok(mrs),
+                    l => {
+                        println!("selkie: the fs task sent message {l}, expected {label}");
+                        return Err(self.stop());
+                    }
+                },
+                BADGE_FAULT => {
+                    println!(
+                        "selkie: the fs task faulted (fault {}, ip {:#x}, address {:#x})",
+                        info.label(),
+                        mrs[0],
+                        mrs[1]
+                    );
+                    return Err(self.stop());
+                }
+                // The root task's bound notification: interrupts.
+                irq => service::note_interrupts(irq),
+            }
+        }
+    }
+
+    /// Maps zeroed pages over `[start, start + len)` of the task's heap.
+    fn grow(&mut self, start: u64, len: u64) -> bool {
+        if !start.is_multiple_of(PAGE)
+            || start < HEAP
+            || len > HEAP_MAX
+            || start - HEAP > HEAP_MAX - len
+        {
+            return false;
+        }
+        let mut va = start;
+        while va < start + len {
+            if self.space.map_zeroed(va, RW).is_err() {
+                // Out of memory: give back what this request got.
+                while va > start {
+                    va -= PAGE;
+                    self.space.unmap(va);
+                }
+                println!("selkie: out of memory for the fs task's heap");
+                return false;
+            }
+            va += PAGE;
+        }
+        self.count_held();
+        true
+    }
+
+    /// Stops the task for good: every later request fails.
+    fn stop(&mut self) -> selkie_fsproto::Dead {
+        self.dead = true;
+        let _ = invoke::tcb_suspend(self.tcb);
+        println!("selkie: the fs task is stopped; file operations fail with EIO");
+        selkie_fsproto::Dead
+    }
+
+    fn read_response(&self, out: &mut [u8]) {
+        for (i, chunk) in out.chunks_mut(PAGE as usize).enumerate() {
+            self.response[i].read(0, chunk);
+        }
+    }
+}
+
+impl selkie_fsproto::Transport for FsTask {
+    fn capacity(&self) -> usize {
+        (BUF_PAGES * PAGE) as usize
+    }
+
+    fn call(&mut self, request: &[u8], response: &mut Vec<u8>) -> Result<(), selkie_fsproto::Dead> {
+        if self.dead || request.len() > self.capacity() {
+            return Err(selkie_fsproto::Dead);
+        }
+        for (i, chunk) in request.chunks(PAGE as usize).enumerate() {
+            self.request[i].write(0, chunk);
+        }
+        service::save_caller();
+        syscall::send(
+            self.request_ep,
+            MessageInfo::new(REQUEST, 0, 0, 1),
+            [request.len() as u64, 0, 0, 0],
+        );
+        let mrs = self.wait(RESPONSE)?;
+        let len = mrs[0] as usize;
+        if len > self.capacity() {
+            println!("selkie: the fs task answered {len} bytes, more than its buffer");
+            return Err(self.stop());
+        }
+        response.clear();
+        response.resize(len, 0);
+        self.read_response(response);
+        Ok(())
+    }
+}

@@ -1,0 +1,403 @@
+//! The client end: a [`FileSystem`] that sends every call over a
+//! [`Transport`].
+use crate::wire::{DecodeError, Get, Reader, Request};
+use crate::{Transport, MIN_CAPACITY, VERSION};
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::ops::Range;
+use selkie_fs::{FileSystem, Ino, Kind, Stat, XattrSet};
+use selkie_syscalls::errno::Errno;
+
+/// Bytes of a request or response besides its one byte string, at most
+/// (`WriteAt` has 32): a data piece is the capacity less this.
+const HEADROOM: usize = 64;
+
+/// Why [`Client::connect`] failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectError {
+    /// The service is gone.
+    Dead,
+    /// The service refused the Hello (EPROTONOSUPPORT: another version).
+    Refused(Errno),
+    /// The service speaks this other version.
+    Version(u32),
+    /// The answer to the Hello is malformed.
+    Malformed,
+    /// The transport's buffers are smaller than [`MIN_CAPACITY`].
+    SmallBuffer(usize),
+}
+
+/// A [`FileSystem`] served over a [`Transport`] (the fs service task).
+///
+/// Queries take `&self`, so the transport lives in a [`RefCell`]. A
+/// malformed response fails its call with EIO. Once the transport reports
+/// [`Dead`](crate::Dead), every call fails with EIO without asking it again
+/// (`usage` and `inode_count` answer 0, `open` and `release` do nothing);
+/// [`root`](FileSystem::root) still answers the root learnt at connection.
+pub struct Client<T: Transport> {
+    link: RefCell<Link<T>>,
+    root: Ino,
+    /// The largest data piece of one message.
+    room: usize,
+}
+
+/// The transport and the client's ends of the buffers.
+struct Link<T> {
+    transport: T,
+    /// Where requests are encoded: the transport's capacity.
+    request: Vec<u8>,
+    response: Vec<u8>,
+    dead: bool,
+}
+
+/// Why one call failed.
+enum CallError {
+    Dead,
+    Status(Errno),
+    Malformed,
+    /// The request does not fit the buffer.
+    TooBig,
+}
+
+impl<T: Transport> Link<T> {
+    /// Sends `req` and decodes an ok response with `answer`.
+    fn call<R>(
+        &mut self,
+        req: &Request<'_>,
+        answer: impl FnOnce(&mut Reader<'_>) -> Result<R, DecodeError>,
+    ) -> Result<R, CallError> {
+        if self.dead {
+            return Err(CallError::Dead);
+        }
+        let n = req
+            .encode(&mut self.request)
+            .map_err(|_| CallError::TooBig)?;
+        if self
+            .transport
+            .call(&self.request[..n], &mut self.response)
+            .is_err()
+        {
+            self.dead = true;
+            return Err(CallError::Dead);
+        }
+        let mut r = Reader::new(&self.response);
+        match r.get::<u32>() {
+            Ok(0) => {}
+            Ok(e @ 1..=4095) => return Err(CallError::Status(Errno::new(e as u16))),
+            _ => return Err(CallError::Malformed),
+        }
+        let v = answer(&mut r).map_err(|_| CallError::Malformed)?;
+        r.finish().map_err(|_| CallError::Malformed)?;
+        Ok(v)
+    }
+}
+
+impl<T: Transport> Client<T> {
+    /// Says Hello over `transport`: checks the version and learns the root.
+    pub fn connect(transport: T) -> Result<Self, ConnectError> {
+        let capacity = transport.capacity();
+        if capacity < MIN_CAPACITY {
+            return Err(ConnectError::SmallBuffer(capacity));
+        }
+        let mut link = Link {
+            transport,
+            request: vec![0; capacity],
+            response: Vec::new(),
+            dead: false,
+        };
+        let hello = Request::Hello { version: VERSION };
+        let (version, root) =
+            link.call(&hello, |r| r.get::<(u32, Ino)>())
+                .map_err(|e| match e {
+                    CallError::Dead => ConnectError::Dead,
+                    CallError::Status(e) => ConnectError::Refused(e),
+                    CallError::Malformed | CallError::TooBig => ConnectError::Malformed,
+                })?;
+        if version != VERSION {
+            return Err(ConnectError::Version(version));
+        }
+        Ok(Client {
+            link: RefCell::new(link),
+            root,
+            room: capacity - HEADROOM,
+        })
+    }
+
+    /// The transport (for tests that look behind it).
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.link.get_mut().transport
+    }
+
+    /// Sends `req` and decodes an ok response with `answer`; the errno of
+    /// the call.
+    fn call_with<R>(
+        &self,
+        req: Request<'_>,
+        answer: impl FnOnce(&mut Reader<'_>) -> Result<R, DecodeError>,
+    ) -> Result<R, Errno> {
+        let result = self.link.borrow_mut().call(&req, answer);
+        result.map_err(|e| match e {
+            CallError::Dead | CallError::Malformed => Errno::EIO,
+            CallError::Status(e) => e,
+            CallError::TooBig => req.too_big(),
+        })
+    }
+
+    /// Sends `req`; its response's value.
+    fn call<V: for<'b> Get<'b>>(&self, req: Request<'_>) -> Result<V, Errno> {
+        self.call_with(req, |r| r.get())
+    }
+
+    /// One `ReadAt` into `buf`: the bytes read.
+    fn read_piece(&self, ino: Ino, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        self.call_with(Request::ReadAt { ino, off, len }, |r| {
+            let data: &[u8] = r.get()?;
+            let n = data.len().min(buf.len());
+            buf[..n].copy_from_slice(&data[..n]);
+            Ok(n)
+        })
+    }
+}
+
+/// `0..len` in pieces of at most `room` bytes (one empty piece when `len`
+/// is 0: the call is still made, for its errors and times).
+fn pieces(len: usize, room: usize) -> impl Iterator<Item = Range<usize>> {
+    (0..len.div_ceil(room).max(1)).map(move |i| i * room..len.min((i + 1) * room))
+}
+
+/// Runs `step` (bytes done of a piece) over the pieces of `0..len` until one
+/// comes back short: the bytes done, or the error if none were.
+fn chunked(
+    len: usize,
+    room: usize,
+    mut step: impl FnMut(Range<usize>) -> Result<usize, Errno>,
+) -> Result<usize, Errno> {
+    let mut done = 0;
+    for piece in pieces(len, room) {
+        let want = piece.len();
+        match step(piece) {
+            Ok(n) if n >= want => done += want,
+            Ok(n) => return Ok(done + n),
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done)
+}
+
+/// `off + delta`, saturating.
+fn at(off: u64, delta: usize) -> u64 {
+    off.saturating_add(delta as u64)
+}
+
+impl<T: Transport> FileSystem for Client<T> {
+    fn root(&self) -> Ino {
+        self.root
+    }
+    fn stat(&self, ino: Ino) -> Result<Stat, Errno> {
+        self.call(Request::Stat { ino })
+    }
+    fn lookup(&self, dir: Ino, name: &str) -> Result<Ino, Errno> {
+        self.call(Request::Lookup { dir, name })
+    }
+    fn resolve_in(&self, root: Ino, cwd: Ino, path: &str, follow: bool) -> Result<Ino, Errno> {
+        self.call(Request::ResolveIn {
+            root,
+            cwd,
+            path,
+            follow,
+        })
+    }
+    fn resolve_parent_in(&self, root: Ino, cwd: Ino, path: &str) -> Result<(Ino, String), Errno> {
+        self.call(Request::ResolveParentIn { root, cwd, path })
+    }
+    fn create(
+        &mut self,
+        dir: Ino,
+        name: &str,
+        kind: Kind,
+        perm: u32,
+        uid: u32,
+        gid: u32,
+        now: u64,
+    ) -> Result<Ino, Errno> {
+        self.call(Request::Create {
+            dir,
+            name,
+            kind,
+            perm,
+            uid,
+            gid,
+            now,
+        })
+    }
+    fn symlink(&mut self, dir: Ino, name: &str, target: &[u8], now: u64) -> Result<Ino, Errno> {
+        self.call(Request::Symlink {
+            dir,
+            name,
+            target,
+            now,
+        })
+    }
+    fn link(&mut self, dir: Ino, name: &str, ino: Ino, now: u64) -> Result<(), Errno> {
+        self.call(Request::Link {
+            dir,
+            name,
+            ino,
+            now,
+        })
+    }
+    fn unlink(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+        self.call(Request::Unlink { dir, name, now })
+    }
+    fn rmdir(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+        self.call(Request::Rmdir { dir, name, now })
+    }
+    fn rename(
+        &mut self,
+        odir: Ino,
+        oname: &str,
+        ndir: Ino,
+        nname: &str,
+        now: u64,
+    ) -> Result<(), Errno> {
+        self.call(Request::Rename {
+            odir,
+            oname,
+            ndir,
+            nname,
+            now,
+        })
+    }
+    fn read_at(&self, ino: Ino, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        chunked(buf.len(), self.room, |p| {
+            self.read_piece(ino, at(off, p.start), &mut buf[p])
+        })
+    }
+    fn write_at(&mut self, ino: Ino, off: u64, data: &[u8], now: u64) -> Result<usize, Errno> {
+        chunked(data.len(), self.room, |p| {
+            let off = at(off, p.start);
+            let data = &data[p];
+            let n: u64 = self.call(Request::WriteAt {
+                ino,
+                off,
+                data,
+                now,
+            })?;
+            Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        })
+    }
+    fn overwrite(&mut self, ino: Ino, off: u64, data: &[u8]) -> Result<(), Errno> {
+        for p in pieces(data.len(), self.room) {
+            let off = at(off, p.start);
+            self.call::<()>(Request::Overwrite {
+                ino,
+                off,
+                data: &data[p],
+            })?;
+        }
+        Ok(())
+    }
+    fn truncate(&mut self, ino: Ino, len: u64, now: u64) -> Result<(), Errno> {
+        self.call(Request::Truncate { ino, len, now })
+    }
+    fn readdir(&self, dir: Ino) -> Result<Vec<(String, Ino, Kind)>, Errno> {
+        let mut all = Vec::new();
+        loop {
+            let start = all.len() as u64;
+            let more = self.call_with(Request::Readdir { dir, start }, |r| {
+                let (count, more): (u32, bool) = r.get()?;
+                for _ in 0..count {
+                    all.push(r.get()?);
+                }
+                Ok(more && count > 0)
+            })?;
+            if !more {
+                return Ok(all);
+            }
+        }
+    }
+    /// The whole file, read in pieces until one comes back short.
+    fn data(&self, ino: Ino) -> Result<Cow<'_, [u8]>, Errno> {
+        let mut out = Vec::new();
+        loop {
+            let start = out.len();
+            out.resize(start + self.room, 0);
+            let n = self.read_piece(ino, start as u64, &mut out[start..])?;
+            out.truncate(start + n);
+            if n < self.room {
+                return Ok(Cow::Owned(out));
+            }
+        }
+    }
+    fn readlink(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
+        self.call(Request::Readlink { ino })
+    }
+    fn path_in(&self, root: Ino, ino: Ino) -> Result<String, Errno> {
+        self.call(Request::PathIn { root, ino })
+    }
+    fn chmod(&mut self, ino: Ino, perm: u32, now: u64) -> Result<(), Errno> {
+        self.call(Request::Chmod { ino, perm, now })
+    }
+    fn chown(&mut self, ino: Ino, uid: u32, gid: u32, now: u64) -> Result<(), Errno> {
+        self.call(Request::Chown { ino, uid, gid, now })
+    }
+    fn set_times(
+        &mut self,
+        ino: Ino,
+        atime: Option<u64>,
+        mtime: Option<u64>,
+        now: u64,
+    ) -> Result<(), Errno> {
+        self.call(Request::SetTimes {
+            ino,
+            atime,
+            mtime,
+            now,
+        })
+    }
+    fn get_xattr(&self, ino: Ino, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        self.call(Request::GetXattr { ino, name })
+    }
+    fn set_xattr(
+        &mut self,
+        ino: Ino,
+        name: &[u8],
+        value: &[u8],
+        how: XattrSet,
+        now: u64,
+    ) -> Result<(), Errno> {
+        self.call(Request::SetXattr {
+            ino,
+            name,
+            value,
+            how,
+            now,
+        })
+    }
+    fn list_xattr(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
+        self.call(Request::ListXattr { ino })
+    }
+    fn remove_xattr(&mut self, ino: Ino, name: &[u8], now: u64) -> Result<(), Errno> {
+        self.call(Request::RemoveXattr { ino, name, now })
+    }
+    /// `(0, 0)` when the service is dead.
+    fn usage(&self) -> (u64, u64) {
+        self.call(Request::Usage {}).unwrap_or((0, 0))
+    }
+    fn open(&mut self, ino: Ino) {
+        let _ = self.call::<()>(Request::Open { ino });
+    }
+    fn release(&mut self, ino: Ino) {
+        let _ = self.call::<()>(Request::Release { ino });
+    }
+    /// 0 when the service is dead.
+    fn inode_count(&self) -> usize {
+        self.call::<u64>(Request::InodeCount {})
+            .map_or(0, |n| n as usize)
+    }
+}

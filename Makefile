@@ -1,6 +1,7 @@
 # Selkie: a Linux-ABI LibOS on seL4.
 #   make run [INIT='/tests/hello a b']   build everything and boot (INIT: the first command)
 #            [FS=inproc]                 the file system linked into the LibOS, not its own task
+#            [DISK=image]                the disk on /mnt (default build/disk.img, made from rootfs/)
 #   make test                            host tests, lints, QEMU system tests, busybox's suites
 #   make suite DIR=path [RUNNER=cmd]     run a directory of test binaries inside Selkie
 #   make bench [FUZZ=calls]              the same benchmarks under Selkie and Linux in QEMU
@@ -34,7 +35,8 @@ roottask: rootfs
 image: kernel roottask
 
 run: image
-	@INIT="$(INIT)" TRACE="$(TRACE)" SELKIE_FS=$(or $(FS),task) scripts/qemu.sh
+	@scripts/mkdisk.sh $(or $(DISK),build/disk.img)
+	@INIT="$(INIT)" TRACE="$(TRACE)" SELKIE_FS=$(or $(FS),task) SELKIE_DISK=$(or $(DISK),build/disk.img) scripts/qemu.sh
 
 # Host side: formatting, lints, unit tests (the binding tests read the kernel tree).
 check: kernel

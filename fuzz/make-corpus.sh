@@ -156,6 +156,18 @@ ln -s loop1 "$tmp/b/loop2"
 ln -s loop1 "$tmp/b/init"
 (cd "$tmp/a" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$corpus/cpio_parse/tree.cpio"
 (cd "$tmp/b" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$corpus/cpio_parse/loops.cpio"
+# ext2_image: small images made by Debian's mke2fs, empty and with a tree
+# (a nested directory, a file needing an indirect block, symlinks, a hard link).
+mkdir -p "$corpus/ext2_image" "$tmp/e/d/e"
+printf 'hello\n' >"$tmp/e/d/e/f"
+head -c 14000 /dev/zero | tr '\0' x >"$tmp/e/big"
+ln -s d/e/f "$tmp/e/short"
+ln -s "$(printf 'x%.0s' $(seq 70))" "$tmp/e/long"
+ln "$tmp/e/d/e/f" "$tmp/e/hard"
+rm -f "$corpus"/ext2_image/*
+mke2fs -q -t ext2 -b 1024 -N 16 "$corpus/ext2_image/empty-1k" 64k
+mke2fs -q -t ext2 -b 1024 -N 32 -d "$tmp/e" "$corpus/ext2_image/tree-1k" 128k >/dev/null
+mke2fs -q -t ext2 -b 4096 -N 32 -d "$tmp/e" "$corpus/ext2_image/tree-4k" 512k >/dev/null
 # fs_proto: requests encoded by the codec itself.
 (cd "$here/.." && SELKIE_BLESS=1 cargo test -q -p selkie-fsproto fuzz_seeds)
 ls -l "$corpus"/*

@@ -15,6 +15,7 @@ cd "$top"
 export SELKIE_ROOTFS="$top/build/rootfs.cpio"
 export SELKIE_VDSO="$top/build/vdso.so"
 export SELKIE_FSD="$top/build/fsd.elf"
+export SELKIE_BLKD="$top/build/blkd.elf"
 scripts/build-vdso.sh
 [ -f "$SELKIE_ROOTFS" ] || echo "selkie: warning: $SELKIE_ROOTFS missing, building with an empty file tree" >&2
 export RUSTFLAGS="-C relocation-model=static -C force-frame-pointers=yes"
@@ -27,6 +28,9 @@ only_loads() {
         exit 1
     fi
 }
+cargo build --release -p selkie-blkd --target-dir build/target-sel4 "$@"
+cp build/target-sel4/release/selkie-blkd build/blkd.elf
+only_loads build/blkd.elf
 case "${SELKIE_FS:-task}" in
 task)
     cargo build --release -p selkie-fsd --target-dir build/target-sel4 "$@"

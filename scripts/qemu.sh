@@ -6,6 +6,7 @@
 # when the last command ends; this script exits with N (124 on timeout,
 # 125 when QEMU ends without a verdict).
 # SELKIE_FS=inproc: boot build/roottask-inproc.elf (see scripts/build-roottask.sh).
+# SELKIE_DISK=image: attach that disk image (make run: build/disk.img).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 init=${INIT:-}
@@ -23,6 +24,9 @@ image=$top/build/roottask.elf
 args=(-nographic -serial mon:stdio -m "${SELKIE_MEM:-512}" -cpu qemu64,+fsgsbase,+pdpe1gb
       -kernel "$top/build/kernel32.elf" -initrd "$image"
       -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+# SELKIE_DISK=image: a virtio-blk disk (the guest mounts it on /mnt).
+[ -n "${SELKIE_DISK:-}" ] && args+=(-drive "file=$SELKIE_DISK,if=none,format=raw,id=disk0"
+                                    -device virtio-blk-pci,drive=disk0)
 # Tests (with a timeout) end at a guest reboot; an interactive run restarts.
 [ -n "$timeout" ] && args+=(-no-reboot)
 [ -n "$init" ] && args+=(-fw_cfg "name=opt/selkie/init,string=${init//,/,,}")

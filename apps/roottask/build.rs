@@ -34,13 +34,14 @@ fn main() {
     println!("cargo:rerun-if-env-changed=SELKIE_FSD");
     println!("cargo:rerun-if-changed={fsd}");
     let fsd_out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("fsd.elf");
-    if std::path::Path::new(&fsd).exists() {
-        std::fs::copy(&fsd, &fsd_out).unwrap();
-    } else if std::env::var_os("CARGO_FEATURE_FS_INPROC").is_none() {
-        panic!("{fsd} is missing: build apps/fsd first (scripts/build-roottask.sh does)");
-    } else {
-        std::fs::write(&fsd_out, b"").unwrap();
-    }
+    embed(&fsd, &fsd_out);
+    // The block service task (apps/blkd).
+    let blkd =
+        std::env::var("SELKIE_BLKD").unwrap_or_else(|_| format!("{dir}/../../build/blkd.elf"));
+    println!("cargo:rerun-if-env-changed=SELKIE_BLKD");
+    println!("cargo:rerun-if-changed={blkd}");
+    let blkd_out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("blkd.elf");
+    embed(&blkd, &blkd_out);
     let path = std::path::Path::new(&rootfs);
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("rootfs.cpio");
     if path.exists() {
@@ -48,5 +49,18 @@ fn main() {
     } else {
         // An empty archive: the root task reports that no init was found.
         std::fs::write(&out, b"07070100000000000000000000000000000000000000010000000000000000000000000000000000000000000000000000000b00000000TRAILER!!!\0\0\0\0").unwrap();
+    }
+}
+
+/// Copies a service task's ELF next to the build; a missing one (a host
+/// `cargo clippy` before any seL4 build) becomes an empty file, which the
+/// root task reports as a bad ELF at boot. scripts/build-roottask.sh builds
+/// the tasks first.
+fn embed(elf: &str, out: &std::path::Path) {
+    if std::path::Path::new(elf).exists() {
+        std::fs::copy(elf, out).unwrap();
+    } else {
+        println!("cargo:warning={elf} is missing: the root task embeds an empty service task");
+        std::fs::write(out, b"").unwrap();
     }
 }

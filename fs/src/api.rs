@@ -55,7 +55,7 @@ pub trait FileSystem {
     /// (the page cache writing back what shared mappings stored).
     fn overwrite(&mut self, ino: Ino, off: u64, data: &[u8]) -> Result<(), Errno>;
     fn truncate(&mut self, ino: Ino, len: u64, now: u64) -> Result<(), Errno>;
-    /// The entries of a directory, `.` and `..` excluded.
+    /// The entries of a directory, `.` and `..` first.
     fn readdir(&self, dir: Ino) -> Result<Vec<(String, Ino, Kind)>, Errno>;
     /// The whole contents of a regular file.
     fn data(&self, ino: Ino) -> Result<Cow<'_, [u8]>, Errno>;
@@ -91,6 +91,11 @@ pub trait FileSystem {
     fn release(&mut self, ino: Ino);
     /// Number of inodes (for leak checks).
     fn inode_count(&self) -> usize;
+    /// Writes everything held in memory to the device (fsync, sync): a
+    /// no-op for a file system that has none.
+    fn sync(&mut self) -> Result<(), Errno> {
+        Ok(())
+    }
 
     /// Resolves `path` from `cwd` under the file system's root.
     fn resolve(&self, cwd: Ino, path: &str, follow: bool) -> Result<Ino, Errno> {

@@ -1,10 +1,12 @@
-//! Selkie's file-system library: a tmpfs (every file in memory) with POSIX
-//! path resolution, free of seL4 and of `unsafe`.
+//! Selkie's file-system library: a tmpfs (every file in memory) and a
+//! read-write ext2 on a block device ([`ext2`]), with one POSIX path
+//! resolution for both, free of seL4 and of `unsafe`.
 //!
 //! - [`Tmpfs`] holds inodes: regular files, directories, symlinks, character
 //!   devices and FIFOs, with modes, owners, link counts and times.
-//! - Path resolution ([`Tmpfs::resolve`], [`Tmpfs::resolve_parent`]) handles
-//!   absolute and relative paths, `.` and `..`, symlinks (ELOOP after 40),
+//! - Path resolution (module `path`, behind [`Tmpfs::resolve`],
+//!   [`Tmpfs::resolve_parent`] and [`ext2::Ext2`]'s) handles absolute and
+//!   relative paths, `.` and `..`, symlinks (ELOOP after 40),
 //!   trailing slashes (ENOTDIR) and NAME_MAX/PATH_MAX (ENAMETOOLONG).
 //! - An inode whose last link goes while it is open lives on until the last
 //!   close ([`Tmpfs::open`], [`Tmpfs::release`]).
@@ -26,6 +28,9 @@ use selkie_syscalls::errno::Errno;
 
 mod api;
 pub mod cpio;
+pub mod ext2;
+mod path;
+pub mod vfs;
 pub use api::{unpack, FileSystem};
 
 /// An inode number.
@@ -275,53 +280,7 @@ impl Tmpfs {
     /// `root` (chroot): absolute paths and absolute symlinks start there, and
     /// `..` does not leave it.
     pub fn resolve_in(&self, root: Ino, cwd: Ino, path: &str, follow: bool) -> Result<Ino, Errno> {
-        let mut budget = MAX_SYMLINKS;
-        self.walk(root, cwd, path, follow, &mut budget)
-    }
-
-    fn walk(
-        &self,
-        root: Ino,
-        cwd: Ino,
-        path: &str,
-        follow: bool,
-        budget: &mut usize,
-    ) -> Result<Ino, Errno> {
-        if path.len() >= PATH_MAX {
-            return Err(Errno::ENAMETOOLONG);
-        }
-        if path.is_empty() {
-            return Err(Errno::ENOENT);
-        }
-        let mut cur = if path.starts_with('/') { root } else { cwd };
-        let trailing_slash = path.ends_with('/');
-        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-        for (i, part) in parts.iter().enumerate() {
-            if part.len() > NAME_MAX {
-                return Err(Errno::ENAMETOOLONG);
-            }
-            let last = i + 1 == parts.len();
-            let next = if *part == ".." && cur == root {
-                root
-            } else {
-                self.lookup(cur, part)?
-            };
-            let n = self.node(next)?;
-            if n.kind == Kind::Symlink && (!last || follow || trailing_slash) {
-                if *budget == 0 {
-                    return Err(Errno::ELOOP);
-                }
-                *budget -= 1;
-                let target = core::str::from_utf8(&n.data).map_err(|_| Errno::ENOENT)?;
-                cur = self.walk(root, cur, target, true, budget)?;
-            } else {
-                cur = next;
-            }
-        }
-        if trailing_slash && self.node(cur)?.kind != Kind::Dir {
-            return Err(Errno::ENOTDIR);
-        }
-        Ok(cur)
+        crate::path::resolve_in(self, root, cwd, path, follow)
     }
 
     /// Splits `path` into its parent directory (resolved) and final name.
@@ -336,32 +295,7 @@ impl Tmpfs {
         cwd: Ino,
         path: &str,
     ) -> Result<(Ino, String), Errno> {
-        if path.len() >= PATH_MAX {
-            return Err(Errno::ENAMETOOLONG);
-        }
-        let trimmed = path.trim_end_matches('/');
-        if trimmed.is_empty() {
-            return if path.is_empty() {
-                Err(Errno::ENOENT)
-            } else {
-                Err(Errno::EEXIST) // "/" itself
-            };
-        }
-        let (dir, name) = match trimmed.rfind('/') {
-            Some(0) => (root, &trimmed[1..]),
-            Some(i) => (
-                self.resolve_in(root, cwd, &trimmed[..i], true)?,
-                &trimmed[i + 1..],
-            ),
-            None => (cwd, trimmed),
-        };
-        if self.node(dir)?.kind != Kind::Dir {
-            return Err(Errno::ENOTDIR);
-        }
-        if name.len() > NAME_MAX {
-            return Err(Errno::ENAMETOOLONG);
-        }
-        Ok((dir, name.into()))
+        crate::path::resolve_parent_in(self, root, cwd, path)
     }
 
     /// Creates `name` in `dir` (EEXIST if present).
@@ -868,6 +802,18 @@ impl Tmpfs {
     /// Number of inodes (for leak checks).
     pub fn inode_count(&self) -> usize {
         self.inodes.len()
+    }
+}
+
+impl path::Tree for Tmpfs {
+    fn child(&self, dir: Ino, name: &str) -> Result<Ino, Errno> {
+        self.lookup(dir, name)
+    }
+    fn kind_of(&self, ino: Ino) -> Result<Kind, Errno> {
+        Ok(self.node(ino)?.kind)
+    }
+    fn target(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
+        self.readlink(ino)
     }
 }
 

@@ -395,6 +395,9 @@ impl<T: Transport> FileSystem for Client<T> {
     fn release(&mut self, ino: Ino) {
         let _ = self.call::<()>(Request::Release { ino });
     }
+    fn sync(&mut self) -> Result<(), Errno> {
+        self.call(Request::Sync {})
+    }
     /// 0 when the service is dead.
     fn inode_count(&self) -> usize {
         self.call::<u64>(Request::InodeCount {})

@@ -76,7 +76,7 @@ use alloc::vec::Vec;
 
 /// The protocol version a [`Request::Hello`] carries; the server refuses any
 /// other.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The smallest buffer a [`Client`] works with: every fixed-size message,
 /// a rename of two NAME_MAX names, and data pieces of 960 bytes. Paths up to

@@ -129,6 +129,7 @@ fn answer(fs: &mut dyn FileSystem, req: Request<'_>, w: &mut Writer<'_>) -> Resu
         Request::Open { ino } => fs.open(ino),
         Request::Release { ino } => fs.release(ino),
         Request::InodeCount {} => w.put(&(fs.inode_count() as u64))?,
+        Request::Sync {} => fs.sync()?,
     }
     Ok(())
 }

@@ -149,6 +149,7 @@ fn samples() -> Vec<Request<'static>> {
         Request::Open { ino: 3 },
         Request::Release { ino: 3 },
         Request::InodeCount {},
+        Request::Sync {},
     ];
     v.extend(kinds.map(|kind| Request::Create {
         dir: 1,
@@ -265,9 +266,10 @@ fn malformed_requests_get_error_responses() {
 #[test]
 fn hello_checks_the_version() {
     let mut fs = Tmpfs::new();
-    let resp = serve_into(&mut fs, &encode(&Request::Hello { version: 2 }), 64);
+    let other = VERSION + 1;
+    let resp = serve_into(&mut fs, &encode(&Request::Hello { version: other }), 64);
     assert_eq!(resp, errno(Errno::EPROTONOSUPPORT).to_le_bytes());
-    let resp = serve_into(&mut fs, &encode(&Request::Hello { version: 1 }), 64);
+    let resp = serve_into(&mut fs, &encode(&Request::Hello { version: VERSION }), 64);
     let mut want = vec![0; 4];
     want.extend(VERSION.to_le_bytes());
     want.extend(fs.root().to_le_bytes());
@@ -294,12 +296,12 @@ fn connect_refuses_other_versions() {
         Client::connect(Canned(refused)).err(),
         Some(ConnectError::Refused(Errno::EPROTONOSUPPORT))
     );
-    let mut v2 = vec![0; 4];
-    v2.extend(2u32.to_le_bytes());
-    v2.extend(1u64.to_le_bytes());
+    let mut other = vec![0; 4];
+    other.extend((VERSION + 1).to_le_bytes());
+    other.extend(1u64.to_le_bytes());
     assert_eq!(
-        Client::connect(Canned(v2)).err(),
-        Some(ConnectError::Version(2))
+        Client::connect(Canned(other)).err(),
+        Some(ConnectError::Version(VERSION + 1))
     );
     assert_eq!(
         Client::connect(Canned(vec![0; 5])).err(),

@@ -443,4 +443,6 @@ requests! {
     Release { ino: Ino } = 27, E2BIG;
     /// `inode_count` → `u64`.
     InodeCount {} = 28, E2BIG;
+    /// `sync` → nothing.
+    Sync {} = 29, E2BIG;
 }

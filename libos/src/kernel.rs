@@ -149,7 +149,8 @@ pub struct Kernel {
     /// Console input not yet read.
     pub(crate) tty: crate::tty::Tty,
     /// The file system (a tmpfs seeded from the initial tree, with /dev).
-    pub(crate) fs: Box<dyn FileSystem>,
+    /// The file tree: the root file system and whatever is mounted on it.
+    pub(crate) fs: selkie_fs::vfs::Vfs,
     /// Identity of the next pipe.
     pub(crate) next_pipe: u64,
     /// The pipes behind FIFOs that are open, by inode.
@@ -229,7 +230,7 @@ impl Kernel {
     /// Reads a regular file at `off` (what shared mappings stored included).
     pub(crate) fn file_read(&mut self, ino: Ino, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         self.cache
-            .write_back(self.fs.as_mut(), ino, off, buf.len() as u64);
+            .write_back(&mut self.fs, ino, off, buf.len() as u64);
         self.fs.read_at(ino, off, buf)
     }
 
@@ -242,25 +243,25 @@ impl Kernel {
         now: u64,
     ) -> Result<usize, Errno> {
         let n = self.fs.write_at(ino, off, data, now)?;
-        self.cache.refresh(self.fs.as_ref(), ino, off, n as u64);
+        self.cache.refresh(&self.fs, ino, off, n as u64);
         Ok(n)
     }
 
     /// Sets a regular file's length; mapped bytes past the new end read as
     /// zero from then on.
     pub(crate) fn file_truncate(&mut self, ino: Ino, len: u64, now: u64) -> Result<(), Errno> {
-        self.cache.write_back(self.fs.as_mut(), ino, 0, u64::MAX);
+        self.cache.write_back(&mut self.fs, ino, 0, u64::MAX);
         let old = self.fs.stat(ino)?.size;
         self.fs.truncate(ino, len, now)?;
         self.cache
-            .refresh(self.fs.as_ref(), ino, old.min(len), old.abs_diff(len));
+            .refresh(&self.fs, ino, old.min(len), old.abs_diff(len));
         Ok(())
     }
 
     /// The whole contents of a regular file, stores through shared mappings
     /// included.
     pub(crate) fn file_data(&mut self, ino: Ino) -> Result<alloc::borrow::Cow<'_, [u8]>, Errno> {
-        self.cache.write_back(self.fs.as_mut(), ino, 0, u64::MAX);
+        self.cache.write_back(&mut self.fs, ino, 0, u64::MAX);
         self.fs.data(ino)
     }
 
@@ -276,6 +277,14 @@ impl Kernel {
     /// fs service task), to which it adds /dev, /tmp, /root and /proc.
     pub fn with_fs(mut fs: Box<dyn FileSystem>) -> Self {
         populate(fs.as_mut());
+        let fs = selkie_fs::vfs::Vfs::new(
+            fs,
+            selkie_fs::vfs::MountInfo {
+                source: "rootfs".into(),
+                fstype: "tmpfs".into(),
+                read_only: false,
+            },
+        );
         Kernel {
             procs: BTreeMap::new(),
             next_pid: 1,
@@ -297,6 +306,41 @@ impl Kernel {
             shutdown: None,
             cache: crate::pagecache::PageCache::default(),
         }
+    }
+
+    /// Adds /dev/vda for the platform's disk and mounts it on `at` (made
+    /// when missing); the error says why it could not be mounted.
+    pub fn mount_disk(&mut self, plat: &mut dyn Platform, at: &str) -> Result<(), Errno> {
+        use selkie_fs::Kind;
+        let root = self.fs.root();
+        let dev = self.fs.resolve(root, "/dev", true)?;
+        let _ = self.fs.create(
+            dev,
+            "vda",
+            Kind::BlockDev(syscall::mount_vda()),
+            0o660,
+            0,
+            0,
+            0,
+        );
+        let (parent, name) = self.fs.resolve_parent_in(root, root, at)?;
+        let point = match self.fs.lookup(parent, &name) {
+            Ok(p) => p,
+            Err(_) => self.fs.create(parent, &name, Kind::Dir, 0o755, 0, 0, 0)?,
+        };
+        let fs = syscall::open_disk(plat)?;
+        let info = selkie_fs::vfs::MountInfo {
+            source: "/dev/vda".into(),
+            fstype: "ext2".into(),
+            read_only: false,
+        };
+        self.fs.mount(point, fs, info).map(|_| ())
+    }
+
+    /// Writes out what every file system holds in memory (before power-off).
+    pub fn sync_all(&mut self) -> Result<(), Errno> {
+        self.cache.write_back_all(&mut self.fs);
+        self.fs.sync()
     }
 
     /// The process with this pid.
@@ -591,7 +635,7 @@ impl Kernel {
         ),
         Errno,
     > {
-        self.cache.write_back(self.fs.as_mut(), ino, 0, u64::MAX);
+        self.cache.write_back(&mut self.fs, ino, 0, u64::MAX);
         let interp = {
             let data = self.fs.data(ino)?;
             match loader::plan(&data, &program_options())
@@ -609,9 +653,9 @@ impl Kernel {
             }
         };
         if let Some(i) = interp {
-            self.cache.write_back(self.fs.as_mut(), i, 0, u64::MAX);
+            self.cache.write_back(&mut self.fs, i, 0, u64::MAX);
         }
-        let fs = self.fs.as_ref();
+        let fs = &self.fs;
         Ok((fs.data(ino)?, interp.map(|i| fs.data(i)).transpose()?))
     }
 
@@ -818,9 +862,7 @@ impl Kernel {
         if off >= self.fs.stat(ino)?.size {
             return Ok(false);
         }
-        let page = self
-            .cache
-            .page(plat, self.fs.as_mut(), ino, off / PAGE_SIZE)?;
+        let page = self.cache.page(plat, &mut self.fs, ino, off / PAGE_SIZE)?;
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         let mut vm = p.vm();
         if !vm.aspace.is_mapped(va) {
@@ -1305,7 +1347,7 @@ impl Kernel {
         }
         self.close_table(plat, files);
         // Files only this process mapped shared leave the page cache.
-        self.cache.collect(self.fs.as_mut());
+        self.cache.collect(&mut self.fs);
         if self.locks.release_owner(pid as u64) {
             self.wake_lockers(plat);
         }

@@ -84,6 +84,13 @@ impl PageCache {
         }
     }
 
+    /// Writes back every cached file (sync).
+    pub fn write_back_all(&self, fs: &mut dyn FileSystem) {
+        for &ino in self.files.keys() {
+            self.write_back(fs, ino, 0, u64::MAX);
+        }
+    }
+
     /// Copies the file system's bytes of [off, off + len) of `ino` into the
     /// cached pages after the file changed there; bytes past the file's end
     /// become zero.

@@ -43,6 +43,10 @@ pub trait Platform {
     /// A zeroed page that belongs to no address space yet (the page cache
     /// of shared file mappings); `ENOMEM` when the pool is exhausted.
     fn alloc_page(&mut self) -> Result<PageRef, Errno>;
+    /// The disk (/dev/vda), for a mount of it; None without one.
+    fn disk(&mut self) -> Option<alloc::boxed::Box<dyn selkie_fs::ext2::BlockDevice>> {
+        None
+    }
 }
 
 /// A page of memory that lives apart from any address space: the page cache

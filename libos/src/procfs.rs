@@ -7,6 +7,7 @@ use crate::process::{Pid, State};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use selkie_fs::FileSystem;
 use selkie_syscalls::errno::Errno;
 
 /// A /proc node.
@@ -130,9 +131,7 @@ pub fn lookup(k: &Kernel, plat: &mut dyn Platform, caller: Pid, path: &str) -> R
         ["version"] => Ok(Node::File(
             b"Linux version 6.1.0-selkie (Selkie LibOS on seL4 5.0.0) #1 SMP\n".to_vec(),
         )),
-        ["mounts"] => Ok(Node::File(
-            b"rootfs / tmpfs rw 0 0\nproc /proc proc rw 0 0\n".to_vec(),
-        )),
+        ["mounts"] => Ok(Node::File(mounts(k).into_bytes())),
         ["filesystems"] => Ok(Node::File(b"nodev\ttmpfs\nnodev\tproc\n".to_vec())),
         [pid, more @ ..] => {
             let pid: Pid = pid.parse().map_err(|_| Errno::ENOENT)?;
@@ -259,4 +258,21 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
         }
         _ => Err(Errno::ENOENT),
     }
+}
+
+/// /proc/mounts: one line per mount, as Linux prints them (the root file
+/// system first, /proc after it, then what `mount` added in order).
+fn mounts(k: &Kernel) -> String {
+    let mut out = String::new();
+    for (i, m) in k.fs.mounts().iter().enumerate() {
+        let rw = if m.info.read_only { "ro" } else { "rw" };
+        out += &format!(
+            "{} {} {} {rw} 0 0\n",
+            m.info.source, m.target, m.info.fstype
+        );
+        if i == 0 {
+            out += "proc /proc proc rw 0 0\n";
+        }
+    }
+    out
 }

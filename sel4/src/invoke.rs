@@ -324,6 +324,11 @@ pub fn ioport_in8(ioport: CPtr, port: u16) -> Result<u8> {
     invoke(ioport, X86IOPortIn8, &[], &[port as u64]).map(|(_, m)| m[0] as u8)
 }
 
+/// `seL4_X86_IOPort_In16`.
+pub fn ioport_in16(ioport: CPtr, port: u16) -> Result<u16> {
+    invoke(ioport, X86IOPortIn16, &[], &[port as u64]).map(|(_, m)| m[0] as u16)
+}
+
 /// `seL4_X86_IOPort_In32`.
 pub fn ioport_in32(ioport: CPtr, port: u16) -> Result<u32> {
     invoke(ioport, X86IOPortIn32, &[], &[port as u64]).map(|(_, m)| m[0] as u32)

@@ -77,3 +77,34 @@ extern "C" fn _Unwind_Resume() -> ! {
         unsafe { core::arch::asm!("ud2") };
     }
 }
+
+/// What a service task's panic handler does: writes the message into the
+/// response buffer, tells the root task ([`crate::service::PANIC`]) and
+/// waits to be stopped, answering nothing.
+pub fn service_panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    use crate::service::*;
+    const BUF: usize = (BUF_PAGES * 4096) as usize;
+    struct Cursor(usize);
+    impl core::fmt::Write for Cursor {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            let n = s.len().min(BUF - self.0);
+            // SAFETY: a service task has its response buffer mapped
+            // writable, BUF bytes long.
+            unsafe {
+                core::ptr::copy_nonoverlapping(s.as_ptr(), (RESPONSE_BUF as *mut u8).add(self.0), n)
+            };
+            self.0 += n;
+            Ok(())
+        }
+    }
+    let mut c = Cursor(0);
+    let _ = core::fmt::write(&mut c, format_args!("{info}"));
+    crate::syscall::send(
+        REPLY_EP,
+        crate::ipc::MessageInfo::new(PANIC, 0, 0, 1),
+        [c.0 as u64, 0, 0, 0],
+    );
+    loop {
+        crate::syscall::recv(REQUEST_EP);
+    }
+}

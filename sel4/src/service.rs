@@ -27,8 +27,10 @@ pub const REPLY_EP: u64 = 2;
 /// Slot of the reply endpoint with badge [`BADGE_FAULT`]: the TCB's fault
 /// handler.
 pub const FAULT_EP: u64 = 3;
-/// Radix of the service's CSpace (a CNode of 4 slots).
-pub const CSPACE_BITS: u64 = 2;
+/// Slot of an IOPort capability (the block task's device registers).
+pub const IOPORT: u64 = 4;
+/// Radix of the service's CSpace (a CNode of 8 slots).
+pub const CSPACE_BITS: u64 = 3;
 
 /// Badges the root task sees on the reply endpoint.
 pub const BADGE_REPLY: u64 = 1;
@@ -49,6 +51,9 @@ pub const INITRD: u64 = 0x2000_0000;
 /// under them.
 pub const STACK_TOP: u64 = 0x3000_0000;
 pub const STACK_PAGES: u64 = 64;
+/// Pages for device DMA (the block task's), mapped from here on; their
+/// physical addresses come in the initial data at `INITRD`.
+pub const DMA: u64 = 0x4000_0000;
 /// The heap starts here and grows up as the service asks.
 pub const HEAP: u64 = 0x1_0000_0000;
 /// Largest heap, in bytes, a service may ask for.

@@ -101,32 +101,7 @@ fn grow(heap: &mut Heap<32>, layout: &Layout) {
     }
 }
 
-/// Writes into the response buffer, cut at its end.
-struct Cursor(usize);
-
-impl core::fmt::Write for Cursor {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let n = s.len().min(BUF - self.0);
-        // SAFETY: the response buffer is mapped writable, BUF bytes long.
-        unsafe {
-            core::ptr::copy_nonoverlapping(s.as_ptr(), (RESPONSE_BUF as *mut u8).add(self.0), n)
-        };
-        self.0 += n;
-        Ok(())
-    }
-}
-
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    let mut c = Cursor(0);
-    let _ = core::fmt::write(&mut c, format_args!("{info}"));
-    syscall::send(
-        REPLY_EP,
-        MessageInfo::new(PANIC, 0, 0, 1),
-        [c.0 as u64, 0, 0, 0],
-    );
-    // The root task stops us; until then, answer nothing.
-    loop {
-        syscall::recv(REQUEST_EP);
-    }
+    selkie_sel4::rt::service_panic(info)
 }

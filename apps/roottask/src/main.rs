@@ -10,9 +10,10 @@
 //! - `vspace`: a process's VSpace (PML4 and paging structures) implementing the
 //!   LibOS `AddressSpace` trait;
 //! - `machine`: clocks (TSC, CMOS RTC), entropy, QEMU fw_cfg, debug exit;
-//! - `service`, `fstask`: the fs service task (its own VSpace, CSpace and
+//! - `service`, `task`: service tasks, e.g. the fs service task (its own VSpace, CSpace and
 //!   TCB, built from an embedded ELF) and the IPC transport to it; with the
 //!   feature `fs-inproc` the file system is linked into the LibOS instead;
+//! - `blk`: the disk: PCI probing, the block service task, a BlockDevice;
 //! - `run`: process creation (TCB in Linux syscall mode, a CSpace holding only
 //!   its badged fault endpoint) and the fault loop that feeds the LibOS.
 #![no_std]
@@ -24,13 +25,13 @@ extern crate alloc;
 
 #[macro_use]
 mod console;
-#[cfg(not(feature = "fs-inproc"))]
-mod fstask;
+mod blk;
 mod machine;
 mod objects;
 mod rt;
 mod run;
 mod service;
+mod task;
 mod vspace;
 
 use selkie_sel4::bootinfo::BootInfo;

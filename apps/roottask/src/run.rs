@@ -53,6 +53,8 @@ const BADGE_TIMER: u64 = 1 << 61;
 #[derive(Default)]
 struct RootPlatform {
     tcbs: BTreeMap<Pid, CPtr>,
+    /// The disk's block task, when the machine has a disk.
+    disk: Option<crate::blk::SharedDisk>,
 }
 
 impl Platform for RootPlatform {
@@ -95,6 +97,9 @@ impl Platform for RootPlatform {
     }
     fn memory_kb(&mut self) -> (u64, u64) {
         objects::get().memory_kb()
+    }
+    fn disk(&mut self) -> Option<Box<dyn selkie_fs::ext2::BlockDevice>> {
+        self.disk.as_ref().map(crate::blk::handle)
     }
     fn alloc_page(&mut self) -> Result<selkie_libos::PageRef, Errno> {
         Ok(alloc::rc::Rc::new(crate::vspace::CachePage::new()?))
@@ -540,6 +545,13 @@ impl Loop {
         }
     }
 
+    /// Writes out what the file systems hold in memory (the disk's).
+    fn sync(&mut self) {
+        if let Err(e) = self.kernel.sync_all() {
+            println!("selkie: sync failed: {e:?}");
+        }
+    }
+
     /// Runs `argv` as a top-level process until it exits; returns its status.
     fn run_command(&mut self, argv: &[String]) -> u32 {
         let args: Vec<&[u8]> = argv.iter().map(|s| s.as_bytes()).collect();
@@ -605,6 +617,7 @@ impl Loop {
             reply = self.fault(tid, info, mrs);
             // reboot(2): the machine ends before the caller hears back.
             if let Some(how) = self.kernel.shutdown {
+                self.sync();
                 machine::shutdown(how);
             }
             let left = machine::monotonic_ns();
@@ -708,7 +721,7 @@ fn make_kernel() -> Result<(Kernel, Option<FsHeld>), String> {
 fn make_kernel() -> Result<(Kernel, Option<FsHeld>), String> {
     /// The fs service task (apps/fsd, built by scripts/build-roottask.sh).
     static FSD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fsd.elf"));
-    let task = crate::fstask::FsTask::spawn(FSD, ROOTFS)?;
+    let (task, _) = crate::task::ServiceTask::spawn("fs", FSD, ROOTFS, &[], &[])?;
     let held = task.held_handle();
     let client = selkie_fsproto::Client::connect(task)
         .map_err(|e| alloc::format!("the fs task does not answer: {e:?}"))?;
@@ -757,6 +770,18 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         threads: BTreeMap::new(),
         resumed: BTreeMap::new(),
     };
+    // The disk, when there is one, on /mnt.
+    if let Some(disk) = crate::blk::start() {
+        let size = disk.size();
+        lp.plat.disk = Some(alloc::rc::Rc::new(core::cell::RefCell::new(disk)));
+        match lp.kernel.mount_disk(&mut lp.plat, "/mnt") {
+            Ok(()) => println!(
+                "selkie: /dev/vda ({} MiB, ext2) mounted on /mnt",
+                size >> 20
+            ),
+            Err(e) => println!("selkie: /dev/vda ({} MiB) not mounted: {e:?}", size >> 20),
+        }
+    }
     let mut last = 0;
     // The baseline the exit lines' `held` counts return to when nothing leaks.
     let held = held_outside_fs(&fs_held);
@@ -781,6 +806,7 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
             held.slots
         );
     }
+    lp.sync();
     println!("selkie: halt {last}");
     machine::exit_qemu(last as u8)
 }

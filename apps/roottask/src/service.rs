@@ -93,7 +93,6 @@ pub fn take_interrupts() -> u64 {
 }
 
 /// Notes interrupt badges that arrived during a wait for a service.
-#[cfg_attr(feature = "fs-inproc", allow(dead_code))]
 pub fn note_interrupts(badges: u64) {
     PENDING_IRQS.0.set(PENDING_IRQS.0.get() | badges);
 }

@@ -35,7 +35,6 @@ impl CachePage {
     }
 
     /// The frame's capability (the root task's own; mappings use copies).
-    #[cfg_attr(feature = "fs-inproc", allow(dead_code))]
     pub fn cap(&self) -> CPtr {
         self.0 .0.cap
     }
@@ -161,7 +160,6 @@ impl ChildSpace {
 
 impl ChildSpace {
     /// Pages mapped and paging structures made (for accounting).
-    #[cfg_attr(feature = "fs-inproc", allow(dead_code))]
     pub fn footprint(&self) -> (u64, u64) {
         (self.pages.len() as u64, self.structures.len() as u64)
     }

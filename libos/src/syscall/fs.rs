@@ -10,6 +10,7 @@ use crate::process::Pid;
 use alloc::string::String;
 use alloc::vec::Vec;
 use linux_raw_sys::general as g;
+use selkie_fs::FileSystem;
 use selkie_fs::{Ino, Kind};
 use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;
@@ -18,6 +19,21 @@ fn user_path(k: &Kernel, pid: Pid, addr: u64) -> Result<String, Errno> {
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
     let raw = p.vm().read_cstring(addr, selkie_fs::PATH_MAX)?;
     String::from_utf8(raw).map_err(|_| Errno::ENOENT)
+}
+
+/// The mount index /proc's inode numbers carry (past every real mount).
+const PROC_DEV_INDEX: u64 = selkie_fs::vfs::MAX_MOUNTS as u64;
+
+/// Resolves a user path from `pid`'s working directory (EFAULT for NULL).
+pub(crate) fn resolve_user_path(
+    k: &Kernel,
+    pid: Pid,
+    upath: u64,
+    follow: bool,
+) -> Result<Ino, Errno> {
+    let path = user_path(k, pid, upath)?;
+    let base = base_dir(k, pid, g::AT_FDCWD, &path)?;
+    k.fs.resolve_in(proc_root(k, pid), base, &path, follow)
 }
 
 /// The root directory of `pid` (chroot).
@@ -472,9 +488,13 @@ fn proc_stat(
         Node::File(d) => (Kind::File, 0o444, d.len() as u64),
         Node::Link(t) => (Kind::Symlink, 0o777, t.len() as u64),
     };
-    let ino = path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+    // A hash of the path, on a device of its own (the top mount index),
+    // as /proc is a file system of its own.
+    let shift = selkie_fs::vfs::MOUNT_SHIFT;
+    let hash = path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
     });
+    let ino = (PROC_DEV_INDEX << shift) | (hash & ((1 << shift) - 1));
     Ok(selkie_fs::Stat {
         ino,
         kind,
@@ -513,7 +533,7 @@ pub fn sys_creat(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
 
 fn write_stat(k: &Kernel, pid: Pid, buf: u64, st: &selkie_fs::Stat) -> Result<u64, Errno> {
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
-    p.vm().copy_out(buf, &super::io::stat_bytes(st, 1))?;
+    p.vm().copy_out(buf, &super::io::stat_bytes(st))?;
     Ok(0)
 }
 
@@ -581,7 +601,8 @@ pub fn sys_statx(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
         put32(&mut b, 20, st.uid);
         put32(&mut b, 24, st.gid);
         b[28..30].copy_from_slice(&(st.mode() as u16).to_le_bytes());
-        b[32..40].copy_from_slice(&st.ino.to_le_bytes());
+        let (dev, ino) = super::io::dev_ino(st.ino);
+        b[32..40].copy_from_slice(&ino.to_le_bytes());
         b[40..48].copy_from_slice(&st.size.to_le_bytes());
         b[48..56].copy_from_slice(&super::io::stat_blocks(&st).to_le_bytes());
         for (off, t) in [(64, st.atime_ns), (96, st.ctime_ns), (112, st.mtime_ns)] {
@@ -592,8 +613,8 @@ pub fn sys_statx(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
         let minor = |d: u64| (d & 0xff) as u32 | ((d >> 12) as u32 & !0xff);
         put32(&mut b, 128, major(st.rdev));
         put32(&mut b, 132, minor(st.rdev));
-        // The device of every file: 0:1, as stat reports it.
-        put32(&mut b, 140, 1);
+        // The file's own device: 0:N, as stat reports it.
+        put32(&mut b, 140, dev as u32);
         let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
         p.vm().copy_out(buf, &b)?;
         Ok(0)
@@ -1266,55 +1287,27 @@ pub fn sys_utimensat(
 }
 
 /// fsync, fdatasync, syncfs: the tmpfs has nothing to write back.
+/// fsync, fdatasync, syncfs: what shared mappings of the file stored goes
+/// to the file system, then the file system the file is on writes out
+/// what it holds.
 pub fn sys_fsync(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    KResult::Done(super::io::file_of(k, pid, r.rdi as i32).map(|_| 0))
+    let res = super::io::file_of(k, pid, r.rdi as i32).and_then(|f| match f.kind {
+        FileKind::Inode(ino) => {
+            k.cache.write_back(&mut k.fs, ino, 0, u64::MAX);
+            k.fs.sync_mount(ino).map(|_| 0)
+        }
+        // Pipes, terminals and the like have nothing to write out.
+        _ => Ok(0),
+    });
+    KResult::Done(res)
 }
 
-pub fn sys_sync(_k: &mut Kernel, _plat: &mut dyn Platform, _pid: Pid, _r: &SyscallRegs) -> KResult {
+/// sync(2): every file system writes out what it holds (errors are not
+/// reported, as on Linux).
+pub fn sys_sync(k: &mut Kernel, _plat: &mut dyn Platform, _pid: Pid, _r: &SyscallRegs) -> KResult {
+    k.cache.write_back_all(&mut k.fs);
+    let _ = k.fs.sync();
     KResult::Done(Ok(0))
-}
-
-/// statfs / fstatfs: the tmpfs (TMPFS_MAGIC) with plausible totals.
-fn statfs_bytes() -> [u8; 120] {
-    let mut b = [0u8; 120];
-    let put =
-        |b: &mut [u8; 120], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    put(&mut b, 0, 0x0102_1994); // f_type
-    put(&mut b, 8, 4096); // f_bsize
-    put(&mut b, 16, 65536); // f_blocks
-    put(&mut b, 24, 32768); // f_bfree
-    put(&mut b, 32, 32768); // f_bavail
-    put(&mut b, 40, 65536); // f_files
-    put(&mut b, 48, 32768); // f_ffree
-    put(&mut b, 64, 255); // f_namelen
-    put(&mut b, 72, 4096); // f_frsize
-    b
-}
-
-pub fn sys_statfs(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    let res = target(k, pid, g::AT_FDCWD, r.rdi, true)
-        .and_then(|_| {
-            k.procs
-                .get(&pid)
-                .ok_or(Errno::ESRCH)?
-                .vm()
-                .copy_out(r.rsi, &statfs_bytes())
-        })
-        .map(|_| 0);
-    KResult::Done(res)
-}
-
-pub fn sys_fstatfs(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
-    let res = super::io::file_of(k, pid, r.rdi as i32)
-        .and_then(|_| {
-            k.procs
-                .get(&pid)
-                .ok_or(Errno::ESRCH)?
-                .vm()
-                .copy_out(r.rsi, &statfs_bytes())
-        })
-        .map(|_| 0);
-    KResult::Done(res)
 }
 
 /// The attribute name argument of the xattr calls: ERANGE past 255 bytes

@@ -14,6 +14,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use linux_raw_sys::general as g;
 use linux_raw_sys::ioctl;
+use selkie_fs::FileSystem;
 use selkie_fs::Kind;
 use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;
@@ -750,12 +751,20 @@ pub(crate) fn stat_blocks(st: &selkie_fs::Stat) -> u64 {
     }
 }
 
+/// The device (0:N, one per mount: N is the mount's index plus one) and
+/// the inode number within it of a file-tree inode, as stat reports them.
+pub(crate) fn dev_ino(ino: selkie_fs::Ino) -> (u64, u64) {
+    let shift = selkie_fs::vfs::MOUNT_SHIFT;
+    ((ino >> shift) + 1, ino & ((1 << shift) - 1))
+}
+
 /// `struct stat` bytes.
-pub(crate) fn stat_bytes(st: &selkie_fs::Stat, dev: u64) -> [u8; 144] {
+pub(crate) fn stat_bytes(st: &selkie_fs::Stat) -> [u8; 144] {
     let mut b = [0u8; 144];
     let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    let (dev, ino) = dev_ino(st.ino);
     put(0, dev);
-    put(8, st.ino);
+    put(8, ino);
     put(16, st.nlink);
     put(40, st.rdev);
     put(48, st.size);
@@ -834,7 +843,7 @@ pub(crate) fn file_stat(k: &Kernel, f: &OpenFile) -> Result<selkie_fs::Stat, Err
 pub fn sys_fstat(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let res = file_of(k, pid, r.rdi as i32)
         .and_then(|f| file_stat(k, &f))
-        .and_then(|st| copy_out(k, pid, r.rsi, &stat_bytes(&st, 1)).map(|_| 0));
+        .and_then(|st| copy_out(k, pid, r.rsi, &stat_bytes(&st)).map(|_| 0));
     KResult::Done(res)
 }
 

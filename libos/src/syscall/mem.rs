@@ -3,6 +3,7 @@ use super::Ctx;
 use crate::mm::{page_ceil, Area, AreaKind, MMAP_TOP, USER_MIN};
 use crate::platform::PAGE_SIZE;
 use linux_raw_sys::general as g;
+use selkie_fs::FileSystem;
 use selkie_loader::Perms;
 use selkie_syscalls::errno::Errno;
 
@@ -108,7 +109,7 @@ pub fn sys_mmap(
                 if let Some(p) = k.procs.get_mut(&pid) {
                     p.vm().unmap_range(start, end);
                 }
-                k.cache.collect(k.fs.as_mut());
+                k.cache.collect(&mut k.fs);
                 return Err(e);
             }
         }
@@ -268,7 +269,7 @@ pub fn sys_munmap(
         }
         let p = k.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         p.vm().unmap_range(start, end);
-        k.cache.collect(k.fs.as_mut());
+        k.cache.collect(&mut k.fs);
         Ok(0)
     })();
     super::KResult::Done(res)
@@ -342,7 +343,7 @@ pub fn sys_mremap(
         // A shared file mapping that grew or moved maps its file's pages.
         let len = page_ceil(args[2]).ok_or(Errno::EINVAL)?;
         k.map_file_pages(plat, pid, new, new + len)?;
-        k.cache.collect(k.fs.as_mut());
+        k.cache.collect(&mut k.fs);
         Ok(new)
     })();
     super::KResult::Done(res)

@@ -16,6 +16,13 @@ mod info;
 pub use info::default_limits;
 pub(crate) mod io;
 mod mem;
+mod mount;
+pub(crate) use mount::open_disk;
+/// The device number of /dev/vda.
+pub(crate) fn mount_vda() -> u64 {
+    mount::VDA
+}
+
 pub(crate) mod proc;
 mod signal;
 mod splice;
@@ -204,8 +211,10 @@ syscall_table! {
     __NR_fdatasync => K(fs::sys_fsync), Full;
     __NR_syncfs => K(fs::sys_fsync), Full;
     __NR_sync => K(fs::sys_sync), Full;
-    __NR_statfs => K(fs::sys_statfs), Partial("the tmpfs");
-    __NR_fstatfs => K(fs::sys_fstatfs), Partial("the tmpfs");
+    __NR_statfs => K(mount::sys_statfs), Full;
+    __NR_fstatfs => K(mount::sys_fstatfs), Full;
+    __NR_mount => K(mount::sys_mount), Partial("tmpfs; remount ro/rw; no bind or move mounts");
+    __NR_umount2 => K(mount::sys_umount2), Full;
     __NR_exit => K(proc::sys_exit), Full;
     __NR_exit_group => K(proc::sys_exit_group), Full;
     __NR_fork => K(proc::sys_fork), Full;

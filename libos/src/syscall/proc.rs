@@ -613,7 +613,7 @@ fn do_execve(
     p.signals.reset_on_exec();
     let root = p.vm().aspace.root();
     drop(fresh);
-    k.cache.collect(k.fs.as_mut());
+    k.cache.collect(&mut k.fs);
     // Close-on-exec descriptors go.
     let table = k.procs.get(&tgid).map(|p| p.files.clone());
     if let Some(table) = table {

@@ -17,6 +17,7 @@ use alloc::rc::Rc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use linux_raw_sys::general as g;
+use selkie_fs::FileSystem;
 use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;
 

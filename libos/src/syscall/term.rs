@@ -13,6 +13,7 @@ use crate::tty::Tty;
 use alloc::rc::Rc;
 use core::cell::RefCell;
 use linux_raw_sys::ioctl;
+use selkie_fs::FileSystem;
 use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;
 use selkie_syscalls::types::{KernelTermios, Winsize};

@@ -6,6 +6,7 @@ use crate::testing::{test_kernel, MemSpace, TestPlatform};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use linux_raw_sys::general as g;
+use selkie_fs::FileSystem;
 use selkie_loader::Perms;
 use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;

@@ -1,6 +1,8 @@
-//! The fs service task, seen from the root task: building it from its ELF
-//! (a fresh VSpace, CSpace and TCB, laid out as `selkie_sel4::service`
-//! says), and the transport that carries `selkie-fsproto` messages to it.
+//! Service tasks seen from the root task: building one from its ELF (a fresh
+//! VSpace, CSpace and TCB, laid out as `selkie_sel4::service` says), the
+//! exchange of one message with it, and the clients on top: the fs task's
+//! `selkie-fsproto` transport ([`ServiceTask`] implements `Transport`) and
+//! the block task's `BlockDevice` (`crate::blk`).
 use crate::objects::{self, Held, DEPTH};
 use crate::service;
 use crate::vspace::{CachePage, ChildSpace};
@@ -13,8 +15,10 @@ use selkie_sel4::ipc::MessageInfo;
 use selkie_sel4::service::*;
 use selkie_sel4::{consts::*, invoke, syscall, CPtr, CapRights};
 
-/// The fs task: its objects and the root task's ends of its buffers.
-pub struct FsTask {
+/// A service task: its objects and the root task's ends of its buffers.
+pub struct ServiceTask {
+    /// Its name in messages ("fs", "blk").
+    name: &'static str,
     space: ChildSpace,
     tcb: CPtr,
     request_ep: CPtr,
@@ -54,10 +58,20 @@ fn shared_pages(space: &mut ChildSpace, at: u64, perms: Perms) -> Result<Vec<Pag
         .collect()
 }
 
-impl FsTask {
+impl ServiceTask {
     /// Builds the task from `elf`, hands it the archive `initrd`, and waits
     /// until it has unpacked it.
-    pub fn spawn(elf: &[u8], initrd: &[u8]) -> Result<FsTask, String> {
+    /// Builds the task `name` from `elf`: the bytes `initrd` mapped for it
+    /// to read at start, `caps` copied into its CSpace (slot, cap), `dma`
+    /// pages mapped from `DMA` on. Waits until it says READY; returns it
+    /// and READY's message registers.
+    pub fn spawn(
+        name: &'static str,
+        elf: &[u8],
+        initrd: &[u8],
+        caps: &[(u64, CPtr)],
+        dma: &[PageRef],
+    ) -> Result<(ServiceTask, syscall::Mrs), String> {
         let a = objects::get();
         let plan = selkie_loader::plan(
             elf,
@@ -92,6 +106,9 @@ impl FsTask {
         let ipc_cap = ipc.cap();
         let ipc: PageRef = Rc::new(ipc);
         space.map_page(IPC_BUFFER, &ipc, RW).map_err(oom)?;
+        for (i, p) in dma.iter().enumerate() {
+            space.map_page(DMA + i as u64 * PAGE, p, RW).map_err(oom)?;
+        }
         let request = shared_pages(&mut space, REQUEST_BUF, RO)?;
         let response = shared_pages(&mut space, RESPONSE_BUF, RW)?;
 
@@ -119,6 +136,18 @@ impl FsTask {
             )
             .map_err(sel4)?;
         }
+        for &(slot, cap) in caps {
+            invoke::cnode_copy(
+                cnode,
+                slot,
+                CSPACE_BITS,
+                seL4_CapInitThreadCNode,
+                cap,
+                DEPTH,
+                CapRights::ALL,
+            )
+            .map_err(sel4)?;
+        }
         invoke::tcb_configure(
             tcb, FAULT_EP, cnode, GUARD, space.pml4, 0, IPC_BUFFER, ipc_cap,
         )
@@ -132,7 +161,8 @@ impl FsTask {
         invoke::tcb_write_registers(tcb, true, 0, &regs).map_err(sel4)?;
         // The task's VSpace keeps the IPC buffer's frame.
         drop(ipc);
-        let mut task = FsTask {
+        let mut task = ServiceTask {
+            name,
             space,
             tcb,
             request_ep,
@@ -142,16 +172,18 @@ impl FsTask {
             dead: false,
             held: Rc::default(),
         };
-        task.wait(READY)
-            .map_err(|_| String::from("the fs task died starting"))?;
+        let ready = task
+            .wait(READY)
+            .map_err(|_| alloc::format!("the {name} task died starting"))?;
         for i in 0..initrd_pages {
             task.space.unmap(INITRD + i * PAGE);
         }
         task.count_held();
-        Ok(task)
+        Ok((task, ready))
     }
 
     /// What the task holds, kept up to date as its heap grows.
+    #[cfg_attr(feature = "fs-inproc", allow(dead_code))]
     pub fn held_handle(&self) -> Rc<Cell<Held>> {
         self.held.clone()
     }
@@ -186,20 +218,25 @@ impl FsTask {
                         let mut msg = alloc::vec![0u8; (mrs[0] as usize).min(4096)];
                         self.read_response(&mut msg);
                         println!(
-                            "selkie: the fs task panicked: {}",
+                            "selkie: the {} task panicked: {}",
+                            self.name,
                             String::from_utf8_lossy(&msg)
                         );
                         return Err(self.stop());
                     }
                     l if l == label => return Ok(mrs),
                     l => {
-                        println!("selkie: the fs task sent message {l}, expected {label}");
+                        println!(
+                            "selkie: the {} task sent message {l}, expected {label}",
+                            self.name
+                        );
                         return Err(self.stop());
                     }
                 },
                 BADGE_FAULT => {
                     println!(
-                        "selkie: the fs task faulted (fault {}, ip {:#x}, address {:#x})",
+                        "selkie: the {} task faulted (fault {}, ip {:#x}, address {:#x})",
+                        self.name,
                         info.label(),
                         mrs[0],
                         mrs[1]
@@ -229,7 +266,7 @@ impl FsTask {
                     va -= PAGE;
                     self.space.unmap(va);
                 }
-                println!("selkie: out of memory for the fs task's heap");
+                println!("selkie: out of memory for the {} task's heap", self.name);
                 return false;
             }
             va += PAGE;
@@ -242,41 +279,60 @@ impl FsTask {
     fn stop(&mut self) -> selkie_fsproto::Dead {
         self.dead = true;
         let _ = invoke::tcb_suspend(self.tcb);
-        println!("selkie: the fs task is stopped; file operations fail with EIO");
+        println!(
+            "selkie: the {} task is stopped; its clients get EIO",
+            self.name
+        );
         selkie_fsproto::Dead
     }
 
-    fn read_response(&self, out: &mut [u8]) {
+    /// Reads the start of the response buffer.
+    pub fn read_response(&self, out: &mut [u8]) {
         for (i, chunk) in out.chunks_mut(PAGE as usize).enumerate() {
             self.response[i].read(0, chunk);
         }
     }
 }
 
-impl selkie_fsproto::Transport for FsTask {
-    fn capacity(&self) -> usize {
-        (BUF_PAGES * PAGE) as usize
-    }
-
-    fn call(&mut self, request: &[u8], response: &mut Vec<u8>) -> Result<(), selkie_fsproto::Dead> {
-        if self.dead || request.len() > self.capacity() {
+impl ServiceTask {
+    /// One exchange: `request` into the request buffer, a REQUEST with
+    /// `mrs` (the first replaced by the request's length), then the
+    /// RESPONSE's message registers (the first the response's length, at
+    /// most the buffer's; [`Self::read_response`] reads it).
+    pub fn exchange(
+        &mut self,
+        mut mrs: syscall::Mrs,
+        request: &[u8],
+    ) -> Result<syscall::Mrs, selkie_fsproto::Dead> {
+        let capacity = (BUF_PAGES * PAGE) as usize;
+        if self.dead || request.len() > capacity {
             return Err(selkie_fsproto::Dead);
         }
         for (i, chunk) in request.chunks(PAGE as usize).enumerate() {
             self.request[i].write(0, chunk);
         }
         service::save_caller();
-        syscall::send(
-            self.request_ep,
-            MessageInfo::new(REQUEST, 0, 0, 1),
-            [request.len() as u64, 0, 0, 0],
-        );
+        mrs[0] = request.len() as u64;
+        syscall::send(self.request_ep, MessageInfo::new(REQUEST, 0, 0, 4), mrs);
         let mrs = self.wait(RESPONSE)?;
-        let len = mrs[0] as usize;
-        if len > self.capacity() {
-            println!("selkie: the fs task answered {len} bytes, more than its buffer");
+        if mrs[0] as usize > capacity {
+            println!(
+                "selkie: the {} task answered {} bytes, more than its buffer",
+                self.name, mrs[0]
+            );
             return Err(self.stop());
         }
+        Ok(mrs)
+    }
+}
+
+impl selkie_fsproto::Transport for ServiceTask {
+    fn capacity(&self) -> usize {
+        (BUF_PAGES * PAGE) as usize
+    }
+
+    fn call(&mut self, request: &[u8], response: &mut Vec<u8>) -> Result<(), selkie_fsproto::Dead> {
+        let len = self.exchange([0; 4], request)?[0] as usize;
         response.clear();
         response.resize(len, 0);
         self.read_response(response);

@@ -1,0 +1,222 @@
+//! Selkie's block service task: the legacy virtio-blk driver
+//! (`selkie-virtio-blk`) in a seL4 task of its own, serving sector reads
+//! and writes to the root task over IPC, the data in the shared buffers
+//! (`selkie_sel4::service` lays the task out).
+//!
+//! The root task finds the device on the PCI bus, enables it, and gives
+//! this task an IOPort capability for the device's registers only, and DMA
+//! pages: three physically contiguous ones for the ring, then single
+//! ones. Their physical addresses, the register ports and the device's
+//! interrupt line come in the initial data at `INITRD`, as u64 words:
+//! `[io_base, io_size, irq_line, pages, paddr...]`.
+//!
+//! Requests (label REQUEST): `[len, op, sector, count]`, op 1 reads `count`
+//! bytes into the response buffer, op 2 writes the `len` bytes of the
+//! request buffer, op 3 flushes. Answers (RESPONSE): `[len, status]`, status
+//! 0 or a [`blk_status`] code. The device is polled (no interrupt yet).
+#![no_std]
+#![no_main]
+#![allow(unsafe_code)]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use buddy_system_allocator::LockedHeap;
+use core::arch::global_asm;
+use selkie_sel4::ipc::MessageInfo;
+use selkie_sel4::service::*;
+use selkie_sel4::{invoke, syscall};
+use selkie_virtio_blk::{pci::PciDevice, Config, Dma, DmaRegion, IoError, PortIo, Spin, VirtioBlk};
+
+global_asm!(
+    r#"
+    .section .text._start, "ax"
+    .global _start
+_start:
+    call {entry}
+    ud2
+    "#,
+    entry = sym rust_start,
+);
+
+const PAGE: usize = 4096;
+const BUF: usize = (BUF_PAGES * 4096) as usize;
+
+/// Request operations.
+const READ: u64 = 1;
+const WRITE: u64 = 2;
+const FLUSH: u64 = 3;
+
+/// The status code of a failed request (0 is success).
+fn blk_status(e: IoError) -> u64 {
+    match e {
+        IoError::BadRequest => 1,
+        IoError::DeviceError => 2,
+        IoError::Unsupported => 3,
+        IoError::Timeout => 4,
+    }
+}
+
+/// The device's registers, through the IOPort capability.
+struct Ports;
+
+impl PortIo for Ports {
+    fn in8(&mut self, port: u16) -> u8 {
+        invoke::ioport_in8(IOPORT, port).unwrap_or(0xff)
+    }
+    fn in16(&mut self, port: u16) -> u16 {
+        invoke::ioport_in16(IOPORT, port).unwrap_or(0xffff)
+    }
+    fn in32(&mut self, port: u16) -> u32 {
+        invoke::ioport_in32(IOPORT, port).unwrap_or(!0)
+    }
+    fn out8(&mut self, port: u16, value: u8) {
+        let _ = invoke::ioport_out8(IOPORT, port, value);
+    }
+    fn out16(&mut self, port: u16, value: u16) {
+        let _ = invoke::ioport_out16(IOPORT, port, value);
+    }
+    fn out32(&mut self, port: u16, value: u32) {
+        let _ = invoke::ioport_out32(IOPORT, port, value);
+    }
+}
+
+/// DMA pages the root task mapped at `DMA`, handed out in order.
+struct Pool {
+    paddrs: Vec<u64>,
+    next: usize,
+}
+
+/// Pages of the pool: mapped at `va`, at `paddr` for the device.
+struct Region {
+    va: usize,
+    paddr: u64,
+    len: usize,
+}
+
+impl Dma for Pool {
+    type Region = Region;
+    fn alloc_contiguous(&mut self, pages: usize) -> Option<Region> {
+        let run = self.paddrs.get(self.next..self.next + pages)?;
+        if run.windows(2).any(|w| w[1] != w[0] + PAGE as u64) {
+            return None;
+        }
+        let r = Region {
+            va: DMA as usize + self.next * PAGE,
+            paddr: run[0],
+            len: pages * PAGE,
+        };
+        self.next += pages;
+        Some(r)
+    }
+}
+
+impl DmaRegion for Region {
+    fn paddr(&self) -> u64 {
+        self.paddr
+    }
+    fn read(&self, offset: usize, buf: &mut [u8]) {
+        assert!(offset + buf.len() <= self.len);
+        for (i, b) in buf.iter_mut().enumerate() {
+            // SAFETY: inside the region's mapping; volatile, as the device
+            // writes it behind the compiler's back.
+            *b = unsafe { core::ptr::read_volatile((self.va + offset + i) as *const u8) };
+        }
+    }
+    fn write(&mut self, offset: usize, data: &[u8]) {
+        assert!(offset + data.len() <= self.len);
+        for (i, &b) in data.iter().enumerate() {
+            // SAFETY: as in `read`.
+            unsafe { core::ptr::write_volatile((self.va + offset + i) as *mut u8, b) };
+        }
+    }
+}
+
+extern "C" fn rust_start(data_len: u64) -> ! {
+    // SAFETY: the root task maps our IPC buffer there before we start.
+    unsafe { selkie_sel4::ipc::set_ipc_buffer(IPC_BUFFER as *mut _) };
+    init_heap();
+    // SAFETY: the root task maps `data_len` bytes of u64 words at INITRD.
+    let words = unsafe { core::slice::from_raw_parts(INITRD as *const u64, data_len as usize / 8) };
+    let [io_base, io_size, irq_line, pages, ref paddrs @ ..] = *words else {
+        panic!("the initial data is {data_len} bytes, too short");
+    };
+    let dev = PciDevice {
+        address: selkie_virtio_blk::pci::Address {
+            bus: 0,
+            device: 0,
+            function: 0,
+        },
+        io_base: io_base as u16,
+        io_size: io_size as u16,
+        irq_line: irq_line as u8,
+        irq_pin: 1,
+    };
+    let mut pool = Pool {
+        paddrs: paddrs[..(pages as usize).min(paddrs.len())].to_vec(),
+        next: 0,
+    };
+    let mut blk = match VirtioBlk::new(Ports, &dev, &mut pool, Config::default(), Spin::default()) {
+        Ok(b) => b,
+        Err(e) => panic!("virtio-blk does not start: {e:?}"),
+    };
+    let info = blk.info();
+    syscall::send(
+        REPLY_EP,
+        MessageInfo::new(READY, 0, 0, 2),
+        [info.sectors, info.read_only as u64, 0, 0],
+    );
+    loop {
+        let (_, msg, mrs) = syscall::recv(REQUEST_EP);
+        if msg.label() != REQUEST {
+            continue;
+        }
+        let [len, op, sector, count] = mrs;
+        // SAFETY: both buffers are mapped (the request one read-only); the
+        // root task does not touch them while we serve.
+        let (request, response) = unsafe {
+            (
+                core::slice::from_raw_parts(REQUEST_BUF as *const u8, (len as usize).min(BUF)),
+                core::slice::from_raw_parts_mut(RESPONSE_BUF as *mut u8, BUF),
+            )
+        };
+        let (n, res) = match op {
+            READ if count as usize <= BUF => {
+                let n = count as usize;
+                (n, blk.read(sector, &mut response[..n]))
+            }
+            WRITE => (0, blk.write(sector, request)),
+            FLUSH => (0, blk.flush()),
+            _ => (0, Err(IoError::BadRequest)),
+        };
+        let status = res.err().map_or(0, blk_status);
+        let n = if status == 0 { n as u64 } else { 0 };
+        syscall::send(
+            REPLY_EP,
+            MessageInfo::new(RESPONSE, 0, 0, 2),
+            [n, status, 0, 0],
+        );
+    }
+}
+
+/// A small fixed heap: the driver's bookkeeping only.
+const HEAP_SIZE: usize = 256 << 10;
+#[repr(align(4096))]
+#[allow(dead_code)]
+struct Arena([u8; HEAP_SIZE]);
+static mut ARENA: Arena = Arena([0; HEAP_SIZE]);
+#[global_allocator]
+static HEAP: LockedHeap<24> = LockedHeap::empty();
+
+fn init_heap() {
+    // SAFETY: called once before any allocation; the arena is only used here.
+    unsafe {
+        HEAP.lock()
+            .init(core::ptr::addr_of_mut!(ARENA) as usize, HEAP_SIZE)
+    };
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    selkie_sel4::rt::service_panic(info)
+}

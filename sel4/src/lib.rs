@@ -16,6 +16,7 @@
 //! - [`bootinfo`]: the `seL4_BootInfo` structure the root task receives.
 //! - [`service`]: the layout of a service task (its CSpace slots, where its
 //!   IPC buffer, shared buffers, stack and heap are) and its message labels.
+//! - [`mem`]: word-at-a-time copying and filling (fast under QEMU's TCG).
 //! - `rt` (feature `rt`): the memory functions a bare seL4 program needs.
 //!
 //! This crate and the root task are the only places in Selkie with `unsafe`.
@@ -26,6 +27,7 @@ pub mod bootinfo;
 pub mod consts;
 pub mod invoke;
 pub mod ipc;
+pub mod mem;
 #[cfg(feature = "rt")]
 pub mod rt;
 pub mod service;

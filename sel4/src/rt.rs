@@ -10,35 +10,28 @@ extern "C" fn rust_eh_personality() {}
 #[no_mangle]
 unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     // SAFETY: the caller guarantees valid, non-overlapping ranges.
-    unsafe {
-        core::arch::asm!("rep movsb", inout("rcx") n => _, inout("rdi") dst => _,
-            inout("rsi") src => _, options(nostack, preserves_flags));
-    }
+    unsafe { crate::mem::copy_forward(dst, src, n) };
     dst
 }
 
 #[no_mangle]
 unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    if (dst as usize) <= (src as usize) || (dst as usize) >= (src as usize) + n {
-        // SAFETY: forward copy is safe when dst is below src or disjoint.
-        return unsafe { memcpy(dst, src, n) };
-    }
-    // SAFETY: backward copy for overlapping dst above src.
+    // SAFETY: the caller guarantees valid ranges; a forward copy is right
+    // when dst starts at or below src, a backward one when above.
     unsafe {
-        core::arch::asm!("std", "rep movsb", "cld",
-            inout("rcx") n => _, inout("rdi") dst.add(n - 1) => _,
-            inout("rsi") src.add(n - 1) => _, options(nostack));
-    }
+        if (dst as usize) <= (src as usize) {
+            crate::mem::copy_forward(dst, src, n)
+        } else {
+            crate::mem::copy_backward(dst, src, n)
+        }
+    };
     dst
 }
 
 #[no_mangle]
 unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
     // SAFETY: the caller guarantees a valid range.
-    unsafe {
-        core::arch::asm!("rep stosb", inout("rcx") n => _, inout("rdi") dst => _,
-            in("al") c as u8, options(nostack, preserves_flags));
-    }
+    unsafe { crate::mem::fill(dst, c as u8, n) };
     dst
 }
 

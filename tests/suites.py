@@ -8,6 +8,9 @@ Each suite runs twice from the same build: natively on the host in a chroot of
 a copy of build/rootfs, and under Selkie in QEMU. The pass counts are printed
 side by side; the run fails when a test that passes natively fails under
 Selkie and is not listed, with its reason, in tests/known-failures/<suite>.txt.
+A listed test whose reason starts with "timing:" depends on how fast the
+machine is (sleeps racing forks and signals): either verdict is accepted.
+Any other listed test is expected to fail, and the run says when it passes.
 
 bc's tests are left out unless SELKIE_FULL_SUITES=1: two of them pipe 3.6
 million lines through bc twice, which takes 30 s natively and far too long
@@ -152,7 +155,7 @@ def main():
                 if args.v:
                     print(text)
                 new = sorted(t for t, ok in nat.items() if ok and not mine.get(t, False) and t not in known)
-                fixed = sorted(t for t in known if mine.get(t))
+                fixed = sorted(t for t, why in known.items() if mine.get(t) and not why.startswith("timing:"))
                 if args.a:
                     # A partial run says nothing about the listed tests it skipped.
                     known = {t: w for t, w in known.items() if t in mine}

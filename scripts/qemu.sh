@@ -30,6 +30,9 @@ args=(-nographic -serial mon:stdio -m "${SELKIE_MEM:-512}" -cpu qemu64,+fsgsbase
 # Tests (with a timeout) end at a guest reboot; an interactive run restarts.
 [ -n "$timeout" ] && args+=(-no-reboot)
 [ -n "$init" ] && args+=(-fw_cfg "name=opt/selkie/init,string=${init//,/,,}")
+# SELKIE_FAULT=fs-panic|fs-fault (a test hook): the fs task panics or faults
+# when a request names .selkie-fault.
+[ -n "${SELKIE_FAULT:-}" ] && args+=(-fw_cfg "name=opt/selkie/fault,string=$SELKIE_FAULT")
 # TRACE=1: the LibOS logs every syscall (strace-like).
 [ "${TRACE:-0}" = 1 ] && args+=(-fw_cfg "name=opt/selkie/trace,string=1")
 log=$(mktemp)

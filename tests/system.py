@@ -268,6 +268,17 @@ CASES = [
      [[r"^bye$", r"^selkie: power off$"]], False),
     ("reboot", '/bin/sh -c "reboot -f; echo reached: FAILED"; /tests/hello', [0],
      [[r"^selkie: restarting$"]], False),
+    # The fs service task dies (a test hook makes it panic, or fault, at a
+    # request naming .selkie-fault): the root task reports it, file calls
+    # fail with EIO from then on, and the LibOS and the shell go on.
+    ("fs-task-panic", '/bin/sh -c "echo ok > /tmp/a; cat /tmp/a; cat /.selkie-fault; echo rc=$?; cat /tmp/a; echo rc=$?"', [0],
+     [[r"^ok$", r"^selkie: the fs task panicked: panicked at .*", r"^fault injection: a request named .selkie-fault$",
+       r"^selkie: the fs task is stopped; its clients get EIO$", r"^cat: can't open '/.selkie-fault': I/O error$",
+       r"^rc=1$", r"^/bin/sh: cat: I/O error$", r"^rc=126$"]], False),
+    ("fs-task-fault", '/bin/sh -c "echo ok > /tmp/a; cat /tmp/a; cat /.selkie-fault; echo rc=$?; ls /tmp; echo rc=$?"', [0],
+     [[r"^ok$", r"^selkie: the fs task faulted: page fault at 0x10, ip 0x[0-9a-f]+$",
+       r"^selkie: the fs task is stopped; its clients get EIO$", r"^cat: can't open '/.selkie-fault': I/O error$",
+       r"^rc=1$", r"^/bin/sh: ls: I/O error$", r"^rc=127$"]], False),
     # Random syscalls with hostile arguments from child processes: the LibOS
     # must answer them all and keep serving.
     ("syscall-fuzzer", "/tests/fuzz 100000 7", [0],
@@ -371,6 +382,9 @@ def dynamic_twins(cases):
 
 
 CASES += dynamic_twins(CASES)
+
+# Environment for scripts/qemu.sh, by case (test hooks).
+CASE_ENV = {"fs-task-panic": {"SELKIE_FAULT": "fs-panic"}, "fs-task-fault": {"SELKIE_FAULT": "fs-fault"}}
 
 # Cases that need longer than the default 120 s.
 # Cases whose every command must end with the root task holding what it held
@@ -501,7 +515,7 @@ def check(case):
     cmd = [os.path.join(TOP, "scripts/qemu.sh"), "--timeout", str(TIMEOUTS.get(name, 120))]
     if init:
         cmd += ["--init", init]
-    env = dict(os.environ, INIT="", TRACE="1" if name.startswith("syscall-trace") else "0")
+    env = dict(os.environ, INIT="", TRACE="1" if name.startswith("syscall-trace") else "0", **CASE_ENV.get(name, {}))
     if typed is None:
         p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL, env=env)
     else:

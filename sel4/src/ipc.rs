@@ -45,10 +45,22 @@ static mut IPC_BUFFER: *mut IpcBuffer = core::ptr::null_mut();
 /// Records the calling thread's IPC buffer.
 ///
 /// # Safety
-/// `buffer` must be this thread's mapped IPC buffer; Selkie's seL4 programs are
-/// single-threaded, so one global suffices.
+/// `buffer` must be this thread's mapped IPC buffer. One global suffices:
+/// Selkie's seL4 programs run one thread at a time (the root task's
+/// supervisor swaps it, see [`swap_ipc_buffer`]).
 pub unsafe fn set_ipc_buffer(buffer: *mut IpcBuffer) {
     unsafe { IPC_BUFFER = buffer };
+}
+
+/// Records `buffer` as the IPC buffer in use and returns the one recorded
+/// before: for a second thread of a program, which must put the first
+/// thread's back before that thread runs again.
+///
+/// # Safety
+/// As [`set_ipc_buffer`]; the caller keeps the threads from overlapping.
+pub unsafe fn swap_ipc_buffer(buffer: *mut IpcBuffer) -> *mut IpcBuffer {
+    // SAFETY: the caller serialises the threads.
+    unsafe { core::mem::replace(&mut *addr_of_mut!(IPC_BUFFER), buffer) }
 }
 
 fn buffer() -> *mut IpcBuffer {

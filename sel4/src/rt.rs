@@ -71,9 +71,24 @@ extern "C" fn _Unwind_Resume() -> ! {
     }
 }
 
+/// Answers the client's Call with `label` and `mrs` and waits for its next
+/// Call: (its label and message registers). A service task talks to its
+/// client only this way (see [`crate::service`]).
+pub fn service_answer(
+    label: u64,
+    mrs: crate::syscall::Mrs,
+) -> (crate::ipc::MessageInfo, crate::syscall::Mrs) {
+    let (_, info, mrs) = crate::syscall::reply_recv(
+        crate::service::SERVICE_EP,
+        crate::ipc::MessageInfo::new(label, 0, 0, 4),
+        mrs,
+    );
+    (info, mrs)
+}
+
 /// What a service task's panic handler does: writes the message into the
-/// response buffer, tells the root task ([`crate::service::PANIC`]) and
-/// waits to be stopped, answering nothing.
+/// response buffer and answers [`PANIC`](crate::service::PANIC), to this
+/// Call and every later one.
 pub fn service_panic(info: &core::panic::PanicInfo<'_>) -> ! {
     use crate::service::*;
     const BUF: usize = (BUF_PAGES * 4096) as usize;
@@ -92,12 +107,20 @@ pub fn service_panic(info: &core::panic::PanicInfo<'_>) -> ! {
     }
     let mut c = Cursor(0);
     let _ = core::fmt::write(&mut c, format_args!("{info}"));
-    crate::syscall::send(
-        REPLY_EP,
-        crate::ipc::MessageInfo::new(PANIC, 0, 0, 1),
-        [c.0 as u64, 0, 0, 0],
-    );
     loop {
-        crate::syscall::recv(REQUEST_EP);
+        service_answer(PANIC, [c.0 as u64, 0, 0, 0]);
+    }
+}
+
+/// Where a service task goes when the supervisor restarts it after a fault
+/// (its entry point saw [`FAULT_MAGIC`](crate::service::FAULT_MAGIC)):
+/// answers [`FAULTED`](crate::service::FAULTED) with the fault's label and
+/// first two words, to the Call it was serving and every later one.
+pub fn service_fault_exit(label: u64, word0: u64, word1: u64) -> ! {
+    // SAFETY: the service's IPC buffer is mapped there (set again: the
+    // fault may have come before the service recorded it).
+    unsafe { crate::ipc::set_ipc_buffer(crate::service::IPC_BUFFER as *mut _) };
+    loop {
+        service_answer(crate::service::FAULTED, [label, word0, word1, 0]);
     }
 }

@@ -1,40 +1,47 @@
-//! The layout of a service task (the fs task today), shared by the root task
-//! that builds it and the task itself.
+//! The layout of a service task (the fs and block tasks), shared by the root
+//! task that builds it and the task itself.
 //!
 //! A service task is an ordinary seL4 program with its own VSpace, CSpace and
-//! TCB. It serves one client (the LibOS in the root task):
+//! TCB. Its client (the LibOS in the root task) Calls its endpoint and the
+//! service answers with ReplyRecv, so one request costs two address-space
+//! switches, both on seL4's IPC fastpath:
 //!
 //! ```text
 //!  root task                                   service task
 //!  write request into REQUEST_BUF
-//!  Send(request EP, REQUEST, [len]) ─────────► Recv(REQUEST_EP)
+//!  Call(endpoint, REQUEST, [len]) ───────────► ReplyRecv(SERVICE_EP) returns
 //!                                              serve: response into RESPONSE_BUF
-//!  Recv(reply EP) ◄───────────────────────────  Send(REPLY_EP, RESPONSE, [len])
+//!  Call returns RESPONSE, [len] ◄────────────── ReplyRecv(SERVICE_EP, RESPONSE, [len])
 //! ```
-//! The service sends its answers on an endpoint of their own rather than
-//! replying to a Call, so the root task also hears, on that same endpoint,
-//! the service's faults (its TCB's fault handler is that endpoint, with the
-//! badge [`BADGE_FAULT`]) and never waits forever on a dead task. Bulk data
-//! stays in the two shared buffers; the message registers carry lengths.
+//! Bulk data stays in the two shared buffers; the message registers carry
+//! lengths. A service only ever runs while its client waits in a Call, so it
+//! always has a caller to answer:
 //!
-//! A service's heap grows on demand: it asks for pages with [`GROW`], the
-//! root task maps fresh zeroed frames there and answers [`GRANTED`].
+//! - the first Call is [`START`]; the service sets itself up and answers
+//!   [`READY`];
+//! - its heap grows on demand: in the middle of a request it answers
+//!   [`GROW`] `[start, len]`, the root task maps fresh zeroed frames there
+//!   and Calls again with [`GRANTED`] `[0 | 1]`, and the service goes on;
+//! - a panic answers [`PANIC`] with the message in the response buffer;
+//! - a fault (a page fault, an exception) goes to the root task's service
+//!   supervisor thread (the TCB's fault handler is the supervisor's endpoint,
+//!   badged with the service's number), which restarts the service at its
+//!   entry point on the fault stack with [`FAULT_MAGIC`] in rsi, the fault's
+//!   label in rdx and its first two words in r8 and r9; the service then
+//!   answers [`FAULTED`] with those three words (see
+//!   [`crate::rt::service_fault_exit`]).
+//!
+//! After PANIC or FAULTED the root task stops the task and fails its later
+//! requests.
 
-/// Slot of the endpoint the service receives requests on.
-pub const REQUEST_EP: u64 = 1;
-/// Slot of its send cap to the reply endpoint (badge [`BADGE_REPLY`]).
-pub const REPLY_EP: u64 = 2;
-/// Slot of the reply endpoint with badge [`BADGE_FAULT`]: the TCB's fault
-/// handler.
+/// Slot of the endpoint the service receives its client's Calls on.
+pub const SERVICE_EP: u64 = 1;
+/// Slot of its fault handler: the supervisor's endpoint, badged.
 pub const FAULT_EP: u64 = 3;
 /// Slot of an IOPort capability (the block task's device registers).
 pub const IOPORT: u64 = 4;
 /// Radix of the service's CSpace (a CNode of 8 slots).
 pub const CSPACE_BITS: u64 = 3;
-
-/// Badges the root task sees on the reply endpoint.
-pub const BADGE_REPLY: u64 = 1;
-pub const BADGE_FAULT: u64 = 2;
 
 /// Where the service's IPC buffer is mapped.
 pub const IPC_BUFFER: u64 = 0x1000_0000;
@@ -51,6 +58,12 @@ pub const INITRD: u64 = 0x2000_0000;
 /// under them.
 pub const STACK_TOP: u64 = 0x3000_0000;
 pub const STACK_PAGES: u64 = 64;
+/// The stack a service answers a fault on: `FAULT_STACK_PAGES` pages below
+/// `FAULT_STACK_TOP`, apart from the stack that may have overflowed.
+pub const FAULT_STACK_TOP: u64 = 0x3800_0000;
+pub const FAULT_STACK_PAGES: u64 = 2;
+/// What rsi holds when the supervisor restarts a service after a fault.
+pub const FAULT_MAGIC: u64 = 0x5e1c_fa17;
 /// Pages for device DMA (the block task's), mapped from here on; their
 /// physical addresses come in the initial data at `INITRD`.
 pub const DMA: u64 = 0x4000_0000;
@@ -63,13 +76,19 @@ pub const HEAP_MAX: u64 = 1 << 34;
 pub const REQUEST: u64 = 1;
 /// `[0 | 1]`: the pages asked for are (not) mapped.
 pub const GRANTED: u64 = 2;
+/// The first Call: set up (the fs task unpacks its initial tree).
+pub const START: u64 = 3;
 
-/// Message labels, service to client.
+/// Message labels, service to client (answers to a Call).
 pub const RESPONSE: u64 = 1;
 /// `[start, len]`: map zeroed pages over this range of the heap.
 pub const GROW: u64 = 2;
 /// `[len]`: the service panicked; the message is in the response buffer.
 pub const PANIC: u64 = 3;
-/// The service has unpacked its initial tree and is ready for requests;
-/// the pages at [`INITRD`] can go.
+/// The service is set up (the answer to START); the fs task has unpacked
+/// its initial tree and the pages at [`INITRD`] can go.
 pub const READY: u64 = 4;
+/// `[label, word0, word1]`: the service faulted (the fault's label and its
+/// first two message words: for a page fault the instruction and the
+/// address).
+pub const FAULTED: u64 = 5;

@@ -14,6 +14,7 @@
 //! bytes into the response buffer, op 2 writes the `len` bytes of the
 //! request buffer, op 3 flushes. Answers (RESPONSE): `[len, status]`, status
 //! 0 or a [`blk_status`] code. The device is polled (no interrupt yet).
+//! The first Call is START, answered READY `[sectors, read_only]`.
 #![no_std]
 #![no_main]
 #![allow(unsafe_code)]
@@ -23,7 +24,6 @@ extern crate alloc;
 use alloc::vec::Vec;
 use buddy_system_allocator::LockedHeap;
 use core::arch::global_asm;
-use selkie_sel4::ipc::MessageInfo;
 use selkie_sel4::service::*;
 use selkie_sel4::{invoke, syscall};
 use selkie_virtio_blk::{pci::PciDevice, Config, Dma, DmaRegion, IoError, PortIo, Spin, VirtioBlk};
@@ -117,25 +117,45 @@ impl DmaRegion for Region {
     }
     fn read(&self, offset: usize, buf: &mut [u8]) {
         assert!(offset + buf.len() <= self.len);
-        for (i, b) in buf.iter_mut().enumerate() {
-            // SAFETY: inside the region's mapping; volatile, as the device
-            // writes it behind the compiler's back.
-            *b = unsafe { core::ptr::read_volatile((self.va + offset + i) as *const u8) };
-        }
+        // The device wrote the region behind the compiler's back, before
+        // the driver saw the request complete.
+        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+        // SAFETY: inside the region's mapping (checked above).
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                (self.va + offset) as *const u8,
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
     }
     fn write(&mut self, offset: usize, data: &[u8]) {
         assert!(offset + data.len() <= self.len);
-        for (i, &b) in data.iter().enumerate() {
-            // SAFETY: as in `read`.
-            unsafe { core::ptr::write_volatile((self.va + offset + i) as *mut u8, b) };
-        }
+        // SAFETY: as in `read`.
+        unsafe {
+            core::ptr::copy_nonoverlapping(data.as_ptr(), (self.va + offset) as *mut u8, data.len())
+        };
+        // The device reads it once the request is handed over.
+        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
     }
 }
 
-extern "C" fn rust_start(data_len: u64) -> ! {
+extern "C" fn rust_start(
+    data_len: u64,
+    magic: u64,
+    label: u64,
+    _: u64,
+    word0: u64,
+    word1: u64,
+) -> ! {
+    if magic == FAULT_MAGIC {
+        selkie_sel4::rt::service_fault_exit(label, word0, word1);
+    }
     // SAFETY: the root task maps our IPC buffer there before we start.
     unsafe { selkie_sel4::ipc::set_ipc_buffer(IPC_BUFFER as *mut _) };
     init_heap();
+    // The first Call (START): from now on there is always a caller to answer.
+    let _ = syscall::recv(SERVICE_EP);
     // SAFETY: the root task maps `data_len` bytes of u64 words at INITRD.
     let words = unsafe { core::slice::from_raw_parts(INITRD as *const u64, data_len as usize / 8) };
     let [io_base, io_size, irq_line, pages, ref paddrs @ ..] = *words else {
@@ -161,14 +181,14 @@ extern "C" fn rust_start(data_len: u64) -> ! {
         Err(e) => panic!("virtio-blk does not start: {e:?}"),
     };
     let info = blk.info();
-    syscall::send(
-        REPLY_EP,
-        MessageInfo::new(READY, 0, 0, 2),
-        [info.sectors, info.read_only as u64, 0, 0],
-    );
+    let (mut msg, mut mrs) =
+        selkie_sel4::rt::service_answer(READY, [info.sectors, info.read_only as u64, 0, 0]);
     loop {
-        let (_, msg, mrs) = syscall::recv(REQUEST_EP);
         if msg.label() != REQUEST {
+            (msg, mrs) = selkie_sel4::rt::service_answer(
+                RESPONSE,
+                [0, blk_status(IoError::BadRequest), 0, 0],
+            );
             continue;
         }
         let [len, op, sector, count] = mrs;
@@ -191,11 +211,7 @@ extern "C" fn rust_start(data_len: u64) -> ! {
         };
         let status = res.err().map_or(0, blk_status);
         let n = if status == 0 { n as u64 } else { 0 };
-        syscall::send(
-            REPLY_EP,
-            MessageInfo::new(RESPONSE, 0, 0, 2),
-            [n, status, 0, 0],
-        );
+        (msg, mrs) = selkie_sel4::rt::service_answer(RESPONSE, [n, status, 0, 0]);
     }
 }
 

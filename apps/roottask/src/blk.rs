@@ -133,7 +133,7 @@ pub fn start() -> Option<Disk> {
     {
         data.extend_from_slice(&w.to_le_bytes());
     }
-    match ServiceTask::spawn("blk", BLKD, &data, &[(IOPORT, ports)], &dma) {
+    match ServiceTask::spawn("blk", BLKD, &data, &[(IOPORT, ports)], &dma, [0; 4]) {
         Ok((task, ready)) => Some(Disk {
             task,
             sectors: ready[0],

@@ -143,6 +143,19 @@ pub fn init_command() -> Option<String> {
     fw_cfg_file("opt/selkie/init").and_then(|v| String::from_utf8(v).ok())
 }
 
+/// The test hook `-fw_cfg name=opt/selkie/fault,string=fs-panic` (or
+/// `fs-fault`): what the fs task is told to do when a request names
+/// `.selkie-fault` (scripts/qemu.sh sets it from SELKIE_FAULT). 0: nothing,
+/// 1: panic, 2: a page fault.
+#[cfg(not(feature = "fs-inproc"))]
+pub fn fs_fault_injection() -> u64 {
+    match fw_cfg_file("opt/selkie/fault").as_deref() {
+        Some(b"fs-panic") => 1,
+        Some(b"fs-fault") => 2,
+        _ => 0,
+    }
+}
+
 /// Ends QEMU with `status` through the isa-debug-exit device (QEMU exits with
 /// 2*status+1); spins if the device is absent.
 pub fn exit_qemu(status: u8) -> ! {

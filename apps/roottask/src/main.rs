@@ -10,9 +10,12 @@
 //! - `vspace`: a process's VSpace (PML4 and paging structures) implementing the
 //!   LibOS `AddressSpace` trait;
 //! - `machine`: clocks (TSC, CMOS RTC), entropy, QEMU fw_cfg, debug exit;
-//! - `service`, `task`: service tasks, e.g. the fs service task (its own VSpace, CSpace and
-//!   TCB, built from an embedded ELF) and the IPC transport to it; with the
-//!   feature `fs-inproc` the file system is linked into the LibOS instead;
+//! - `task`: service tasks, e.g. the fs service task (its own VSpace, CSpace and
+//!   TCB, built from an embedded ELF) and the IPC transport to it (Call and
+//!   ReplyRecv); with the feature `fs-inproc` the file system is linked into
+//!   the LibOS instead;
+//! - `supervisor`: a second thread that hears service tasks' faults and
+//!   makes the faulting service answer the Call it was serving;
 //! - `blk`: the disk: PCI probing, the block service task, a BlockDevice;
 //! - `run`: process creation (TCB in Linux syscall mode, a CSpace holding only
 //!   its badged fault endpoint) and the fault loop that feeds the LibOS.
@@ -30,7 +33,7 @@ mod machine;
 mod objects;
 mod rt;
 mod run;
-mod service;
+mod supervisor;
 mod task;
 mod vspace;
 
@@ -47,5 +50,9 @@ fn main(bi: &'static BootInfo) -> ! {
     });
     objects::init(bi);
     machine::init(bi);
+    if let Err(e) = supervisor::init() {
+        println!("selkie: cannot start the service supervisor: {e}");
+        machine::exit_qemu(125);
+    }
     run::run(bi)
 }

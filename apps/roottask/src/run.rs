@@ -11,7 +11,7 @@
 //! restart one in a new VSpace after execve, destroy one).
 use crate::objects::{self, DEPTH};
 use crate::vspace::ChildSpace;
-use crate::{console, machine, service};
+use crate::{console, machine};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -498,9 +498,17 @@ impl Loop {
         let Some(t) = self.threads.get_mut(&tid) else {
             return;
         };
-        match service::take_saved() {
-            Some(slot) => t.reply = Some(slot),
-            None => println!("selkie: cannot save the reply of thread {tid}"),
+        // The kernel keeps the caller's reply capability only until the
+        // root task's next Recv: move it to a slot of its own.
+        let a = objects::get();
+        let saved = a.alloc_slot().and_then(|slot| {
+            invoke::cnode_save_caller(seL4_CapInitThreadCNode, slot, DEPTH)
+                .map(|_| slot)
+                .inspect_err(|_| a.free_slot(slot))
+        });
+        match saved {
+            Ok(slot) => t.reply = Some(slot),
+            Err(e) => println!("selkie: cannot save the reply of thread {tid}: {e}"),
         }
     }
 
@@ -538,7 +546,7 @@ impl Loop {
             }
             if let Some(r) = reply.take() {
                 let (info, mrs) = r.message();
-                service::reply(info, mrs);
+                syscall::reply(info, mrs);
             }
             self.kernel.tick(&mut self.plat);
             self.run_actions();
@@ -573,35 +581,20 @@ impl Loop {
             if let Some(status) = self.kernel.exit_status(pid) {
                 self.kernel.reap(pid);
                 self.run_actions();
-                // The last thread's exit needs no answer.
-                service::discard_saved();
                 return status.shell_status();
-            }
-            // Interrupts that came in while the LibOS waited for the fs task.
-            let irqs = service::take_interrupts();
-            if irqs != 0 {
-                if let Some(r) = reply.take() {
-                    let (info, mrs) = r.message();
-                    service::reply(info, mrs);
-                }
-                self.interrupt(irqs);
-                continue;
             }
             self.timers(&mut reply);
             let (badge, info, mrs) = match reply.take() {
                 Some(r) => {
                     let (info, mrs) = r.message();
-                    service::reply_recv(self.ep, info, mrs)
+                    syscall::reply_recv(self.ep, info, mrs)
                 }
                 None => syscall::recv(self.ep),
             };
-            // A reply capability saved in the last turn and not used is void.
-            service::discard_saved();
             if badge & (BADGE_CONSOLE | BADGE_TIMER) != 0 {
                 self.interrupt(badge);
                 continue;
             }
-            service::received_call();
             let tid = badge as Pid;
             if !self.threads.contains_key(&tid) {
                 println!("selkie: fault from unknown thread {tid} ignored");
@@ -637,7 +630,7 @@ impl Loop {
                         self.run_action(a);
                     }
                     let (info, mrs) = r.message();
-                    service::reply(info, mrs);
+                    syscall::reply(info, mrs);
                     for a in actions {
                         self.run_action(a);
                     }
@@ -721,7 +714,14 @@ fn make_kernel() -> Result<(Kernel, Option<FsHeld>), String> {
 fn make_kernel() -> Result<(Kernel, Option<FsHeld>), String> {
     /// The fs service task (apps/fsd, built by scripts/build-roottask.sh).
     static FSD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fsd.elf"));
-    let (task, _) = crate::task::ServiceTask::spawn("fs", FSD, ROOTFS, &[], &[])?;
+    let (task, _) = crate::task::ServiceTask::spawn(
+        "fs",
+        FSD,
+        ROOTFS,
+        &[],
+        &[],
+        [machine::fs_fault_injection(), 0, 0, 0],
+    )?;
     let held = task.held_handle();
     let client = selkie_fsproto::Client::connect(task)
         .map_err(|e| alloc::format!("the fs task does not answer: {e:?}"))?;

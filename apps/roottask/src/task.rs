@@ -4,7 +4,6 @@
 //! `selkie-fsproto` transport ([`ServiceTask`] implements `Transport`) and
 //! the block task's `BlockDevice` (`crate::blk`).
 use crate::objects::{self, Held, DEPTH};
-use crate::service;
 use crate::vspace::{CachePage, ChildSpace};
 use alloc::rc::Rc;
 use alloc::string::String;
@@ -21,8 +20,8 @@ pub struct ServiceTask {
     name: &'static str,
     space: ChildSpace,
     tcb: CPtr,
-    request_ep: CPtr,
-    reply_ep: CPtr,
+    /// The endpoint the root task Calls.
+    ep: CPtr,
     request: Vec<PageRef>,
     response: Vec<PageRef>,
     dead: bool,
@@ -41,8 +40,8 @@ const RO: Perms = Perms {
     write: false,
     exec: false,
 };
-/// A service task runs at the root task's priority: it serves while the
-/// root task waits, and before any Linux thread.
+/// A service task runs at the root task's priority: it runs only while the
+/// root task waits in a Call to it, before any Linux thread.
 const SERVICE_PRIORITY: u64 = 255;
 const GUARD: u64 = (64 - CSPACE_BITS) << 2;
 
@@ -59,18 +58,18 @@ fn shared_pages(space: &mut ChildSpace, at: u64, perms: Perms) -> Result<Vec<Pag
 }
 
 impl ServiceTask {
-    /// Builds the task from `elf`, hands it the archive `initrd`, and waits
-    /// until it has unpacked it.
     /// Builds the task `name` from `elf`: the bytes `initrd` mapped for it
     /// to read at start, `caps` copied into its CSpace (slot, cap), `dma`
-    /// pages mapped from `DMA` on. Waits until it says READY; returns it
-    /// and READY's message registers.
+    /// pages mapped from `DMA` on. Calls it with START and `start` and
+    /// waits until it answers READY; returns it and READY's message
+    /// registers.
     pub fn spawn(
         name: &'static str,
         elf: &[u8],
         initrd: &[u8],
         caps: &[(u64, CPtr)],
         dma: &[PageRef],
+        start: syscall::Mrs,
     ) -> Result<(ServiceTask, syscall::Mrs), String> {
         let a = objects::get();
         let plan = selkie_loader::plan(
@@ -102,6 +101,11 @@ impl ServiceTask {
         for i in 1..=STACK_PAGES {
             space.map_zeroed(STACK_TOP - i * PAGE, RW).map_err(oom)?;
         }
+        for i in 1..=FAULT_STACK_PAGES {
+            space
+                .map_zeroed(FAULT_STACK_TOP - i * PAGE, RW)
+                .map_err(oom)?;
+        }
         let ipc = CachePage::new().map_err(oom)?;
         let ipc_cap = ipc.cap();
         let ipc: PageRef = Rc::new(ipc);
@@ -113,16 +117,16 @@ impl ServiceTask {
         let response = shared_pages(&mut space, RESPONSE_BUF, RW)?;
 
         let sel4 = |e: selkie_sel4::Error| alloc::format!("{e}");
-        let request_ep = a.alloc_object(seL4_EndpointObject, 0).map_err(sel4)?;
-        let reply_ep = a.alloc_object(seL4_EndpointObject, 0).map_err(sel4)?;
+        let ep = a.alloc_object(seL4_EndpointObject, 0).map_err(sel4)?;
         let cnode = a
             .alloc_object(seL4_CapTableObject, CSPACE_BITS)
             .map_err(sel4)?;
         let tcb = a.alloc_object(seL4_TCBObject, 0).map_err(sel4)?;
+        let number = crate::supervisor::register(tcb, plan.entry)
+            .ok_or_else(|| String::from("too many service tasks"))?;
         for (slot, ep, badge) in [
-            (REQUEST_EP, request_ep, 0),
-            (REPLY_EP, reply_ep, BADGE_REPLY),
-            (FAULT_EP, reply_ep, BADGE_FAULT),
+            (SERVICE_EP, ep, 0),
+            (FAULT_EP, crate::supervisor::endpoint(), number),
         ] {
             invoke::cnode_mint(
                 cnode,
@@ -165,15 +169,14 @@ impl ServiceTask {
             name,
             space,
             tcb,
-            request_ep,
-            reply_ep,
+            ep,
             request,
             response,
             dead: false,
             held: Rc::default(),
         };
         let ready = task
-            .wait(READY)
+            .call(START, start, READY)
             .map_err(|_| alloc::format!("the {name} task died starting"))?;
         for i in 0..initrd_pages {
             task.space.unmap(INITRD + i * PAGE);
@@ -190,61 +193,74 @@ impl ServiceTask {
 
     /// Each page is a frame (an object and its slot) and the slot of the
     /// copy mapped in the task; each paging structure an object and a slot;
-    /// then the TCB, the CNode and the two endpoints.
+    /// then the TCB, the CNode and the endpoint.
     fn count_held(&self) {
         let (pages, tables) = self.space.footprint();
         self.held.set(Held {
-            objects: pages + tables + 4,
-            slots: 2 * pages + tables + 4,
+            objects: pages + tables + 3,
+            slots: 2 * pages + tables + 3,
         });
     }
 
-    /// Waits for the task's message `label`, serving its heap requests and
-    /// noting interrupts meanwhile; a fault or a panic ends the task.
-    fn wait(&mut self, label: u64) -> Result<syscall::Mrs, selkie_fsproto::Dead> {
+    /// Calls the task with `label` and `mrs` and returns the message
+    /// registers of its answer `expect`, serving its heap requests meanwhile;
+    /// a fault, a panic or another answer ends the task.
+    fn call(
+        &mut self,
+        label: u64,
+        mrs: syscall::Mrs,
+        expect: u64,
+    ) -> Result<syscall::Mrs, selkie_fsproto::Dead> {
+        if self.dead {
+            return Err(selkie_fsproto::Dead);
+        }
+        let (mut info, mut mrs) = syscall::call(self.ep, MessageInfo::new(label, 0, 0, 4), mrs);
         loop {
-            let (badge, info, mrs) = syscall::recv(self.reply_ep);
-            match badge {
-                BADGE_REPLY => match info.label() {
-                    GROW => {
-                        let ok = self.grow(mrs[0], mrs[1]);
-                        syscall::send(
-                            self.request_ep,
-                            MessageInfo::new(GRANTED, 0, 0, 1),
-                            [ok as u64, 0, 0, 0],
-                        );
-                    }
-                    PANIC => {
-                        let mut msg = alloc::vec![0u8; (mrs[0] as usize).min(4096)];
-                        self.read_response(&mut msg);
-                        println!(
-                            "selkie: the {} task panicked: {}",
-                            self.name,
-                            String::from_utf8_lossy(&msg)
-                        );
-                        return Err(self.stop());
-                    }
-                    l if l == label => return Ok(mrs),
-                    l => {
-                        println!(
-                            "selkie: the {} task sent message {l}, expected {label}",
-                            self.name
-                        );
-                        return Err(self.stop());
-                    }
-                },
-                BADGE_FAULT => {
+            match info.label() {
+                l if l == expect => return Ok(mrs),
+                GROW => {
+                    let ok = self.grow(mrs[0], mrs[1]);
+                    (info, mrs) = syscall::call(
+                        self.ep,
+                        MessageInfo::new(GRANTED, 0, 0, 1),
+                        [ok as u64, 0, 0, 0],
+                    );
+                }
+                PANIC => {
+                    let mut msg = alloc::vec![0u8; (mrs[0] as usize).min(4096)];
+                    self.read_response(&mut msg);
                     println!(
-                        "selkie: the {} task faulted (fault {}, ip {:#x}, address {:#x})",
+                        "selkie: the {} task panicked: {}",
                         self.name,
-                        info.label(),
-                        mrs[0],
-                        mrs[1]
+                        String::from_utf8_lossy(&msg)
                     );
                     return Err(self.stop());
                 }
-                // The root task's bound notification: interrupts.
-                irq => service::note_interrupts(irq),
+                FAULTED => {
+                    let [label, ip, addr, _] = mrs;
+                    match label {
+                        seL4_Fault_VMFault => println!(
+                            "selkie: the {} task faulted: page fault at {addr:#x}, ip {ip:#x}",
+                            self.name
+                        ),
+                        seL4_Fault_UserException => println!(
+                            "selkie: the {} task faulted: CPU exception at ip {ip:#x}",
+                            self.name
+                        ),
+                        _ => println!(
+                            "selkie: the {} task faulted (seL4 fault {label})",
+                            self.name
+                        ),
+                    }
+                    return Err(self.stop());
+                }
+                l => {
+                    println!(
+                        "selkie: the {} task answered {l}, expected {expect}",
+                        self.name
+                    );
+                    return Err(self.stop());
+                }
             }
         }
     }
@@ -305,16 +321,14 @@ impl ServiceTask {
         request: &[u8],
     ) -> Result<syscall::Mrs, selkie_fsproto::Dead> {
         let capacity = (BUF_PAGES * PAGE) as usize;
-        if self.dead || request.len() > capacity {
+        if request.len() > capacity {
             return Err(selkie_fsproto::Dead);
         }
         for (i, chunk) in request.chunks(PAGE as usize).enumerate() {
             self.request[i].write(0, chunk);
         }
-        service::save_caller();
         mrs[0] = request.len() as u64;
-        syscall::send(self.request_ep, MessageInfo::new(REQUEST, 0, 0, 4), mrs);
-        let mrs = self.wait(RESPONSE)?;
+        let mrs = self.call(REQUEST, mrs, RESPONSE)?;
         if mrs[0] as usize > capacity {
             println!(
                 "selkie: the {} task answered {} bytes, more than its buffer",

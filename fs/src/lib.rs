@@ -29,7 +29,7 @@ use selkie_syscalls::errno::Errno;
 mod api;
 pub mod cpio;
 pub mod ext2;
-mod path;
+pub mod path;
 pub mod vfs;
 pub use api::{unpack, FileSystem};
 

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use selkie_syscalls::errno::Errno;
 
 /// The name space of a file system, as path resolution sees it.
-pub(crate) trait Tree {
+pub trait Tree {
     /// One name in directory `dir` (`.` and `..` included; ENOTDIR when
     /// `dir` is not a directory).
     fn child(&self, dir: Ino, name: &str) -> Result<Ino, Errno>;
@@ -24,7 +24,7 @@ pub(crate) trait Tree {
 
 /// Resolves `path` from `cwd` under root directory `root`, following a final
 /// symlink when `follow` (intermediate ones always).
-pub(crate) fn resolve_in<T: Tree + ?Sized>(
+pub fn resolve_in<T: Tree + ?Sized>(
     t: &T,
     root: Ino,
     cwd: Ino,
@@ -82,7 +82,7 @@ fn walk<T: Tree + ?Sized>(
 
 /// Splits `path` into its parent directory (resolved from `cwd` under
 /// `root`) and its final name.
-pub(crate) fn resolve_parent_in<T: Tree + ?Sized>(
+pub fn resolve_parent_in<T: Tree + ?Sized>(
     t: &T,
     root: Ino,
     cwd: Ino,

@@ -1,5 +1,6 @@
 //! The client end: a [`FileSystem`] that sends every call over a
 //! [`Transport`].
+use crate::cache::{self, Cache};
 use crate::wire::{DecodeError, Get, Reader, Request};
 use crate::{Transport, MIN_CAPACITY, VERSION};
 use alloc::borrow::Cow;
@@ -32,6 +33,10 @@ pub enum ConnectError {
 
 /// A [`FileSystem`] served over a [`Transport`] (the fs service task).
 ///
+/// Names, attributes and symlink targets the service answered are kept
+/// (see [`crate::cache`]: the client must be the service's only client), and
+/// paths are resolved here, over that cache, a name at a time.
+///
 /// Queries take `&self`, so the transport lives in a [`RefCell`]. A
 /// malformed response fails its call with EIO. Once the transport reports
 /// [`Dead`](crate::Dead), every call fails with EIO without asking it again
@@ -39,6 +44,7 @@ pub enum ConnectError {
 /// [`root`](FileSystem::root) still answers the root learnt at connection.
 pub struct Client<T: Transport> {
     link: RefCell<Link<T>>,
+    cache: RefCell<Cache>,
     root: Ino,
     /// The largest data piece of one message.
     room: usize,
@@ -121,9 +127,15 @@ impl<T: Transport> Client<T> {
         }
         Ok(Client {
             link: RefCell::new(link),
+            cache: RefCell::default(),
             root,
             room: capacity - HEADROOM,
         })
+    }
+
+    /// How many names, attributes and symlink targets the cache holds.
+    pub fn cached(&self) -> (usize, usize, usize) {
+        self.cache.borrow().sizes()
     }
 
     /// The transport (for tests that look behind it).
@@ -194,26 +206,59 @@ fn at(off: u64, delta: usize) -> u64 {
     off.saturating_add(delta as u64)
 }
 
+/// Path resolution walks the cached name space.
+impl<T: Transport> selkie_fs::path::Tree for Client<T> {
+    fn child(&self, dir: Ino, name: &str) -> Result<Ino, Errno> {
+        self.lookup(dir, name)
+    }
+    fn kind_of(&self, ino: Ino) -> Result<Kind, Errno> {
+        self.stat(ino).map(|st| st.kind)
+    }
+    fn target(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
+        self.readlink(ino)
+    }
+}
+
 impl<T: Transport> FileSystem for Client<T> {
     fn root(&self) -> Ino {
         self.root
     }
     fn stat(&self, ino: Ino) -> Result<Stat, Errno> {
-        self.call(Request::Stat { ino })
+        if let Some(st) = self.cache.borrow().stat(ino) {
+            return Ok(st);
+        }
+        let st: Stat = self.call(Request::Stat { ino })?;
+        self.cache.borrow_mut().put_stat(st);
+        Ok(st)
     }
     fn lookup(&self, dir: Ino, name: &str) -> Result<Ino, Errno> {
-        self.call(Request::Lookup { dir, name })
+        if !cache::cacheable(name) {
+            return self.call(Request::Lookup { dir, name });
+        }
+        match self.cache.borrow().name(dir, name) {
+            Some(Some(ino)) => return Ok(ino),
+            Some(None) => return Err(Errno::ENOENT),
+            None => {}
+        }
+        match self.call::<(Ino, Stat)>(Request::LookupStat { dir, name }) {
+            Ok((ino, st)) => {
+                let mut c = self.cache.borrow_mut();
+                c.put_name(dir, name, Some(ino));
+                c.put_stat(st);
+                Ok(ino)
+            }
+            Err(Errno::ENOENT) => {
+                self.cache.borrow_mut().put_name(dir, name, None);
+                Err(Errno::ENOENT)
+            }
+            Err(e) => Err(e),
+        }
     }
     fn resolve_in(&self, root: Ino, cwd: Ino, path: &str, follow: bool) -> Result<Ino, Errno> {
-        self.call(Request::ResolveIn {
-            root,
-            cwd,
-            path,
-            follow,
-        })
+        selkie_fs::path::resolve_in(self, root, cwd, path, follow)
     }
     fn resolve_parent_in(&self, root: Ino, cwd: Ino, path: &str) -> Result<(Ino, String), Errno> {
-        self.call(Request::ResolveParentIn { root, cwd, path })
+        selkie_fs::path::resolve_parent_in(self, root, cwd, path)
     }
     fn create(
         &mut self,
@@ -225,6 +270,7 @@ impl<T: Transport> FileSystem for Client<T> {
         gid: u32,
         now: u64,
     ) -> Result<Ino, Errno> {
+        self.cache.get_mut().name_added(dir, name);
         self.call(Request::Create {
             dir,
             name,
@@ -236,6 +282,7 @@ impl<T: Transport> FileSystem for Client<T> {
         })
     }
     fn symlink(&mut self, dir: Ino, name: &str, target: &[u8], now: u64) -> Result<Ino, Errno> {
+        self.cache.get_mut().name_added(dir, name);
         self.call(Request::Symlink {
             dir,
             name,
@@ -244,6 +291,9 @@ impl<T: Transport> FileSystem for Client<T> {
         })
     }
     fn link(&mut self, dir: Ino, name: &str, ino: Ino, now: u64) -> Result<(), Errno> {
+        let c = self.cache.get_mut();
+        c.name_added(dir, name);
+        c.changed(ino);
         self.call(Request::Link {
             dir,
             name,
@@ -252,9 +302,11 @@ impl<T: Transport> FileSystem for Client<T> {
         })
     }
     fn unlink(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+        self.cache.get_mut().name_removed(dir, name);
         self.call(Request::Unlink { dir, name, now })
     }
     fn rmdir(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+        self.cache.get_mut().name_removed(dir, name);
         self.call(Request::Rmdir { dir, name, now })
     }
     fn rename(
@@ -265,6 +317,9 @@ impl<T: Transport> FileSystem for Client<T> {
         nname: &str,
         now: u64,
     ) -> Result<(), Errno> {
+        let c = self.cache.get_mut();
+        c.name_moved(odir, oname);
+        c.name_removed(ndir, nname);
         self.call(Request::Rename {
             odir,
             oname,
@@ -279,6 +334,7 @@ impl<T: Transport> FileSystem for Client<T> {
         })
     }
     fn write_at(&mut self, ino: Ino, off: u64, data: &[u8], now: u64) -> Result<usize, Errno> {
+        self.cache.get_mut().changed(ino);
         chunked(data.len(), self.room, |p| {
             let off = at(off, p.start);
             let data = &data[p];
@@ -292,6 +348,7 @@ impl<T: Transport> FileSystem for Client<T> {
         })
     }
     fn overwrite(&mut self, ino: Ino, off: u64, data: &[u8]) -> Result<(), Errno> {
+        self.cache.get_mut().changed(ino);
         for p in pieces(data.len(), self.room) {
             let off = at(off, p.start);
             self.call::<()>(Request::Overwrite {
@@ -303,16 +360,21 @@ impl<T: Transport> FileSystem for Client<T> {
         Ok(())
     }
     fn truncate(&mut self, ino: Ino, len: u64, now: u64) -> Result<(), Errno> {
+        self.cache.get_mut().changed(ino);
         self.call(Request::Truncate { ino, len, now })
     }
     fn readdir(&self, dir: Ino) -> Result<Vec<(String, Ino, Kind)>, Errno> {
-        let mut all = Vec::new();
+        let mut all: Vec<(String, Ino, Kind)> = Vec::new();
         loop {
             let start = all.len() as u64;
             let more = self.call_with(Request::Readdir { dir, start }, |r| {
                 let (count, more): (u32, bool) = r.get()?;
                 for _ in 0..count {
                     all.push(r.get()?);
+                }
+                let mut c = self.cache.borrow_mut();
+                for (name, ino, _) in &all[start as usize..] {
+                    c.put_name(dir, name, Some(*ino));
                 }
                 Ok(more && count > 0)
             })?;
@@ -335,15 +397,32 @@ impl<T: Transport> FileSystem for Client<T> {
         }
     }
     fn readlink(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
-        self.call(Request::Readlink { ino })
+        if let Some(t) = self.cache.borrow().target(ino) {
+            return Ok(Vec::from(t));
+        }
+        // Only a symlink has a target: what is known not to be one needs no
+        // round trip (the service answers EINVAL).
+        if self
+            .cache
+            .borrow()
+            .stat(ino)
+            .is_some_and(|st| st.kind != Kind::Symlink)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let t: Vec<u8> = self.call(Request::Readlink { ino })?;
+        self.cache.borrow_mut().put_target(ino, &t);
+        Ok(t)
     }
     fn path_in(&self, root: Ino, ino: Ino) -> Result<String, Errno> {
         self.call(Request::PathIn { root, ino })
     }
     fn chmod(&mut self, ino: Ino, perm: u32, now: u64) -> Result<(), Errno> {
+        self.cache.get_mut().changed(ino);
         self.call(Request::Chmod { ino, perm, now })
     }
     fn chown(&mut self, ino: Ino, uid: u32, gid: u32, now: u64) -> Result<(), Errno> {
+        self.cache.get_mut().changed(ino);
         self.call(Request::Chown { ino, uid, gid, now })
     }
     fn set_times(
@@ -353,6 +432,7 @@ impl<T: Transport> FileSystem for Client<T> {
         mtime: Option<u64>,
         now: u64,
     ) -> Result<(), Errno> {
+        self.cache.get_mut().changed(ino);
         self.call(Request::SetTimes {
             ino,
             atime,
@@ -371,6 +451,7 @@ impl<T: Transport> FileSystem for Client<T> {
         how: XattrSet,
         now: u64,
     ) -> Result<(), Errno> {
+        self.cache.get_mut().changed(ino);
         self.call(Request::SetXattr {
             ino,
             name,
@@ -383,6 +464,7 @@ impl<T: Transport> FileSystem for Client<T> {
         self.call(Request::ListXattr { ino })
     }
     fn remove_xattr(&mut self, ino: Ino, name: &[u8], now: u64) -> Result<(), Errno> {
+        self.cache.get_mut().changed(ino);
         self.call(Request::RemoveXattr { ino, name, now })
     }
     /// `(0, 0)` when the service is dead.
@@ -393,6 +475,7 @@ impl<T: Transport> FileSystem for Client<T> {
         let _ = self.call::<()>(Request::Open { ino });
     }
     fn release(&mut self, ino: Ino) {
+        self.cache.get_mut().gone(ino);
         let _ = self.call::<()>(Request::Release { ino });
     }
     fn sync(&mut self) -> Result<(), Errno> {

@@ -64,6 +64,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+mod cache;
 mod client;
 mod server;
 mod wire;
@@ -76,7 +77,7 @@ use alloc::vec::Vec;
 
 /// The protocol version a [`Request::Hello`] carries; the server refuses any
 /// other.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The smallest buffer a [`Client`] works with: every fixed-size message,
 /// a rename of two NAME_MAX names, and data pieces of 960 bytes. Paths up to

@@ -130,6 +130,10 @@ fn answer(fs: &mut dyn FileSystem, req: Request<'_>, w: &mut Writer<'_>) -> Resu
         Request::Release { ino } => fs.release(ino),
         Request::InodeCount {} => w.put(&(fs.inode_count() as u64))?,
         Request::Sync {} => fs.sync()?,
+        Request::LookupStat { dir, name } => {
+            let ino = fs.lookup(dir, name)?;
+            w.put(&(ino, fs.stat(ino)?))?
+        }
     }
     Ok(())
 }
@@ -170,6 +174,8 @@ pub struct Loopback<F: FileSystem> {
     capacity: usize,
     /// The "shared" response buffer.
     buf: Vec<u8>,
+    /// Requests served so far.
+    pub served: u64,
 }
 
 impl<F: FileSystem> Loopback<F> {
@@ -179,6 +185,7 @@ impl<F: FileSystem> Loopback<F> {
             fs,
             capacity,
             buf: vec![0; capacity],
+            served: 0,
         }
     }
 }
@@ -191,6 +198,7 @@ impl<F: FileSystem> Transport for Loopback<F> {
             return Err(Dead);
         }
         let n = serve(&mut self.fs, request, &mut self.buf);
+        self.served += 1;
         response.clear();
         response.extend_from_slice(&self.buf[..n]);
         Ok(())

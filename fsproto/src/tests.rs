@@ -2,7 +2,7 @@ use super::*;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
-use selkie_fs::{FileSystem, Kind, Tmpfs, XattrSet, XATTR_SIZE_MAX};
+use selkie_fs::{FileSystem, Ino, Kind, Tmpfs, XattrSet, XATTR_SIZE_MAX};
 use selkie_syscalls::errno::Errno;
 
 /// The shared buffers' size on seL4.
@@ -150,6 +150,10 @@ fn samples() -> Vec<Request<'static>> {
         Request::Release { ino: 3 },
         Request::InodeCount {},
         Request::Sync {},
+        Request::LookupStat {
+            dir: 1,
+            name: "etc",
+        },
     ];
     v.extend(kinds.map(|kind| Request::Create {
         dir: 1,
@@ -657,4 +661,158 @@ fn fuzz_seeds() {
             );
         }
     }
+}
+
+/// The cache is exact: random sequences of calls (names from a small set so
+/// that they collide, renames over files and directories, links, symlinks
+/// with `..`, removals that free inode numbers for reuse) give the same
+/// answers from a caching client as from the tmpfs itself, and the client
+/// asks the service far less often than it is asked.
+#[test]
+fn cached_client_answers_as_the_file_system() {
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+    const NAMES: [&str; 6] = ["a", "b", "c", "dir", "l", "x"];
+    const PATHS: [&str; 12] = [
+        "/a",
+        "/dir/a",
+        "/dir/dir/b",
+        "a/../b",
+        "/l/a",
+        "/dir/l",
+        "/dir/../dir/c/",
+        "l",
+        "/x/x",
+        "../a",
+        "/dir/dir/../l/b",
+        "dir/./l",
+    ];
+    for seed in 1..=40u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut plain = Tmpfs::new();
+        let mut cached = client(MIN_CAPACITY);
+        // Inodes seen so far (including freed ones, whose numbers get reused).
+        let mut inos: Vec<Ino> = vec![1];
+        let mut open: Vec<Ino> = Vec::new();
+        for step in 0..400u64 {
+            let pick = |rng: &mut Rng, inos: &[Ino]| inos[rng.next(inos.len())];
+            let name = NAMES[rng.next(NAMES.len())];
+            let dir = pick(&mut rng, &inos);
+            let what = rng.next(16);
+            let ctx = format!("seed {seed} step {step} op {what} dir {dir} name {name}");
+            // (Arguments are evaluated once per side: pass plain values.)
+            macro_rules! both {
+                ($call:ident($($arg:expr),*)) => {{
+                    let p = plain.$call($($arg),*);
+                    let c = cached.$call($($arg),*);
+                    assert_eq!(p, c, "{ctx}: {}", stringify!($call));
+                    p
+                }};
+            }
+            match what {
+                0 => {
+                    let kind = [Kind::File, Kind::Dir][rng.next(2)];
+                    if let Ok(i) = both!(create(dir, name, kind, 0o755, 0, 0, step)) {
+                        inos.push(i);
+                    }
+                }
+                1 => {
+                    let target = ["a", "../dir", "/dir/a", "l", "dir/l"][rng.next(5)];
+                    if let Ok(i) = both!(symlink(dir, name, target.as_bytes(), step)) {
+                        inos.push(i);
+                    }
+                }
+                2 => {
+                    let ino = pick(&mut rng, &inos);
+                    let _ = both!(link(dir, name, ino, step));
+                }
+                3 => {
+                    let _ = both!(unlink(dir, name, step));
+                }
+                4 => {
+                    let _ = both!(rmdir(dir, name, step));
+                }
+                5 => {
+                    let ndir = pick(&mut rng, &inos);
+                    let nname = NAMES[rng.next(NAMES.len())];
+                    let _ = both!(rename(dir, name, ndir, nname, step));
+                }
+                6 => {
+                    let (ino, off) = (pick(&mut rng, &inos), rng.next(10) as u64);
+                    let _ = both!(write_at(ino, off, b"data", step));
+                }
+                7 => {
+                    let (ino, len) = (pick(&mut rng, &inos), rng.next(20) as u64);
+                    let _ = both!(truncate(ino, len, step));
+                }
+                8 => {
+                    let (ino, perm) = (pick(&mut rng, &inos), 0o600 + rng.next(64) as u32);
+                    let _ = both!(chmod(ino, perm, step));
+                }
+                // Files stay open across steps: an unlinked open inode is
+                // freed (its number free for reuse) at its last release.
+                9 if open.is_empty() || rng.next(2) == 0 => {
+                    let ino = pick(&mut rng, &inos);
+                    if plain.stat(ino).is_ok() {
+                        both!(open(ino));
+                        open.push(ino);
+                    }
+                }
+                9 => {
+                    let ino = open.swap_remove(rng.next(open.len()));
+                    both!(release(ino));
+                }
+                10 => {
+                    let _ = both!(readdir(dir));
+                }
+                _ => {}
+            }
+            // Queries after every step, on every inode seen and on paths.
+            for &ino in &inos {
+                let _ = both!(stat(ino));
+                let _ = both!(readlink(ino));
+                let _ = both!(lookup(ino, name));
+            }
+            let path = PATHS[rng.next(PATHS.len())];
+            let follow = rng.next(2) == 0;
+            let _ = both!(resolve_in(1, dir, path, follow));
+            let _ = both!(resolve_parent_in(1, dir, path));
+        }
+        assert_eq!(
+            plain.inode_count(),
+            cached.transport_mut().fs.inode_count(),
+            "seed {seed}"
+        );
+    }
+}
+
+/// Warm paths resolve and stat with no request at all.
+#[test]
+fn warm_paths_need_no_request() {
+    let mut c = client(MIN_CAPACITY);
+    let etc = c.create(1, "etc", Kind::Dir, 0o755, 0, 0, 1).unwrap();
+    let f = c.create(etc, "passwd", Kind::File, 0o644, 0, 0, 1).unwrap();
+    c.symlink(1, "e", b"etc", 1).unwrap();
+    assert_eq!(c.resolve_in(1, 1, "/e/passwd", true), Ok(f));
+    let before = c.transport_mut().served;
+    for _ in 0..10 {
+        assert_eq!(c.resolve_in(1, 1, "/e/passwd", true), Ok(f));
+        assert_eq!(c.stat(f).unwrap().size, 0);
+        assert_eq!(c.resolve_in(1, 1, "/etc/nope", true), Err(Errno::ENOENT));
+    }
+    assert_eq!(
+        c.transport_mut().served,
+        before + 1,
+        "only the first ENOENT asks"
+    );
+    // A write changes the size: the next stat asks again, and sees it.
+    c.write_at(f, 0, b"root", 2).unwrap();
+    assert_eq!(c.stat(f).unwrap().size, 4);
 }

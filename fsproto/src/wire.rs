@@ -445,4 +445,7 @@ requests! {
     InodeCount {} = 28, E2BIG;
     /// `sync` → nothing.
     Sync {} = 29, E2BIG;
+    /// `lookup`, then `stat` of what it found → `Ino, Stat` (the client's
+    /// cache learns both in one round trip).
+    LookupStat { dir: Ino, name: &'a str } = 30, ENAMETOOLONG;
 }

@@ -16,8 +16,8 @@
 //! | layer | module | what it does |
 //! | --- | --- | --- |
 //! | PCI | [`pci`] | configuration mechanism #1 (ports 0xCF8/0xCFC): scans bus 0 for 1af4:1001, reads its I/O BAR0 and interrupt line, enables I/O decoding and bus mastering |
-//! | transport | `legacy` | the legacy register file at BAR0: features, queue address, notify, status, ISR, device configuration at offset 20 |
-//! | virtqueue | `queue` | queue 0 as a split ring in the legacy layout, in one physically contiguous DMA region; one request in flight |
+//! | transport | `legacy` | the legacy register file at BAR0: features, queue address, notify, status, ISR, device configuration at offset 20; the handshake steps every device shares |
+//! | virtqueue | `queue` | a split ring in the legacy layout, in one physically contiguous DMA region; many descriptor chains in flight, each known by its head (a token), returned in any order |
 //! | device | [`blk`] | the handshake, feature negotiation, bounce buffers, request chains, splitting of large transfers, errors |
 //!
 //! ```ignore
@@ -82,7 +82,7 @@ mod sim;
 #[cfg(test)]
 mod tests;
 
-pub use blk::{Config, Info, InitError, IoError, Spin, VirtioBlk, Wait, Waited};
+pub use blk::{Config, Info, IoError, Spin, VirtioBlk, Wait, Waited};
 pub use queue::ring_pages;
 
 /// The size of a page, of a DMA allocation unit and of the legacy queue
@@ -92,6 +92,30 @@ pub const PAGE_SIZE: usize = 4096;
 /// The unit of the virtio-blk protocol (0.9.5 Appendix D: `capacity` and
 /// `sector` count 512-byte sectors whatever `blk_size` says).
 pub const SECTOR_SIZE: usize = 512;
+
+/// Why a driver's `new` failed; the device is then marked FAILED.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitError {
+    /// The [`Dma`] allocator returned `None`.
+    NoMemory,
+    /// A queue the driver needs does not exist (QUEUE_NUM is 0) or is too
+    /// small for one request or frame (virtio-blk: fewer than 3 entries on
+    /// queue 0).
+    NoQueue,
+    /// A ring is not 4 KiB-aligned, or its page number does not fit the
+    /// 32-bit QUEUE_PFN register.
+    RingAddress,
+}
+
+impl core::fmt::Display for InitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            InitError::NoMemory => "out of DMA memory",
+            InitError::NoQueue => "a virtqueue is missing or too small",
+            InitError::RingAddress => "ring address unusable for QUEUE_PFN",
+        })
+    }
+}
 
 /// x86 port I/O, as seL4 IOPort capabilities offer it.
 ///

@@ -15,7 +15,7 @@
 //!
 //! | layer | module | what it does |
 //! | --- | --- | --- |
-//! | PCI | [`pci`] | configuration mechanism #1 (ports 0xCF8/0xCFC): scans bus 0 for 1af4:1001, reads its I/O BAR0 and interrupt line, enables I/O decoding and bus mastering |
+//! | PCI | [`pci`] | configuration mechanism #1 (ports 0xCF8/0xCFC): scans bus 0 for a vendor and device ID (virtio-blk 1af4:1001, virtio-net 1af4:1000), reads its I/O BAR0 and interrupt line, enables I/O decoding and bus mastering |
 //! | transport | `legacy` | the legacy register file at BAR0: features, queue address, notify, status, ISR, device configuration at offset 20; the handshake steps every device shares |
 //! | virtqueue | `queue` | a split ring in the legacy layout, in one physically contiguous DMA region; many descriptor chains in flight, each known by its head (a token), returned in any order |
 //! | device | [`blk`] | the handshake, feature negotiation, bounce buffers, request chains, splitting of large transfers, errors |

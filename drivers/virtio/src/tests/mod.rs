@@ -1,0 +1,4 @@
+//! Host tests of the drivers against the simulated machine ([`crate::sim`]).
+
+mod blk;
+mod pci;

@@ -23,8 +23,11 @@ pub const DRIVER_OK: u8 = 4;
 pub const FAILED: u8 = 0x80;
 
 /// ISR bit 0: a used ring advanced (0.9.5, "Receiving Used Buffers From The
-/// Device"); bit 1 would be a configuration change.
+/// Device").
 pub const ISR_QUEUE: u8 = 1;
+/// ISR bit 1: the device configuration changed (0.9.5, "Device
+/// Configuration Interrupt").
+pub const ISR_CONFIG: u8 = 2;
 
 /// The register file of one device: ports `base..base + size`.
 pub struct Regs<P> {

@@ -24,6 +24,9 @@ const DESC_SIZE: usize = 16;
 // Descriptor flags (0.9.5, "Descriptor Table").
 const F_NEXT: u16 = 1;
 const F_WRITE: u16 = 2;
+/// used.flags: the device asks not to be notified (0.9.5, "Notifying The
+/// Device").
+const USED_F_NO_NOTIFY: u16 = 1;
 
 fn used_offset(size: usize) -> usize {
     (DESC_SIZE * size + 6 + 2 * size).next_multiple_of(PAGE_SIZE)
@@ -46,6 +49,14 @@ pub struct Buffer {
 /// A chain in flight: the index of its head descriptor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Token(u16);
+
+impl Token {
+    /// The head descriptor's index, below the queue size: drivers index
+    /// their per-chain state with it.
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
 
 /// Not enough free descriptors for the chain; nothing was made available.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +109,11 @@ impl<R: DmaRegion> Queue<R> {
         aligned.then(|| u32::try_from(paddr / PAGE_SIZE as u64).ok())?
     }
 
+    /// The number of entries (QUEUE_NUM): the most descriptors in flight.
+    pub fn size(&self) -> u16 {
+        self.size
+    }
+
     /// Writes `chain` (one or more elements) into free descriptors and makes
     /// it available; the caller then notifies the device (0.9.5, "Supplying
     /// Buffers to The Device"), if [`Queue::should_notify`] says so. Fails,
@@ -145,6 +161,22 @@ impl<R: DmaRegion> Queue<R> {
         self.ring.write_u16(avail + 2, self.avail_idx);
         fence(Ordering::SeqCst);
         Ok(Token(head))
+    }
+
+    /// Whether the device wants a notification for the chains made
+    /// available: false while it sets VRING_USED_F_NO_NOTIFY in the used
+    /// ring, a hint that it is still looking at the avail ring (0.9.5,
+    /// "Notifying The Device"). Read after [`Queue::submit`], which fences.
+    pub fn should_notify(&self) -> bool {
+        let used = used_offset(usize::from(self.size));
+        self.ring.read_u16(used) & USED_F_NO_NOTIFY == 0
+    }
+
+    /// Whether the used ring holds a chain that [`Queue::pop_used`] has not
+    /// taken yet.
+    pub fn has_used(&self) -> bool {
+        let used = used_offset(usize::from(self.size));
+        self.ring.read_u16(used + 2) != self.used_idx
     }
 
     /// The next chain the device has returned, with how many bytes it says

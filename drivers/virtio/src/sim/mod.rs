@@ -72,6 +72,21 @@ impl FakeDma {
     }
 }
 
+impl FakeDma {
+    /// Reads physical memory, as a device would.
+    pub fn peek(&self, paddr: u64, buf: &mut [u8]) {
+        buf.copy_from_slice(self.mem.borrow_mut().at(paddr, buf.len()));
+    }
+
+    /// Writes physical memory, as a device would.
+    pub fn poke(&self, paddr: u64, data: &[u8]) {
+        self.mem
+            .borrow_mut()
+            .at(paddr, data.len())
+            .copy_from_slice(data);
+    }
+}
+
 impl Dma for FakeDma {
     type Region = Region;
     fn alloc_contiguous(&mut self, pages: usize) -> Option<Region> {
@@ -348,6 +363,11 @@ impl<D: Model> Function<D> {
         assert_ne!(self.status & 4, 0, "queue used before DRIVER_OK");
     }
 
+    /// Whether the device may use its queues.
+    pub fn live(&self) -> bool {
+        self.command & 4 != 0 && self.status & 4 != 0
+    }
+
     pub fn load(&self, paddr: u64, buf: &mut [u8]) {
         buf.copy_from_slice(self.mem.borrow_mut().at(paddr, buf.len()));
     }
@@ -409,6 +429,14 @@ impl<D: Model> Function<D> {
         Some((head, chain))
     }
 
+    /// Gives back the chain [`Function::pop`] just took, unused (as QEMU
+    /// does with a receive buffer too small for a frame).
+    pub fn unpop(&mut self, queue: u16, head: u16) {
+        let q = &mut self.queues[usize::from(queue)];
+        q.last_avail = q.last_avail.wrapping_sub(1);
+        q.held.remove(&head).expect("not held");
+    }
+
     /// Returns the chain at `head` through the used ring, saying `written`
     /// bytes, and raises the interrupt.
     pub fn push_used(&mut self, queue: u16, head: u16, written: u32) {
@@ -424,6 +452,12 @@ impl<D: Model> Function<D> {
         self.store(elem + 4, &written.to_le_bytes());
         self.store(used + 2, &used_idx.to_le_bytes());
         self.isr |= 1;
+    }
+
+    /// Sets or clears VRING_USED_F_NO_NOTIFY in the used ring of `queue`.
+    pub fn set_no_notify(&mut self, queue: u16, no_notify: bool) {
+        let (_, _, used) = self.queues[usize::from(queue)].rings();
+        self.store(used, &u16::from(no_notify).to_le_bytes());
     }
 }
 

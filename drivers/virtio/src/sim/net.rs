@@ -1,7 +1,15 @@
-//! The simulated virtio-net at slot 2 (0.9.5 Appendix C; virtio 1.0 §5.1):
-//! its PCI function and device configuration.
+//! The simulated virtio-net at slot 2 (0.9.5 Appendix C; virtio 1.0 §5.1)
+//! and the network behind it: a queue of frames coming in from the host,
+//! and the frames the driver sent out.
+//!
+//! Like QEMU's device it holds incoming frames while the receive queue has
+//! no buffer, drops a frame too long for the buffer it would go to (the
+//! buffer stays available), and sets VRING_USED_F_NO_NOTIFY on the receive
+//! queue while it has buffers, so that the driver need not notify it of each
+//! buffer it gives back.
 
-use super::{Function, Mem, Model, F_ANY_LAYOUT, F_RING};
+use super::{Desc, Function, Mem, Model, F_ANY_LAYOUT, F_RING};
+use std::collections::VecDeque;
 use std::vec::Vec;
 
 pub const NET_IO_BASE: u16 = 0xc000;
@@ -37,10 +45,30 @@ pub const NET_OFFERED: u32 = NET_F_CSUM
     | F_RING
     | F_ANY_LAYOUT;
 
+/// The legacy `struct virtio_net_hdr` without MRG_RXBUF.
+pub const NET_HDR_LEN: usize = 10;
+/// The longest frame the device sends out: Ethernet header and 1500 bytes.
+pub const NET_MAX_FRAME: usize = 1514;
+
+const RX: u16 = 0;
+const TX: u16 = 1;
+
 /// The network and the test's knobs.
 pub struct Net {
     pub mac: [u8; 6],
     pub link_up: bool,
+    /// Frames from the network waiting for a receive buffer, first first.
+    pub inbound: VecDeque<Vec<u8>>,
+    /// Frames the driver transmitted, in order.
+    pub sent: Vec<Vec<u8>>,
+    /// Incoming frames dropped because they did not fit a receive buffer.
+    pub rx_dropped: usize,
+    /// Complete transmit chains out of order (a device may): each run
+    /// sends a pseudo-random half of the chains it holds, in a random order,
+    /// and keeps the rest. The xorshift state.
+    pub tx_shuffle: Option<u64>,
+    /// Transmit chains taken but not yet completed: head and frame.
+    tx_held: Vec<(u16, Vec<u8>)>,
 }
 
 /// The function at slot 2 with queues of 256 entries: receive 0, transmit
@@ -49,6 +77,11 @@ pub fn net_function(mem: Mem) -> Function<Net> {
     let net = Net {
         mac: NET_MAC,
         link_up: true,
+        inbound: VecDeque::new(),
+        sent: Vec::new(),
+        rx_dropped: 0,
+        tx_shuffle: None,
+        tx_held: Vec::new(),
     };
     let queues = [256, 256, 64];
     let mut f = Function::new(mem, NET_IO_BASE, NET_IO_SIZE, NET_IRQ_LINE, &queues, net);
@@ -69,7 +102,125 @@ impl Model for Net {
         config
     }
 
-    fn notified(_function: &mut Function<Self>, _queue: u16) {
-        unimplemented!("the queues come with the driver");
+    fn notified(function: &mut Function<Self>, queue: u16) {
+        match queue {
+            RX => function.deliver(),
+            TX => function.transmit(),
+            _ => panic!("the control queue was notified"),
+        }
+    }
+}
+
+impl Function<Net> {
+    /// A frame arrives from the network: delivered now if a receive buffer
+    /// is there (and the device is not stalled), else held.
+    pub fn inject(&mut self, frame: &[u8]) {
+        self.inbound.push_back(frame.to_vec());
+        if !self.stalled && self.live() {
+            self.deliver();
+        }
+    }
+
+    /// The link goes up or down: a configuration interrupt, if the driver
+    /// accepted VIRTIO_NET_F_STATUS.
+    pub fn set_link(&mut self, up: bool) {
+        self.link_up = up;
+        if self.guest_features & NET_F_STATUS != 0 {
+            self.isr |= 2;
+        }
+    }
+
+    /// Does what the device would do in the background: sends what the
+    /// driver queued, and delivers what it can.
+    pub fn run(&mut self) {
+        self.check_live();
+        self.transmit();
+        self.deliver();
+    }
+
+    /// Moves incoming frames into receive buffers while both last.
+    fn deliver(&mut self) {
+        self.check_live();
+        while !self.inbound.is_empty() {
+            let Some((head, chain)) = self.pop(RX) else {
+                break;
+            };
+            let (header, data) = chain.split_first().unwrap();
+            assert!(chain.iter().all(|d| d.write), "read-only receive buffer");
+            // Legacy framing without ANY_LAYOUT (virtio 1.0 §5.1.6.6): the
+            // header alone in the first descriptor.
+            assert_eq!(header.len, NET_HDR_LEN, "receive header descriptor");
+            let frame = self.inbound.pop_front().unwrap();
+            if frame.len() > data.iter().map(|d| d.len).sum() {
+                self.rx_dropped += 1;
+                self.unpop(RX, head);
+                continue;
+            }
+            self.store(header.addr, &[0; NET_HDR_LEN]);
+            scatter(self, data, &frame);
+            self.push_used(RX, head, (NET_HDR_LEN + frame.len()) as u32);
+        }
+        // QEMU's virtio_net_has_buffers(): no notifications while buffers
+        // are left, a notification wanted once they run out.
+        let has_buffers = self.avail_pending(RX);
+        self.set_no_notify(RX, has_buffers);
+    }
+
+    /// Sends the frames the driver queued: all of them, or with
+    /// `tx_shuffle` some of them.
+    fn transmit(&mut self) {
+        self.check_live();
+        while let Some((head, chain)) = self.pop(TX) {
+            let (header, data) = chain.split_first().unwrap();
+            assert!(
+                chain.iter().all(|d| !d.write),
+                "device-writable transmit buffer"
+            );
+            assert_eq!(header.len, NET_HDR_LEN, "transmit header descriptor");
+            let mut h = [0xff; NET_HDR_LEN];
+            self.load(header.addr, &mut h);
+            // No offloads negotiated: flags 0, gso_type VIRTIO_NET_HDR_GSO_NONE.
+            assert_eq!(h, [0; NET_HDR_LEN], "transmit header");
+            let mut frame = Vec::new();
+            for d in data {
+                let at = frame.len();
+                frame.resize(at + d.len, 0);
+                self.load(d.addr, &mut frame[at..]);
+            }
+            assert!(
+                (1..=NET_MAX_FRAME).contains(&frame.len()),
+                "a frame of {} bytes",
+                frame.len()
+            );
+            self.tx_held.push((head, frame));
+        }
+        let mut held = std::mem::take(&mut self.tx_held);
+        if let Some(mut x) = self.tx_shuffle {
+            let mut random = |n: usize| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as usize % n
+            };
+            for i in (1..held.len()).rev() {
+                held.swap(i, random(i + 1));
+            }
+            let keep = held.len() / 2;
+            self.tx_held = held.split_off(held.len() - keep);
+            self.tx_shuffle = Some(x);
+        }
+        for (head, frame) in held {
+            self.sent.push(frame);
+            self.push_used(TX, head, 0);
+        }
+    }
+}
+
+/// Writes `frame` across the buffers `data`.
+fn scatter(f: &Function<Net>, data: &[Desc], mut frame: &[u8]) {
+    for d in data {
+        let n = d.len.min(frame.len());
+        f.store(d.addr, &frame[..n]);
+        frame = &frame[n..];
     }
 }

@@ -1,5 +1,5 @@
 //! Selkie's block service task: the legacy virtio-blk driver
-//! (`selkie-virtio-blk`) in a seL4 task of its own, serving sector reads
+//! (`selkie-virtio`) in a seL4 task of its own, serving sector reads
 //! and writes to the root task over IPC, the data in the shared buffers
 //! (`selkie_sel4::service` lays the task out).
 //!
@@ -26,7 +26,7 @@ use buddy_system_allocator::LockedHeap;
 use core::arch::global_asm;
 use selkie_sel4::service::*;
 use selkie_sel4::{invoke, syscall};
-use selkie_virtio_blk::{pci::PciDevice, Config, Dma, DmaRegion, IoError, PortIo, Spin, VirtioBlk};
+use selkie_virtio::{pci::PciDevice, Config, Dma, DmaRegion, IoError, PortIo, Spin, VirtioBlk};
 
 global_asm!(
     r#"
@@ -162,7 +162,7 @@ extern "C" fn rust_start(
         panic!("the initial data is {data_len} bytes, too short");
     };
     let dev = PciDevice {
-        address: selkie_virtio_blk::pci::Address {
+        address: selkie_virtio::pci::Address {
             bus: 0,
             device: 0,
             function: 0,

@@ -13,7 +13,7 @@ use selkie_fs::ext2::{BlockDevice, IoError};
 use selkie_libos::PageRef;
 use selkie_sel4::service::{BUF_PAGES, IOPORT};
 use selkie_sel4::{consts::*, invoke, CapRights};
-use selkie_virtio_blk::{pci, PortIo};
+use selkie_virtio::{pci, PortIo};
 
 /// The block service task (built by scripts/build-roottask.sh).
 static BLKD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/blkd.elf"));

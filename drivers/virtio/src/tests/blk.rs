@@ -91,7 +91,7 @@ fn handshake_negotiates_only_what_the_driver_knows() {
     // The ring (3 pages for 256 entries), the header page, 16 data pages.
     assert_eq!(ring_pages(256), 3);
     assert_eq!(dma.allocations, [[3, 1].as_slice(), &[1; 16]].concat());
-    assert_eq!(u64::from(dev.queue_pfn) * 4096, 0x1_2340_0000);
+    assert_eq!(u64::from(dev.queues[0].pfn) * 4096, 0x1_2340_0000);
     let info = Info {
         sectors: SECTORS,
         read_only: false,
@@ -225,7 +225,7 @@ fn a_read_only_disk_refuses_writes() {
 #[test]
 fn a_small_queue_wraps_and_limits_the_chain() {
     let m = Machine::new(SECTORS);
-    m.dev().queue_size = 4;
+    m.dev().queues[0].size = 4;
     let mut blk = boot(&m);
     // Header and status leave two data descriptors: 8 KiB per request.
     assert_eq!(blk.info().max_transfer, 8192);
@@ -243,7 +243,7 @@ fn a_small_queue_wraps_and_limits_the_chain() {
 #[test]
 fn ring_indices_wrap_at_65536() {
     let m = Machine::new(SECTORS);
-    m.dev().queue_size = 8;
+    m.dev().queues[0].size = 8;
     let mut blk = boot(&m);
     for i in 0..66_000u64 {
         blk.write(i % SECTORS, &[i as u8; 512]).unwrap();
@@ -331,7 +331,7 @@ fn init_failures_mark_the_device_failed() {
         blk.err()
     };
     let m = Machine::new(SECTORS);
-    m.dev().queue_size = 0;
+    m.dev().queues[0].size = 0;
     assert_eq!(fails(&m, &mut m.dma()), Some(InitError::NoQueue));
 
     let m = Machine::new(SECTORS);
@@ -350,5 +350,5 @@ fn dropping_the_driver_resets_the_device() {
     let m = Machine::new(SECTORS);
     drop(boot(&m));
     let dev = m.dev();
-    assert_eq!((dev.status, dev.queue_pfn), (0, 0));
+    assert_eq!((dev.status, dev.queues[0].pfn), (0, 0));
 }

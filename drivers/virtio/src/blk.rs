@@ -4,7 +4,7 @@
 use crate::legacy::{self, Regs};
 use crate::pci::PciDevice;
 use crate::queue::{Buffer, Queue};
-use crate::{Dma, DmaRegion, PortIo, PAGE_SIZE, SECTOR_SIZE};
+use crate::{Dma, DmaRegion, InitError, PortIo, PAGE_SIZE, SECTOR_SIZE};
 use alloc::vec::Vec;
 use core::fmt;
 use core::iter::once;
@@ -73,19 +73,6 @@ pub struct Info {
     pub max_transfer: usize,
 }
 
-/// Why [`VirtioBlk::new`] failed; the device is then marked FAILED.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InitError {
-    /// The [`Dma`] allocator returned `None`.
-    NoMemory,
-    /// Queue 0 does not exist (QUEUE_NUM is 0) or is too small for a
-    /// request (fewer than 3 entries).
-    NoQueue,
-    /// The ring is not 4 KiB-aligned, or its page number does not fit the
-    /// 32-bit QUEUE_PFN register.
-    RingAddress,
-}
-
 /// Why a read, write or flush failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IoError {
@@ -99,16 +86,6 @@ pub enum IoError {
     Unsupported,
     /// The [`Wait`] gave up with the request still in the device.
     Timeout,
-}
-
-impl fmt::Display for InitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            InitError::NoMemory => "out of DMA memory",
-            InitError::NoQueue => "no usable virtqueue 0",
-            InitError::RingAddress => "ring address unusable for QUEUE_PFN",
-        })
-    }
 }
 
 impl fmt::Display for IoError {
@@ -211,13 +188,10 @@ impl<P: PortIo, R: DmaRegion, W: Wait> VirtioBlk<P, R, W> {
             io,
             base: device.io_base,
         };
-        regs.write8(legacy::STATUS, 0);
-        regs.write8(legacy::STATUS, legacy::ACKNOWLEDGE);
-        let status = legacy::ACKNOWLEDGE | legacy::DRIVER;
-        regs.write8(legacy::STATUS, status);
+        regs.begin_init();
         match setup(&mut regs, dma, config) {
             Ok((dma, info)) => {
-                regs.write8(legacy::STATUS, status | legacy::DRIVER_OK);
+                regs.end_init(true);
                 Ok(VirtioBlk {
                     regs,
                     dma,
@@ -227,7 +201,7 @@ impl<P: PortIo, R: DmaRegion, W: Wait> VirtioBlk<P, R, W> {
                 })
             }
             Err(e) => {
-                regs.write8(legacy::STATUS, status | legacy::FAILED);
+                regs.end_init(false);
                 Err(e)
             }
         }
@@ -289,7 +263,7 @@ impl<P: PortIo, R: DmaRegion, W: Wait> VirtioBlk<P, R, W> {
     /// "Receiving Used Buffers From The Device"). The driver calls it after
     /// [`Waited::Irq`]; call it also for an IRQ that comes between requests.
     pub fn handle_irq(&mut self) -> bool {
-        self.regs.read8(legacy::ISR) & legacy::ISR_QUEUE != 0
+        self.regs.isr() & legacy::ISR_QUEUE != 0
     }
 
     fn check(&self, sector: u64, len: usize) -> Result<(), IoError> {
@@ -330,9 +304,13 @@ impl<P: PortIo, R: DmaRegion, W: Wait> VirtioBlk<P, R, W> {
             len: 1,
             device_writes: true,
         };
-        dma.queue.submit(once(header).chain(data).chain([status]));
-        // 0.9.5, "Notifying The Device": write the queue's index.
-        self.regs.write16(legacy::QUEUE_NOTIFY, 0);
+        let chain = once(header).chain(data).chain([status]);
+        if dma.queue.submit(chain).is_err() {
+            // Cannot happen: one chain at a time, of at most the queue size
+            // (see `setup`).
+            return Err(IoError::DeviceError);
+        }
+        self.regs.notify(0);
         self.pending = true;
         self.settle()?;
         let mut status = [0];
@@ -347,7 +325,7 @@ impl<P: PortIo, R: DmaRegion, W: Wait> VirtioBlk<P, R, W> {
     /// Waits until the device has returned the request in flight, if any.
     fn settle(&mut self) -> Result<(), IoError> {
         let mut attempt = 0;
-        while self.pending && !self.dma.queue.pop_used() {
+        while self.pending && self.dma.queue.pop_used().is_none() {
             if self.wait.wait(attempt)? == Waited::Irq {
                 self.handle_irq();
             }
@@ -360,7 +338,7 @@ impl<P: PortIo, R: DmaRegion, W: Wait> VirtioBlk<P, R, W> {
 
 impl<P: PortIo, R: DmaRegion, W: Wait> Drop for VirtioBlk<P, R, W> {
     fn drop(&mut self) {
-        self.regs.write8(legacy::STATUS, 0);
+        self.regs.reset();
     }
 }
 
@@ -376,8 +354,7 @@ fn setup<P: PortIo, D: Dma>(
     dma: &mut D,
     config: Config,
 ) -> Result<(Buffers<D::Region>, Info), InitError> {
-    let features = regs.read32(legacy::HOST_FEATURES) & ACCEPTED;
-    regs.write32(legacy::GUEST_FEATURES, features);
+    let features = regs.negotiate(ACCEPTED);
     let has = |bit| features & bit != 0;
     let seg_max = has(F_SEG_MAX).then(|| regs.read32(legacy::CONFIG + CFG_SEG_MAX));
     let block_size = has(F_BLK_SIZE).then(|| regs.read32(legacy::CONFIG + CFG_BLK_SIZE));
@@ -390,11 +367,8 @@ fn setup<P: PortIo, D: Dma>(
         }
     };
 
-    regs.write16(legacy::QUEUE_SEL, 0);
-    let size = regs.read16(legacy::QUEUE_NUM);
-    if size < 3 {
-        return Err(InitError::NoQueue);
-    }
+    // A request takes at least 3 descriptors: header, data, status.
+    let size = regs.queue_size(0, 3)?;
     // Data descriptors per request: the header and the status take two.
     let pages = config
         .max_transfer
@@ -403,11 +377,10 @@ fn setup<P: PortIo, D: Dma>(
         .min(seg_max.map_or(usize::MAX, |n| n as usize))
         .max(1);
     let queue = Queue::new(dma, size)?;
-    let pfn = queue.pfn().ok_or(InitError::RingAddress)?;
+    regs.set_queue(0, &queue)?;
     let mut page = || dma.alloc_contiguous(1).ok_or(InitError::NoMemory);
     let header = page()?;
     let pages = (0..pages).map(|_| page()).collect::<Result<Vec<_>, _>>()?;
-    regs.write32(legacy::QUEUE_PFN, pfn);
 
     let info = Info {
         sectors,

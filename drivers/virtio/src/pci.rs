@@ -1,5 +1,5 @@
 //! PCI configuration space through mechanism #1 (ports 0xCF8 and 0xCFC) and
-//! the search for the legacy virtio-blk device on bus 0.
+//! the search for legacy virtio devices on bus 0.
 
 use crate::PortIo;
 
@@ -11,9 +11,12 @@ pub const CONFIG_DATA: u16 = 0xcfc;
 
 /// The virtio vendor ID (0.9.5, "PCI Discovery").
 pub const VIRTIO_VENDOR: u16 = 0x1af4;
-/// The transitional block device ID: legacy registers in BAR0 (virtio 1.0
-/// §4.1.2). IDs 0x1040 and up (0x1042 for block) are modern-only devices,
-/// which have no legacy interface, so they are not accepted.
+/// The transitional network device ID: legacy registers in BAR0 (virtio
+/// 1.0 §4.1.2). IDs 0x1040 and up (0x1041 for network, 0x1042 for block)
+/// are modern-only devices, which have no legacy interface, so they are not
+/// accepted.
+pub const VIRTIO_NET_LEGACY: u16 = 0x1000;
+/// The transitional block device ID.
 pub const VIRTIO_BLK_LEGACY: u16 = 0x1001;
 
 // Type-0 header offsets (PCI Local Bus 3.0 §6.1).
@@ -29,8 +32,9 @@ const CMD_BUS_MASTER: u32 = 1 << 2;
 const CMD_INTX_DISABLE: u32 = 1 << 10;
 
 const BAR_IO: u32 = 1;
-/// The legacy header (20 bytes) and the block capacity (8), rounded up to a
-/// power of two: a smaller BAR0 is not a legacy virtio-blk.
+/// The legacy header (20 bytes) and some device configuration (the block
+/// capacity, 8 bytes; the MAC address, 6), rounded up to a power of two: a
+/// smaller BAR0 is not a legacy virtio register file.
 const MIN_IO_SIZE: u16 = 32;
 const MULTI_FUNCTION: u32 = 0x80 << 16;
 
@@ -64,7 +68,7 @@ fn config_address(at: Address, offset: u8) -> u32 {
         | u32::from(offset & 0xfc)
 }
 
-/// A legacy virtio-blk function, as [`find_virtio_blk`] found it.
+/// A function with its I/O BAR0, as [`find_device`] found it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PciDevice {
     pub address: Address,
@@ -92,10 +96,24 @@ impl PciDevice {
 
 /// Scans bus 0 (no bridges) for a legacy virtio-blk function, 1af4:1001 with
 /// an assigned I/O BAR0, and returns the first one.
+pub fn find_virtio_blk(io: &mut impl PortIo) -> Option<PciDevice> {
+    find_device(io, VIRTIO_VENDOR, VIRTIO_BLK_LEGACY)
+}
+
+/// Scans bus 0 for a legacy virtio-net function, 1af4:1000 with an assigned
+/// I/O BAR0 (QEMU's `-device virtio-net-pci,disable-modern=on`), and returns
+/// the first one.
+pub fn find_virtio_net(io: &mut impl PortIo) -> Option<PciDevice> {
+    find_device(io, VIRTIO_VENDOR, VIRTIO_NET_LEGACY)
+}
+
+/// Scans bus 0 (no bridges) for a function with this vendor and device ID
+/// whose BAR0 is an assigned I/O BAR of at least 32 ports, as a legacy
+/// virtio register file is, and returns the first one.
 ///
 /// Sizing BAR0 writes it (with I/O decoding off) and then restores it and
 /// the command register; nothing else is changed.
-pub fn find_virtio_blk(io: &mut impl PortIo) -> Option<PciDevice> {
+pub fn find_device(io: &mut impl PortIo, vendor: u16, device_id: u16) -> Option<PciDevice> {
     for device in 0..32 {
         for function in 0..8 {
             let at = Address {
@@ -110,7 +128,7 @@ pub fn find_virtio_blk(io: &mut impl PortIo) -> Option<PciDevice> {
                 }
                 continue;
             }
-            if id == u32::from(VIRTIO_BLK_LEGACY) << 16 | u32::from(VIRTIO_VENDOR) {
+            if id == u32::from(device_id) << 16 | u32::from(vendor) {
                 if let Some(found) = probe(io, at) {
                     return Some(found);
                 }

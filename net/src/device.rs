@@ -286,7 +286,7 @@ impl Out {
                     count: 0,
                 };
             }
-            w.count += 1;
+            w.count = w.count.saturating_add(1);
             w.last_ms = now;
         }
     }

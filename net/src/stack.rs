@@ -255,8 +255,8 @@ impl Sockets {
             #[allow(unreachable_patterns)]
             _ => 0,
         };
-        self.bytes -= bytes.min(self.bytes);
-        self.count -= 1;
+        self.bytes = self.bytes.saturating_sub(bytes);
+        self.count = self.count.saturating_sub(1);
         self.unguard(h);
     }
 
@@ -348,8 +348,21 @@ struct Entry {
     error: Option<Errno>,
     shut_rd: bool,
     shut_wr: bool,
-    last_ready: Ready,
+    /// What [`Net::take_changed`] last saw.
+    seen: Seen,
     state: State,
+}
+
+/// A socket's state as [`Net::take_changed`] compares it: readiness, and
+/// the amounts whose growth is an event of its own (more data, another
+/// connection to accept, more room), as Linux's edge-triggered epoll sees
+/// every new segment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Seen {
+    ready: Ready,
+    rx: usize,
+    accept: usize,
+    tx_free: usize,
 }
 
 /// A closed TCP connection finishing in the background.
@@ -729,7 +742,7 @@ impl<D: Device> Stack<D> {
             }
         };
         let mut e = e;
-        e.last_ready = ready(&e, &self.socks);
+        e.seen = seen(&e, &self.socks);
         self.table[i] = Some(e);
         self.open += 1;
         Ok(SocketId(i as u32))
@@ -926,18 +939,13 @@ impl<D: Device> Stack<D> {
                                 e.bound = None;
                             }
                         }
-                    } else {
+                    } else if !c.aborted && st != TcpState::Closed {
                         let q = s.send_queue();
                         if q < c.last_queue {
                             c.progress = now;
                         }
                         c.last_queue = q;
-                        let busy = q > 0
-                            || matches!(
-                                st,
-                                TcpState::FinWait1 | TcpState::Closing | TcpState::LastAck
-                            );
-                        if busy && now >= c.progress.saturating_add(data_timeout) {
+                        if busy(st, q) && now >= c.progress.saturating_add(data_timeout) {
                             s.abort();
                             c.aborted = true;
                             c.seen = TcpState::Closed;
@@ -999,16 +1007,11 @@ impl<D: Device> Stack<D> {
                 // Closed while connecting: nothing to finish.
                 TcpState::SynSent | TcpState::Listen => true,
                 _ => {
-                    let busy = q > 0
-                        || matches!(
-                            st,
-                            TcpState::FinWait1 | TcpState::Closing | TcpState::LastAck
-                        );
                     if o.aborted.is_none()
                         && (s.recv_queue() > 0
                             || (st == TcpState::FinWait2
                                 && now >= o.fin_wait2_since.saturating_add(fin_timeout))
-                            || (busy && now >= o.progress.saturating_add(data_timeout)))
+                            || (busy(st, q) && now >= o.progress.saturating_add(data_timeout)))
                     {
                         s.abort();
                         o.aborted = Some(now);
@@ -1041,7 +1044,7 @@ impl<D: Device> Stack<D> {
             if let State::TcpConn(c) = &e.state {
                 if c.connecting {
                     at(c.since.saturating_add(self.cfg.connect_timeout_ms));
-                } else if c.last_queue > 0 || matches!(c.seen, TcpState::FinWait1) {
+                } else if !c.aborted && busy(c.seen, c.last_queue) {
                     at(c.progress.saturating_add(self.cfg.data_timeout_ms));
                 }
             }
@@ -1051,7 +1054,7 @@ impl<D: Device> Stack<D> {
                 at(t + ABORT_LINGER_MS);
             } else if o.seen == TcpState::FinWait2 {
                 at(o.fin_wait2_since.saturating_add(self.cfg.fin_timeout_ms));
-            } else {
+            } else if busy(o.seen, o.last_queue) {
                 at(o.progress.saturating_add(self.cfg.data_timeout_ms));
             }
         }
@@ -1236,7 +1239,6 @@ impl<D: Device> Stack<D> {
             return Err(Errno::EBADF);
         };
         let opt = e.opt;
-        let bound = e.bound;
         let State::TcpListen(l) = &mut e.state else {
             return Err(Errno::EINVAL);
         };
@@ -1260,12 +1262,12 @@ impl<D: Device> Stack<D> {
         let entry = Entry {
             kind: Kind::Tcp,
             opt,
-            bound: Some(bound.map_or(local, |b| SocketAddrV4::new(*b.ip(), local.port()))),
+            bound: Some(local),
             auto_port: false,
             error: None,
             shut_rd: false,
             shut_wr: false,
-            last_ready: Ready::default(),
+            seen: Seen::default(),
             state: State::TcpConn(Conn {
                 handle: h,
                 local,
@@ -1512,6 +1514,17 @@ impl<D: Device> Stack<D> {
     }
 }
 
+/// Whether a connection waits for the peer to acknowledge something: data
+/// (`queued` bytes are unacknowledged or unsent) or its FIN. Not in CLOSED:
+/// a connection that ended waits for nothing.
+fn busy(st: TcpState, queued: usize) -> bool {
+    match st {
+        TcpState::FinWait1 | TcpState::Closing | TcpState::LastAck => true,
+        TcpState::Established | TcpState::CloseWait => queued > 0,
+        _ => false,
+    }
+}
+
 /// Whether the peer's FIN (or a reset) ended the receiving side.
 fn rx_closed(st: TcpState) -> bool {
     matches!(
@@ -1554,6 +1567,34 @@ fn filter_udp(s: &mut udp::Socket<'static>, u: &mut UdpSock) {
                 return;
             }
         }
+    }
+}
+
+/// What [`Net::take_changed`] compares.
+fn seen(e: &Entry, socks: &Sockets) -> Seen {
+    let (rx, accept, tx_free) = match &e.state {
+        State::TcpConn(c) => {
+            let s = socks.tcp(c.handle);
+            (
+                s.recv_queue(),
+                0,
+                s.send_capacity().saturating_sub(s.send_queue()),
+            )
+        }
+        State::TcpListen(l) => (0, l.queue.len(), 0),
+        State::Udp(UdpSock {
+            handle: Some(h), ..
+        }) => {
+            let s = socks.udp(*h);
+            (s.recv_queue(), 0, 0)
+        }
+        _ => (0, 0, 0),
+    };
+    Seen {
+        ready: ready(e, socks),
+        rx,
+        accept,
+        tx_free,
     }
 }
 
@@ -1638,7 +1679,7 @@ impl<D: Device> Net for Stack<D> {
             error: None,
             shut_rd: false,
             shut_wr: false,
-            last_ready: Ready::default(),
+            seen: Seen::default(),
             state,
         })
     }
@@ -1822,7 +1863,7 @@ impl<D: Device> Net for Stack<D> {
         let Some(e) = self.table.get_mut(i).and_then(Option::take) else {
             return Err(Errno::EBADF);
         };
-        self.open -= 1;
+        self.open = self.open.saturating_sub(1);
         match e.state {
             State::TcpIdle | State::TcpFailed => {}
             State::TcpListen(l) => self.stop_listening(i, l),
@@ -2006,9 +2047,13 @@ impl<D: Device> Net for Stack<D> {
         let mut changed = Vec::new();
         for (i, slot) in self.table.iter_mut().enumerate() {
             let Some(e) = slot else { continue };
-            let r = ready(e, &self.socks);
-            if r != e.last_ready {
-                e.last_ready = r;
+            let now = seen(e, &self.socks);
+            let old = core::mem::replace(&mut e.seen, now);
+            if now.ready != old.ready
+                || now.rx > old.rx
+                || now.accept > old.accept
+                || now.tx_free > old.tx_free
+            {
                 changed.push(SocketId(i as u32));
             }
         }

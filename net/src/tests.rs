@@ -969,7 +969,12 @@ fn a_vanished_peer_times_out_unacknowledged_data() {
     assert!(!w.a.readiness(c).unwrap().error);
     w.until(10_000, |w| w.a.readiness(c).unwrap().error);
     assert_eq!(w.a.take_error(c), Ok(Some(Errno::ETIMEDOUT)));
+    w.run(1_000);
+    assert_eq!(w.a.take_error(c), Ok(None), "reported once");
     assert_eq!(w.a.send(c, b"x"), Err(Errno::EPIPE));
+    let r = w.a.readiness(c).unwrap();
+    assert!(r.hangup && r.readable && r.writable && !r.error, "{r:?}");
+    assert_eq!(w.a.recv(c, &mut [0; 4], false), Ok(0));
 }
 
 #[test]
@@ -1182,4 +1187,207 @@ fn bad_configurations_are_refused() {
     for cfg in bad {
         assert!(Stack::new(cfg, SimNic::unplugged(), 0).is_err());
     }
+}
+
+#[test]
+fn a_burst_of_connects_fills_the_backlog_in_one_poll() {
+    let mut w = World::new();
+    let l = w.b.socket(Kind::Tcp).unwrap();
+    w.b.bind(l, any(80)).unwrap();
+    w.b.listen(l, 7).unwrap();
+    let cs: Vec<SocketId> = (0..8)
+        .map(|_| {
+            let c = w.a.socket(Kind::Tcp).unwrap();
+            let _ = w.a.connect(c, sa(B_IP, 80));
+            c
+        })
+        .collect();
+    // All eight SYNs leave in one poll and reach B in one poll; the spare
+    // listening socket is renewed after each of them.
+    w.until(100, |w| {
+        cs.iter().all(|&c| w.a.readiness(c).unwrap().writable)
+    });
+    let mut peers: Vec<SocketAddrV4> = (0..8).map(|_| w.b.accept(l).unwrap().1).collect();
+    assert_eq!(w.b.accept(l), Err(Errno::EAGAIN));
+    let mut locals: Vec<SocketAddrV4> = cs.iter().map(|&c| w.a.local_addr(c).unwrap()).collect();
+    peers.sort();
+    locals.sort();
+    assert_eq!(peers, locals);
+}
+
+#[test]
+fn many_connections_over_a_lossy_link() {
+    let mut w = World::with(
+        Config {
+            data_timeout_ms: 900_000,
+            ..config_a()
+        },
+        config_b(),
+    );
+    w.a.device().set_loss_per_mille(200);
+    w.a.device().set_delay_ms(20);
+    let l = w.b.socket(Kind::Tcp).unwrap();
+    w.b.bind(l, any(80)).unwrap();
+    w.b.listen(l, 16).unwrap();
+    let n = 12;
+    let cs: Vec<SocketId> = (0..n)
+        .map(|_| {
+            let c = w.a.socket(Kind::Tcp).unwrap();
+            let _ = w.a.connect(c, sa(B_IP, 80));
+            c
+        })
+        .collect();
+    let mut servers = Vec::new();
+    // With SYNs, SYN-ACKs and ACKs lost and SYNs sent again, every client
+    // still ends up with exactly one connection.
+    w.until(300_000, |w| {
+        while let Ok((s, peer)) = w.b.accept(l) {
+            servers.push((s, peer));
+        }
+        servers.len() == n && cs.iter().all(|&c| w.a.readiness(c).unwrap().writable)
+    });
+    for &c in &cs {
+        assert_eq!(w.a.take_error(c), Ok(None));
+    }
+    for (k, &c) in cs.iter().enumerate() {
+        let local = w.a.local_addr(c).unwrap();
+        let s = servers.iter().find(|(_, p)| *p == local).unwrap().0;
+        let data = pattern(20_000, k as u32 + 100);
+        transfer(&mut w, true, c, s, &data);
+    }
+    assert_eq!(w.b.accept(l), Err(Errno::EAGAIN));
+}
+
+#[test]
+fn close_sends_what_was_queued_then_ends_the_stream() {
+    let mut w = World::new();
+    let (_l, c, s) = w.pair(80);
+    let data = pattern(200_000, 11);
+    let mut sent = 0;
+    while sent < data.len() {
+        match w.a.send(c, &data[sent..]) {
+            Ok(n) => sent += n,
+            Err(Errno::EAGAIN) => break,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert!(sent > 0);
+    // Closed with data still queued: it goes out in the background.
+    w.a.close(c).unwrap();
+    assert_eq!(w.a.stats().open, 0);
+    assert_eq!(w.a.stats().orphans, 1);
+    let mut got = Vec::new();
+    let mut buf = vec![0; 8192];
+    let mut eof = false;
+    w.until(60_000, |w| {
+        loop {
+            match w.b.recv(s, &mut buf, false) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(Errno::EAGAIN) => break,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        eof
+    });
+    assert_eq!(got.len(), sent);
+    assert!(got[..] == data[..sent]);
+    w.b.close(s).unwrap();
+    w.run(1_000);
+    assert_eq!((w.a.stats().orphans, w.b.stats().orphans), (0, 0));
+    assert_eq!(w.a.stats().smol_sockets, 0);
+}
+
+#[test]
+fn a_peer_that_never_closes_releases_the_orphan_after_fin_timeout() {
+    let mut w = World::new();
+    let (_l, c, s) = w.pair(80);
+    w.a.close(c).unwrap();
+    w.until(5_000, |w| w.b.readiness(s).unwrap().read_hangup);
+    assert_eq!(w.a.stats().orphans, 1, "in FIN_WAIT_2");
+    w.run(55_000);
+    assert_eq!(w.a.stats().orphans, 1);
+    w.run(10_000);
+    assert_eq!(w.a.stats().orphans, 0);
+    assert_eq!(w.a.stats().smol_sockets, 0);
+    // A gave up with a reset, as Linux does; B, in CLOSE_WAIT, gets EPIPE.
+    w.until(5_000, |w| w.b.readiness(s).unwrap().error);
+    assert_eq!(w.b.send(s, b"anyone?"), Err(Errno::EPIPE));
+    assert_eq!(w.b.take_error(s), Ok(None));
+}
+
+#[test]
+fn new_data_on_a_readable_socket_is_reported_again() {
+    let mut w = World::new();
+    let (_l, c, s) = w.pair(80);
+    w.b.send(s, b"one").unwrap();
+    w.until(5_000, |w| w.a.pending_bytes(c).unwrap() == 3);
+    w.a.take_changed();
+    w.b.send(s, b"two").unwrap();
+    w.until(5_000, |w| w.a.pending_bytes(c).unwrap() == 6);
+    assert_eq!(
+        w.a.take_changed(),
+        vec![c],
+        "more data is an event (EPOLLET)"
+    );
+    w.a.recv(c, &mut [0; 6], false).unwrap();
+    assert_eq!(w.a.take_changed(), vec![c], "readable no more");
+    assert_eq!(w.a.take_changed(), vec![]);
+}
+
+#[test]
+fn the_trait_is_object_safe() {
+    let mut solo = Solo::new();
+    let net: &mut dyn Net = &mut solo.s;
+    let u = net.socket(Kind::Udp).unwrap();
+    net.bind(u, sa(Ipv4Addr::LOCALHOST, 9)).unwrap();
+    net.send_to(u, b"me", sa(Ipv4Addr::LOCALHOST, 9)).unwrap();
+    net.poll(1);
+    let mut buf = [0; 4];
+    assert_eq!(net.recv(u, &mut buf, false), Ok(2));
+    assert_eq!(
+        net.readiness(u).unwrap().poll_bits(),
+        crate::raw::POLLOUT | crate::raw::POLLWRNORM
+    );
+}
+
+#[test]
+fn a_listener_on_one_address_refuses_the_other() {
+    let mut solo = Solo::new();
+    let l = solo.s.socket(Kind::Tcp).unwrap();
+    solo.s.bind(l, sa(A_IP, 80)).unwrap();
+    solo.s.listen(l, 2).unwrap();
+    let c = solo.s.socket(Kind::Tcp).unwrap();
+    let _ = solo.s.connect(c, sa(Ipv4Addr::LOCALHOST, 80));
+    solo.until(1_000, |s| s.readiness(c).unwrap().error);
+    assert_eq!(solo.s.take_error(c), Ok(Some(Errno::ECONNREFUSED)));
+    let c2 = solo.s.socket(Kind::Tcp).unwrap();
+    let _ = solo.s.connect(c2, sa(A_IP, 80));
+    solo.until(1_000, |s| s.readiness(c2).unwrap().writable);
+    assert_eq!(solo.s.take_error(c2), Ok(None));
+    assert_eq!(solo.s.device().sent(), 0);
+}
+
+#[test]
+fn closing_a_listener_resets_connections_not_accepted() {
+    let mut w = World::new();
+    let l = w.b.socket(Kind::Tcp).unwrap();
+    w.b.bind(l, any(80)).unwrap();
+    w.b.listen(l, 4).unwrap();
+    let c = w.a.socket(Kind::Tcp).unwrap();
+    let _ = w.a.connect(c, sa(B_IP, 80));
+    w.until(5_000, |w| w.a.readiness(c).unwrap().writable);
+    w.b.close(l).unwrap();
+    w.until(5_000, |w| w.a.readiness(c).unwrap().error);
+    assert_eq!(w.a.take_error(c), Ok(Some(Errno::ECONNRESET)));
+    w.run(2_000);
+    assert_eq!(w.b.stats().smol_sockets, 0);
+    // And the port is refused now.
+    let c2 = w.a.socket(Kind::Tcp).unwrap();
+    let _ = w.a.connect(c2, sa(B_IP, 80));
+    w.until(5_000, |w| w.a.readiness(c2).unwrap().error);
+    assert_eq!(w.a.take_error(c2), Ok(Some(Errno::ECONNREFUSED)));
 }

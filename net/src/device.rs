@@ -123,12 +123,9 @@ impl<D: Device> LoopDevice<D> {
     }
 
     /// SYNs to these ports are dropped (their listeners' backlogs are full).
-    pub(crate) fn set_syn_drop(&mut self, port: u16, drop: bool) {
-        if drop {
-            self.inb.syn_drop.insert(port);
-        } else {
-            self.inb.syn_drop.remove(&port);
-        }
+    pub(crate) fn set_syn_drop(&mut self, ports: impl Iterator<Item = u16>) {
+        self.inb.syn_drop.clear();
+        self.inb.syn_drop.extend(ports);
     }
 
     /// Replaces the guarded connections.
@@ -195,7 +192,9 @@ impl<D: Device> LoopDevice<D> {
 
 impl In {
     /// Whether a received frame goes on to the interface; notes ARP senders.
-    fn admit(&mut self, frame: &[u8]) -> bool {
+    /// From the NIC, anything to or from 127.0.0.0/8 is dropped (Linux's
+    /// martians): only the stack itself reaches its loopback address.
+    fn admit(&mut self, frame: &[u8], from_nic: bool) -> bool {
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
             return true;
         };
@@ -203,19 +202,34 @@ impl In {
             EthernetProtocol::Arp => {
                 if let Ok(ArpRepr::EthernetIpv4 {
                     source_protocol_addr,
+                    target_protocol_addr,
                     ..
                 }) = ArpPacket::new_checked(eth.payload()).and_then(|p| ArpRepr::parse(&p))
                 {
-                    if self.arp_heard.len() < 64 {
+                    if from_nic
+                        && (source_protocol_addr.is_loopback()
+                            || target_protocol_addr.is_loopback())
+                    {
+                        self.dropped += 1;
+                        return false;
+                    }
+                    if from_nic && self.arp_heard.len() < 64 {
                         self.arp_heard.push(source_protocol_addr);
                     }
                 }
                 true
             }
-            EthernetProtocol::Ipv4 if !self.syn_drop.is_empty() || !self.guarded.is_empty() => {
+            EthernetProtocol::Ipv4 => {
                 let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
                     return true;
                 };
+                if from_nic && (ip.src_addr().is_loopback() || ip.dst_addr().is_loopback()) {
+                    self.dropped += 1;
+                    return false;
+                }
+                if self.syn_drop.is_empty() && self.guarded.is_empty() {
+                    return true;
+                }
                 if ip.next_header() != IpProtocol::Tcp {
                     return true;
                 }
@@ -324,15 +338,19 @@ impl<'a, D: Device + 'a> RxToken for Rx<'a, D> {
         let inb = self.inb;
         match self.from {
             RxFrom::Loop(frame) => {
-                if inb.admit(&frame) {
+                if inb.admit(&frame, false) {
                     f(&frame)
                 } else {
                     f(&[])
                 }
             }
-            RxFrom::Nic(token) => {
-                token.consume(|frame| if inb.admit(frame) { f(frame) } else { f(&[]) })
-            }
+            RxFrom::Nic(token) => token.consume(|frame| {
+                if inb.admit(frame, true) {
+                    f(frame)
+                } else {
+                    f(&[])
+                }
+            }),
         }
     }
 

@@ -107,6 +107,14 @@ impl SimNic {
         self.wire.borrow().lost[self.side]
     }
 
+    /// Puts a frame on the wire toward this side, as if the other end had
+    /// sent it (due at once).
+    pub fn inject(&self, frame: Vec<u8>) {
+        let mut w = self.wire.borrow_mut();
+        let at = w.queues[self.side].back().map_or(0, |(t, _)| *t);
+        w.queues[self.side].push_back((at, frame));
+    }
+
     /// When the next frame toward this side arrives, in milliseconds.
     pub fn next_arrival_ms(&self) -> Option<u64> {
         self.wire.borrow().queues[self.side]

@@ -314,6 +314,10 @@ struct Conn {
 /// A listening socket: spare smoltcp sockets in LISTEN (one at a time) or
 /// SYN-RECEIVED, and established connections waiting for accept.
 struct Listener {
+    port: u16,
+    /// A spare socket is in LISTEN (else the backlog is full, or memory
+    /// ran out, and SYNs are dropped).
+    armed: bool,
     capacity: usize,
     pool: Vec<SocketHandle>,
     queue: VecDeque<SocketHandle>,
@@ -815,7 +819,27 @@ impl<D: Device> Stack<D> {
             l.pool.push(h);
             idle += 1;
         }
-        self.dev.set_syn_drop(bound.port(), idle == 0);
+        l.armed = idle > 0;
+    }
+
+    /// SYNs are dropped for ports whose listeners are all full.
+    fn refresh_syn_drop(&mut self) {
+        let mut ports: BTreeMap<u16, bool> = BTreeMap::new();
+        for &i in &self.listeners {
+            if let Some(Some(Entry {
+                state: State::TcpListen(l),
+                ..
+            })) = self.table.get(i)
+            {
+                *ports.entry(l.port).or_insert(false) |= l.armed;
+            }
+        }
+        self.dev.set_syn_drop(
+            ports
+                .into_iter()
+                .filter(|(_, armed)| !armed)
+                .map(|(p, _)| p),
+        );
     }
 
     fn maintain_listeners(&mut self) {
@@ -823,6 +847,7 @@ impl<D: Device> Stack<D> {
             let i = self.listeners[k];
             self.maintain_listener(i);
         }
+        self.refresh_syn_drop();
         self.sync_guard();
     }
 
@@ -843,17 +868,7 @@ impl<D: Device> Stack<D> {
             self.orphan(h, false, false, true);
         }
         self.listeners.retain(|&k| k != i);
-        if let Some(Some(e)) = self.table.get(i) {
-            if let Some(b) = e.bound {
-                if !self.table.iter().enumerate().any(|(k, s)| {
-                    k != i
-                        && matches!(s, Some(o) if matches!(o.state, State::TcpListen(_))
-                            && o.bound.map(|ob| ob.port()) == Some(b.port()))
-                }) {
-                    self.dev.set_syn_drop(b.port(), false);
-                }
-            }
-        }
+        self.refresh_syn_drop();
         self.sync_guard();
     }
 
@@ -1180,8 +1195,7 @@ impl<D: Device> Stack<D> {
         match &mut e.state {
             State::TcpListen(l) => {
                 l.capacity = capacity;
-                self.maintain_listener(i);
-                self.sync_guard();
+                self.maintain_listeners();
                 return Ok(());
             }
             State::TcpIdle | State::TcpFailed => {}
@@ -1201,10 +1215,16 @@ impl<D: Device> Stack<D> {
         };
         e.error = None;
         e.state = State::TcpListen(Listener {
+            port: b.port(),
+            armed: false,
             capacity,
             pool: Vec::new(),
             queue: VecDeque::new(),
         });
+        if self.listeners.try_reserve(1).is_err() {
+            e.state = State::TcpIdle;
+            return Err(Errno::ENOMEM);
+        }
         self.listeners.push(i);
         self.maintain_listener(i);
         let armed = match self.table[i].as_ref().map(|e| &e.state) {
@@ -1220,6 +1240,7 @@ impl<D: Device> Stack<D> {
             }
             return Err(Errno::ENOMEM);
         }
+        self.refresh_syn_drop();
         self.sync_guard();
         Ok(())
     }
@@ -1284,8 +1305,7 @@ impl<D: Device> Stack<D> {
         };
         match self.insert(entry) {
             Ok(id) => {
-                self.maintain_listener(i);
-                self.sync_guard();
+                self.maintain_listeners();
                 Ok((id, peer))
             }
             Err(err) => {

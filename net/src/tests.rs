@@ -1391,3 +1391,89 @@ fn closing_a_listener_resets_connections_not_accepted() {
     w.until(5_000, |w| w.a.readiness(c2).unwrap().error);
     assert_eq!(w.a.take_error(c2), Ok(Some(Errno::ECONNREFUSED)));
 }
+
+/// An Ethernet frame carrying a TCP SYN from `src` to `dst`, for A's MAC.
+fn syn_frame(src: SocketAddrV4, dst: SocketAddrV4) -> Vec<u8> {
+    use smoltcp::phy::ChecksumCapabilities;
+    use smoltcp::wire::{
+        EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpProtocol, Ipv4Packet,
+        Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+    };
+    let tcp = TcpRepr {
+        src_port: src.port(),
+        dst_port: dst.port(),
+        control: TcpControl::Syn,
+        seq_number: TcpSeqNumber(1000),
+        ack_number: None,
+        window_len: 1000,
+        window_scale: None,
+        max_seg_size: Some(1460),
+        sack_permitted: false,
+        sack_ranges: [None, None, None],
+        timestamp: None,
+        payload: &[],
+    };
+    let ip = Ipv4Repr {
+        src_addr: *src.ip(),
+        dst_addr: *dst.ip(),
+        next_header: IpProtocol::Tcp,
+        payload_len: tcp.buffer_len(),
+        hop_limit: 64,
+    };
+    let eth = EthernetRepr {
+        src_addr: EthernetAddress(config_b().mac),
+        dst_addr: EthernetAddress(config_a().mac),
+        ethertype: EthernetProtocol::Ipv4,
+    };
+    let mut buf = vec![0; eth.buffer_len() + ip.buffer_len() + tcp.buffer_len()];
+    let mut frame = EthernetFrame::new_unchecked(&mut buf[..]);
+    eth.emit(&mut frame);
+    let caps = ChecksumCapabilities::default();
+    let mut packet = Ipv4Packet::new_unchecked(frame.payload_mut());
+    ip.emit(&mut packet, &caps);
+    let mut seg = TcpPacket::new_unchecked(packet.payload_mut());
+    tcp.emit(&mut seg, &(*src.ip()).into(), &(*dst.ip()).into(), &caps);
+    buf
+}
+
+#[test]
+fn loopback_addresses_are_unreachable_from_the_nic() {
+    let mut w = World::new();
+    let l = w.a.socket(Kind::Tcp).unwrap();
+    w.a.bind(l, sa(Ipv4Addr::LOCALHOST, 80)).unwrap();
+    w.a.listen(l, 4).unwrap();
+    let open = w.a.socket(Kind::Tcp).unwrap();
+    w.a.bind(open, sa(A_IP, 81)).unwrap();
+    w.a.listen(open, 4).unwrap();
+    w.run(10);
+    let before = w.a.device().sent();
+    w.a.device()
+        .inject(syn_frame(sa(B_IP, 5555), sa(Ipv4Addr::LOCALHOST, 80)));
+    w.run(100);
+    assert_eq!(w.a.device().sent(), before, "no answer to a martian");
+    assert_eq!(w.a.stats().device.dropped, 1);
+    // The same SYN to the NIC's address is answered (SYN-ACK).
+    w.a.device().inject(syn_frame(sa(B_IP, 5555), sa(A_IP, 81)));
+    w.run(100);
+    assert!(w.a.device().sent() > before);
+}
+
+#[test]
+fn closing_a_full_listener_refuses_again() {
+    let mut w = World::new();
+    let l = w.b.socket(Kind::Tcp).unwrap();
+    w.b.bind(l, any(80)).unwrap();
+    w.b.listen(l, 0).unwrap(); // one connection may wait
+    let c = w.a.socket(Kind::Tcp).unwrap();
+    let _ = w.a.connect(c, sa(B_IP, 80));
+    w.until(5_000, |w| w.a.readiness(c).unwrap().writable);
+    // Full: a second SYN is dropped, the client keeps trying.
+    let c2 = w.a.socket(Kind::Tcp).unwrap();
+    let _ = w.a.connect(c2, sa(B_IP, 80));
+    w.run(2_000);
+    assert_eq!(w.a.readiness(c2).unwrap(), Ready::default());
+    w.b.close(l).unwrap();
+    // Now nothing listens: its next SYN is refused.
+    w.until(10_000, |w| w.a.readiness(c2).unwrap().error);
+    assert_eq!(w.a.take_error(c2), Ok(Some(Errno::ECONNREFUSED)));
+}

@@ -757,16 +757,17 @@ impl<D: Device> Stack<D> {
     /// Sorts a listener's spare sockets: established ones join the accept
     /// queue, reset ones go, and one socket in LISTEN is kept while the
     /// backlog has room (else SYNs for the port are dropped).
-    fn maintain_listener(&mut self, i: usize) {
+    /// Returns whether the listener's spare came or went.
+    fn maintain_listener(&mut self, i: usize) -> bool {
         let connect_timeout = self.cfg.connect_timeout_ms;
         let keepalive_ms = self.cfg.keepalive_interval_ms;
         let Some(Some(e)) = self.table.get_mut(i) else {
-            return;
+            return false;
         };
         let opt = e.opt;
-        let Some(bound) = e.bound else { return };
+        let Some(bound) = e.bound else { return false };
         let State::TcpListen(l) = &mut e.state else {
-            return;
+            return false;
         };
         let socks = &mut self.socks;
         let (mut idle, mut half) = (0, 0);
@@ -819,7 +820,8 @@ impl<D: Device> Stack<D> {
             l.pool.push(h);
             idle += 1;
         }
-        l.armed = idle > 0;
+        let was = core::mem::replace(&mut l.armed, idle > 0);
+        was != l.armed
     }
 
     /// SYNs are dropped for ports whose listeners are all full.
@@ -843,11 +845,14 @@ impl<D: Device> Stack<D> {
     }
 
     fn maintain_listeners(&mut self) {
+        let mut changed = false;
         for k in 0..self.listeners.len() {
             let i = self.listeners[k];
-            self.maintain_listener(i);
+            changed |= self.maintain_listener(i);
         }
-        self.refresh_syn_drop();
+        if changed {
+            self.refresh_syn_drop();
+        }
         self.sync_guard();
     }
 

@@ -1477,3 +1477,211 @@ fn closing_a_full_listener_refuses_again() {
     w.until(10_000, |w| w.a.readiness(c2).unwrap().error);
     assert_eq!(w.a.take_error(c2), Ok(Some(Errno::ECONNREFUSED)));
 }
+
+#[test]
+fn reuseport_listeners_share_connections() {
+    let mut w = World::new();
+    let ls: Vec<SocketId> = (0..2)
+        .map(|_| {
+            let l = w.b.socket(Kind::Tcp).unwrap();
+            w.b.set_option(l, SockOpt::ReusePort, 1).unwrap();
+            w.b.bind(l, any(80)).unwrap();
+            w.b.listen(l, 4).unwrap();
+            l
+        })
+        .collect();
+    let cs: Vec<SocketId> = (0..4)
+        .map(|_| {
+            let c = w.a.socket(Kind::Tcp).unwrap();
+            let _ = w.a.connect(c, sa(B_IP, 80));
+            c
+        })
+        .collect();
+    let mut accepted = 0;
+    w.until(5_000, |w| {
+        for &l in &ls {
+            while w.b.accept(l).is_ok() {
+                accepted += 1;
+            }
+        }
+        accepted == 4 && cs.iter().all(|&c| w.a.readiness(c).unwrap().writable)
+    });
+}
+
+#[test]
+fn udp_edge_cases() {
+    let mut w = World::new();
+    let u = w.a.socket(Kind::Udp).unwrap();
+    assert_eq!(
+        w.a.recv(u, &mut [0; 4], false),
+        Err(Errno::EAGAIN),
+        "unbound"
+    );
+    assert!(w.a.readiness(u).unwrap().writable);
+    w.a.bind(u, any(7000)).unwrap();
+    let v = w.b.socket(Kind::Udp).unwrap();
+    w.b.connect(v, sa(A_IP, 7000)).unwrap();
+    assert_eq!(w.b.send(v, b""), Ok(0), "an empty datagram");
+    w.until(1_000, |w| w.a.readiness(u).unwrap().readable);
+    let r = w.a.recv_from(u, &mut [0; 4], false).unwrap();
+    assert_eq!((r.len, r.full_len), (0, 0));
+    assert!(r.from.is_some());
+    // Shut a connected UDP socket.
+    w.b.shutdown(v, Shutdown::Both).unwrap();
+    assert_eq!(w.b.send(v, b"x"), Err(Errno::EPIPE));
+    assert_eq!(w.b.recv(v, &mut [0; 4], false), Ok(0));
+    let r = w.b.readiness(v).unwrap();
+    assert!(r.readable && r.hangup && r.read_hangup);
+}
+
+#[test]
+fn a_listener_shut_for_reading_stops_listening() {
+    let mut w = World::new();
+    let l = w.b.socket(Kind::Tcp).unwrap();
+    w.b.bind(l, any(80)).unwrap();
+    w.b.listen(l, 4).unwrap();
+    w.b.shutdown(l, Shutdown::Write).unwrap();
+    assert_eq!(w.b.get_option(l, SockOpt::AcceptConn), Ok(1));
+    w.b.shutdown(l, Shutdown::Read).unwrap();
+    assert_eq!(w.b.get_option(l, SockOpt::AcceptConn), Ok(0));
+    assert_eq!(w.b.accept(l), Err(Errno::EINVAL));
+    let c = w.a.socket(Kind::Tcp).unwrap();
+    let _ = w.a.connect(c, sa(B_IP, 80));
+    w.until(5_000, |w| w.a.readiness(c).unwrap().error);
+    assert_eq!(w.a.take_error(c), Ok(Some(Errno::ECONNREFUSED)));
+    // It may listen again, on the port it kept.
+    w.b.listen(l, 4).unwrap();
+    assert_eq!(w.b.local_addr(l), Ok(any(80)));
+}
+
+/// Thousands of random calls with random ids and arguments on both stacks,
+/// with time passing: nothing panics, and once everything is closed
+/// nothing is left.
+#[test]
+fn random_calls_never_panic_or_leak() {
+    let mut ok = [0u32; 18];
+    for seed in 1..=6u64 {
+        random_calls(seed, &mut ok);
+    }
+    // The calls did things, not only fail.
+    for (op, name, least) in [
+        (3, "accept", 1),
+        (4, "connect", 20),
+        (7, "send", 20),
+        (8, "send_to", 20),
+        (9, "recv", 20),
+    ] {
+        assert!(ok[op] >= least, "{name}: {ok:?}");
+    }
+}
+
+fn random_calls(seed: u64, ok: &mut [u32; 18]) {
+    let mut w = World::new();
+    w.a.device().set_loss_per_mille(30);
+    let mut rng: u64 = 0x1234_5678_9abc_def1 ^ (seed << 32);
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let addrs = [
+        A_IP,
+        B_IP,
+        B_IP,
+        A_IP,
+        Ipv4Addr::LOCALHOST,
+        Ipv4Addr::UNSPECIFIED,
+        Ipv4Addr::BROADCAST,
+        Ipv4Addr::new(10, 0, 2, 255),
+        Ipv4Addr::new(127, 0, 0, 9),
+        Ipv4Addr::new(224, 0, 0, 1),
+        FAR,
+        ABSENT,
+    ];
+    let ports = [0, 1, 80, 80, 80, 81, 5000, 65535];
+    let opts = [
+        SockOpt::ReuseAddr,
+        SockOpt::ReusePort,
+        SockOpt::KeepAlive,
+        SockOpt::Broadcast,
+        SockOpt::RcvBuf,
+        SockOpt::SndBuf,
+        SockOpt::Error,
+        SockOpt::Type,
+        SockOpt::AcceptConn,
+        SockOpt::NoDelay,
+    ];
+    let mut buf = vec![0u8; 70_000];
+    for round in 0..10_000u32 {
+        let on_a = next(2) == 0;
+        let s = if on_a { &mut w.a } else { &mut w.b };
+        let id = SocketId(next(10) as u32);
+        let addr = sa(
+            addrs[next(addrs.len() as u64) as usize],
+            ports[next(8) as usize],
+        );
+        let len = [0, 1, 100, 1472, 1473, 70_000][next(6) as usize];
+        let op = next(18) as usize;
+        let result = match op {
+            0 => s
+                .socket(if next(2) == 0 { Kind::Tcp } else { Kind::Udp })
+                .map(|_| ()),
+            1 => s.bind(id, addr),
+            2 => s.listen(id, [0, 1, 5, u32::MAX][next(4) as usize]),
+            3 => s.accept(id).map(|_| ()),
+            4 | 5 => s.connect(id, addr),
+            6 => s.disconnect(id),
+            7 => s.send(id, &buf[..len]).map(|_| ()),
+            8 => s.send_to(id, &buf[..len], addr).map(|_| ()),
+            9 | 10 => s.recv(id, &mut buf[..len], next(2) == 0).map(|_| ()),
+            11 => s.recv_from(id, &mut buf[..len], next(2) == 0).map(|_| ()),
+            12 => s.shutdown(id, Shutdown::from_raw(next(3) as i32).unwrap()),
+            13 => {
+                if next(4) == 0 {
+                    s.close(id)
+                } else {
+                    Ok(())
+                }
+            }
+            14 => {
+                let v = [0, 1, -1, 1000, i32::MAX, i32::MIN][next(6) as usize];
+                s.set_option(id, opts[next(10) as usize], v)
+            }
+            15 => s.get_option(id, opts[next(10) as usize]).map(|_| ()),
+            16 => s.take_error(id).map(|_| ()),
+            _ => {
+                let _ = s.readiness(id);
+                let _ = s.pending_bytes(id);
+                let _ = s.local_addr(id);
+                let _ = s.peer_addr(id);
+                let _ = s.take_changed();
+                Ok(())
+            }
+        };
+        if result.is_ok() {
+            ok[op] += 1;
+        }
+        if round % 7 == 0 {
+            w.step();
+        }
+        if round % 1000 == 0 {
+            w.run(next(30_000));
+        }
+    }
+    for s in [&mut w.a, &mut w.b] {
+        for id in 0..2048 {
+            let _ = s.close(SocketId(id));
+        }
+        assert_eq!(s.stats().open, 0);
+    }
+    w.run(200_000);
+    for s in [&w.a, &w.b] {
+        let st = s.stats();
+        assert_eq!(
+            (st.smol_sockets, st.orphans, st.time_wait, st.buffer_bytes),
+            (0, 0, 0, 0),
+            "{st:?}"
+        );
+    }
+}

@@ -135,8 +135,10 @@
 //! ACK, which ends the peer's LAST_ACK as well.
 //!
 //! Ports: ephemeral ones come from Linux's range 32768..=60999
-//! ([`EPHEMERAL_PORTS`]), skipping any in use (TIME_WAIT included); bind
-//! follows Linux's `SO_REUSEADDR` and `SO_REUSEPORT` rules.
+//! ([`EPHEMERAL_PORTS`], [`Config::ephemeral_ports`]), in turn, skipping
+//! any in use (TIME_WAIT included); when none is left connect gives
+//! `EADDRNOTAVAIL` and bind `EADDRINUSE`, as Linux. bind follows Linux's
+//! `SO_REUSEADDR` and `SO_REUSEPORT` rules.
 //!
 //! # Limits
 //!
@@ -145,7 +147,9 @@
 //! bytes) and fragments received are dropped. ICMP errors are not
 //! reported (a UDP send to a closed port gives no `ECONNREFUSED`).
 //! Broadcasts are sent (`SO_BROADCAST`) but not delivered to the stack's
-//! own sockets. No urgent data. Of the options only those of [`SockOpt`].
+//! own sockets. A UDP datagram for a neighbour that never answers ARP
+//! stays at the head of its socket's send queue (smoltcp keeps it and asks
+//! again every second), holding back that socket's later datagrams. No urgent data. Of the options only those of [`SockOpt`].
 //! `SO_REUSEPORT` shares a port but does not balance connections.
 //! Congestion control is smoltcp's Reno.
 #![no_std]

@@ -1,7 +1,7 @@
 //! [`Stack`]: the [`Net`] trait over one smoltcp interface.
 use crate::api::{Kind, Net, Ready, Recvd, Shutdown, SockOpt, SocketId};
 use crate::device::{DeviceStats, LoopDevice, Tuple};
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use core::net::{Ipv4Addr, SocketAddrV4};
 use selkie_syscalls::errno::Errno;
@@ -68,6 +68,9 @@ pub struct Config {
     pub dns: Option<Ipv4Addr>,
     /// Seeds initial sequence numbers and the ephemeral port cursor.
     pub seed: u64,
+    /// Where ephemeral ports come from (Linux's `ip_local_port_range`,
+    /// [`EPHEMERAL_PORTS`] by default).
+    pub ephemeral_ports: core::ops::RangeInclusive<u16>,
     /// Open sockets at most (`ENOBUFS` beyond).
     pub max_sockets: usize,
     /// Socket buffer bytes at most, orphans' included (`ENOMEM` beyond).
@@ -100,6 +103,7 @@ impl Config {
             gateway: Some(Ipv4Addr::new(10, 0, 2, 2)),
             dns: Some(Ipv4Addr::new(10, 0, 2, 3)),
             seed: 0x5e1c_1e00_2545_f491,
+            ephemeral_ports: EPHEMERAL_PORTS,
             max_sockets: 1024,
             max_buffer_bytes: 64 << 20,
             max_backlog: 128,
@@ -461,6 +465,8 @@ impl<D: Device> Stack<D> {
             || caps.medium != Medium::Ethernet
             || caps.max_transmission_unit < 14 + 576
             || cfg.max_sockets > u32::MAX as usize
+            || cfg.ephemeral_ports.is_empty()
+            || *cfg.ephemeral_ports.start() == 0
         {
             return Err(Errno::EINVAL);
         }
@@ -490,7 +496,9 @@ impl<D: Device> Stack<D> {
         }
         dev.set_now(now);
         dev.announce_local();
-        let port_span = (*EPHEMERAL_PORTS.end() - *EPHEMERAL_PORTS.start()) as u64 + 1;
+        let port_span = (*cfg.ephemeral_ports.end() as u64)
+            .saturating_sub(*cfg.ephemeral_ports.start() as u64)
+            + 1;
         let limit = cfg.max_buffer_bytes;
         Ok(Stack {
             port_cursor: (cfg.seed % port_span) as u32,
@@ -660,17 +668,26 @@ impl<D: Device> Stack<D> {
         })
     }
 
-    /// A free ephemeral port for `kind`.
+    /// A free ephemeral port for `kind`: the next one after the last
+    /// handed out that nothing holds.
     fn ephemeral(&mut self, kind: Kind) -> Option<u16> {
-        let used: BTreeSet<u16> = self.holders(kind).iter().map(|h| h.port).collect();
-        let start = *EPHEMERAL_PORTS.start() as u32;
-        let span = *EPHEMERAL_PORTS.end() as u32 - start + 1;
+        let mut used = Vec::new();
+        used.try_reserve_exact(1024).ok()?;
+        used.resize(1024, 0u64);
+        for h in self.holders(kind) {
+            used[h.port as usize / 64] |= 1 << (h.port % 64);
+        }
+        let (first, last) = (
+            *self.cfg.ephemeral_ports.start() as u32,
+            *self.cfg.ephemeral_ports.end() as u32,
+        );
+        let span = last.checked_sub(first)? + 1;
         for i in 0..span {
             let off = (self.port_cursor + i) % span;
-            let port = (start + off) as u16;
-            if !used.contains(&port) {
+            let port = first + off;
+            if used[port as usize / 64] & (1 << (port % 64)) == 0 {
                 self.port_cursor = (off + 1) % span;
-                return Some(port);
+                return Some(port as u16);
             }
         }
         None

@@ -1685,3 +1685,39 @@ fn random_calls(seed: u64, ok: &mut [u32; 18]) {
         );
     }
 }
+
+#[test]
+fn ephemeral_ports_run_out_with_linux_errors() {
+    let ca = Config {
+        ephemeral_ports: 40000..=40002,
+        ..config_a()
+    };
+    let mut w = World::with(ca, config_b());
+    let l = w.b.socket(Kind::Tcp).unwrap();
+    w.b.bind(l, any(80)).unwrap();
+    w.b.listen(l, 8).unwrap();
+    let t = w.a.socket(Kind::Tcp).unwrap();
+    w.a.bind(t, any(0)).unwrap();
+    let first = w.a.local_addr(t).unwrap().port();
+    let mut ports = vec![first];
+    for _ in 0..2 {
+        let c = w.a.socket(Kind::Tcp).unwrap();
+        let _ = w.a.connect(c, sa(B_IP, 80));
+        ports.push(w.a.local_addr(c).unwrap().port());
+    }
+    // One after the other, wrapping around.
+    let next = |p: u16| if p == 40002 { 40000 } else { p + 1 };
+    assert_eq!(ports, vec![first, next(first), next(next(first))]);
+    let c = w.a.socket(Kind::Tcp).unwrap();
+    assert_eq!(w.a.connect(c, sa(B_IP, 80)), Err(Errno::EADDRNOTAVAIL));
+    assert_eq!(w.a.bind(c, any(0)), Err(Errno::EADDRINUSE));
+    let u = w.a.socket(Kind::Udp).unwrap();
+    w.a.bind(u, any(0)).unwrap();
+    let up = w.a.local_addr(u).unwrap().port();
+    assert!((40000..=40002).contains(&up), "UDP ports are apart");
+    // Freed by its last user (a bind that never connected leaves no
+    // TIME_WAIT behind).
+    w.a.close(t).unwrap();
+    assert_eq!(w.a.connect(c, sa(B_IP, 80)), Err(Errno::EINPROGRESS));
+    assert_eq!(w.a.local_addr(c).unwrap().port(), first);
+}

@@ -66,7 +66,9 @@ pub struct Config {
     /// The name server (not used by the stack; for the caller's
     /// `/etc/resolv.conf`).
     pub dns: Option<Ipv4Addr>,
-    /// Seeds initial sequence numbers and the ephemeral port cursor.
+    /// Seeds initial sequence numbers and the ephemeral port cursor; give
+    /// each boot its own (from getrandom's source), or a rebooted guest
+    /// repeats the sequence numbers of its last life.
     pub seed: u64,
     /// Where ephemeral ports come from (Linux's `ip_local_port_range`,
     /// [`EPHEMERAL_PORTS`] by default).

@@ -40,6 +40,10 @@ pub const SERVICE_EP: u64 = 1;
 pub const FAULT_EP: u64 = 3;
 /// Slot of an IOPort capability (the block task's device registers).
 pub const IOPORT: u64 = 4;
+/// Slot of the IRQ handler of the device's interrupt line (a driver task's).
+pub const IRQ_HANDLER: u64 = 5;
+/// Slot of the notification that interrupt signals.
+pub const IRQ_NOTIFICATION: u64 = 6;
 /// Radix of the service's CSpace (a CNode of 8 slots).
 pub const CSPACE_BITS: u64 = 3;
 

@@ -13,8 +13,13 @@
 //! Requests (label REQUEST): `[len, op, sector, count]`, op 1 reads `count`
 //! bytes into the response buffer, op 2 writes the `len` bytes of the
 //! request buffer, op 3 flushes. Answers (RESPONSE): `[len, status]`, status
-//! 0 or a [`blk_status`] code. The device is polled (no interrupt yet).
-//! The first Call is START, answered READY `[sectors, read_only]`.
+//! 0 or a [`blk_status`] code. The first Call is START `[irq]`, answered
+//! READY `[sectors, read_only]`.
+//!
+//! A request waits for the device's interrupt when START's `irq` is 1: the
+//! root task has then put the IRQ handler of the device's interrupt line and
+//! the notification it signals in the task's CSpace ([`IrqWait`]). Otherwise
+//! (the line could not be had) the task polls the device.
 #![no_std]
 #![no_main]
 #![allow(unsafe_code)]
@@ -26,7 +31,9 @@ use buddy_system_allocator::LockedHeap;
 use core::arch::global_asm;
 use selkie_sel4::service::*;
 use selkie_sel4::{invoke, syscall};
-use selkie_virtio::{pci::PciDevice, Config, Dma, DmaRegion, IoError, PortIo, Spin, VirtioBlk};
+use selkie_virtio::{
+    pci::PciDevice, Config, Dma, DmaRegion, IoError, PortIo, Spin, VirtioBlk, Wait, Waited,
+};
 
 global_asm!(
     r#"
@@ -155,7 +162,8 @@ extern "C" fn rust_start(
     unsafe { selkie_sel4::ipc::set_ipc_buffer(IPC_BUFFER as *mut _) };
     init_heap();
     // The first Call (START): from now on there is always a caller to answer.
-    let _ = syscall::recv(SERVICE_EP);
+    let (_, _, start) = syscall::recv(SERVICE_EP);
+    let irq = start[0] == 1;
     // SAFETY: the root task maps `data_len` bytes of u64 words at INITRD.
     let words = unsafe { core::slice::from_raw_parts(INITRD as *const u64, data_len as usize / 8) };
     let [io_base, io_size, irq_line, pages, ref paddrs @ ..] = *words else {
@@ -176,10 +184,32 @@ extern "C" fn rust_start(
         paddrs: paddrs[..(pages as usize).min(paddrs.len())].to_vec(),
         next: 0,
     };
-    let mut blk = match VirtioBlk::new(Ports, &dev, &mut pool, Config::default(), Spin::default()) {
-        Ok(b) => b,
+    if irq {
+        match VirtioBlk::new(Ports, &dev, &mut pool, Config::default(), IrqWait) {
+            Ok(mut blk) => serve(&mut blk),
+            Err(e) => panic!("virtio-blk does not start: {e:?}"),
+        }
+    }
+    match VirtioBlk::new(Ports, &dev, &mut pool, Config::default(), Spin::default()) {
+        Ok(mut blk) => serve(&mut blk),
         Err(e) => panic!("virtio-blk does not start: {e:?}"),
-    };
+    }
+}
+
+/// Waits for the device's interrupt, as [`Wait`] says: acknowledges the
+/// handler (which unmasks the line), then blocks on the notification.
+struct IrqWait;
+
+impl Wait for IrqWait {
+    fn wait(&mut self, _attempt: u32) -> Result<Waited, IoError> {
+        let _ = invoke::irq_handler_ack(IRQ_HANDLER);
+        syscall::recv(IRQ_NOTIFICATION);
+        Ok(Waited::Irq)
+    }
+}
+
+/// Answers READY, then serves requests for ever.
+fn serve<W: Wait>(blk: &mut VirtioBlk<Ports, Region, W>) -> ! {
     let info = blk.info();
     let (mut msg, mut mrs) =
         selkie_sel4::rt::service_answer(READY, [info.sectors, info.read_only as u64, 0, 0]);

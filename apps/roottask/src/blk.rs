@@ -11,8 +11,8 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use selkie_fs::ext2::{BlockDevice, IoError};
 use selkie_libos::PageRef;
-use selkie_sel4::service::{BUF_PAGES, IOPORT};
-use selkie_sel4::{consts::*, invoke, CapRights};
+use selkie_sel4::service::{BUF_PAGES, IOPORT, IRQ_HANDLER, IRQ_NOTIFICATION};
+use selkie_sel4::{consts::*, invoke, CPtr, CapRights};
 use selkie_virtio::{pci, PortIo};
 
 /// The block service task (built by scripts/build-roottask.sh).
@@ -133,7 +133,16 @@ pub fn start() -> Option<Disk> {
     {
         data.extend_from_slice(&w.to_le_bytes());
     }
-    match ServiceTask::spawn("blk", BLKD, &data, &[(IOPORT, ports)], &dma, [0; 4]) {
+    let mut caps = alloc::vec![(IOPORT, ports)];
+    match interrupt(dev.irq_line) {
+        Ok((handler, ntfn)) => caps.extend([(IRQ_HANDLER, handler), (IRQ_NOTIFICATION, ntfn)]),
+        Err(e) => println!(
+            "selkie: disk: no interrupt on line {} ({e}); the disk is polled",
+            dev.irq_line
+        ),
+    }
+    let irq = (caps.len() > 1) as u64;
+    match ServiceTask::spawn("blk", BLKD, &data, &caps, &dma, [irq, 0, 0, 0]) {
         Ok((task, ready)) => Some(Disk {
             task,
             sectors: ready[0],
@@ -141,6 +150,31 @@ pub fn start() -> Option<Disk> {
         }),
         Err(e) => fail(&e),
     }
+}
+
+/// IOAPIC vector of the disk's interrupt (the console has 0, the timer 1).
+const VECTOR: u64 = 2;
+
+/// The IRQ handler of PCI interrupt line `line` (an IOAPIC pin: QEMU's PC
+/// routes PCI interrupts to ISA lines 10 and 11, level-triggered, active
+/// high, as its ACPI tables say) and a notification it signals.
+fn interrupt(line: u8) -> Result<(CPtr, CPtr), selkie_sel4::Error> {
+    let a = objects::get();
+    let ntfn = a.alloc_object(seL4_NotificationObject, 0)?;
+    let handler = a.alloc_slot()?;
+    invoke::irq_control_get_ioapic(
+        seL4_CapIRQControl,
+        seL4_CapInitThreadCNode,
+        handler,
+        DEPTH,
+        0,
+        line as u64,
+        1,
+        0,
+        VECTOR,
+    )?;
+    invoke::irq_handler_set_notification(handler, ntfn)?;
+    Ok((handler, ntfn))
 }
 
 impl Disk {

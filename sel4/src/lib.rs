@@ -16,6 +16,7 @@
 //! - [`bootinfo`]: the `seL4_BootInfo` structure the root task receives.
 //! - [`service`]: the layout of a service task (its CSpace slots, where its
 //!   IPC buffer, shared buffers, stack and heap are) and its message labels.
+//! - [`driver`]: port I/O and DMA memory for device drivers.
 //! - [`mem`]: word-at-a-time copying and filling (fast under QEMU's TCG).
 //! - `rt` (feature `rt`): the memory functions a bare seL4 program needs.
 //!
@@ -25,6 +26,7 @@
 
 pub mod bootinfo;
 pub mod consts;
+pub mod driver;
 pub mod invoke;
 pub mod ipc;
 pub mod mem;

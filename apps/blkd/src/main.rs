@@ -26,14 +26,12 @@
 
 extern crate alloc;
 
-use alloc::vec::Vec;
 use buddy_system_allocator::LockedHeap;
 use core::arch::global_asm;
+use selkie_sel4::driver::{DmaMem, DmaPool, IoPorts};
 use selkie_sel4::service::*;
 use selkie_sel4::{invoke, syscall};
-use selkie_virtio::{
-    pci::PciDevice, Config, Dma, DmaRegion, IoError, PortIo, Spin, VirtioBlk, Wait, Waited,
-};
+use selkie_virtio::{pci::PciDevice, Config, IoError, Spin, VirtioBlk, Wait, Waited};
 
 global_asm!(
     r#"
@@ -46,7 +44,6 @@ _start:
     entry = sym rust_start,
 );
 
-const PAGE: usize = 4096;
 const BUF: usize = (BUF_PAGES * 4096) as usize;
 
 /// Request operations.
@@ -61,89 +58,6 @@ fn blk_status(e: IoError) -> u64 {
         IoError::DeviceError => 2,
         IoError::Unsupported => 3,
         IoError::Timeout => 4,
-    }
-}
-
-/// The device's registers, through the IOPort capability.
-struct Ports;
-
-impl PortIo for Ports {
-    fn in8(&mut self, port: u16) -> u8 {
-        invoke::ioport_in8(IOPORT, port).unwrap_or(0xff)
-    }
-    fn in16(&mut self, port: u16) -> u16 {
-        invoke::ioport_in16(IOPORT, port).unwrap_or(0xffff)
-    }
-    fn in32(&mut self, port: u16) -> u32 {
-        invoke::ioport_in32(IOPORT, port).unwrap_or(!0)
-    }
-    fn out8(&mut self, port: u16, value: u8) {
-        let _ = invoke::ioport_out8(IOPORT, port, value);
-    }
-    fn out16(&mut self, port: u16, value: u16) {
-        let _ = invoke::ioport_out16(IOPORT, port, value);
-    }
-    fn out32(&mut self, port: u16, value: u32) {
-        let _ = invoke::ioport_out32(IOPORT, port, value);
-    }
-}
-
-/// DMA pages the root task mapped at `DMA`, handed out in order.
-struct Pool {
-    paddrs: Vec<u64>,
-    next: usize,
-}
-
-/// Pages of the pool: mapped at `va`, at `paddr` for the device.
-struct Region {
-    va: usize,
-    paddr: u64,
-    len: usize,
-}
-
-impl Dma for Pool {
-    type Region = Region;
-    fn alloc_contiguous(&mut self, pages: usize) -> Option<Region> {
-        let run = self.paddrs.get(self.next..self.next + pages)?;
-        if run.windows(2).any(|w| w[1] != w[0] + PAGE as u64) {
-            return None;
-        }
-        let r = Region {
-            va: DMA as usize + self.next * PAGE,
-            paddr: run[0],
-            len: pages * PAGE,
-        };
-        self.next += pages;
-        Some(r)
-    }
-}
-
-impl DmaRegion for Region {
-    fn paddr(&self) -> u64 {
-        self.paddr
-    }
-    fn read(&self, offset: usize, buf: &mut [u8]) {
-        assert!(offset + buf.len() <= self.len);
-        // The device wrote the region behind the compiler's back, before
-        // the driver saw the request complete.
-        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
-        // SAFETY: inside the region's mapping (checked above).
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                (self.va + offset) as *const u8,
-                buf.as_mut_ptr(),
-                buf.len(),
-            )
-        };
-    }
-    fn write(&mut self, offset: usize, data: &[u8]) {
-        assert!(offset + data.len() <= self.len);
-        // SAFETY: as in `read`.
-        unsafe {
-            core::ptr::copy_nonoverlapping(data.as_ptr(), (self.va + offset) as *mut u8, data.len())
-        };
-        // The device reads it once the request is handed over.
-        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -180,17 +94,22 @@ extern "C" fn rust_start(
         irq_line: irq_line as u8,
         irq_pin: 1,
     };
-    let mut pool = Pool {
-        paddrs: paddrs[..(pages as usize).min(paddrs.len())].to_vec(),
-        next: 0,
-    };
+    let paddrs = &paddrs[..(pages as usize).min(paddrs.len())];
+    // SAFETY: the root task mapped these pages from DMA, for this task alone.
+    let mut pool = unsafe { DmaPool::new(DMA as usize, paddrs) };
     if irq {
-        match VirtioBlk::new(Ports, &dev, &mut pool, Config::default(), IrqWait) {
+        match VirtioBlk::new(IoPorts(IOPORT), &dev, &mut pool, Config::default(), IrqWait) {
             Ok(mut blk) => serve(&mut blk),
             Err(e) => panic!("virtio-blk does not start: {e:?}"),
         }
     }
-    match VirtioBlk::new(Ports, &dev, &mut pool, Config::default(), Spin::default()) {
+    match VirtioBlk::new(
+        IoPorts(IOPORT),
+        &dev,
+        &mut pool,
+        Config::default(),
+        Spin::default(),
+    ) {
         Ok(mut blk) => serve(&mut blk),
         Err(e) => panic!("virtio-blk does not start: {e:?}"),
     }
@@ -209,7 +128,7 @@ impl Wait for IrqWait {
 }
 
 /// Answers READY, then serves requests for ever.
-fn serve<W: Wait>(blk: &mut VirtioBlk<Ports, Region, W>) -> ! {
+fn serve<W: Wait>(blk: &mut VirtioBlk<IoPorts, DmaMem, W>) -> ! {
     let info = blk.info();
     let (mut msg, mut mrs) =
         selkie_sel4::rt::service_answer(READY, [info.sectors, info.read_only as u64, 0, 0]);

@@ -11,36 +11,13 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use selkie_fs::ext2::{BlockDevice, IoError};
 use selkie_libos::PageRef;
+use selkie_sel4::driver::IoPorts;
 use selkie_sel4::service::{BUF_PAGES, IOPORT, IRQ_HANDLER, IRQ_NOTIFICATION};
 use selkie_sel4::{consts::*, invoke, CPtr, CapRights};
-use selkie_virtio::{pci, PortIo};
+use selkie_virtio::pci;
 
 /// The block service task (built by scripts/build-roottask.sh).
 static BLKD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/blkd.elf"));
-
-/// Every port, through the root task's IOPort capability (PCI probing).
-struct RootPorts;
-
-impl PortIo for RootPorts {
-    fn in8(&mut self, port: u16) -> u8 {
-        invoke::ioport_in8(seL4_CapIOPort, port).unwrap_or(0xff)
-    }
-    fn in16(&mut self, port: u16) -> u16 {
-        invoke::ioport_in16(seL4_CapIOPort, port).unwrap_or(0xffff)
-    }
-    fn in32(&mut self, port: u16) -> u32 {
-        invoke::ioport_in32(seL4_CapIOPort, port).unwrap_or(!0)
-    }
-    fn out8(&mut self, port: u16, value: u8) {
-        let _ = invoke::ioport_out8(seL4_CapIOPort, port, value);
-    }
-    fn out16(&mut self, port: u16, value: u16) {
-        let _ = invoke::ioport_out16(seL4_CapIOPort, port, value);
-    }
-    fn out32(&mut self, port: u16, value: u32) {
-        let _ = invoke::ioport_out32(seL4_CapIOPort, port, value);
-    }
-}
 
 /// Request operations of the block task (see apps/blkd).
 const READ: u64 = 1;
@@ -92,8 +69,10 @@ fn dma_pages() -> Option<(Vec<PageRef>, Vec<u64>)> {
 
 /// Finds a virtio-blk disk and starts its task; None without one.
 pub fn start() -> Option<Disk> {
-    let dev = pci::find_virtio_blk(&mut RootPorts)?;
-    dev.enable(&mut RootPorts);
+    // Every port, through the root task's IOPort capability (PCI probing).
+    let mut root_ports = IoPorts(seL4_CapIOPort);
+    let dev = pci::find_virtio_blk(&mut root_ports)?;
+    dev.enable(&mut root_ports);
     let fail = |what: &str| {
         println!("selkie: disk at PCI {:?}: {what}", dev.address);
         None

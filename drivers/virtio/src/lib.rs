@@ -103,6 +103,8 @@ mod legacy;
 pub mod net;
 pub mod pci;
 mod queue;
+#[cfg(feature = "sel4")]
+mod sel4;
 #[cfg(test)]
 mod sim;
 #[cfg(test)]

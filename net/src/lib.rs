@@ -160,6 +160,7 @@ extern crate std;
 
 mod api;
 mod device;
+pub mod nic;
 pub mod sim;
 mod stack;
 

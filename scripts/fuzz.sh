@@ -17,7 +17,7 @@ case $secs in '' | *[!0-9]*)
     exit 2
     ;;
 esac
-targets=(elf_plan cpio_parse syscall_decode path_resolve fs_proto ext2_image)
+targets=(elf_plan cpio_parse syscall_decode path_resolve fs_proto net_proto ext2_image)
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
     echo "fuzz: the nightly toolchain is missing (rustup toolchain install nightly)" >&2

@@ -1,35 +1,19 @@
 //! The client end: a [`FileSystem`] that sends every call over a
 //! [`Transport`].
 use crate::cache::{self, Cache};
-use crate::wire::{DecodeError, Get, Reader, Request};
+use crate::wire::{DecodeError, Get, Reader, Request, Wire};
 use crate::{Transport, MIN_CAPACITY, VERSION};
 use alloc::borrow::Cow;
 use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::RefCell;
-use core::ops::Range;
 use selkie_fs::{FileSystem, Ino, Kind, Stat, XattrSet};
+use selkie_proto::{chunked, pieces, CallError, ConnectError, Link};
 use selkie_syscalls::errno::Errno;
 
 /// Bytes of a request or response besides its one byte string, at most
 /// (`WriteAt` has 32): a data piece is the capacity less this.
 const HEADROOM: usize = 64;
-
-/// Why [`Client::connect`] failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConnectError {
-    /// The service is gone.
-    Dead,
-    /// The service refused the Hello (EPROTONOSUPPORT: another version).
-    Refused(Errno),
-    /// The service speaks this other version.
-    Version(u32),
-    /// The answer to the Hello is malformed.
-    Malformed,
-    /// The transport's buffers are smaller than [`MIN_CAPACITY`].
-    SmallBuffer(usize),
-}
 
 /// A [`FileSystem`] served over a [`Transport`] (the fs service task).
 ///
@@ -43,88 +27,21 @@ pub enum ConnectError {
 /// (`usage` and `inode_count` answer 0, `open` and `release` do nothing);
 /// [`root`](FileSystem::root) still answers the root learnt at connection.
 pub struct Client<T: Transport> {
-    link: RefCell<Link<T>>,
+    link: RefCell<Link<T, Wire>>,
     cache: RefCell<Cache>,
     root: Ino,
     /// The largest data piece of one message.
     room: usize,
 }
 
-/// The transport and the client's ends of the buffers.
-struct Link<T> {
-    transport: T,
-    /// Where requests are encoded: the transport's capacity.
-    request: Vec<u8>,
-    response: Vec<u8>,
-    dead: bool,
-}
-
-/// Why one call failed.
-enum CallError {
-    Dead,
-    Status(Errno),
-    Malformed,
-    /// The request does not fit the buffer.
-    TooBig,
-}
-
-impl<T: Transport> Link<T> {
-    /// Sends `req` and decodes an ok response with `answer`.
-    fn call<R>(
-        &mut self,
-        req: &Request<'_>,
-        answer: impl FnOnce(&mut Reader<'_>) -> Result<R, DecodeError>,
-    ) -> Result<R, CallError> {
-        if self.dead {
-            return Err(CallError::Dead);
-        }
-        let n = req
-            .encode(&mut self.request)
-            .map_err(|_| CallError::TooBig)?;
-        if self
-            .transport
-            .call(&self.request[..n], &mut self.response)
-            .is_err()
-        {
-            self.dead = true;
-            return Err(CallError::Dead);
-        }
-        let mut r = Reader::new(&self.response);
-        match r.get::<u32>() {
-            Ok(0) => {}
-            Ok(e @ 1..=4095) => return Err(CallError::Status(Errno::new(e as u16))),
-            _ => return Err(CallError::Malformed),
-        }
-        let v = answer(&mut r).map_err(|_| CallError::Malformed)?;
-        r.finish().map_err(|_| CallError::Malformed)?;
-        Ok(v)
-    }
-}
-
 impl<T: Transport> Client<T> {
     /// Says Hello over `transport`: checks the version and learns the root.
     pub fn connect(transport: T) -> Result<Self, ConnectError> {
         let capacity = transport.capacity();
-        if capacity < MIN_CAPACITY {
-            return Err(ConnectError::SmallBuffer(capacity));
-        }
-        let mut link = Link {
-            transport,
-            request: vec![0; capacity],
-            response: Vec::new(),
-            dead: false,
-        };
         let hello = Request::Hello { version: VERSION };
-        let (version, root) =
-            link.call(&hello, |r| r.get::<(u32, Ino)>())
-                .map_err(|e| match e {
-                    CallError::Dead => ConnectError::Dead,
-                    CallError::Status(e) => ConnectError::Refused(e),
-                    CallError::Malformed | CallError::TooBig => ConnectError::Malformed,
-                })?;
-        if version != VERSION {
-            return Err(ConnectError::Version(version));
-        }
+        let (link, root) = Link::connect(transport, MIN_CAPACITY, &hello, VERSION, |r| {
+            r.get::<(u32, Ino)>()
+        })?;
         Ok(Client {
             link: RefCell::new(link),
             cache: RefCell::default(),
@@ -140,7 +57,7 @@ impl<T: Transport> Client<T> {
 
     /// The transport (for tests that look behind it).
     pub fn transport_mut(&mut self) -> &mut T {
-        &mut self.link.get_mut().transport
+        self.link.get_mut().transport_mut()
     }
 
     /// Sends `req` and decodes an ok response with `answer`; the errno of
@@ -159,7 +76,7 @@ impl<T: Transport> Client<T> {
     }
 
     /// Sends `req`; its response's value.
-    fn call<V: for<'b> Get<'b>>(&self, req: Request<'_>) -> Result<V, Errno> {
+    fn call<V: for<'b> Get<'b, Wire>>(&self, req: Request<'_>) -> Result<V, Errno> {
         self.call_with(req, |r| r.get())
     }
 
@@ -173,32 +90,6 @@ impl<T: Transport> Client<T> {
             Ok(n)
         })
     }
-}
-
-/// `0..len` in pieces of at most `room` bytes (one empty piece when `len`
-/// is 0: the call is still made, for its errors and times).
-fn pieces(len: usize, room: usize) -> impl Iterator<Item = Range<usize>> {
-    (0..len.div_ceil(room).max(1)).map(move |i| i * room..len.min((i + 1) * room))
-}
-
-/// Runs `step` (bytes done of a piece) over the pieces of `0..len` until one
-/// comes back short: the bytes done, or the error if none were.
-fn chunked(
-    len: usize,
-    room: usize,
-    mut step: impl FnMut(Range<usize>) -> Result<usize, Errno>,
-) -> Result<usize, Errno> {
-    let mut done = 0;
-    for piece in pieces(len, room) {
-        let want = piece.len();
-        match step(piece) {
-            Ok(n) if n >= want => done += want,
-            Ok(n) => return Ok(done + n),
-            Err(e) if done == 0 => return Err(e),
-            Err(_) => break,
-        }
-    }
-    Ok(done)
 }
 
 /// `off + delta`, saturating.

@@ -3,6 +3,12 @@
 //! [`FileSystem`](selkie_fs::FileSystem) that forwards every call) and the
 //! server end ([`serve`]).
 //!
+//! The machinery is `selkie-proto`'s, shared with the net service's
+//! protocol (`selkie-netproto`): the [`Transport`], the codec and its
+//! macros, the client's link and the [`Loopback`]; this crate holds the fs
+//! encodings ([`Wire`]), the request table, the client with its cache, and
+//! the server's dispatch.
+//!
 //! In service-task mode the file system runs in a seL4 task of its own. The
 //! LibOS and that task share a request buffer and a response buffer (frames
 //! mapped into both, [`Transport::capacity`] bytes each: 128 KiB on seL4);
@@ -69,11 +75,10 @@ mod client;
 mod server;
 mod wire;
 
-pub use client::{Client, ConnectError};
-pub use server::{serve, Loopback};
-pub use wire::{DecodeError, Request, TooBig};
-
-use alloc::vec::Vec;
+pub use client::Client;
+pub use selkie_proto::{ConnectError, Dead, DecodeError, TooBig, Transport};
+pub use server::{serve, FsServer, Loopback};
+pub use wire::{Request, Wire};
 
 /// The protocol version a [`Request::Hello`] carries; the server refuses any
 /// other.
@@ -84,20 +89,6 @@ pub const VERSION: u32 = 3;
 /// PATH_MAX need `PATH_MAX + 64` bytes (a longer request fails with
 /// ENAMETOOLONG).
 pub const MIN_CAPACITY: usize = 1024;
-
-/// Carries one request to the fs service and brings its response back.
-pub trait Transport {
-    /// Sends `request` (at most [`capacity`](Self::capacity) bytes), waits
-    /// for the answer, and puts it in `response` (replacing what was there).
-    /// [`Dead`] means the service is gone for good.
-    fn call(&mut self, request: &[u8], response: &mut Vec<u8>) -> Result<(), Dead>;
-    /// The largest request or response in bytes (the shared buffers' size).
-    fn capacity(&self) -> usize;
-}
-
-/// The fs service is gone (it faulted, panicked or broke the protocol).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Dead;
 
 #[cfg(test)]
 mod tests;

@@ -1,53 +1,23 @@
 //! The server end: [`serve`] answers one request from a [`FileSystem`].
-use crate::wire::{Request, TooBig, Writer};
-use crate::{Dead, Transport, VERSION};
-use alloc::vec;
-use alloc::vec::Vec;
+use crate::wire::{Request, Writer};
+use crate::VERSION;
 use selkie_fs::{FileSystem, Ino};
+use selkie_proto::{respond, Fail, Server};
 use selkie_syscalls::errno::Errno;
-
-/// Why a request got no ok response.
-enum Fail {
-    Errno(Errno),
-    /// The response does not fit the buffer.
-    Full,
-}
-
-impl From<Errno> for Fail {
-    fn from(e: Errno) -> Self {
-        Fail::Errno(e)
-    }
-}
-
-impl From<TooBig> for Fail {
-    fn from(_: TooBig) -> Self {
-        Fail::Full
-    }
-}
 
 /// Answers the encoded `request` from `fs`, writing the response into
 /// `response`: its length. A malformed request gets an error response. It
 /// never writes past `response` nor panics; a buffer too small for even the
 /// status (4 bytes) gets an empty response.
 pub fn serve(fs: &mut dyn FileSystem, request: &[u8], response: &mut [u8]) -> usize {
-    let mut w = Writer::new(response);
-    let status = match Request::decode(request) {
-        Err(e) => Err(e.into()),
-        Ok(req) => answer(fs, req, &mut w).map_err(|f| match f {
-            Fail::Errno(e) => e,
-            Fail::Full => req.too_big(),
-        }),
-    };
-    if let Err(e) = status {
-        w.truncate(0);
-        let _ = w.put(&u32::from(e.value()));
-    }
-    w.len()
+    respond(response, |w| {
+        let req = Request::decode(request)?;
+        answer(fs, req, w).map_err(|f| f.errno(req.too_big()))
+    })
 }
 
 /// Calls `fs` and writes an ok response.
 fn answer(fs: &mut dyn FileSystem, req: Request<'_>, w: &mut Writer<'_>) -> Result<(), Fail> {
-    w.put(&0u32)?;
     match req {
         Request::Hello { version } if version == VERSION => w.put(&(VERSION, fs.root()))?,
         Request::Hello { .. } => return Err(Errno::EPROTONOSUPPORT.into()),
@@ -164,47 +134,28 @@ fn readdir_page(fs: &dyn FileSystem, dir: Ino, start: u64, w: &mut Writer<'_>) -
     Ok(())
 }
 
-/// A [`Transport`] that serves requests in-process from its own file
-/// system, through a response buffer of `capacity` bytes as the shared
-/// frames would: for tests, fuzzing, and a LibOS that wants the protocol
-/// without a task.
-pub struct Loopback<F: FileSystem> {
+/// A file system as a [`Server`] of the fs protocol (what a [`Loopback`]
+/// serves).
+pub struct FsServer<F: FileSystem> {
     /// The file system served.
     pub fs: F,
-    capacity: usize,
-    /// The "shared" response buffer.
-    buf: Vec<u8>,
-    /// Requests served so far.
-    pub served: u64,
 }
 
-impl<F: FileSystem> Loopback<F> {
-    /// Serves `fs` through buffers of `capacity` bytes.
-    pub fn new(fs: F, capacity: usize) -> Self {
-        Loopback {
-            fs,
-            capacity,
-            buf: vec![0; capacity],
-            served: 0,
-        }
+impl<F: FileSystem> From<F> for FsServer<F> {
+    fn from(fs: F) -> Self {
+        FsServer { fs }
     }
 }
 
-impl<F: FileSystem> Transport for Loopback<F> {
-    /// A request longer than the buffer would not fit the shared frames:
-    /// the "service" is then [`Dead`], as the seL4 transport says.
-    fn call(&mut self, request: &[u8], response: &mut Vec<u8>) -> Result<(), Dead> {
-        if request.len() > self.capacity {
-            return Err(Dead);
-        }
-        let n = serve(&mut self.fs, request, &mut self.buf);
-        self.served += 1;
-        response.clear();
-        response.extend_from_slice(&self.buf[..n]);
-        Ok(())
-    }
-
-    fn capacity(&self) -> usize {
-        self.capacity
+impl<F: FileSystem> Server for FsServer<F> {
+    fn serve(&mut self, request: &[u8], response: &mut [u8]) -> usize {
+        serve(&mut self.fs, request, response)
     }
 }
+
+/// A [`Transport`](crate::Transport) that serves requests in-process from
+/// its own file system, through a response buffer of `capacity` bytes as
+/// the shared frames would: for tests, fuzzing, and a LibOS that wants the
+/// protocol without a task. `Loopback::new(fs, capacity)` makes one; its
+/// file system is `loopback.fs`, the requests it served `loopback.served`.
+pub type Loopback<F> = selkie_proto::Loopback<FsServer<F>>;

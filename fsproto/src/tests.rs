@@ -2,6 +2,7 @@ use super::*;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
+use alloc::vec::Vec;
 use selkie_fs::{FileSystem, Ino, Kind, Tmpfs, XattrSet, XATTR_SIZE_MAX};
 use selkie_syscalls::errno::Errno;
 

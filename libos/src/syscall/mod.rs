@@ -17,6 +17,7 @@ pub use info::default_limits;
 pub(crate) mod io;
 mod mem;
 mod mount;
+pub(crate) mod net;
 pub(crate) use mount::open_disk;
 /// The device number of /dev/vda.
 pub(crate) fn mount_vda() -> u64 {
@@ -135,6 +136,22 @@ syscall_table! {
     __NR_pselect6 => K(io::sys_pselect6), Full;
     __NR_pipe => K(io::sys_pipe), Full;
     __NR_pipe2 => K(io::sys_pipe2), Full;
+    __NR_socket => K(net::sys_socket), Partial("AF_UNIX (stream, datagram, seqpacket); other families EAFNOSUPPORT");
+    __NR_socketpair => K(net::sys_socketpair), Partial("AF_UNIX");
+    __NR_bind => K(net::sys_bind), Full;
+    __NR_listen => K(net::sys_listen), Full;
+    __NR_accept => K(net::sys_accept), Full;
+    __NR_accept4 => K(net::sys_accept4), Full;
+    __NR_connect => K(net::sys_connect), Full;
+    __NR_getsockname => K(net::sys_getsockname), Full;
+    __NR_getpeername => K(net::sys_getpeername), Full;
+    __NR_sendto => K(net::sys_sendto), Partial("no MSG_OOB (EOPNOTSUPP)");
+    __NR_recvfrom => K(net::sys_recvfrom), Partial("no MSG_OOB, MSG_ERRQUEUE or SO_PEEK_OFF");
+    __NR_sendmsg => K(net::sys_sendmsg), Partial("SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB (EOPNOTSUPP)");
+    __NR_recvmsg => K(net::sys_recvmsg), Partial("SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB, MSG_ERRQUEUE or SO_PEEK_OFF");
+    __NR_shutdown => K(net::sys_shutdown), Full;
+    __NR_setsockopt => K(net::sys_setsockopt), Partial("SOL_SOCKET: buffers, timeouts, SO_PASSCRED, SO_RCVLOWAT and flags that are stored; no socket filters, timestamps or SO_PEEK_OFF (ENOPROTOOPT)");
+    __NR_getsockopt => K(net::sys_getsockopt), Partial("SOL_SOCKET: type, domain, protocol, SO_ERROR, SO_ACCEPTCONN, SO_PEERCRED, SO_PEERNAME and what setsockopt stores");
     __NR_eventfd => K(event::sys_eventfd), Full;
     __NR_eventfd2 => K(event::sys_eventfd2), Full;
     __NR_epoll_create => K(event::sys_epoll_create), Full;

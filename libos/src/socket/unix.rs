@@ -1179,3 +1179,42 @@ fn purge(s: &Rc<Socket>, fx: &mut Effects) {
     }
     fx.touch(s);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(path: &[u8]) -> Vec<u8> {
+        let mut r = AF_UNIX.to_le_bytes().to_vec();
+        r.extend_from_slice(path);
+        r
+    }
+
+    #[test]
+    fn addresses_parse_as_linux_reads_them() {
+        // A path ends at its first NUL (or the end); Linux keeps it with one.
+        let a = parse(&raw(b"/tmp/x\0junk")).unwrap();
+        assert_eq!(a, Addr::Path(b"/tmp/x".to_vec()));
+        assert_eq!(sockaddr(&a).len(), 2 + 6 + 1);
+        assert_eq!(parse(&raw(b"/tmp/x")).unwrap(), a);
+        // An abstract name is every byte given.
+        let b = parse(&raw(b"\0ab\0c")).unwrap();
+        assert_eq!(b, Addr::Abstract(b"\0ab\0c".to_vec()));
+        assert_eq!(sockaddr(&b).len(), 7);
+        // Too short, too long, another family.
+        assert_eq!(parse(&raw(b"")), Err(Errno::EINVAL));
+        assert_eq!(parse(&raw(&[b'a'; 109])), Err(Errno::EINVAL));
+        assert!(parse(&raw(&[b'a'; 108])).is_ok());
+        assert_eq!(parse(&[2, 0, b'a']), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn messages_are_charged_as_linux_skbs() {
+        // One byte in a 512-byte head; a full stream piece in pages.
+        assert_eq!(truesize(1), 768);
+        assert_eq!(truesize(STREAM_CHUNK), 37120);
+        // Six pieces fill the default buffer; the sixth starts below it.
+        assert!(5 * truesize(STREAM_CHUNK) < super::super::WMEM_DEFAULT);
+        assert!(6 * truesize(STREAM_CHUNK) >= super::super::WMEM_DEFAULT);
+    }
+}

@@ -456,3 +456,5 @@ pub fn render_markdown() -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_net;

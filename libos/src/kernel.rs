@@ -1626,6 +1626,14 @@ impl Kernel {
                     p.state = State::Running;
                     self.abandon_fifo_open(plat, t, fd);
                 }
+                // A socket call that moved bytes already returns their
+                // count before it stops (run again, it would move them twice).
+                State::Blocked(Blocked::Socket { done, .. }) if done > 0 => {
+                    p.state = State::Running;
+                    let mut regs = p.regs;
+                    regs.complete(done);
+                    self.push_action(Action::Reply { tid: t, regs });
+                }
                 State::Blocked(_) => p.state = State::Running,
                 _ => continue,
             }

@@ -940,3 +940,69 @@ fn options_are_stored_and_read_back() {
     let (a, _b) = pair(&mut k, &mut plat, STREAM);
     assert_eq!(getsockopt(&mut k, &mut plat, a, n::SO_PEERCRED), 1);
 }
+
+#[test]
+fn a_stop_ends_a_send_that_moved_bytes_with_their_count() {
+    let (mut k, mut plat) = setup();
+    let big = 1u64 << 20;
+    k.process(1)
+        .unwrap()
+        .vm()
+        .mm
+        .insert(Area {
+            start: 0x100000,
+            end: 0x100000 + big,
+            perms: Perms {
+                read: true,
+                write: true,
+                exec: false,
+            },
+            kind: AreaKind::Anon,
+        })
+        .unwrap();
+    let (a, b) = pair(&mut k, &mut plat, STREAM);
+    let child = fork(&mut k, &mut plat);
+    while sys(
+        &mut k,
+        &mut plat,
+        g::__NR_sendto,
+        [a, 0x100000, big, n::MSG_DONTWAIT as u64, 0, 0],
+    )
+    .is_ok()
+    {}
+    // Room for one piece: a blocking write moves it and waits for more.
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            child,
+            g::__NR_read,
+            [b, 0x100000, 36544, 0, 0, 0]
+        )
+        .1
+        .rax,
+        36544
+    );
+    assert_eq!(
+        raw(
+            &mut k,
+            &mut plat,
+            1,
+            g::__NR_write,
+            [a, 0x100000, 100_000, 0, 0, 0]
+        )
+        .0,
+        Outcome::Block
+    );
+    // SIGSTOP: the write returns what it moved, then the thread stops.
+    raw(&mut k, &mut plat, child, g::__NR_kill, [1, 19, 0, 0, 0, 0]);
+    let acts = k.take_actions();
+    let reply = acts
+        .iter()
+        .position(|a| matches!(a, Action::Reply { tid: 1, regs } if regs.rax == 36544));
+    let stop = acts.iter().position(|a| *a == Action::Suspend { tid: 1 });
+    assert!(
+        matches!((reply, stop), (Some(r), Some(s)) if r < s),
+        "{acts:?}"
+    );
+}

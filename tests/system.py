@@ -191,6 +191,13 @@ CASES = [
        r"^SO_PASSCRED: 4, SCM_CREDENTIALS yes, pid is the child's yes",
        r"^peer's SHUT_WR: 1 events 0x2001$", r"^after exec, the kept socket: \d+ 'kept, other closed'$",
        r"^unix done$"]], "host"),
+    # syslogd binds /dev/log (an AF_UNIX datagram socket); logger sends to it.
+    ("busybox-syslogd-and-logger",
+     "/bin/sh -c 'syslogd -n -O /tmp/log & for i in 1 2 3 4 5 6 7 8 9 10; do [ -S /dev/log ] && break; sleep 0.2; done; "
+     "logger -t test hello from logger; logger -p daemon.err -t t2 second; "
+     "for i in 1 2 3 4 5 6 7 8 9 10; do grep -q second /tmp/log && break; sleep 0.2; done; kill %1; wait; cat /tmp/log; stat -c \"%F %a %n\" /dev/log'",
+     [0], [[r" syslog\.info syslogd started: BusyBox", r" user\.notice test: hello from logger$", r" daemon\.err t2: second$",
+            r"^socket 666 /dev/log$"]], False),
     ("fifos", "/tests/fifo", [0],
      [[r"^a FIFO: yes, mode 644$", r"^write-only, non-blocking, no reader: ENXIO$", r"^poll: 1 POLLIN=1$",
        r"^read: 2 'hi'$", r"^fstat of an end: FIFO yes, same inode as the path: yes$",

@@ -978,6 +978,38 @@ static void seqpackets(void) {
     close(sv[1]);
 }
 
+static void mmsgs(void) {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    struct mmsghdr out[3];
+    struct iovec iov[3] = {{"one", 3}, {"three", 5}, {"two!", 4}};
+    memset(out, 0, sizeof out);
+    for (int i = 0; i < 3; i++) {
+        out[i].msg_hdr.msg_iov = &iov[i];
+        out[i].msg_hdr.msg_iovlen = 1;
+    }
+    SHOW("sendmmsg of 3", sendmmsg(sv[0], out, 3, 0));
+    printf("msg_len: %u %u %u\n", out[0].msg_len, out[1].msg_len, out[2].msg_len);
+    struct mmsghdr in[4];
+    char bufs[4][8];
+    struct iovec riov[4];
+    memset(in, 0, sizeof in);
+    for (int i = 0; i < 4; i++) {
+        riov[i] = (struct iovec){bufs[i], 4};
+        in[i].msg_hdr.msg_iov = &riov[i];
+        in[i].msg_hdr.msg_iovlen = 1;
+    }
+    SHOW("recvmmsg of up to 4, MSG_WAITFORONE", recvmmsg(sv[1], in, 4, MSG_WAITFORONE, NULL));
+    printf("msg_len: %u %u %u, MSG_TRUNC on the second: %s\n", in[0].msg_len, in[1].msg_len, in[2].msg_len,
+           yes(in[1].msg_hdr.msg_flags & MSG_TRUNC));
+    SHOW("recvmmsg of none, MSG_DONTWAIT", recvmmsg(sv[1], in, 4, MSG_DONTWAIT, NULL));
+    struct timespec bad_ts = {0, 2000000000};
+    SHOW("recvmmsg with a bad timeout", recvmmsg(sv[1], in, 4, MSG_DONTWAIT, &bad_ts));
+    SHOW("sendmmsg on a pipe", sendmmsg(0, out, 1, 0) < 0 && errno == ENOTSOCK ? 0 : -1);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void rights(void) {
     int sv[2], p[2];
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
@@ -1407,6 +1439,7 @@ int main(int argc, char **argv) {
     backlogs();
     datagrams();
     seqpackets();
+    mmsgs();
     rights();
     readiness();
     fork_and_exec(argv[0]);

@@ -149,6 +149,8 @@ syscall_table! {
     __NR_recvfrom => K(net::sys_recvfrom), Partial("no MSG_OOB, MSG_ERRQUEUE or SO_PEEK_OFF");
     __NR_sendmsg => K(net::sys_sendmsg), Partial("SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB (EOPNOTSUPP)");
     __NR_recvmsg => K(net::sys_recvmsg), Partial("SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB, MSG_ERRQUEUE or SO_PEEK_OFF");
+    __NR_sendmmsg => K(net::sys_sendmmsg), Partial("as sendmsg; only the first message waits");
+    __NR_recvmmsg => K(net::sys_recvmmsg), Partial("as recvmsg; only the first message waits (as with MSG_WAITFORONE); the timeout is checked, not applied nor written back");
     __NR_shutdown => K(net::sys_shutdown), Full;
     __NR_setsockopt => K(net::sys_setsockopt), Partial("SOL_SOCKET: buffers, timeouts, SO_PASSCRED, SO_RCVLOWAT and flags that are stored; no socket filters, timestamps or SO_PEEK_OFF (ENOPROTOOPT)");
     __NR_getsockopt => K(net::sys_getsockopt), Partial("SOL_SOCKET: type, domain, protocol, SO_ERROR, SO_ACCEPTCONN, SO_PEERCRED, SO_PEERNAME and what setsockopt stores");

@@ -50,6 +50,8 @@ const OPTMEM_MAX: u64 = 131_072;
 const CMSG_HDR: usize = 16;
 /// `sizeof(struct msghdr)`.
 const MSGHDR: usize = 56;
+/// recvmmsg: wait for the first message only.
+const MSG_WAITFORONE: u32 = 0x10000;
 
 fn cmsg_align(n: usize) -> usize {
     n.div_ceil(8) * 8
@@ -424,6 +426,7 @@ pub(crate) fn attempt(
     let x = match nr {
         g::__NR_accept | g::__NR_accept4 => return accept(k, plat, pid, r, forced),
         g::__NR_connect => return connect(k, plat, pid, r, forced),
+        g::__NR_sendmmsg | g::__NR_recvmmsg => return mmsg(k, plat, pid, r, forced),
         _ => match decode(k, pid, r) {
             Ok(x) => x,
             Err(e) => return Step::Done(Err(e)),
@@ -509,8 +512,67 @@ blocking!(
     sys_sendto,
     sys_recvfrom,
     sys_sendmsg,
-    sys_recvmsg
+    sys_recvmsg,
+    sys_sendmmsg,
+    sys_recvmmsg
 );
+
+/// `sizeof(struct mmsghdr)`: a msghdr and the length moved.
+const MMSGHDR: u64 = 64;
+
+/// sendmmsg(fd, msgvec, vlen, flags) and recvmmsg(fd, msgvec, vlen, flags,
+/// timeout): sendmsg or recvmsg for each entry, its length in msg_len.
+/// Only the first message may wait; the others go while they can without
+/// waiting (as recvmmsg's MSG_WAITFORONE). recvmmsg's timeout is checked
+/// but, as on Linux, does not end a wait for the first message.
+fn mmsg(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs, forced: bool) -> Step {
+    let send = r.rax as u32 == g::__NR_sendmmsg;
+    let (vec, vlen, flags) = (r.rsi, r.rdx.min(UIO_MAXIOV) as u32, r.r10 as u32);
+    if let Err(e) = sock_of(k, pid, r.rdi as i32) {
+        return Step::Done(Err(e));
+    }
+    if !send && r.r8 != 0 {
+        if let Err(e) = super::io::timeout_from(k, pid, r.r8, false) {
+            return Step::Done(Err(e));
+        }
+    }
+    let mut count = 0u64;
+    for i in 0..vlen as u64 {
+        let entry = vec + i * MMSGHDR;
+        let one = SyscallRegs {
+            rax: if send {
+                g::__NR_sendmsg
+            } else {
+                g::__NR_recvmsg
+            } as u64,
+            rdi: r.rdi,
+            rsi: entry,
+            rdx: (flags & !MSG_WAITFORONE) as u64,
+            ..*r
+        };
+        let step = attempt(k, plat, pid, &one, Progress::default(), forced || count > 0);
+        let len = match step {
+            Step::Done(Ok(n)) => n,
+            Step::Done(Err(e)) => {
+                if count == 0 {
+                    return Step::Done(Err(e));
+                }
+                break;
+            }
+            // A stream message that went in part: that part is its length.
+            Step::Wait { prog, .. } if prog.done > 0 => prog.done,
+            wait => return wait,
+        };
+        if let Err(e) = copy_out(k, pid, entry + 56, &(len as u32).to_le_bytes()) {
+            if count == 0 {
+                return Step::Done(Err(e));
+            }
+            break;
+        }
+        count += 1;
+    }
+    Step::Done(Ok(count))
+}
 
 fn accept(
     k: &mut Kernel,

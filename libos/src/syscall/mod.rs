@@ -128,7 +128,7 @@ syscall_table! {
     __NR_pwrite64 => K(io::sys_pwrite64), Full;
     __NR_lseek => K(io::sys_lseek), Full;
     __NR_close => K(io::sys_close), Full;
-    __NR_ioctl => K(io::sys_ioctl), Partial("terminals (console, pseudo-terminals): TCGETS/TCSETS*, window size (SIGWINCH), foreground group, session, TIOCSCTTY/TIOCNOTTY, TIOCGPTN/TIOCSPTLCK, TCFLSH, TCSBRK; FIONREAD, FIONBIO, FIOCLEX; no TCXONC, packet mode");
+    __NR_ioctl => K(io::sys_ioctl), Partial("terminals (console, pseudo-terminals): TCGETS/TCSETS*, window size (SIGWINCH), foreground group, session, TIOCSCTTY/TIOCNOTTY, TIOCGPTN/TIOCSPTLCK, TCFLSH, TCSBRK; FIONREAD, FIONBIO, FIOCLEX; sockets: FIONREAD (SIOCINQ), SIOCOUTQ; no TCXONC, packet mode");
     __NR_fstat => K(io::sys_fstat), Full;
     __NR_poll => K(io::sys_poll), Full;
     __NR_ppoll => K(io::sys_ppoll), Full;

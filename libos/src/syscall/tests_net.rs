@@ -1006,3 +1006,249 @@ fn a_stop_ends_a_send_that_moved_bytes_with_their_count() {
         "{acts:?}"
     );
 }
+
+/// xorshift64*: a repeatable stream of numbers for the stress test.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Random socket calls from two processes sharing sockets of every type,
+/// listeners, names and descriptors in flight, some of them waiting (with
+/// timeouts): the LibOS answers every call, its bookkeeping stays whole
+/// (nothing in flight once everything is closed).
+#[test]
+fn random_socket_calls_from_two_processes() {
+    for seed in 1..=20u64 {
+        let (mut k, mut plat) = setup();
+        let big = 1u64 << 18;
+        k.process(1)
+            .unwrap()
+            .vm()
+            .mm
+            .insert(Area {
+                start: 0x100000,
+                end: 0x100000 + big,
+                perms: Perms {
+                    read: true,
+                    write: true,
+                    exec: false,
+                },
+                kind: AreaKind::Anon,
+            })
+            .unwrap();
+        // SIGPIPE ignored: a broken connection is EPIPE, not an exit.
+        k.process(1).unwrap().signals.set_action(
+            crate::signal::SIGPIPE,
+            crate::signal::SigAction {
+                handler: crate::signal::SIG_IGN,
+                ..Default::default()
+            },
+        );
+        for ty in [STREAM, DGRAM, n::SOCK_SEQPACKET as u64, STREAM] {
+            pair(&mut k, &mut plat, ty);
+        }
+        for (ty, name) in [
+            (STREAM, &b"\0L"[..]),
+            (DGRAM, b"\0D"),
+            (n::SOCK_SEQPACKET as u64, b"\0Q"),
+        ] {
+            let s = socket(&mut k, &mut plat, ty);
+            let len = sun(&mut k, name);
+            sys(&mut k, &mut plat, g::__NR_bind, [s, ADDR, len, 0, 0, 0]).unwrap();
+            if ty != DGRAM {
+                sys(&mut k, &mut plat, g::__NR_listen, [s, 2, 0, 0, 0, 0]).unwrap();
+            }
+        }
+        let child = fork(&mut k, &mut plat);
+        let pids = [1, child];
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut blocked = alloc::collections::BTreeSet::new();
+        // A timeout on every socket a process may wait on.
+        let timeouts = |k: &mut Kernel, plat: &mut TestPlatform, pid: u32, fd: u64| {
+            let mut tv = 0i64.to_le_bytes().to_vec();
+            tv.extend_from_slice(&20_000i64.to_le_bytes());
+            k.process(pid).unwrap().vm().copy_out(LEN, &tv).unwrap();
+            for opt in [n::SO_RCVTIMEO, n::SO_SNDTIMEO] {
+                raw(
+                    k,
+                    plat,
+                    pid,
+                    g::__NR_setsockopt,
+                    [fd, n::SOL_SOCKET as u64, opt as u64, LEN, 16, 0],
+                );
+            }
+        };
+        for fd in 3..20 {
+            timeouts(&mut k, &mut plat, 1, fd);
+        }
+        for _ in 0..4000 {
+            let ready: Vec<u32> = pids
+                .iter()
+                .copied()
+                .filter(|p| !blocked.contains(p))
+                .collect();
+            if ready.is_empty() {
+                plat.now += 50_000_000;
+                k.tick(&mut plat);
+            } else {
+                let pid = ready[rng.below(ready.len() as u64) as usize];
+                let fd = 3 + rng.below(20);
+                let other = 3 + rng.below(20);
+                let len = [0, 1, 7, 100, 5000, 60000, big][rng.below(7) as usize];
+                let flags = [
+                    0,
+                    n::MSG_DONTWAIT,
+                    n::MSG_PEEK | n::MSG_DONTWAIT,
+                    n::MSG_WAITALL,
+                    n::MSG_TRUNC | n::MSG_DONTWAIT,
+                ][rng.below(5) as usize] as u64;
+                let name = [&b"\0L"[..], b"\0D", b"\0Q", b"\0none"][rng.below(4) as usize];
+                let mut raw_name = (n::AF_UNIX as u16).to_le_bytes().to_vec();
+                raw_name.extend_from_slice(name);
+                k.process(pid)
+                    .unwrap()
+                    .vm()
+                    .copy_out(ADDR, &raw_name)
+                    .unwrap();
+                let alen = raw_name.len() as u64;
+                let buf = if pid == 1 && rng.below(2) == 0 {
+                    0x100000
+                } else {
+                    BUF
+                };
+                let len = if buf == BUF { len.min(0x800) } else { len };
+                let call = match rng.below(14) {
+                    0 => (g::__NR_write, [fd, buf, len, 0, 0, 0]),
+                    1 => (g::__NR_read, [fd, buf, len, 0, 0, 0]),
+                    2 => (
+                        g::__NR_sendto,
+                        [fd, buf, len, flags, ADDR, alen * rng.below(2)],
+                    ),
+                    3 => (g::__NR_recvfrom, [fd, buf, len, flags, OUT, LEN]),
+                    4 => {
+                        // SCM_RIGHTS with a descriptor (maybe a socket, maybe itself).
+                        let mut m = [0u8; 56];
+                        m[16..24].copy_from_slice(&IOV.to_le_bytes());
+                        m[24..32].copy_from_slice(&1u64.to_le_bytes());
+                        m[32..40].copy_from_slice(&CTL.to_le_bytes());
+                        m[40..48].copy_from_slice(&24u64.to_le_bytes());
+                        let mut iov = BUF.to_le_bytes().to_vec();
+                        iov.extend_from_slice(&(1 + rng.below(3)).to_le_bytes());
+                        let mut c = 20u64.to_le_bytes().to_vec();
+                        c.extend_from_slice(&n::SOL_SOCKET.to_le_bytes());
+                        c.extend_from_slice(&n::SCM_RIGHTS.to_le_bytes());
+                        c.extend_from_slice(&(other as i32).to_le_bytes());
+                        c.extend_from_slice(&[0; 4]);
+                        let mut vm = k.process(pid).unwrap().vm();
+                        vm.copy_out(MSG, &m).unwrap();
+                        vm.copy_out(IOV, &iov).unwrap();
+                        vm.copy_out(CTL, &c).unwrap();
+                        (
+                            g::__NR_sendmsg,
+                            [fd, MSG, flags & n::MSG_DONTWAIT as u64, 0, 0, 0],
+                        )
+                    }
+                    5 => {
+                        let mut m = [0u8; 56];
+                        m[16..24].copy_from_slice(&IOV.to_le_bytes());
+                        m[24..32].copy_from_slice(&1u64.to_le_bytes());
+                        m[32..40].copy_from_slice(&CTL.to_le_bytes());
+                        m[40..48].copy_from_slice(
+                            &[0u64, 8, 20, 24, 64][rng.below(5) as usize].to_le_bytes(),
+                        );
+                        let mut iov = OUT.to_le_bytes().to_vec();
+                        iov.extend_from_slice(&(rng.below(64)).to_le_bytes());
+                        let mut vm = k.process(pid).unwrap().vm();
+                        vm.copy_out(MSG, &m).unwrap();
+                        vm.copy_out(IOV, &iov).unwrap();
+                        (g::__NR_recvmsg, [fd, MSG, flags, 0, 0, 0])
+                    }
+                    6 => (g::__NR_connect, [fd, ADDR, alen, 0, 0, 0]),
+                    7 => (
+                        g::__NR_accept4,
+                        [fd, 0, 0, (g::O_NONBLOCK as u64) * rng.below(2), 0, 0],
+                    ),
+                    8 => (g::__NR_shutdown, [fd, rng.below(3), 0, 0, 0, 0]),
+                    9 => (g::__NR_close, [fd, 0, 0, 0, 0, 0]),
+                    10 => (
+                        g::__NR_socketpair,
+                        [
+                            UNIX,
+                            [STREAM, DGRAM, 5][rng.below(3) as usize],
+                            0,
+                            FDS,
+                            0,
+                            0,
+                        ],
+                    ),
+                    11 => (
+                        g::__NR_socket,
+                        [UNIX, [STREAM, DGRAM, 5][rng.below(3) as usize], 0, 0, 0, 0],
+                    ),
+                    12 => (g::__NR_dup2, [fd, other, 0, 0, 0, 0]),
+                    _ => (g::__NR_bind, [fd, ADDR, alen, 0, 0, 0]),
+                };
+                let (o, r) = raw(&mut k, &mut plat, pid, call.0, call.1);
+                match o {
+                    Outcome::Block => {
+                        blocked.insert(pid);
+                    }
+                    Outcome::Return => {
+                        // New descriptors get timeouts too.
+                        if matches!(call.0, g::__NR_socket | g::__NR_accept4) && (r.rax as i64) > 0
+                        {
+                            timeouts(&mut k, &mut plat, pid, r.rax);
+                        }
+                        if call.0 == g::__NR_socketpair && r.rax == 0 {
+                            let mut b = [0u8; 8];
+                            k.process(pid).unwrap().vm().copy_in(FDS, &mut b).unwrap();
+                            for fd in [&b[..4], &b[4..]] {
+                                let fd = u32::from_le_bytes(fd.try_into().unwrap()) as u64;
+                                timeouts(&mut k, &mut plat, pid, fd);
+                            }
+                        }
+                    }
+                    Outcome::NoReply => panic!("seed {seed}: pid {pid} ended in {call:?}"),
+                }
+            }
+            for a in k.take_actions() {
+                if let Action::Reply { tid, .. } = a {
+                    blocked.remove(&tid);
+                }
+            }
+        }
+        // Let every wait end (all have timeouts), then close everything.
+        for _ in 0..100 {
+            if blocked.is_empty() {
+                break;
+            }
+            plat.now += 50_000_000;
+            k.tick(&mut plat);
+            for a in k.take_actions() {
+                if let Action::Reply { tid, .. } = a {
+                    blocked.remove(&tid);
+                }
+            }
+        }
+        assert!(blocked.is_empty(), "seed {seed}: a wait without end");
+        for pid in pids {
+            for fd in 3..1024 {
+                raw(&mut k, &mut plat, pid, g::__NR_close, [fd, 0, 0, 0, 0, 0]);
+            }
+        }
+        assert!(
+            k.unix.inflight.is_empty(),
+            "seed {seed}: descriptions still in flight"
+        );
+    }
+}

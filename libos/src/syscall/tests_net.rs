@@ -1252,3 +1252,34 @@ fn random_socket_calls_from_two_processes() {
         );
     }
 }
+
+#[test]
+fn traced_socket_calls_show_families_types_and_addresses() {
+    let (mut k, mut plat) = setup();
+    k.trace = true;
+    let s = sys(
+        &mut k,
+        &mut plat,
+        g::__NR_socket,
+        [UNIX, STREAM | g::O_CLOEXEC as u64, 0, 0, 0, 0],
+    )
+    .unwrap();
+    let len = sun(&mut k, b"/tmp/s");
+    sys(&mut k, &mut plat, g::__NR_bind, [s, ADDR, len, 0, 0, 0]).unwrap();
+    let len = sun(&mut k, b"\0abs");
+    let d = socket(&mut k, &mut plat, DGRAM);
+    let _ = sys(&mut k, &mut plat, g::__NR_connect, [d, ADDR, len, 0, 0, 0]);
+    let log = plat.log.join("\n");
+    assert!(
+        log.contains("socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0) = 3"),
+        "{log}"
+    );
+    assert!(
+        log.contains(r#"bind(3, {sa_family=AF_UNIX, sun_path="/tmp/s"}, 9) = 0"#),
+        "{log}"
+    );
+    assert!(
+        log.contains(r#"connect(4, {sa_family=AF_UNIX, sun_path=@"abs"}, 6) = -1 ECONNREFUSED"#),
+        "{log}"
+    );
+}

@@ -552,9 +552,11 @@ pub enum Dest {
 }
 
 /// What a send carries besides its bytes.
-pub struct Send {
+pub struct Send<'a> {
     pub len: usize,
-    pub files: Vec<Rc<OpenFile>>,
+    /// SCM_RIGHTS: taken when the message is queued; left for the caller
+    /// to release otherwise.
+    pub files: &'a mut Vec<Rc<OpenFile>>,
     pub cred: Ucred,
     pub flags: u32,
 }
@@ -564,7 +566,7 @@ pub struct Send {
 pub fn send_dgram(
     s: &Rc<Socket>,
     dest: Dest,
-    a: Send,
+    a: Send<'_>,
     fetch: &mut dyn FnMut(usize) -> Result<Vec<u8>, Errno>,
     names: &mut Names,
     fx: &mut Effects,
@@ -642,7 +644,7 @@ pub fn send_dgram(
         return Err(Fail::Wait(other.id));
     }
     let data = fetch(a.len)?;
-    enqueue(&other, s, data, a.files, a.cred, names, fx);
+    enqueue(&other, s, data, core::mem::take(a.files), a.cred, names, fx);
     Ok(a.len)
 }
 
@@ -653,7 +655,7 @@ pub fn send_dgram(
 pub fn send_stream(
     s: &Rc<Socket>,
     has_addr: bool,
-    a: Send,
+    a: Send<'_>,
     fetch: &mut dyn FnMut(usize) -> Result<Vec<u8>, Errno>,
     names: &mut Names,
     fx: &mut Effects,
@@ -698,7 +700,7 @@ pub fn send_stream(
         .min((sndbuf / 2).saturating_sub(64).max(1))
         .min(STREAM_CHUNK);
     let data = fetch(size)?;
-    enqueue(&peer, s, data, a.files, a.cred, names, fx);
+    enqueue(&peer, s, data, core::mem::take(a.files), a.cred, names, fx);
     Ok(size)
 }
 

@@ -849,17 +849,18 @@ fn writable(vm: &RefCell<Vm>, iov: &[(u64, u64)], off: u64, n: u64) -> Result<()
     Ok(())
 }
 
-/// What sendmsg's control messages carry: SCM_RIGHTS descriptions and
-/// SCM_CREDENTIALS (validated as Linux's __scm_send).
+/// What sendmsg's control messages carry: SCM_RIGHTS descriptions (into
+/// `files`, which the caller releases whatever happens) and
+/// SCM_CREDENTIALS, validated as Linux's __scm_send.
 fn parse_control(
     k: &Kernel,
     pid: Pid,
     x: &Xfer,
-) -> Result<(Vec<Rc<OpenFile>>, Option<Ucred>), Errno> {
-    let mut files = Vec::new();
+    files: &mut Vec<Rc<OpenFile>>,
+) -> Result<Option<Ucred>, Errno> {
     let mut cred = None;
     if x.controllen == 0 {
-        return Ok((files, cred));
+        return Ok(cred);
     }
     if x.controllen > i32::MAX as u64 || x.controllen >= OPTMEM_MAX {
         return Err(Errno::ENOBUFS);
@@ -913,7 +914,7 @@ fn parse_control(
         }
         off += cmsg_align(len);
     }
-    Ok((files, cred))
+    Ok(cred)
 }
 
 fn send(
@@ -932,19 +933,29 @@ fn send(
     if x.plain && total == 0 {
         return Step::Done(Ok(0));
     }
+    // Descriptions taken for SCM_RIGHTS and not sent are released, not
+    // dropped (another thread may have closed their descriptors).
+    let mut files = Vec::new();
     let prep = (|| {
         let name = if x.name != 0 && x.namelen > 0 {
             Some(sockaddr_in(k, pid, x.name, x.namelen)?)
         } else {
             None
         };
-        let (files, cred) = parse_control(k, pid, x)?;
-        Ok((name, files, cred, vm_of(k, pid)?))
+        let cred = parse_control(k, pid, x, &mut files)?;
+        Ok((name, cred, vm_of(k, pid)?))
     })();
-    let (name, files, cred, vm) = match prep {
+    let (name, cred, vm) = match prep {
         Ok(v) => v,
-        Err(e) => return Step::Done(Err(e)),
+        Err(e) => {
+            k.release_all(plat, files);
+            return Step::Done(Err(e));
+        }
     };
+    // A stream send tried again after its first piece sent them then.
+    if prog.done > 0 {
+        k.release_all(plat, core::mem::take(&mut files));
+    }
     let nonblock = f.nonblocking()
         || x.flags & n::MSG_DONTWAIT != 0
         || forced
@@ -961,12 +972,23 @@ fn send(
                 vm: &vm,
             };
             if s.stype == SockType::Stream {
-                send_stream(k, plat, pid, &s, &a, name.is_some(), files, prog, &mut fx)
+                send_stream(
+                    k,
+                    plat,
+                    pid,
+                    &s,
+                    &a,
+                    name.is_some(),
+                    &mut files,
+                    prog,
+                    &mut fx,
+                )
             } else {
-                send_dgram(k, pid, &s, &a, name, files, &mut fx)
+                send_dgram(k, pid, &s, &a, name, &mut files, &mut fx)
             }
         }
     };
+    fx.release.append(&mut files);
     apply(k, plat, fx);
     step
 }
@@ -987,19 +1009,18 @@ fn send_stream(
     s: &Rc<Socket>,
     a: &SendArgs<'_>,
     has_addr: bool,
-    files: Vec<Rc<OpenFile>>,
+    files: &mut Vec<Rc<OpenFile>>,
     prog: Progress,
     fx: &mut Effects,
 ) -> Step {
     let mut done = prog.done;
-    // Descriptors go with the first piece (a retried call sent them).
-    let mut files = if done == 0 { files } else { Vec::new() };
     loop {
         let start = done;
         let mut fetch = |n: usize| gather(a.vm, &a.x.iov, start, n as u64);
+        // Descriptors go with the first piece only (it takes them).
         let args = unix::Send {
             len: (a.total - done) as usize,
-            files: core::mem::take(&mut files),
+            files: &mut *files,
             cred: a.cred,
             flags: a.x.flags,
         };
@@ -1043,7 +1064,7 @@ fn send_dgram(
     s: &Rc<Socket>,
     a: &SendArgs<'_>,
     name: Option<Vec<u8>>,
-    files: Vec<Rc<OpenFile>>,
+    files: &mut Vec<Rc<OpenFile>>,
     fx: &mut Effects,
 ) -> Step {
     // A seqpacket socket ignores the address, as on Linux.

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -1406,6 +1407,7 @@ static void options(void) {
     l = -1;
     SHOW("getsockname with a negative length", getsockname(s, (struct sockaddr *)&a, &l));
     SHOW("shutdown unconnected", shutdown(s, SHUT_RDWR));
+    SHOW("flock", flock(s, LOCK_EX | LOCK_NB));
     close(s);
     int sv[2];
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);

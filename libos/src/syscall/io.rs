@@ -1389,6 +1389,8 @@ pub(crate) fn flock_key(f: &OpenFile) -> Option<u64> {
         FileKind::Inode(ino) => Some(*ino),
         // A FIFO locks as its inode does.
         FileKind::Pipe(p) => Some(p.borrow().fifo.unwrap_or(1 << 63 | p.borrow().id)),
+        // Pipes and sockets share one space of ids.
+        FileKind::Socket(s) => Some(1 << 63 | s.id),
         _ => None,
     }
 }

@@ -166,7 +166,7 @@ syscall_table! {
     __NR_dup2 => K(io::sys_dup2), Full;
     __NR_dup3 => K(io::sys_dup3), Full;
     __NR_fcntl => K(io::sys_fcntl), Partial("no F_OFD_* locks, leases or F_NOTIFY; F_SETLKW does not detect deadlock");
-    __NR_flock => K(io::sys_flock), Partial("files, directories and pipes; EINVAL on the console and /dev devices");
+    __NR_flock => K(io::sys_flock), Partial("files, directories, pipes and sockets; EINVAL on the console and /dev devices");
     __NR_getdents64 => K(io::sys_getdents64), Full;
     __NR_copy_file_range => K(io::sys_copy_file_range), Full;
     __NR_splice => K(splice::sys_splice), Full;

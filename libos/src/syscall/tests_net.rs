@@ -1283,3 +1283,25 @@ fn traced_socket_calls_show_families_types_and_addresses() {
         "{log}"
     );
 }
+
+#[test]
+fn sockets_can_be_flocked() {
+    let (mut k, mut plat) = setup();
+    let (a, b) = pair(&mut k, &mut plat, STREAM);
+    let ex_nb = (g::LOCK_EX | g::LOCK_NB) as u64;
+    assert_eq!(
+        sys(&mut k, &mut plat, g::__NR_flock, [a, ex_nb, 0, 0, 0, 0]),
+        Ok(0)
+    );
+    // The other end is another socket: its own lock.
+    assert_eq!(
+        sys(&mut k, &mut plat, g::__NR_flock, [b, ex_nb, 0, 0, 0, 0]),
+        Ok(0)
+    );
+    // A dup shares the description, and its lock.
+    let d = sys(&mut k, &mut plat, g::__NR_dup, [a, 0, 0, 0, 0, 0]).unwrap();
+    assert_eq!(
+        sys(&mut k, &mut plat, g::__NR_flock, [d, ex_nb, 0, 0, 0, 0]),
+        Ok(0)
+    );
+}

@@ -178,6 +178,26 @@ CASES = [
     ("splice-and-tee", "/tests/splice", [0],
      [[r"^pipe to file at offset 0: 11, offset now 11, file offset 0$", r"^the original, still there: abc$",
        r"^waited for a writer: 4$", r"^no readers: EPIPE$", r"^splice done$"]], True),
+    ("unix-sockets", "/tests/unix", [0],
+     [[r"^unknown family: EAFNOSUPPORT$", r"^/proc/self/fd link is socket:\[inode\]: yes$",
+       r"^after the peer closed with data unread: 3 ECONNRESET 0$", r"^write after SHUT_WR: EPIPE, SIGPIPE 1$",
+       r"^1 MiB through a blocking write: all bytes yes, intact: yes", r"^MSG_WAITALL of 30: 30, waited >= 60 ms: yes$",
+       r"^write to a full socket with SO_SNDTIMEO: EAGAIN, waited >= 70 ms: yes$",
+       r"^bind unix-test.sock: 0$", r"^connect to a missing path: ENOENT$", r"^connect to a regular file: ECONNREFUSED$",
+       r"^autobound: length 8, leading NUL yes, five hex digits yes$",
+       r"^non-blocking connect 2 with backlog 1: EAGAIN$", r"^recvmsg into 2 bytes: 2 'tw', MSG_TRUNC yes$",
+       r"^received 2 with 'D', msg_flags 0x40000000, FD_CLOEXEC yes$",
+       r"^sockets only messages in flight reach are collected: their write end's read: 0$",
+       r"^SO_PASSCRED: 4, SCM_CREDENTIALS yes, pid is the child's yes",
+       r"^peer's SHUT_WR: 1 events 0x2001$", r"^after exec, the kept socket: \d+ 'kept, other closed'$",
+       r"^unix done$"]], "host"),
+    # syslogd binds /dev/log (an AF_UNIX datagram socket); logger sends to it.
+    ("busybox-syslogd-and-logger",
+     "/bin/sh -c 'syslogd -n -O /tmp/log & for i in 1 2 3 4 5 6 7 8 9 10; do [ -S /dev/log ] && break; sleep 0.2; done; "
+     "logger -t test hello from logger; logger -p daemon.err -t t2 second; "
+     "for i in 1 2 3 4 5 6 7 8 9 10; do grep -q second /tmp/log && break; sleep 0.2; done; kill %1; wait; cat /tmp/log; stat -c \"%F %a %n\" /dev/log'",
+     [0], [[r" syslog\.info syslogd started: BusyBox", r" user\.notice test: hello from logger$", r" daemon\.err t2: second$",
+            r"^socket 666 /dev/log$"]], False),
     ("fifos", "/tests/fifo", [0],
      [[r"^a FIFO: yes, mode 644$", r"^write-only, non-blocking, no reader: ENXIO$", r"^poll: 1 POLLIN=1$",
        r"^read: 2 'hi'$", r"^fstat of an end: FIFO yes, same inode as the path: yes$",
@@ -288,9 +308,9 @@ CASES = [
     # the one-time objects: the vDSO's frames); see LEAK_CHECKED.
     ("no-leaks-after-workloads",
      "/bin/sh -c true; /tests/procs; /tests/threads; /tests/mmapshared; /tests/mmapfile; /tests/files; "
-     "/tests/fifo; /tests/epoll; /tests/locks; /tests/pty; /tests/signals; /tests/sigwait; /tests/asyncsig; "
+     "/tests/fifo; /tests/epoll; /tests/unix; /tests/locks; /tests/pty; /tests/signals; /tests/sigwait; /tests/asyncsig; "
      "/tests/exhaust; /tests/hog; /tests/badelf; /tests/fuzz 4000 9; /bin/sh -c true",
-     [0] * 10 + [140] + [0] * 7, [[]] * 18, False),
+     [0] * 11 + [140] + [0] * 7, [[]] * 19, False),
     # Hostile resource use: the hog ends (ENOMEM, or killed), recursion dies
     # at the stack guard, and the next process works; then the LibOS runs on.
     ("memory-hog-and-recursion", "/tests/hog; /tests/hello", [0, 0],
@@ -394,7 +414,7 @@ HELD_RE = re.compile(r"^selkie: exit \d+ \(.*\) \[.*held (\d+) objects (\d+) slo
 
 # What runs against the in-process file system too: every case that works
 # the file system hard.
-FS_CASES = ["files-directories-pipes", "mount-tmpfs", "busybox-mount-df", "record-locks-and-flock", "extended-attributes", "splice-and-tee",
+FS_CASES = ["files-directories-pipes", "unix-sockets", "mount-tmpfs", "busybox-mount-df", "record-locks-and-flock", "extended-attributes", "splice-and-tee",
             "fifos", "chroot", "proc-fd-links-and-dev-fd", "private-file-mappings", "ofd-locks-and-copy-file-range",
             "statx", "shared-file-mappings-and-process-shared-futexes", "busybox-shell-files-and-pipelines",
             "glibc-dynamic-ls-l-root", "applet-sweep-musl-busybox", "hostile-elf-files", "no-leaks-after-workloads"]

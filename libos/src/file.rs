@@ -3,7 +3,8 @@
 //! A descriptor table maps fds to open file descriptions; descriptions are
 //! shared (with their offset and status flags) by dup and fork, tables by
 //! CLONE_FILES. When the last reference to a description goes, the LibOS
-//! releases what it holds (an inode of the file system, a pipe end).
+//! releases what it holds (an inode of the file system, a pipe end, a
+//! socket).
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::rc::{Rc, Weak};
 use core::cell::{Cell, RefCell};
@@ -103,6 +104,8 @@ pub enum FileKind {
     /// A pseudo-terminal's two sides (/dev/ptmx, /dev/pts/N).
     PtyMaster(Rc<RefCell<crate::pty::Pty>>),
     PtySlave(Rc<RefCell<crate::pty::Pty>>),
+    /// A socket (socket, socketpair, accept).
+    Socket(Rc<crate::socket::Socket>),
 }
 
 /// What an open /proc node holds.

@@ -181,6 +181,13 @@ pub struct Kernel {
     /// Pages of files mapped shared; file data goes through the `file_*`
     /// methods, which keep it and the file system in step.
     pub(crate) cache: crate::pagecache::PageCache,
+    /// AF_UNIX names and the sockets in flight in SCM_RIGHTS messages.
+    pub(crate) unix: crate::socket::unix::Names,
+    /// Descriptions waiting for [`Kernel::release_all`] (released one
+    /// after another, not recursively: in-flight descriptions may hold
+    /// sockets holding more).
+    deferred: Vec<alloc::rc::Rc<crate::file::OpenFile>>,
+    releasing: bool,
 }
 
 /// The user context that starts a program at `entry` with stack `sp`.
@@ -305,6 +312,9 @@ impl Kernel {
             retrying: BTreeSet::new(),
             shutdown: None,
             cache: crate::pagecache::PageCache::default(),
+            unix: Default::default(),
+            deferred: Vec::new(),
+            releasing: false,
         }
     }
 
@@ -365,10 +375,17 @@ impl Kernel {
         plat: &mut dyn Platform,
         f: alloc::rc::Rc<crate::file::OpenFile>,
     ) {
+        use crate::file::FileKind;
         if alloc::rc::Rc::strong_count(&f) > 1 {
+            // A socket's description that only messages in flight hold
+            // now may be part of a cycle nothing else reaches.
+            let socket = matches!(f.kind, FileKind::Socket(_));
+            drop(f);
+            if socket && !self.unix.inflight.is_empty() {
+                syscall::net::collect(self, plat);
+            }
             return;
         }
-        use crate::file::FileKind;
         // The description's flock and OFD locks go with its last reference.
         if let Some(key) = syscall::io::flock_key(&f) {
             let owner = alloc::rc::Rc::as_ptr(&f) as usize as u64;
@@ -403,8 +420,27 @@ impl Kernel {
             }
             FileKind::PtyMaster(p) => syscall::term::side_closed(self, plat, p, true),
             FileKind::PtySlave(p) => syscall::term::side_closed(self, plat, p, false),
+            FileKind::Socket(s) => syscall::net::closed(self, plat, s),
             _ => {}
         }
+    }
+
+    /// Releases descriptions one after another (those a socket's dropped
+    /// messages held), however deeply sockets in flight nest.
+    pub(crate) fn release_all(
+        &mut self,
+        plat: &mut dyn Platform,
+        files: Vec<alloc::rc::Rc<crate::file::OpenFile>>,
+    ) {
+        self.deferred.extend(files);
+        if self.releasing {
+            return;
+        }
+        self.releasing = true;
+        while let Some(f) = self.deferred.pop() {
+            self.release_file(plat, f);
+        }
+        self.releasing = false;
     }
 
     /// Whether `pid` still waits on `b` and is not being retried already:
@@ -470,7 +506,8 @@ impl Kernel {
                     b @ (Blocked::PipeRead { pipe, .. }
                     | Blocked::PipeWrite { pipe, .. }
                     | Blocked::FifoOpen { pipe, .. }
-                    | Blocked::Splice { pipe }),
+                    | Blocked::Splice { pipe }
+                    | Blocked::Socket { queue: pipe, .. }),
                 ) if pipe == id => Some((p.pid, b)),
                 State::Blocked(
                     b @ (Blocked::Poll { .. } | Blocked::Select { .. } | Blocked::EpollWait { .. }),
@@ -534,6 +571,7 @@ impl Kernel {
                     }
                 }
                 Blocked::EpollWait { .. } => self.epoll_retry(pid, b),
+                Blocked::Socket { .. } => syscall::net::retry(self, plat, pid, b, false),
                 // The FIFO's other end is open now: the open returns its fd.
                 Blocked::FifoOpen { fd, .. } => match syscall::io::file_of(self, pid, fd) {
                     Ok(f) if syscall::fs::fifo_wait(&f).is_none() => Some(Ok(fd as u64)),
@@ -1121,6 +1159,12 @@ impl Kernel {
                         ..
                     },
                 ) if d <= now => Some((p.pid, b)),
+                State::Blocked(
+                    b @ Blocked::Socket {
+                        deadline_ns: Some(d),
+                        ..
+                    },
+                ) if d <= now => Some((p.pid, b)),
                 State::Blocked(b @ (Blocked::ConsoleRead { .. } | Blocked::PipeRead { .. }))
                     if self.tty_read_deadline(p.pid, b).is_some_and(|d| d <= now) =>
                 {
@@ -1148,6 +1192,13 @@ impl Kernel {
                 Blocked::EpollWait { .. } => {
                     let r = self.epoll_retry(pid, b).unwrap_or(Ok(0));
                     self.complete_result(plat, pid, r);
+                }
+                // SO_RCVTIMEO / SO_SNDTIMEO: one last try that may not wait.
+                Blocked::Socket { .. } => {
+                    self.retrying.insert(pid);
+                    let r = syscall::net::retry(self, plat, pid, b, true);
+                    self.retrying.remove(&pid);
+                    self.complete_result(plat, pid, r.unwrap_or(Err(Errno::EAGAIN)));
                 }
                 // VTIME ran out: the read returns what is there.
                 Blocked::ConsoleRead { buf, len, .. } => {
@@ -1186,6 +1237,7 @@ impl Kernel {
             State::Blocked(Blocked::SigTimedWait { deadline_ns, .. }) => deadline_ns,
             State::Blocked(Blocked::Select { deadline_ns, .. }) => deadline_ns,
             State::Blocked(Blocked::EpollWait { deadline_ns, .. }) => deadline_ns,
+            State::Blocked(Blocked::Socket { deadline_ns, .. }) => deadline_ns,
             State::Blocked(b @ (Blocked::ConsoleRead { .. } | Blocked::PipeRead { .. })) => {
                 self.tty_read_deadline(p.pid, b)
             }
@@ -1574,6 +1626,14 @@ impl Kernel {
                     p.state = State::Running;
                     self.abandon_fifo_open(plat, t, fd);
                 }
+                // A socket call that moved bytes already returns their
+                // count before it stops (run again, it would move them twice).
+                State::Blocked(Blocked::Socket { done, .. }) if done > 0 => {
+                    p.state = State::Running;
+                    let mut regs = p.regs;
+                    regs.complete(done);
+                    self.push_action(Action::Reply { tid: t, regs });
+                }
                 State::Blocked(_) => p.state = State::Running,
                 _ => continue,
             }
@@ -1659,6 +1719,11 @@ impl Kernel {
             Blocked::Vfork { .. } => return,
             // A write interrupted after some bytes returns their count.
             Blocked::PipeWrite { done, .. } if done > 0 => regs.complete(done),
+            Blocked::Socket { done, .. } if done > 0 => regs.complete(done),
+            // A socket call without a timeout restarts under SA_RESTART.
+            Blocked::Socket {
+                deadline_ns: None, ..
+            } if act.flags & signal::SA_RESTART != 0 && act.handler > signal::SIG_IGN => {}
             Blocked::Wait4 { .. }
             | Blocked::Waitid { .. }
             | Blocked::ConsoleRead { .. }

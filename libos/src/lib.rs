@@ -18,6 +18,7 @@
 //! - [`Kernel`]: the process table and the entry points the fault handler calls:
 //!   [`Kernel::spawn`], [`Kernel::syscall`], [`Kernel::page_fault`],
 //!   [`Kernel::exception`].
+//! - [`socket`]: socket objects shared by every family, and AF_UNIX.
 //! - [`cpio`]: the newc archive holding the initial file tree.
 #![no_std]
 
@@ -36,6 +37,7 @@ pub mod process;
 pub mod procfs;
 pub mod pty;
 pub mod signal;
+pub mod socket;
 pub mod syscall;
 pub mod tty;
 

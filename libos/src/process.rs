@@ -161,6 +161,17 @@ pub enum Blocked {
     /// splice or tee until pipe `pipe` changes (input empty, output full);
     /// retried from the saved registers.
     Splice { pipe: u64 },
+    /// A socket call (accept, connect, a send or a receive, read and
+    /// write included) until wait queue `queue` changes; retried from the
+    /// saved registers. `done`: bytes a send or receive moved already;
+    /// `cred`: the credentials of what a stream receive took (SO_PASSCRED);
+    /// `deadline_ns`: SO_RCVTIMEO / SO_SNDTIMEO (EAGAIN, or the count).
+    Socket {
+        queue: u64,
+        done: u64,
+        cred: Option<crate::socket::Ucred>,
+        deadline_ns: Option<u64>,
+    },
     /// nanosleep / clock_nanosleep until the deadline.
     Sleep { deadline_ns: u64, rem: u64 },
     /// A vfork parent until its child execs or exits.

@@ -254,6 +254,7 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
                 crate::file::FileKind::Epoll(_) => "anon_inode:[eventpoll]".into(),
                 crate::file::FileKind::PtyMaster(_) => "/dev/ptmx".into(),
                 crate::file::FileKind::PtySlave(pp) => format!("/dev/pts/{}", pp.borrow().index),
+                crate::file::FileKind::Socket(s) => format!("socket:[{}]", s.id),
             }))
         }
         _ => Err(Errno::ENOENT),

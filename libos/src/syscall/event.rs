@@ -253,6 +253,7 @@ fn generation(k: &Kernel, f: &OpenFile) -> u64 {
         FileKind::EventFd(e) => e.borrow().generation,
         FileKind::PtyMaster(p) | FileKind::PtySlave(p) => p.borrow().generation,
         FileKind::Console => k.tty.generation,
+        FileKind::Socket(s) => s.generation.get(),
         _ => 0,
     }
 }

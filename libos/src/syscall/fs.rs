@@ -36,6 +36,41 @@ pub(crate) fn resolve_user_path(
     k.fs.resolve_in(proc_root(k, pid), base, &path, follow)
 }
 
+/// Resolves `path` (not from user memory: a socket's name) from `pid`'s
+/// working directory, inside its root.
+pub(crate) fn resolve_path(k: &Kernel, pid: Pid, path: &str, follow: bool) -> Result<Ino, Errno> {
+    let base = base_dir(k, pid, g::AT_FDCWD, path)?;
+    k.fs.resolve_in(proc_root(k, pid), base, path, follow)
+}
+
+/// Makes a node of `kind` at `path` (a socket's name: bind), with `perm`
+/// less the umask. EEXIST when something is there already.
+pub(crate) fn make_node(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    path: &str,
+    kind: Kind,
+    perm: u32,
+) -> Result<Ino, Errno> {
+    let base = base_dir(k, pid, g::AT_FDCWD, path)?;
+    let (dir, name) = k.fs.resolve_parent_in(proc_root(k, pid), base, path)?;
+    let umask = k.procs.get(&pid).map(|p| p.umask).unwrap_or(0o022);
+    let t = now(plat);
+    k.fs.create(dir, &name, kind, perm & !umask & 0o7777, 0, 0, t)
+}
+
+/// Removes the node at `path` again (a bind that failed after making it).
+pub(crate) fn remove_node(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, path: &str) {
+    let Ok(base) = base_dir(k, pid, g::AT_FDCWD, path) else {
+        return;
+    };
+    if let Ok((dir, name)) = k.fs.resolve_parent_in(proc_root(k, pid), base, path) {
+        let t = now(plat);
+        let _ = k.fs.unlink(dir, &name, t);
+    }
+}
+
 /// The root directory of `pid` (chroot).
 fn proc_root(k: &Kernel, pid: Pid) -> Ino {
     k.procs.get(&pid).map_or(k.fs.root(), |p| p.root)
@@ -359,10 +394,11 @@ fn reopen_fd(
         | FileKind::Random) => k.clone(),
         FileKind::Proc(c) if flags & 3 == 0 => FileKind::Proc(c.clone()),
         FileKind::Proc(_) => return Err(Errno::EACCES),
-        // Anonymous inodes and a pty's master cannot be opened again.
-        FileKind::EventFd(_) | FileKind::Epoll(_) | FileKind::PtyMaster(_) => {
-            return Err(Errno::ENXIO)
-        }
+        // Anonymous inodes, a pty's master and sockets cannot be opened again.
+        FileKind::EventFd(_)
+        | FileKind::Epoll(_)
+        | FileKind::PtyMaster(_)
+        | FileKind::Socket(_) => return Err(Errno::ENXIO),
     };
     let file = OpenFile::new(
         kind,

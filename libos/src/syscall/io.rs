@@ -164,6 +164,8 @@ pub(crate) fn read_now(
             r
         }
         FileKind::Epoll(_) => Err(Errno::EINVAL),
+        // Sockets are read through the socket layer (sys_read routes them).
+        FileKind::Socket(_) => Err(Errno::EINVAL),
         FileKind::PtySlave(p) => {
             let (ready, hung_up) = {
                 let p = p.borrow();
@@ -275,7 +277,7 @@ pub(crate) fn write_more(
         }
         FileKind::Full => Err(Errno::ENOSPC),
         FileKind::Proc(_) => Err(Errno::EACCES),
-        FileKind::Epoll(_) => Err(Errno::EINVAL),
+        FileKind::Epoll(_) | FileKind::Socket(_) => Err(Errno::EINVAL),
         FileKind::PtyMaster(p) => {
             let p = p.clone();
             p.borrow_mut().tty.last_input_ns = plat.monotonic_ns();
@@ -541,11 +543,17 @@ pub fn sys_read(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRe
     if let Some(res) = super::term::rw_check(k, plat, pid, r.rdi as i32, false, r) {
         return res;
     }
+    if let Some(res) = super::net::sock_io(k, plat, pid, r) {
+        return res;
+    }
     do_read(k, plat, pid, r.rdi as i32, r.rsi, r.rdx)
 }
 
 pub fn sys_write(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     if let Some(res) = super::term::rw_check(k, plat, pid, r.rdi as i32, true, r) {
+        return res;
+    }
+    if let Some(res) = super::net::sock_io(k, plat, pid, r) {
         return res;
     }
     do_write(k, plat, pid, r.rdi as i32, r.rsi, r.rdx)
@@ -568,6 +576,9 @@ fn iovecs(k: &Kernel, pid: Pid, addr: u64, count: u64) -> Result<Vec<Iovec>, Err
 pub fn sys_readv(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let fd = r.rdi as i32;
     if let Some(res) = super::term::rw_check(k, plat, pid, fd, false, r) {
+        return res;
+    }
+    if let Some(res) = super::net::sock_io(k, plat, pid, r) {
         return res;
     }
     let iov = match iovecs(k, pid, r.rsi, r.rdx) {
@@ -605,6 +616,9 @@ pub fn sys_readv(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
 pub fn sys_writev(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let fd = r.rdi as i32;
     if let Some(res) = super::term::rw_check(k, plat, pid, fd, true, r) {
+        return res;
+    }
+    if let Some(res) = super::net::sock_io(k, plat, pid, r) {
         return res;
     }
     let iov = match iovecs(k, pid, r.rsi, r.rdx) {
@@ -837,6 +851,7 @@ pub(crate) fn file_stat(k: &Kernel, f: &OpenFile) -> Result<selkie_fs::Stat, Err
             kind: Kind::File,
             ..dev(0, 0o600)
         },
+        FileKind::Socket(s) => super::net::stat(s),
     })
 }
 
@@ -871,6 +886,10 @@ pub fn sys_ioctl(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
             let n = p.borrow().buf.len() as u32;
             copy_out(k, pid, arg, &n.to_le_bytes()).map(|_| 0)
         }
+        (FileKind::Socket(s), req) => match super::net::ioctl(k, pid, s, req, arg) {
+            Some(r) => r,
+            None => Err(Errno::ENOTTY),
+        },
         _ => match super::term::Term::of(&f) {
             Some((term, master)) => return super::term::ioctl(k, plat, pid, term, master, r),
             None => Err(Errno::ENOTTY),
@@ -923,6 +942,7 @@ pub(crate) fn readiness(k: &Kernel, f: &OpenFile, events: u32) -> u32 {
             }
             ev
         }
+        FileKind::Socket(s) => super::net::poll(s, events),
         FileKind::Epoll(ep) => {
             if super::event::epoll_has_ready(k, ep) {
                 events & r
@@ -1369,6 +1389,8 @@ pub(crate) fn flock_key(f: &OpenFile) -> Option<u64> {
         FileKind::Inode(ino) => Some(*ino),
         // A FIFO locks as its inode does.
         FileKind::Pipe(p) => Some(p.borrow().fifo.unwrap_or(1 << 63 | p.borrow().id)),
+        // Pipes and sockets share one space of ids.
+        FileKind::Socket(s) => Some(1 << 63 | s.id),
         _ => None,
     }
 }

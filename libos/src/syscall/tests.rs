@@ -18,7 +18,7 @@ const RW: Perms = Perms {
 };
 
 /// A kernel with pid 1 owning one RW page at 0x10000 and a heap start.
-fn setup() -> (Kernel, TestPlatform) {
+pub(super) fn setup() -> (Kernel, TestPlatform) {
     let mut k = test_kernel(Vec::new());
     k.alloc_pid();
     let p = Process::new(1, 0, Box::new(MemSpace::default()), "/bin/test".into());
@@ -37,7 +37,12 @@ fn setup() -> (Kernel, TestPlatform) {
     (k, TestPlatform::default())
 }
 
-fn call(k: &mut Kernel, plat: &mut TestPlatform, nr: u32, args: [u64; 6]) -> Result<u64, Errno> {
+pub(super) fn call(
+    k: &mut Kernel,
+    plat: &mut TestPlatform,
+    nr: u32,
+    args: [u64; 6],
+) -> Result<u64, Errno> {
     let mut r = SyscallRegs {
         rax: nr as u64,
         rdi: args[0],
@@ -57,12 +62,12 @@ fn call(k: &mut Kernel, plat: &mut TestPlatform, nr: u32, args: [u64; 6]) -> Res
     }
 }
 
-fn poke(k: &mut Kernel, addr: u64, data: &[u8]) {
+pub(super) fn poke(k: &mut Kernel, addr: u64, data: &[u8]) {
     let p = k.process(1).unwrap();
     p.vm().copy_out(addr, data).unwrap();
 }
 
-fn peek(k: &mut Kernel, addr: u64, buf: &mut [u8]) {
+pub(super) fn peek(k: &mut Kernel, addr: u64, buf: &mut [u8]) {
     let p = k.process(1).unwrap();
     p.vm().copy_in(addr, buf).unwrap();
 }
@@ -452,7 +457,7 @@ fn poll_reports_console_readiness() {
     );
 }
 
-fn raw(
+pub(super) fn raw(
     k: &mut Kernel,
     plat: &mut TestPlatform,
     pid: u32,

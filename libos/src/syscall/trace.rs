@@ -46,6 +46,12 @@ pub(crate) enum Arg {
     Clone,
     /// An argv/envp array of strings.
     Argv,
+    /// A socket address whose length is argument `n`.
+    Addr(usize),
+    /// A socket family (AF_*).
+    Family,
+    /// A socket type with SOCK_NONBLOCK and SOCK_CLOEXEC.
+    SockType,
 }
 
 use Arg::*;
@@ -118,6 +124,16 @@ pub(crate) fn kinds(nr: u32) -> Option<&'static [Arg]> {
         g::__NR_clock_gettime | g::__NR_clock_getres => &[Int, Hex],
         g::__NR_alarm => &[Int],
         g::__NR_umask => &[Mode],
+        g::__NR_socket => &[Family, SockType, Int],
+        g::__NR_socketpair => &[Family, SockType, Int, Hex],
+        g::__NR_bind | g::__NR_connect => &[Fd, Addr(2), Int],
+        g::__NR_listen | g::__NR_shutdown => &[Fd, Int],
+        g::__NR_accept | g::__NR_getsockname | g::__NR_getpeername => &[Fd, Hex, Hex],
+        g::__NR_accept4 => &[Fd, Hex, Hex, SockType],
+        g::__NR_sendto => &[Fd, Buf(2), Int, Hex, Addr(5), Int],
+        g::__NR_recvfrom => &[Fd, OutBuf, Int, Hex, Hex, Hex],
+        g::__NR_sendmsg | g::__NR_recvmsg => &[Fd, Hex, Hex],
+        g::__NR_setsockopt | g::__NR_getsockopt => &[Fd, Int, Int, Hex, Hex],
         _ => return None,
     })
 }
@@ -133,6 +149,7 @@ pub(crate) fn arguments(p: &Process, nr: u64, a: &[u64; 6]) -> Vec<Option<String
         .map(|(i, k)| match k {
             OutBuf => None,
             Buf(len) => Some(buffer(p, a[i], a[*len] as usize)),
+            Addr(len) => Some(sockaddr(p, a[i], a[*len] as usize)),
             k => Some(render(p, *k, a[i])),
         })
         .collect()
@@ -177,7 +194,33 @@ pub(crate) fn result(nr: u64, r: &Result<u64, Errno>) -> String {
 fn render(p: &Process, k: Arg, v: u64) -> String {
     match k {
         Int => format!("{}", v as i64),
-        Hex | Buf(_) | OutBuf => format!("{v:#x}"),
+        Hex | Buf(_) | OutBuf | Addr(_) => format!("{v:#x}"),
+        Family => family(v),
+        SockType => {
+            let mut s = match v as u32 & crate::socket::SOCK_TYPE_MASK {
+                1 => "SOCK_STREAM".into(),
+                2 => "SOCK_DGRAM".into(),
+                3 => "SOCK_RAW".into(),
+                5 => "SOCK_SEQPACKET".into(),
+                0 => String::new(),
+                t => format!("{t}"),
+            };
+            for (bit, name) in [
+                (g::O_NONBLOCK, "SOCK_NONBLOCK"),
+                (g::O_CLOEXEC, "SOCK_CLOEXEC"),
+            ] {
+                if v as u32 & bit != 0 {
+                    if !s.is_empty() {
+                        s.push('|');
+                    }
+                    s.push_str(name);
+                }
+            }
+            if s.is_empty() {
+                s.push('0');
+            }
+            s
+        }
         Fd if v as i32 == g::AT_FDCWD => "AT_FDCWD".into(),
         Fd => format!("{}", v as i32),
         Str => match p.vm().read_cstring(v, 4096) {
@@ -237,6 +280,43 @@ fn quoted(s: &[u8], max: usize) -> String {
         out.push_str("...");
     }
     out
+}
+
+fn family(v: u64) -> String {
+    use linux_raw_sys::net as n;
+    match v as u32 {
+        n::AF_UNSPEC => "AF_UNSPEC".into(),
+        n::AF_UNIX => "AF_UNIX".into(),
+        n::AF_INET => "AF_INET".into(),
+        n::AF_INET6 => "AF_INET6".into(),
+        n::AF_NETLINK => "AF_NETLINK".into(),
+        f => format!("{f}"),
+    }
+}
+
+/// A socket address of `len` bytes as strace shows it:
+/// `{sa_family=AF_UNIX, sun_path="/tmp/s"}`, an abstract name with `@`.
+fn sockaddr(p: &Process, addr: u64, len: usize) -> String {
+    if addr == 0 || !(2..=crate::socket::SOCKADDR_MAX).contains(&len) {
+        return format!("{addr:#x}");
+    }
+    let mut b = alloc::vec![0u8; len];
+    if p.vm().copy_in(addr, &mut b).is_err() {
+        return format!("{addr:#x}");
+    }
+    let fam = u16::from_le_bytes([b[0], b[1]]);
+    let mut s = format!("{{sa_family={}", family(fam as u64));
+    if fam == linux_raw_sys::net::AF_UNIX as u16 && len > 2 {
+        let path = &b[2..];
+        if path[0] == 0 {
+            let _ = write!(s, ", sun_path=@{}", quoted(&path[1..], 108));
+        } else {
+            let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
+            let _ = write!(s, ", sun_path={}", quoted(&path[..end], 108));
+        }
+    }
+    s.push('}');
+    s
 }
 
 /// The first bytes of a user buffer of `len` bytes.

@@ -188,6 +188,11 @@ pub struct Kernel {
     /// sockets holding more).
     deferred: Vec<alloc::rc::Rc<crate::file::OpenFile>>,
     releasing: bool,
+    /// The TCP/IP stack behind AF_INET sockets, when the machine has a
+    /// network (linked in, or a client of the net service task).
+    pub(crate) net: Option<Box<dyn selkie_net::Net>>,
+    /// When the stack wants its next poll (monotonic ns).
+    net_deadline: Option<u64>,
 }
 
 /// The user context that starts a program at `entry` with stack `sp`.
@@ -315,6 +320,8 @@ impl Kernel {
             unix: Default::default(),
             deferred: Vec::new(),
             releasing: false,
+            net: None,
+            net_deadline: None,
         }
     }
 
@@ -1102,6 +1109,9 @@ impl Kernel {
     /// The timer fired (or time passed): ends expired sleeps and poll timeouts.
     pub fn tick(&mut self, plat: &mut dyn Platform) {
         let now = plat.monotonic_ns();
+        if self.net_deadline.is_some_and(|d| d <= now) {
+            self.net_poll(plat);
+        }
         let alarms: Vec<Pid> = self
             .procs
             .values()
@@ -1229,6 +1239,27 @@ impl Kernel {
     }
 
     /// The earliest sleep or poll deadline (monotonic ns), for the timer.
+    /// Installs the TCP/IP stack (the root task does, when there is a
+    /// network card).
+    pub fn set_net(&mut self, net: Box<dyn selkie_net::Net>) {
+        self.net = Some(net);
+    }
+
+    /// Lets the stack work (frames came in, or its deadline came) and wakes
+    /// the threads waiting on the sockets that changed.
+    pub fn net_poll(&mut self, plat: &mut dyn Platform) {
+        let Some(net) = self.net.as_mut() else {
+            return;
+        };
+        let now_ms = plat.monotonic_ns() / 1_000_000;
+        self.net_deadline = net.poll(now_ms).map(|ms| ms.saturating_mul(1_000_000));
+        let changed = net.take_changed();
+        self.net_changed(plat, &changed);
+    }
+
+    /// The sockets of the stack whose readiness changed.
+    fn net_changed(&mut self, _plat: &mut dyn Platform, _ids: &[selkie_net::SocketId]) {}
+
     pub fn next_deadline(&self) -> Option<u64> {
         let waits = self.procs.values().filter_map(|p| match p.state {
             State::Blocked(Blocked::Sleep { deadline_ns, .. }) => Some(deadline_ns),
@@ -1248,7 +1279,7 @@ impl Kernel {
             .values()
             .filter(|p| !p.is_zombie())
             .filter_map(|p| p.alarm.map(|(d, _)| d));
-        waits.chain(alarms).min()
+        waits.chain(alarms).chain(self.net_deadline).min()
     }
 
     /// Ends the wait of blocked `pid` with return value `ret`.

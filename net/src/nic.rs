@@ -13,7 +13,7 @@
 //! - a receive token takes a frame from a local queue, refilled with one
 //!   Call that fetches what the driver holds, up to a buffer's worth; the
 //!   queue is refilled only after the driver said frames came in
-//!   ([`RemoteNic::frames_arrived`]) or while the last fetch came back full,
+//!   ([`NicLink::take_announced`]) or while the last fetch came back full,
 //!   so an idle poll costs no Call.
 //!
 //! # Batches
@@ -39,6 +39,9 @@ pub trait NicLink {
     /// Fetches the frames the driver holds into `out`, up to one buffer's
     /// worth; returns true when there may be more.
     fn fetch(&mut self, out: &mut VecDeque<Vec<u8>>) -> bool;
+    /// Whether the driver announced frames since the last call (its signal
+    /// reaches whoever waits for it, who records it where this can see it).
+    fn take_announced(&mut self) -> bool;
 }
 
 /// Packs frames from `frames` into `buf` while they fit; returns the bytes
@@ -77,8 +80,8 @@ pub fn decode_batch(mut buf: &[u8]) -> impl Iterator<Item = &[u8]> {
 pub struct RemoteNic<L: NicLink> {
     link: L,
     rx: VecDeque<Vec<u8>>,
-    /// Frames may be waiting at the driver.
-    pending: bool,
+    /// The last fetch came back full: more may be waiting.
+    more: bool,
 }
 
 impl<L: NicLink> RemoteNic<L> {
@@ -87,13 +90,8 @@ impl<L: NicLink> RemoteNic<L> {
             link,
             rx: VecDeque::new(),
             // Whatever came in before the stack started.
-            pending: true,
+            more: true,
         }
-    }
-
-    /// The driver said frames came in.
-    pub fn frames_arrived(&mut self) {
-        self.pending = true;
     }
 
     pub fn link(&mut self) -> &mut L {
@@ -101,8 +99,8 @@ impl<L: NicLink> RemoteNic<L> {
     }
 
     fn next_frame(&mut self) -> Option<Vec<u8>> {
-        if self.rx.is_empty() && self.pending {
-            self.pending = self.link.fetch(&mut self.rx);
+        if self.rx.is_empty() && (self.link.take_announced() || self.more) {
+            self.more = self.link.fetch(&mut self.rx);
         }
         self.rx.pop_front()
     }
@@ -183,6 +181,7 @@ mod tests {
         sent: Vec<Vec<u8>>,
         fetches: usize,
         per_fetch: usize,
+        announced: bool,
     }
 
     impl NicLink for Fake {
@@ -200,6 +199,9 @@ mod tests {
             }
             !self.held.is_empty()
         }
+        fn take_announced(&mut self) -> bool {
+            core::mem::take(&mut self.announced)
+        }
     }
 
     #[test]
@@ -210,6 +212,7 @@ mod tests {
             sent: Vec::new(),
             fetches: 0,
             per_fetch: 2,
+            announced: false,
         });
         let now = Instant::from_millis(0);
         let mut got = Vec::new();
@@ -222,7 +225,7 @@ mod tests {
         assert!(nic.receive(now).is_none());
         assert_eq!(nic.link().fetches, 3);
         nic.link().held.push_back(vec![9; 60]);
-        nic.frames_arrived();
+        nic.link().announced = true;
         assert!(nic.receive(now).is_some());
         assert_eq!(nic.link().fetches, 4);
         // Transmit tokens send at once.

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Build the root task (with the LibOS inside) as a static bare-metal ELF for
-# seL4, embedding build/rootfs.cpio and the fs service task (apps/fsd).
+# seL4, embedding build/rootfs.cpio and the service tasks (apps/fsd, apps/blkd,
+# apps/nicd, apps/netd).
 #   SELKIE_FS=task (default): the file system runs in the fs service task;
 #     output build/roottask.elf.
 #   SELKIE_FS=inproc: the file system is linked into the LibOS;
 #     output build/roottask-inproc.elf.
+#   SELKIE_NET=task (default): the TCP/IP stack runs in the net service task;
+#   SELKIE_NET=inproc: it is linked into the LibOS (build/roottask-netinproc.elf).
 #
 # Only the host's x86_64-unknown-linux-gnu std is installed, so both programs
 # are `#![no_std]`, `#![no_main]` for that target; their build.rs add the
@@ -16,6 +19,8 @@ export SELKIE_ROOTFS="$top/build/rootfs.cpio"
 export SELKIE_VDSO="$top/build/vdso.so"
 export SELKIE_FSD="$top/build/fsd.elf"
 export SELKIE_BLKD="$top/build/blkd.elf"
+export SELKIE_NICD="$top/build/nicd.elf"
+export SELKIE_NETD="$top/build/netd.elf"
 scripts/build-vdso.sh
 [ -f "$SELKIE_ROOTFS" ] || echo "selkie: warning: $SELKIE_ROOTFS missing, building with an empty file tree" >&2
 export RUSTFLAGS="-C relocation-model=static -C force-frame-pointers=yes"
@@ -31,20 +36,32 @@ only_loads() {
 cargo build --release -p selkie-blkd --target-dir build/target-sel4 "$@"
 cp build/target-sel4/release/selkie-blkd build/blkd.elf
 only_loads build/blkd.elf
+cargo build --release -p selkie-nicd --target-dir build/target-sel4 "$@"
+cp build/target-sel4/release/selkie-nicd build/nicd.elf
+only_loads build/nicd.elf
+# The features and the image's name: build/roottask.elf for the service
+# tasks, -inproc when the file system is linked in, -netinproc when the
+# network stack is.
+features=()
+out=build/roottask
 case "${SELKIE_FS:-task}" in
 task)
     cargo build --release -p selkie-fsd --target-dir build/target-sel4 "$@"
     cp build/target-sel4/release/selkie-fsd build/fsd.elf
-    only_loads build/fsd.elf
-    cargo build --release -p selkie-roottask --target-dir build/target-sel4 "$@"
-    out=build/roottask.elf ;;
-inproc)
-    cargo build --release -p selkie-roottask --features fs-inproc --target-dir build/target-sel4 "$@"
-    out=build/roottask-inproc.elf ;;
-*)
-    echo "selkie: SELKIE_FS must be task or inproc" >&2
-    exit 2 ;;
+    only_loads build/fsd.elf ;;
+inproc) features+=(fs-inproc); out+=-inproc ;;
+*) echo "selkie: SELKIE_FS must be task or inproc" >&2; exit 2 ;;
 esac
+case "${SELKIE_NET:-task}" in
+task)
+    cargo build --release -p selkie-netd --target-dir build/target-sel4 "$@"
+    cp build/target-sel4/release/selkie-netd build/netd.elf
+    only_loads build/netd.elf ;;
+inproc) features+=(net-inproc); out+=-netinproc ;;
+*) echo "selkie: SELKIE_NET must be task or inproc" >&2; exit 2 ;;
+esac
+out+=.elf
+cargo build --release -p selkie-roottask --features "${features[*]}" --target-dir build/target-sel4 "$@"
 cp build/target-sel4/release/selkie-roottask "$out"
 only_loads "$out"
-echo "selkie: root task ready: $out ($(stat -c %s "$out") bytes, fs: ${SELKIE_FS:-task})"
+echo "selkie: root task ready: $out ($(stat -c %s "$out") bytes, fs: ${SELKIE_FS:-task}, net: ${SELKIE_NET:-task})"

@@ -19,14 +19,32 @@ while [ $# -gt 0 ]; do
     esac
 done
 # SELKIE_FS=inproc boots the build with the file system linked into the LibOS.
-image=$top/build/roottask.elf
-[ "${SELKIE_FS:-task}" = inproc ] && image=$top/build/roottask-inproc.elf
+# SELKIE_NET=inproc boots the build with the network stack linked in.
+image=$top/build/roottask
+[ "${SELKIE_FS:-task}" = inproc ] && image+=-inproc
+[ "${SELKIE_NET:-task}" = inproc ] && image+=-netinproc
+image+=.elf
 args=(-nographic -serial mon:stdio -m "${SELKIE_MEM:-512}" -cpu qemu64,+fsgsbase,+pdpe1gb
       -kernel "$top/build/kernel32.elf" -initrd "$image"
       -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 # SELKIE_DISK=image: a virtio-blk disk (the guest mounts it on /mnt).
+# The disk sits in PCI slot 4 and the network card in slot 3, so that
+# their interrupts come on different lines (10 and 11).
 [ -n "${SELKIE_DISK:-}" ] && args+=(-drive "file=$SELKIE_DISK,if=none,format=raw,id=disk0"
-                                    -device virtio-blk-pci,drive=disk0)
+                                    -device virtio-blk-pci,drive=disk0,addr=0x4)
+# The network card: QEMU's user networking (the guest is 10.0.2.15, the
+# host 10.0.2.2, DNS 10.0.2.3). SELKIE_HOSTFWD=tcp:HOSTPORT-:GUESTPORT[,...]
+# forwards host ports (on 127.0.0.1) to the guest; SELKIE_NET=none leaves
+# the card out.
+if [ "${SELKIE_NET:-user}" != none ]; then
+    netdev="user,id=net0"
+    IFS=',' read -ra fwds <<< "${SELKIE_HOSTFWD:-}"
+    for f in "${fwds[@]}"; do
+        proto=${f%%:*}; rest=${f#*:}
+        netdev+=",hostfwd=$proto:127.0.0.1:$rest"
+    done
+    args+=(-netdev "$netdev" -device virtio-net-pci,netdev=net0,disable-modern=on,addr=0x3)
+fi
 # Tests (with a timeout) end at a guest reboot; an interactive run restarts.
 [ -n "$timeout" ] && args+=(-no-reboot)
 [ -n "$init" ] && args+=(-fw_cfg "name=opt/selkie/init,string=${init//,/,,}")

@@ -624,7 +624,7 @@ def check_disk():
                 return
             pos += 1
 
-    boot(DISK_WRITE, [r"^selkie: /dev/vda \(16 MiB, ext2\) mounted on /mnt$", r"^\s*28$", r"^selkie: halt 0$"])
+    boot(DISK_WRITE, [r"^selkie: /dev/vda \(16 MiB, ext2\) mounted on /mnt$", r"^\s*30$", r"^selkie: halt 0$"])
     fsck = subprocess.run(["e2fsck", "-fn", img], capture_output=True, text=True)
     if fsck.returncode != 0:
         problems.append(f"e2fsck -fn found the image unclean (exit {fsck.returncode}):\n{fsck.stdout}{fsck.stderr}")

@@ -1,5 +1,5 @@
 //! Links the root task as a static bare-metal ELF and embeds the rootfs
-//! archive, the vDSO and the fs service task.
+//! archive, the vDSO and the service tasks (fs, block, NIC, net).
 fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
     println!("cargo:rustc-link-arg-bins=-T{dir}/link.ld");
@@ -42,6 +42,20 @@ fn main() {
     println!("cargo:rerun-if-changed={blkd}");
     let blkd_out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("blkd.elf");
     embed(&blkd, &blkd_out);
+    // The NIC driver task (apps/nicd).
+    let nicd =
+        std::env::var("SELKIE_NICD").unwrap_or_else(|_| format!("{dir}/../../build/nicd.elf"));
+    println!("cargo:rerun-if-env-changed=SELKIE_NICD");
+    println!("cargo:rerun-if-changed={nicd}");
+    let nicd_out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("nicd.elf");
+    embed(&nicd, &nicd_out);
+    // The net service task (apps/netd), unless the stack is linked in.
+    let netd =
+        std::env::var("SELKIE_NETD").unwrap_or_else(|_| format!("{dir}/../../build/netd.elf"));
+    println!("cargo:rerun-if-env-changed=SELKIE_NETD");
+    println!("cargo:rerun-if-changed={netd}");
+    let netd_out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("netd.elf");
+    embed(&netd, &netd_out);
     let path = std::path::Path::new(&rootfs);
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("rootfs.cpio");
     if path.exists() {

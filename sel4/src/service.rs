@@ -36,6 +36,10 @@
 
 /// Slot of the endpoint the service receives its client's Calls on.
 pub const SERVICE_EP: u64 = 1;
+/// Slot of the endpoint of a service this one is the client of (the net
+/// task Calls the NIC task), whose buffers are mapped at [`PEER_REQUEST_BUF`]
+/// and [`PEER_RESPONSE_BUF`].
+pub const PEER_EP: u64 = 2;
 /// Slot of its fault handler: the supervisor's endpoint, badged.
 pub const FAULT_EP: u64 = 3;
 /// Slot of an IOPort capability (the block task's device registers).
@@ -44,6 +48,9 @@ pub const IOPORT: u64 = 4;
 pub const IRQ_HANDLER: u64 = 5;
 /// Slot of the notification that interrupt signals.
 pub const IRQ_NOTIFICATION: u64 = 6;
+/// Slot of a send capability to the client's notification (the NIC task
+/// tells its client that frames came in).
+pub const CLIENT_NOTIFICATION: u64 = 7;
 /// Radix of the service's CSpace (a CNode of 8 slots).
 pub const CSPACE_BITS: u64 = 3;
 
@@ -53,6 +60,9 @@ pub const IPC_BUFFER: u64 = 0x1000_0000;
 pub const REQUEST_BUF: u64 = 0x1001_0000;
 /// The response buffer (the service writes, the client reads).
 pub const RESPONSE_BUF: u64 = 0x1004_0000;
+/// The peer service's request and response buffers (see [`PEER_EP`]).
+pub const PEER_REQUEST_BUF: u64 = 0x1008_0000;
+pub const PEER_RESPONSE_BUF: u64 = 0x100c_0000;
 /// Pages of each shared buffer: an extended attribute (64 KiB) and its
 /// header fit in one message.
 pub const BUF_PAGES: u64 = 17;

@@ -110,3 +110,16 @@ pub fn yield_now() {
             options(nostack));
     }
 }
+
+/// Prints one byte on the kernel's console (debug kernels only).
+#[inline]
+pub fn debug_put_char(c: u8) {
+    // SAFETY: a kernel call; only the declared registers change.
+    unsafe {
+        asm!("syscall",
+            inout("rdx") seL4_SysDebugPutChar => _,
+            inout("rdi") c as u64 => _,
+            out("rcx") _, out("r11") _,
+            options(nostack));
+    }
+}

@@ -2,18 +2,15 @@
 //! the block service task (apps/blkd) for it with an IOPort capability for
 //! the device's registers only and DMA pages, and gives the LibOS a
 //! `BlockDevice` that reaches the task over IPC.
-use crate::objects::{self, DEPTH};
-use crate::task::ServiceTask;
-use crate::vspace::CachePage;
+use crate::device;
+use crate::task::{Resources, ServiceTask};
 use alloc::boxed::Box;
 use alloc::rc::Rc;
-use alloc::vec::Vec;
 use core::cell::RefCell;
 use selkie_fs::ext2::{BlockDevice, IoError};
-use selkie_libos::PageRef;
+use selkie_sel4::consts::*;
 use selkie_sel4::driver::IoPorts;
-use selkie_sel4::service::{BUF_PAGES, IOPORT, IRQ_HANDLER, IRQ_NOTIFICATION};
-use selkie_sel4::{consts::*, invoke, CPtr, CapRights};
+use selkie_sel4::service::{BUF_PAGES, DMA, IOPORT, IRQ_HANDLER, IRQ_NOTIFICATION};
 use selkie_virtio::pci;
 
 /// The block service task (built by scripts/build-roottask.sh).
@@ -36,37 +33,6 @@ pub struct Disk {
     read_only: bool,
 }
 
-/// Pages for DMA with their physical addresses: the first `RING_PAGES`
-/// physically contiguous and ascending (frames cut one after another from
-/// an untyped are contiguous; reused ones come back in any order, so a few
-/// more are taken and sorted to find a run).
-fn dma_pages() -> Option<(Vec<PageRef>, Vec<u64>)> {
-    let mut pages: Vec<(CachePage, u64)> = Vec::new();
-    for _ in 0..256 {
-        let p = CachePage::new().ok()?;
-        let paddr = invoke::page_get_address(p.cap()).ok()?;
-        pages.push((p, paddr));
-        if pages.len() < DMA_PAGES {
-            continue;
-        }
-        pages.sort_by_key(|p| p.1);
-        let start = (0..=pages.len() - RING_PAGES)
-            .find(|&i| (1..RING_PAGES).all(|k| pages[i + k].1 == pages[i].1 + 4096 * k as u64));
-        if let Some(i) = start {
-            let ring: Vec<_> = pages.drain(i..i + RING_PAGES).collect();
-            let rest = pages.drain(..DMA_PAGES - RING_PAGES);
-            // The pages not taken go back to the pool when dropped.
-            return Some(
-                ring.into_iter()
-                    .chain(rest)
-                    .map(|(p, a)| (Rc::new(p) as PageRef, a))
-                    .unzip(),
-            );
-        }
-    }
-    None
-}
-
 /// Finds a virtio-blk disk and starts its task; None without one.
 pub fn start() -> Option<Disk> {
     // Every port, through the root task's IOPort capability (PCI probing).
@@ -77,43 +43,15 @@ pub fn start() -> Option<Disk> {
         println!("selkie: disk at PCI {:?}: {what}", dev.address);
         None
     };
-    // An IOPort capability for the device's own registers.
-    let a = objects::get();
-    let Ok(ports) = a.alloc_slot() else {
-        return fail("out of cap slots");
-    };
-    let last = dev.io_base as u64 + dev.io_size.max(1) as u64 - 1;
-    if invoke::cnode_mint(
-        seL4_CapInitThreadCNode,
-        ports,
-        DEPTH,
-        seL4_CapInitThreadCNode,
-        seL4_CapIOPort,
-        DEPTH,
-        CapRights::ALL,
-        ((dev.io_base as u64) << 16) | last,
-    )
-    .is_err()
-    {
+    let Ok(ports) = device::ioport_cap(&dev) else {
         return fail("cannot make its IOPort capability");
-    }
-    let Some((dma, paddrs)) = dma_pages() else {
+    };
+    let Some((dma, paddrs)) = device::dma_pages(&[RING_PAGES], DMA_PAGES - RING_PAGES) else {
         return fail("no DMA memory");
     };
-    let mut data = Vec::new();
-    for w in [
-        dev.io_base as u64,
-        dev.io_size as u64,
-        dev.irq_line as u64,
-        paddrs.len() as u64,
-    ]
-    .into_iter()
-    .chain(paddrs)
-    {
-        data.extend_from_slice(&w.to_le_bytes());
-    }
+    let data = device::initial_data(&dev, &paddrs);
     let mut caps = alloc::vec![(IOPORT, ports)];
-    match interrupt(dev.irq_line) {
+    match device::interrupt(dev.irq_line, VECTOR, 0) {
         Ok((handler, ntfn)) => caps.extend([(IRQ_HANDLER, handler), (IRQ_NOTIFICATION, ntfn)]),
         Err(e) => println!(
             "selkie: disk: no interrupt on line {} ({e}); the disk is polled",
@@ -121,7 +59,17 @@ pub fn start() -> Option<Disk> {
         ),
     }
     let irq = (caps.len() > 1) as u64;
-    match ServiceTask::spawn("blk", BLKD, &data, &caps, &dma, [irq, 0, 0, 0]) {
+    match ServiceTask::spawn(
+        "blk",
+        BLKD,
+        &data,
+        &Resources {
+            caps: &caps,
+            maps: &[(DMA, &dma, true)],
+            bound: None,
+        },
+        [irq, 0, 0, 0],
+    ) {
         Ok((task, ready)) => Some(Disk {
             task,
             sectors: ready[0],
@@ -133,28 +81,6 @@ pub fn start() -> Option<Disk> {
 
 /// IOAPIC vector of the disk's interrupt (the console has 0, the timer 1).
 const VECTOR: u64 = 2;
-
-/// The IRQ handler of PCI interrupt line `line` (an IOAPIC pin: QEMU's PC
-/// routes PCI interrupts to ISA lines 10 and 11, level-triggered, active
-/// high, as its ACPI tables say) and a notification it signals.
-fn interrupt(line: u8) -> Result<(CPtr, CPtr), selkie_sel4::Error> {
-    let a = objects::get();
-    let ntfn = a.alloc_object(seL4_NotificationObject, 0)?;
-    let handler = a.alloc_slot()?;
-    invoke::irq_control_get_ioapic(
-        seL4_CapIRQControl,
-        seL4_CapInitThreadCNode,
-        handler,
-        DEPTH,
-        0,
-        line as u64,
-        1,
-        0,
-        VECTOR,
-    )?;
-    invoke::irq_handler_set_notification(handler, ntfn)?;
-    Ok((handler, ntfn))
-}
 
 impl Disk {
     /// Bytes on the disk.

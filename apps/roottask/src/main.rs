@@ -29,7 +29,9 @@ extern crate alloc;
 #[macro_use]
 mod console;
 mod blk;
+mod device;
 mod machine;
+mod net;
 mod objects;
 mod rt;
 mod run;

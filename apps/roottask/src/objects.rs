@@ -80,6 +80,25 @@ pub fn get() -> &'static mut ObjectAllocator {
     }
 }
 
+/// A copy of capability `cap` (an endpoint or a notification) in a new
+/// slot, with `badge`.
+pub fn mint_badged(cap: CPtr, badge: u64) -> Result<CPtr, Error> {
+    let a = get();
+    let slot = a.alloc_slot()?;
+    invoke::cnode_mint(
+        seL4_CapInitThreadCNode,
+        slot,
+        DEPTH,
+        seL4_CapInitThreadCNode,
+        cap,
+        DEPTH,
+        CapRights::ALL,
+        badge,
+    )
+    .inspect_err(|_| a.free_slot(slot))?;
+    Ok(slot)
+}
+
 /// Takes ownership of every non-device untyped and the empty slots.
 pub fn init(bi: &BootInfo) {
     let ut = bi.untyped;

@@ -47,6 +47,8 @@ const FULL_RESTORE: u64 = 2;
 /// Badges of the interrupt notification (thread badges are small numbers).
 const BADGE_CONSOLE: u64 = 1 << 62;
 const BADGE_TIMER: u64 = 1 << 61;
+/// The network (the NIC task, or the net task) has news.
+const BADGE_NET: u64 = 1 << 60;
 
 /// The root task's side of the LibOS's platform: also the TCB of every
 /// thread, for its FPU state.
@@ -254,6 +256,11 @@ struct Loop {
     threads: BTreeMap<Pid, Thread>,
     /// When each thread was last let run (for CPU-time estimates).
     resumed: BTreeMap<Pid, u64>,
+    /// Set before the LibOS polls the stack when the NIC task signalled
+    /// (the stack linked into the LibOS; see `net::Network`).
+    net_announced: Option<alloc::rc::Rc<core::cell::Cell<bool>>>,
+    /// The NIC task, when the net task is its client (kept alive here).
+    _nic: Option<crate::net::NicTask>,
 }
 
 impl Loop {
@@ -513,6 +520,12 @@ impl Loop {
     }
 
     fn interrupt(&mut self, badge: u64) {
+        if badge & BADGE_NET != 0 {
+            if let Some(a) = &self.net_announced {
+                a.set(true);
+            }
+            self.kernel.net_poll(&mut self.plat);
+        }
         if badge & BADGE_CONSOLE != 0 {
             let mut buf = [0u8; 64];
             loop {
@@ -591,7 +604,7 @@ impl Loop {
                 }
                 None => syscall::recv(self.ep),
             };
-            if badge & (BADGE_CONSOLE | BADGE_TIMER) != 0 {
+            if badge & (BADGE_CONSOLE | BADGE_TIMER | BADGE_NET) != 0 {
                 self.interrupt(badge);
                 continue;
             }
@@ -653,17 +666,7 @@ fn write_all_registers(tcb: CPtr, r: &SyscallRegs, fs_base: u64) {
 fn setup_irq(ntfn: CPtr, pin: u64, vector: u64, badge: u64) -> Result<CPtr, selkie_sel4::Error> {
     let a = objects::get();
     let handler = a.alloc_slot()?;
-    let badged = a.alloc_slot()?;
-    invoke::cnode_mint(
-        seL4_CapInitThreadCNode,
-        badged,
-        DEPTH,
-        seL4_CapInitThreadCNode,
-        ntfn,
-        DEPTH,
-        CapRights::ALL,
-        badge,
-    )?;
+    let badged = objects::mint_badged(ntfn, badge)?;
     // ISA interrupts: edge-triggered, active high.
     invoke::irq_control_get_ioapic(
         seL4_CapIRQControl,
@@ -680,15 +683,16 @@ fn setup_irq(ntfn: CPtr, pin: u64, vector: u64, badge: u64) -> Result<CPtr, selk
     Ok(handler)
 }
 
-fn setup_interrupts() {
+/// The root task's interrupt notification (bound to it), when it has one.
+fn setup_interrupts() -> Option<CPtr> {
     let a = objects::get();
     let Ok(ntfn) = a.alloc_object(seL4_NotificationObject, 0) else {
         println!("selkie: no memory for the interrupt notification");
-        return;
+        return None;
     };
     if let Err(e) = invoke::tcb_bind_notification(seL4_CapInitThreadTCB, ntfn) {
         println!("selkie: cannot bind the interrupt notification: {e}");
-        return;
+        return None;
     }
     // COM1 is ISA IRQ 4; the PIT is ISA IRQ 0, wired to IOAPIC pin 2.
     match setup_irq(ntfn, 4, 0, BADGE_CONSOLE) {
@@ -699,6 +703,7 @@ fn setup_interrupts() {
         Ok(h) => machine::enable_timer(h),
         Err(e) => println!("selkie: timer IRQ unavailable ({e}); sleeping polls the clock"),
     }
+    Some(ntfn)
 }
 
 /// The LibOS over a tmpfs linked into the root task (`fs-inproc` builds).
@@ -718,8 +723,7 @@ fn make_kernel() -> Result<(Kernel, Option<FsHeld>), String> {
         "fs",
         FSD,
         ROOTFS,
-        &[],
-        &[],
+        &crate::task::Resources::default(),
         [machine::fs_fault_injection(), 0, 0, 0],
     )?;
     let held = task.held_handle();
@@ -745,7 +749,7 @@ fn held_outside_fs(fs: &Option<FsHeld>) -> objects::Held {
 }
 
 pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
-    setup_interrupts();
+    let ntfn = setup_interrupts();
     let ep = match objects::get().alloc_object(seL4_EndpointObject, 0) {
         Ok(ep) => ep,
         Err(e) => {
@@ -769,7 +773,19 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         ep,
         threads: BTreeMap::new(),
         resumed: BTreeMap::new(),
+        net_announced: None,
+        _nic: None,
     };
+    // The network, when there is a card.
+    if let Some(n) = ntfn
+        .and_then(|n| objects::mint_badged(n, BADGE_NET).ok())
+        .and_then(crate::net::network)
+    {
+        lp.kernel.set_net(n.net);
+        lp.net_announced = n.announced;
+        lp._nic = n.nic;
+        lp.kernel.net_poll(&mut lp.plat);
+    }
     // The disk, when there is one, on /mnt.
     if let Some(disk) = crate::blk::start() {
         let size = disk.size();

@@ -14,6 +14,18 @@ use selkie_sel4::ipc::MessageInfo;
 use selkie_sel4::service::*;
 use selkie_sel4::{consts::*, invoke, syscall, CPtr, CapRights};
 
+/// What a service task gets besides its image and initial data.
+#[derive(Default)]
+pub struct Resources<'a> {
+    /// Capabilities copied into its CSpace: (slot, the root task's cap).
+    pub caps: &'a [(u64, CPtr)],
+    /// Pages mapped one after another from an address, writable or not
+    /// (device DMA pages, another service's buffers).
+    pub maps: &'a [(u64, &'a [PageRef], bool)],
+    /// A notification bound to its TCB (its Recv also returns its signals).
+    pub bound: Option<CPtr>,
+}
+
 /// A service task: its objects and the root task's ends of its buffers.
 pub struct ServiceTask {
     /// Its name in messages ("fs", "blk").
@@ -59,16 +71,14 @@ fn shared_pages(space: &mut ChildSpace, at: u64, perms: Perms) -> Result<Vec<Pag
 
 impl ServiceTask {
     /// Builds the task `name` from `elf`: the bytes `initrd` mapped for it
-    /// to read at start, `caps` copied into its CSpace (slot, cap), `dma`
-    /// pages mapped from `DMA` on. Calls it with START and `start` and
-    /// waits until it answers READY; returns it and READY's message
-    /// registers.
+    /// to read at start and what `res` gives it. Calls it with START and
+    /// `start` and waits until it answers READY; returns it and READY's
+    /// message registers.
     pub fn spawn(
         name: &'static str,
         elf: &[u8],
         initrd: &[u8],
-        caps: &[(u64, CPtr)],
-        dma: &[PageRef],
+        res: &Resources<'_>,
         start: syscall::Mrs,
     ) -> Result<(ServiceTask, syscall::Mrs), String> {
         let a = objects::get();
@@ -110,8 +120,13 @@ impl ServiceTask {
         let ipc_cap = ipc.cap();
         let ipc: PageRef = Rc::new(ipc);
         space.map_page(IPC_BUFFER, &ipc, RW).map_err(oom)?;
-        for (i, p) in dma.iter().enumerate() {
-            space.map_page(DMA + i as u64 * PAGE, p, RW).map_err(oom)?;
+        for &(at, pages, writable) in res.maps {
+            for (i, p) in pages.iter().enumerate() {
+                let perms = if writable { RW } else { RO };
+                space
+                    .map_page(at + i as u64 * PAGE, p, perms)
+                    .map_err(oom)?;
+            }
         }
         let request = shared_pages(&mut space, REQUEST_BUF, RO)?;
         let response = shared_pages(&mut space, RESPONSE_BUF, RW)?;
@@ -140,7 +155,7 @@ impl ServiceTask {
             )
             .map_err(sel4)?;
         }
-        for &(slot, cap) in caps {
+        for &(slot, cap) in res.caps {
             invoke::cnode_copy(
                 cnode,
                 slot,
@@ -156,6 +171,10 @@ impl ServiceTask {
             tcb, FAULT_EP, cnode, GUARD, space.pml4, 0, IPC_BUFFER, ipc_cap,
         )
         .and_then(|_| invoke::tcb_set_priority(tcb, SERVICE_PRIORITY))
+        .and_then(|_| match res.bound {
+            Some(ntfn) => invoke::tcb_bind_notification(tcb, ntfn),
+            None => Ok(()),
+        })
         .map_err(sel4)?;
         let mut regs = [0u64; 19];
         regs[0] = plan.entry;
@@ -300,6 +319,13 @@ impl ServiceTask {
             self.name
         );
         selkie_fsproto::Dead
+    }
+
+    /// The endpoint clients Call and the pages of its request and response
+    /// buffers (for a service that is another's client).
+    #[cfg_attr(feature = "net-inproc", allow(dead_code))]
+    pub fn endpoint_and_buffers(&self) -> (CPtr, &[PageRef], &[PageRef]) {
+        (self.ep, &self.request, &self.response)
     }
 
     /// Reads the start of the response buffer.

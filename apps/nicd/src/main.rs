@@ -1,0 +1,196 @@
+//! Selkie's NIC driver task: the legacy virtio-net driver (`selkie-virtio`)
+//! in a seL4 task of its own, moving Ethernet frames for its client (the
+//! net service task, or the LibOS when the network stack is linked into
+//! it) over IPC, the frames in the shared buffers as batches
+//! (`selkie_net::nic`; `selkie_sel4::service` lays the task out).
+//!
+//! The root task finds the device on the PCI bus, enables it, and gives
+//! this task an IOPort capability for the device's registers only, the IRQ
+//! handler of its interrupt line with a notification bound to the task,
+//! a capability to signal its client, and DMA pages: two runs of three
+//! physically contiguous ones for the rings, then single ones for the
+//! frame buffers. Their physical addresses, the register ports and the
+//! interrupt line come in the initial data at `INITRD`, as u64 words:
+//! `[io_base, io_size, irq_line, pages, paddr...]`.
+//!
+//! The first Call is START, answered READY `[mac]` (the MAC address in the
+//! low 48 bits, first byte lowest). Requests (label REQUEST):
+//!
+//! - `[len, SEND]`: the request buffer holds a batch of `len` bytes; the
+//!   answer is `[0, sent]`, the frames the device took (it stops at the
+//!   first it has no room for);
+//! - `[0, FETCH]`: the answer `[len, count, more]` puts a batch of the frames
+//!   received since the last FETCH into the response buffer, as many as fit,
+//!   and says whether more are waiting.
+//!
+//! Between Calls the task waits on its endpoint, and its interrupt arrives
+//! there too (the notification is bound to its TCB): it acknowledges the
+//! device and, when frames came in, signals its client, which then FETCHes.
+#![no_std]
+#![no_main]
+#![allow(unsafe_code)]
+
+extern crate alloc;
+
+use buddy_system_allocator::LockedHeap;
+use core::arch::global_asm;
+use selkie_net::nic::{decode_batch, MAX_FRAME};
+use selkie_sel4::driver::{DmaMem, DmaPool, IoPorts};
+use selkie_sel4::ipc::MessageInfo;
+use selkie_sel4::service::*;
+use selkie_sel4::{invoke, syscall};
+use selkie_virtio::net::VirtioNet;
+use selkie_virtio::pci::PciDevice;
+
+global_asm!(
+    r#"
+    .section .text._start, "ax"
+    .global _start
+_start:
+    call {entry}
+    ud2
+    "#,
+    entry = sym rust_start,
+);
+
+const BUF: usize = (BUF_PAGES * 4096) as usize;
+
+/// Request operations.
+const SEND: u64 = 1;
+const FETCH: u64 = 2;
+
+extern "C" fn rust_start(
+    data_len: u64,
+    magic: u64,
+    label: u64,
+    _: u64,
+    word0: u64,
+    word1: u64,
+) -> ! {
+    if magic == FAULT_MAGIC {
+        selkie_sel4::rt::service_fault_exit(label, word0, word1);
+    }
+    // SAFETY: the root task maps our IPC buffer there before we start.
+    unsafe { selkie_sel4::ipc::set_ipc_buffer(IPC_BUFFER as *mut _) };
+    init_heap();
+    // The first Call (START).
+    let _ = syscall::recv(SERVICE_EP);
+    // SAFETY: the root task maps `data_len` bytes of u64 words at INITRD.
+    let words = unsafe { core::slice::from_raw_parts(INITRD as *const u64, data_len as usize / 8) };
+    let [io_base, io_size, irq_line, pages, ref paddrs @ ..] = *words else {
+        panic!("the initial data is {data_len} bytes, too short");
+    };
+    let dev = PciDevice {
+        address: selkie_virtio::pci::Address {
+            bus: 0,
+            device: 0,
+            function: 0,
+        },
+        io_base: io_base as u16,
+        io_size: io_size as u16,
+        irq_line: irq_line as u8,
+        irq_pin: 1,
+    };
+    let paddrs = &paddrs[..(pages as usize).min(paddrs.len())];
+    // SAFETY: the root task mapped these pages from DMA, for this task alone.
+    let mut pool = unsafe { DmaPool::new(DMA as usize, paddrs) };
+    let mut net = match VirtioNet::new(IoPorts(IOPORT), &dev, &mut pool, Default::default()) {
+        Ok(n) => n,
+        Err(e) => panic!("virtio-net does not start: {e:?}"),
+    };
+    let mac = net
+        .mac()
+        .iter()
+        .enumerate()
+        .fold(0u64, |m, (i, &b)| m | (b as u64) << (8 * i));
+    // Interrupts start masked.
+    let _ = invoke::irq_handler_ack(IRQ_HANDLER);
+    let mut answer = Some((READY, [mac, 0, 0, 0]));
+    loop {
+        let (badge, info, mrs) = match answer.take() {
+            Some((label, mrs)) => {
+                syscall::reply_recv(SERVICE_EP, MessageInfo::new(label, 0, 0, 4), mrs)
+            }
+            None => syscall::recv(SERVICE_EP),
+        };
+        if badge != 0 {
+            // The device's interrupt (the bound notification).
+            net.handle_irq();
+            let _ = invoke::irq_handler_ack(IRQ_HANDLER);
+            if net.can_receive() {
+                syscall::send(CLIENT_NOTIFICATION, MessageInfo::new(0, 0, 0, 0), [0; 4]);
+            }
+            continue;
+        }
+        answer = Some(match (info.label(), mrs[1]) {
+            (REQUEST, SEND) => (RESPONSE, [0, send(&mut net, mrs[0] as usize), 0, 0]),
+            (REQUEST, FETCH) => {
+                let (len, count) = fetch(&mut net);
+                (RESPONSE, [len as u64, count, net.can_receive() as u64, 0])
+            }
+            _ => (RESPONSE, [0, 0, 0, 0]),
+        });
+    }
+}
+
+/// Hands the frames of the request buffer's batch to the device; the count
+/// it took.
+fn send(net: &mut VirtioNet<IoPorts, DmaMem>, len: usize) -> u64 {
+    // SAFETY: the request buffer is mapped read-only; the client does not
+    // touch it while we serve.
+    let batch = unsafe { core::slice::from_raw_parts(REQUEST_BUF as *const u8, len.min(BUF)) };
+    let mut sent = 0;
+    for frame in decode_batch(batch) {
+        match net.transmit(frame.len(), |b| b.copy_from_slice(frame)) {
+            Ok(()) => sent += 1,
+            // Too long or empty: dropped, as the device would.
+            Err(selkie_virtio::NetError::TooLong | selkie_virtio::NetError::Empty) => sent += 1,
+            Err(selkie_virtio::NetError::Full) => break,
+        }
+    }
+    sent
+}
+
+/// Moves received frames into the response buffer as a batch: its length
+/// and the frame count.
+fn fetch(net: &mut VirtioNet<IoPorts, DmaMem>) -> (usize, u64) {
+    // SAFETY: the response buffer is mapped writable; the client reads it
+    // only after our answer.
+    let out = unsafe { core::slice::from_raw_parts_mut(RESPONSE_BUF as *mut u8, BUF) };
+    let (mut at, mut count) = (0, 0);
+    while out.len() - at >= 2 + MAX_FRAME {
+        let slot: &mut [u8; MAX_FRAME] = (&mut out[at + 2..at + 2 + MAX_FRAME])
+            .try_into()
+            .expect("a slot of MAX_FRAME bytes");
+        let Some(n) = net.receive_into(slot) else {
+            break;
+        };
+        out[at..at + 2].copy_from_slice(&(n as u16).to_le_bytes());
+        at += 2 + n;
+        count += 1;
+    }
+    (at, count)
+}
+
+/// A small fixed heap: the driver's bookkeeping only (its client cannot
+/// map pages for it).
+const HEAP_SIZE: usize = 256 << 10;
+#[repr(align(4096))]
+#[allow(dead_code)]
+struct Arena([u8; HEAP_SIZE]);
+static mut ARENA: Arena = Arena([0; HEAP_SIZE]);
+#[global_allocator]
+static HEAP: LockedHeap<24> = LockedHeap::empty();
+
+fn init_heap() {
+    // SAFETY: called once before any allocation; the arena is only used here.
+    unsafe {
+        HEAP.lock()
+            .init(core::ptr::addr_of_mut!(ARENA) as usize, HEAP_SIZE)
+    };
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    selkie_sel4::rt::service_panic(info)
+}

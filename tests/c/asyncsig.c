@@ -3,6 +3,7 @@
  * and by pthread_kill from another thread; the handler runs and the loop
  * goes on from where it was. */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@ static void spin_until_signal(void) {
 /* raise() blocks signals, tkills its own thread and unblocks: each raised
  * signal must run its handler in the raising thread, while another thread
  * keeps signalling it (musl libc-test's raise-race). */
-static volatile int raised_here, raised_elsewhere, kicked;
+static volatile int raised_here, raised_elsewhere, kicked, kicks_sent;
 static pthread_t raiser;
 static __thread int is_raiser;
 
@@ -46,6 +47,13 @@ static void *raise_loop(void *arg) {
     for (int i = 0; i < 1000; i++)
         if (raise(SIGRTMIN))
             perror("raise");
+    /* Signals still pending when a thread exits are discarded: stay until
+     * every kick is sent and, within a second, handled (the kicker may have
+     * been preempted while this thread raised). */
+    while (!kicks_sent)
+        sched_yield();
+    for (int i = 0; i < 100 && kicked < 100; i++)
+        usleep(10000);
     return NULL;
 }
 
@@ -97,6 +105,7 @@ int main(void) {
     for (int i = 0; i < 100; i++)
         if (pthread_kill(raiser, SIGRTMIN + 1))
             failed++;
+    kicks_sent = 1;
     pthread_join(raiser, NULL);
     printf("raised 1000 times: %d handled in the raising thread, %d elsewhere; %d of 100 kills failed, %d handled\n",
            raised_here, raised_elsewhere, failed, kicked);

@@ -9,7 +9,7 @@
 //! driving the stack with [`Net::poll`]); `MSG_DONTWAIT`, `MSG_NOSIGNAL`,
 //! `SIGPIPE` and timeouts (`SO_RCVTIMEO`) are therefore the caller's business.
 use alloc::vec::Vec;
-use core::net::SocketAddrV4;
+use core::net::{Ipv4Addr, SocketAddrV4};
 use selkie_syscalls::errno::Errno;
 
 /// A socket handle: a small integer, the lowest free one (as file
@@ -170,6 +170,39 @@ pub struct Recvd {
     pub from: Option<SocketAddrV4>,
 }
 
+/// Packet and byte counts of one interface (Ethernet headers included in
+/// the bytes, as Linux counts them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IfCounters {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+}
+
+/// The stack's network interface and its loopback, as `ifconfig`, `route`
+/// and `/proc/net` show them ([`Net::if_info`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IfInfo {
+    /// The NIC's MAC address.
+    pub mac: [u8; 6],
+    /// The interface's address and prefix length.
+    pub addr: Ipv4Addr,
+    pub prefix_len: u8,
+    /// The default route, if any.
+    pub gateway: Option<Ipv4Addr>,
+    /// The NIC's MTU (IP packet bytes; the Ethernet header is not counted).
+    pub mtu: u32,
+    /// Frames to and from the NIC.
+    pub nic: IfCounters,
+    /// Frames looped back inside the stack (each counted sent and
+    /// received, as Linux's `lo` counts them).
+    pub lo: IfCounters,
+    /// Frames dropped (no room on the NIC or in the loop queue, a SYN for
+    /// a full backlog, a martian from the NIC).
+    pub dropped: u64,
+}
+
 /// A Linux-socket-shaped network stack: `AF_INET` stream and datagram
 /// sockets named by [`SocketId`], never blocking, errors as Linux errno
 /// values.
@@ -263,6 +296,9 @@ pub trait Net {
     /// The sockets whose readiness changed since the last call, each once,
     /// in id order.
     fn take_changed(&mut self) -> Vec<SocketId>;
+    /// The interface's configuration and counters (for `SIOCGIF*` ioctls
+    /// and `/proc/net`).
+    fn if_info(&self) -> Result<IfInfo, Errno>;
 }
 
 /// Linux's x86_64 uapi numbers the API uses (`linux/socket.h`, `linux/in.h`,

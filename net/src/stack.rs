@@ -1,5 +1,5 @@
 //! [`Stack`]: the [`Net`] trait over one smoltcp interface.
-use crate::api::{Kind, Net, Ready, Recvd, Shutdown, SockOpt, SocketId};
+use crate::api::{IfCounters, IfInfo, Kind, Net, Ready, Recvd, Shutdown, SockOpt, SocketId};
 use crate::device::{DeviceStats, LoopDevice, Tuple};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
@@ -1386,5 +1386,30 @@ impl<D: Device> Net for Stack<D> {
             }
         }
         changed
+    }
+
+    fn if_info(&self) -> Result<IfInfo, Errno> {
+        let d = self.dev.stats();
+        let mtu = self.dev.capabilities().max_transmission_unit;
+        Ok(IfInfo {
+            mac: self.cfg.mac,
+            addr: self.cfg.addr,
+            prefix_len: self.cfg.prefix_len,
+            gateway: self.cfg.gateway,
+            mtu: mtu.saturating_sub(14) as u32,
+            nic: IfCounters {
+                rx_packets: d.from_nic,
+                rx_bytes: d.from_nic_bytes,
+                tx_packets: d.to_nic,
+                tx_bytes: d.to_nic_bytes,
+            },
+            lo: IfCounters {
+                rx_packets: d.looped,
+                rx_bytes: d.looped_bytes,
+                tx_packets: d.looped,
+                tx_bytes: d.looped_bytes,
+            },
+            dropped: d.dropped,
+        })
     }
 }

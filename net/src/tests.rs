@@ -1721,3 +1721,34 @@ fn ephemeral_ports_run_out_with_linux_errors() {
     assert_eq!(w.a.connect(c, sa(B_IP, 80)), Err(Errno::EINPROGRESS));
     assert_eq!(w.a.local_addr(c).unwrap().port(), first);
 }
+
+#[test]
+fn if_info_reports_the_configuration_and_counts_frames() {
+    let mut w = World::new();
+    let before = w.a.if_info().unwrap();
+    assert_eq!(before.mac, config_a().mac);
+    assert_eq!((before.addr, before.prefix_len), (A_IP, 24));
+    assert_eq!(before.gateway, Some(B_IP));
+    assert_eq!(before.mtu, 1500);
+    let (_, c, s) = w.pair(7);
+    transfer(&mut w, true, c, s, &pattern(10_000, 1));
+    let a = w.a.if_info().unwrap();
+    let b = w.b.if_info().unwrap();
+    assert!(a.nic.tx_packets > before.nic.tx_packets);
+    assert!(a.nic.tx_bytes >= 10_000);
+    // What A sent, B received, frame for frame (the link loses nothing).
+    assert_eq!(a.nic.tx_packets, b.nic.rx_packets);
+    assert_eq!(a.nic.tx_bytes, b.nic.rx_bytes);
+    assert_eq!(b.nic.tx_packets, a.nic.rx_packets);
+    // Loopback traffic counts on lo only.
+    let l = w.a.socket(Kind::Udp).unwrap();
+    w.a.bind(l, sa(Ipv4Addr::LOCALHOST, 9)).unwrap();
+    w.a.send_to(l, b"self", sa(Ipv4Addr::LOCALHOST, 9)).unwrap();
+    let nic = w.a.if_info().unwrap().nic;
+    w.run(10);
+    let after = w.a.if_info().unwrap();
+    assert_eq!(after.nic.tx_packets, nic.tx_packets);
+    assert!(after.lo.tx_packets > a.lo.tx_packets);
+    assert_eq!(after.lo.rx_bytes, after.lo.tx_bytes);
+    assert!(after.lo.tx_bytes >= a.lo.tx_bytes + 14 + 28 + 4);
+}

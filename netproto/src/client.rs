@@ -4,7 +4,7 @@ use crate::{Transport, MIN_CAPACITY, VERSION};
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::net::SocketAddrV4;
-use selkie_net::{Kind, Net, Ready, Recvd, Shutdown, SockOpt, SocketId};
+use selkie_net::{IfInfo, Kind, Net, Ready, Recvd, Shutdown, SockOpt, SocketId};
 use selkie_proto::{chunked, CallError, ConnectError, DecodeError, Get, Link, Reader};
 use selkie_syscalls::errno::Errno;
 
@@ -246,5 +246,8 @@ impl<T: Transport> Net for Client<T> {
             Ok(ids)
         });
         changed.unwrap_or_default()
+    }
+    fn if_info(&self) -> Result<IfInfo, Errno> {
+        self.call(Request::IfInfo {})
     }
 }

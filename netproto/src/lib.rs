@@ -44,6 +44,10 @@
 //! | `SockOpt` | `level: i32, name: i32`, Linux's numbers (`SOL_SOCKET` 1 + `SO_REUSEADDR` 2, `IPPROTO_TCP` 6 + `TCP_NODELAY` 1, ...) |
 //! | `Ready` | one byte of bits: readable 1, writable 2, hangup 4, read_hangup 8, error 16 |
 //! | `Recvd` | `len: usize, full_len: usize, from: Option<SocketAddrV4>` |
+//! | `Ipv4Addr` | its 4 bytes in order |
+//! | MAC address (`[u8; 6]`) | its 6 bytes in order |
+//! | `IfCounters` | `rx_packets: u64, rx_bytes: u64, tx_packets: u64, tx_bytes: u64` |
+//! | `IfInfo` | `mac, addr: Ipv4Addr, prefix_len: u8, gateway: Option<Ipv4Addr>, mtu: u32, nic: IfCounters, lo: IfCounters, dropped: u64` |
 //! | `Errno` | `u32`, 1..=4095 |
 //! | `Result<T, Errno>` | as a response's status: `0: u32` and the `T`, or the errno |
 //! | id list ([`Ids`]) | `count: u32`, then `count` `SocketId`s |
@@ -94,7 +98,7 @@ pub use wire::{sockopt_raw, Ids, Request, Wire};
 
 /// The protocol version a [`Request::Hello`] carries; the server refuses any
 /// other.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The smallest buffer a [`Client`] works with: every fixed-size message
 /// and data pieces of 1984 bytes (a whole Ethernet frame's datagram fits

@@ -75,6 +75,7 @@ fn answer(net: &mut dyn Net, req: Request<'_>, w: &mut Writer<'_>) -> Result<(),
         Request::Kind { id } => w.put(&net.kind(id)?)?,
         Request::Poll { now_ms } => w.put(&net.poll(now_ms))?,
         Request::TakeChanged {} => changed(&net.take_changed(), w)?,
+        Request::IfInfo {} => w.put(&net.if_info()?)?,
         Request::ReadinessMany { ids } => {
             w.put(&u32::try_from(ids.len()).map_err(|_| Fail::Full)?)?;
             for id in ids.iter() {

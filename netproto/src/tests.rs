@@ -5,7 +5,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::net::{Ipv4Addr, SocketAddrV4};
 use selkie_net::sim::{link, SimNic};
-use selkie_net::{Config, Kind, Net, Ready, Recvd, Shutdown, SockOpt, SocketId, Stack};
+use selkie_net::{
+    Config, IfCounters, IfInfo, Kind, Net, Ready, Recvd, Shutdown, SockOpt, SocketId, Stack,
+};
 use selkie_proto::{Get, Put, Reader, Writer};
 use selkie_syscalls::errno::Errno;
 
@@ -152,6 +154,7 @@ fn samples() -> Vec<Request<'static>> {
         Request::ReadinessMany {
             ids: IDS[..].into(),
         },
+        Request::IfInfo {},
     ];
     v.push(Request::Socket { kind: Kind::Udp });
     v.extend([Shutdown::Write, Shutdown::Both].map(|how| Request::Shutdown { id: id(3), how }));
@@ -295,6 +298,34 @@ fn every_response_type_round_trips() {
     assert_eq!(bytes.len(), 4 + 3 + 8 + 8 + 1);
     // A TakeChanged answer.
     round_trip(&(0u32, vec![0b101u8, 0, 1]));
+    // An IfInfo answer.
+    let counters = IfCounters {
+        rx_packets: 1,
+        rx_bytes: 2,
+        tx_packets: 3,
+        tx_bytes: u64::MAX,
+    };
+    for gateway in [None, Some(B_IP)] {
+        let info = IfInfo {
+            mac: [0x52, 0x54, 0, 0x12, 0x34, 0x56],
+            addr: A_IP,
+            prefix_len: 24,
+            gateway,
+            mtu: 1500,
+            nic: counters,
+            lo: IfCounters::default(),
+            dropped: 9,
+        };
+        let bytes = round_trip(&info);
+        assert_eq!(
+            bytes[..11],
+            [0x52, 0x54, 0, 0x12, 0x34, 0x56, 10, 0, 2, 15, 24]
+        );
+        assert_eq!(
+            bytes.len(),
+            6 + 4 + 1 + 1 + gateway.map_or(0, |_| 4) + 4 + 64 + 8
+        );
+    }
 }
 
 #[test]
@@ -889,6 +920,7 @@ fn scenario<A: Side>(w: &mut World<A>) -> Vec<String> {
     }
     note!(w.a.take_changed());
     note!(w.a.poll(w.now));
+    note!(w.a.if_info()).unwrap();
     log
 }
 

@@ -459,4 +459,6 @@ pub fn render_markdown() -> String {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_inet;
+#[cfg(test)]
 mod tests_net;

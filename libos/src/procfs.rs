@@ -82,7 +82,12 @@ pub fn lookup(k: &Kernel, plat: &mut dyn Platform, caller: Pid, path: &str) -> R
         }
         ["self"] => Ok(Node::Link(format!("{me}"))),
         ["thread-self"] => Ok(Node::Link(format!("{me}/task/{caller}"))),
-        ["net", ..] if parts.len() == 1 => Ok(Node::Link("self/net".into())),
+        ["net"] => Ok(Node::Link("self/net".into())),
+        ["net", more @ ..] => {
+            let mut p = alloc::vec!["net"];
+            p.extend_from_slice(more);
+            pid_node(k, plat, me, &p)
+        }
         ["self", more @ ..] => pid_node(k, plat, me, more),
         ["meminfo"] => {
             let (total, free) = plat.memory_kb();

@@ -1674,6 +1674,16 @@ pub fn sys_getsockopt(
             return Err(Errno::EINVAL);
         }
         if let (false, Some(i)) = (level == n::SOL_SOCKET, inet) {
+            // Linux: the protocol's own level (TCP's, UDP's) and SOL_IP
+            // know options (ENOPROTOOPT for those not here), other levels
+            // reach ip_getsockopt's EOPNOTSUPP.
+            let own = match i.kind {
+                selkie_net::Kind::Tcp => n::IPPROTO_TCP,
+                selkie_net::Kind::Udp => n::IPPROTO_UDP,
+            } as u32;
+            if level != own && level != n::IPPROTO_IP as u32 {
+                return Err(Errno::EOPNOTSUPP);
+            }
             if (level, name) != (n::IPPROTO_TCP as u32, TCP_NODELAY) {
                 return Err(Errno::ENOPROTOOPT);
             }

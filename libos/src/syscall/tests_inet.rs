@@ -477,12 +477,26 @@ fn tcp_over_loopback_connects_at_once_and_echoes() {
         getsockopt(&mut k, &mut plat, c, 0, 1),
         Err(Errno::ENOPROTOOPT)
     );
+    assert_eq!(
+        getsockopt(&mut k, &mut plat, c, 17, 1),
+        Err(Errno::EOPNOTSUPP)
+    );
+    let u = socket(&mut k, &mut plat, DGRAM);
+    assert_eq!(
+        getsockopt(&mut k, &mut plat, u, tcp, 1),
+        Err(Errno::EOPNOTSUPP)
+    );
+    assert_eq!(
+        setsockopt(&mut k, &mut plat, u, tcp, 1, 1),
+        Err(Errno::ENOPROTOOPT)
+    );
     // Closing ends the peer's stream.
     close(&mut k, &mut plat, c);
     assert_eq!(recv(&mut k, &mut plat, s, 16, 0).unwrap(), b"");
-    assert!(k.inet.len() == 2, "the listener and the server end");
+    assert!(k.inet.len() == 3, "the listener, the server end and u");
     close(&mut k, &mut plat, s);
     close(&mut k, &mut plat, l);
+    close(&mut k, &mut plat, u);
     assert!(k.inet.is_empty());
 }
 
@@ -1172,6 +1186,7 @@ fn interface_ioctls_and_proc_net() {
     assert_eq!(lines.len(), 4);
     assert!(lines[2].starts_with("    lo:"), "{dev}");
     assert!(lines[3].starts_with("  eth0:"), "{dev}");
+    assert_eq!(file(&k, &mut plat, "/proc/net/dev"), dev);
     assert!(matches!(
         crate::procfs::lookup(&k, &mut plat, 1, "/proc/net"),
         Ok(crate::procfs::Node::Link(l)) if l == "self/net"

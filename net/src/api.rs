@@ -203,6 +203,43 @@ pub struct IfInfo {
     pub dropped: u64,
 }
 
+/// A TCP state, numbered as Linux's (`TCP_ESTABLISHED` 1 ...
+/// `TCP_CLOSING` 11), as `/proc/net/tcp` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpState {
+    Established = 1,
+    SynSent = 2,
+    SynRecv = 3,
+    FinWait1 = 4,
+    FinWait2 = 5,
+    TimeWait = 6,
+    Close = 7,
+    CloseWait = 8,
+    LastAck = 9,
+    Listen = 10,
+    Closing = 11,
+}
+
+/// A socket or connection as `/proc/net/tcp` and `/proc/net/udp` list it
+/// ([`Net::sockets`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SockInfo {
+    /// The open socket; `None` for a connection no socket names: waiting
+    /// to be accepted, closed and finishing (an orphan), or in TIME_WAIT.
+    pub id: Option<SocketId>,
+    pub kind: Kind,
+    pub local: SocketAddrV4,
+    /// The peer (`0.0.0.0:0` for none).
+    pub remote: SocketAddrV4,
+    /// The TCP state; a UDP socket is `Established` when connected, else
+    /// `Close`, as Linux shows it.
+    pub state: TcpState,
+    /// Bytes queued to send and received unread (a listener's
+    /// `rx_queue`: connections waiting to be accepted).
+    pub tx_queue: usize,
+    pub rx_queue: usize,
+}
+
 /// A Linux-socket-shaped network stack: `AF_INET` stream and datagram
 /// sockets named by [`SocketId`], never blocking, errors as Linux errno
 /// values.
@@ -296,6 +333,11 @@ pub trait Net {
     /// The sockets whose readiness changed since the last call, each once,
     /// in id order.
     fn take_changed(&mut self) -> Vec<SocketId>;
+    /// The sockets and connections that hold a port, as Linux lists them
+    /// in `/proc/net/tcp` and `/proc/net/udp`: listeners (then the
+    /// connections they hold), connections, bound UDP sockets, closed
+    /// connections still finishing, TIME_WAIT.
+    fn sockets(&self) -> Result<Vec<SockInfo>, Errno>;
     /// The interface's configuration and counters (for `SIOCGIF*` ioctls
     /// and `/proc/net`).
     fn if_info(&self) -> Result<IfInfo, Errno>;

@@ -1752,3 +1752,63 @@ fn if_info_reports_the_configuration_and_counts_frames() {
     assert_eq!(after.lo.rx_bytes, after.lo.tx_bytes);
     assert!(after.lo.tx_bytes >= a.lo.tx_bytes + 14 + 28 + 4);
 }
+
+#[test]
+fn sockets_lists_what_holds_a_port_as_linux() {
+    use crate::TcpState as T;
+    let mut w = World::new();
+    let (l, c, s) = w.pair(7);
+    let u = w.a.socket(Kind::Udp).unwrap();
+    w.a.bind(u, any(53)).unwrap();
+    let idle = w.a.socket(Kind::Tcp).unwrap();
+    transfer(&mut w, true, c, s, b"abc");
+    w.run(100);
+    let a = w.a.sockets().unwrap();
+    let ca = w.a.local_addr(c).unwrap();
+    assert_eq!(a.len(), 2, "{a:?}");
+    assert_eq!(
+        a[0],
+        crate::SockInfo {
+            id: Some(c),
+            kind: Kind::Tcp,
+            local: ca,
+            remote: sa(B_IP, 7),
+            state: T::Established,
+            tx_queue: 0,
+            rx_queue: 0,
+        }
+    );
+    assert_eq!(
+        (a[1].id, a[1].kind, a[1].state),
+        (Some(u), Kind::Udp, T::Close)
+    );
+    assert_eq!(a[1].local, any(53));
+    assert!(!a.iter().any(|i| i.id == Some(idle)));
+    let b = w.b.sockets().unwrap();
+    assert_eq!(
+        (b[0].id, b[0].state, b[0].local),
+        (Some(l), T::Listen, any(7))
+    );
+    assert_eq!(
+        (b[1].id, b[1].state, b[1].remote),
+        (Some(s), T::Established, ca)
+    );
+    // A closed connection finishes in the background, then waits in
+    // TIME_WAIT on the side that closed first.
+    w.a.close(c).unwrap();
+    w.a.poll(w.now);
+    let a = w.a.sockets().unwrap();
+    assert!(
+        a.iter()
+            .any(|i| i.id.is_none() && matches!(i.state, T::FinWait1 | T::FinWait2)),
+        "{a:?}"
+    );
+    w.b.close(s).unwrap();
+    w.run(500);
+    let a = w.a.sockets().unwrap();
+    let tw = a
+        .iter()
+        .find(|i| i.state == T::TimeWait)
+        .expect("TIME_WAIT");
+    assert_eq!((tw.local, tw.remote), (ca, sa(B_IP, 7)));
+}

@@ -48,6 +48,8 @@
 //! | MAC address (`[u8; 6]`) | its 6 bytes in order |
 //! | `IfCounters` | `rx_packets: u64, rx_bytes: u64, tx_packets: u64, tx_bytes: u64` |
 //! | `IfInfo` | `mac, addr: Ipv4Addr, prefix_len: u8, gateway: Option<Ipv4Addr>, mtu: u32, nic: IfCounters, lo: IfCounters, dropped: u64` |
+//! | `TcpState` | one byte, Linux's number (`TCP_ESTABLISHED` 1 ... `TCP_CLOSING` 11) |
+//! | `SockInfo` | `id: Option<SocketId>, kind: Kind, local: SocketAddrV4, remote: SocketAddrV4, state: TcpState, tx_queue: usize, rx_queue: usize` |
 //! | `Errno` | `u32`, 1..=4095 |
 //! | `Result<T, Errno>` | as a response's status: `0: u32` and the `T`, or the errno |
 //! | id list ([`Ids`]) | `count: u32`, then `count` `SocketId`s |
@@ -70,7 +72,7 @@
 //! datagram is never cut (the stack's own limit, 1472 bytes, is below
 //! [`MIN_CAPACITY`]'s piece). A `recv`/`recv_from` asks for at most one
 //! piece (a short read, which stream sockets allow; a datagram always
-//! fits). `ReadinessMany` goes in runs that fit. The changed sockets come
+//! fits). `ReadinessMany` and `Sockets` go in runs that fit. The changed sockets come
 //! as a bitmap, which holds ids up to 8 × (capacity − 12); beyond that the
 //! service answers "every id up to the highest changed", which over-reports
 //! (a waiter woken for nothing looks again) but never loses a change.

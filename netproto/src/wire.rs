@@ -2,7 +2,9 @@
 //! request table, over the shared machinery of `selkie-proto`.
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddrV4};
-use selkie_net::{raw, IfCounters, IfInfo, Kind, Ready, Recvd, Shutdown, SockOpt, SocketId};
+use selkie_net::{
+    raw, IfCounters, IfInfo, Kind, Ready, Recvd, Shutdown, SockInfo, SockOpt, SocketId, TcpState,
+};
 use selkie_proto::{DecodeError, Get, Put, TooBig};
 use selkie_syscalls::errno::Errno;
 
@@ -149,6 +151,39 @@ selkie_proto::record!(
         from
     }
 );
+
+selkie_proto::tags!(
+    Wire,
+    TcpState {
+        Established = 1,
+        SynSent = 2,
+        SynRecv = 3,
+        FinWait1 = 4,
+        FinWait2 = 5,
+        TimeWait = 6,
+        Close = 7,
+        CloseWait = 8,
+        LastAck = 9,
+        Listen = 10,
+        Closing = 11
+    }
+);
+
+selkie_proto::record!(
+    Wire,
+    SockInfo {
+        id,
+        kind,
+        local,
+        remote,
+        state,
+        tx_queue,
+        rx_queue
+    }
+);
+
+/// Bytes of a [`SockInfo`] on the wire, at most.
+pub(crate) const SOCKINFO_MAX: usize = 1 + 4 + 1 + 6 + 6 + 1 + 8 + 8;
 
 selkie_proto::record!(
     Wire,
@@ -345,4 +380,8 @@ selkie_proto::requests! {
     ReadinessMany { ids: Ids<'a> } = 23, E2BIG;
     /// `if_info` → `IfInfo`.
     IfInfo {} = 24, E2BIG;
+    /// `sockets`, from the `from`th on → `total: u32, count: u32`, then
+    /// `count` `SockInfo`s (as many as fit the buffer): the client asks
+    /// again from `from + count` until it has `total`.
+    Sockets { from: u32 } = 25, E2BIG;
 }

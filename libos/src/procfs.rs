@@ -1,7 +1,7 @@
 //! /proc, generated when opened: the process directories (stat, status,
 //! cmdline, comm, environ, exe, cwd, fd/, maps, net/) and the system files
 //! (meminfo, uptime, loadavg, cpuinfo, stat, version, mounts); /proc/net
-//! links to self/net, as on Linux (net/dev and net/route).
+//! links to self/net, as on Linux (net/dev, route, tcp, udp).
 use crate::kernel::Kernel;
 use crate::platform::Platform;
 use crate::process::{Pid, State};
@@ -175,10 +175,22 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
             Ok(Node::Dir(v))
         }
         ["net"] => Ok(Node::Dir(
-            ["dev", "route"]
+            ["dev", "route", "tcp", "udp", "tcp6", "udp6", "raw", "raw6"]
                 .iter()
                 .map(|f| (String::from(*f), DT_REG))
                 .collect(),
+        )),
+        ["net", "tcp"] => Ok(Node::File(
+            crate::syscall::net::netif::proc_tcp(k).into_bytes(),
+        )),
+        ["net", "udp"] => Ok(Node::File(
+            crate::syscall::net::netif::proc_udp(k).into_bytes(),
+        )),
+        ["net", f] if crate::syscall::net::netif::proc_empty(f).is_some() => Ok(Node::File(
+            crate::syscall::net::netif::proc_empty(f)
+                .unwrap_or_default()
+                .as_bytes()
+                .to_vec(),
         )),
         ["net", "dev"] => Ok(Node::File(
             crate::syscall::net::netif::proc_dev(k).into_bytes(),

@@ -7,6 +7,7 @@ use crate::mm::{Area, AreaKind};
 use crate::process::ExitStatus;
 use crate::testing::TestPlatform;
 use alloc::boxed::Box;
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::{Ipv4Addr, SocketAddrV4};
@@ -1221,4 +1222,64 @@ fn without_a_network_card_loopback_still_works() {
     };
     assert_eq!(dev.lines().count(), 3);
     assert!(dev.contains("lo:"));
+}
+
+#[test]
+fn proc_net_tcp_and_udp_list_the_sockets() {
+    let (mut k, mut plat) = with_stack();
+    let (l, la) = listener(&mut k, &mut plat, 0);
+    let c = socket(&mut k, &mut plat, STREAM);
+    connect(&mut k, &mut plat, c, la).unwrap();
+    let u = socket(&mut k, &mut plat, DGRAM);
+    bind(
+        &mut k,
+        &mut plat,
+        u,
+        SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53),
+    )
+    .unwrap();
+    let file = |k: &Kernel, plat: &mut TestPlatform, path: &str| match crate::procfs::lookup(
+        k, plat, 1, path,
+    ) {
+        Ok(crate::procfs::Node::File(b)) => String::from_utf8(b).unwrap(),
+        _ => panic!("{path}"),
+    };
+    let ino = |k: &mut Kernel, plat: &mut TestPlatform, fd: u64| {
+        sys(k, plat, g::__NR_fstat, [fd, OUT, 0, 0, 0, 0]).unwrap();
+        let mut b = [0u8; 8];
+        peek(k, OUT + 8, &mut b);
+        u64::from_le_bytes(b)
+    };
+    let tcp = file(&k, &mut plat, "/proc/net/tcp");
+    let lines: Vec<&str> = tcp.lines().collect();
+    assert!(lines.iter().all(|l| l.len() == 149), "{tcp}");
+    assert!(lines[0].starts_with("  sl  local_address rem_address   st tx_queue rx_queue"));
+    // The listener, the connection it holds (not yet accepted), the client.
+    assert_eq!(lines.len(), 4, "{tcp}");
+    let port = format!("{:04X}", la.port());
+    let lino = ino(&mut k, &mut plat, l);
+    assert!(
+        lines[1].starts_with(&format!(
+            "   0: 0100007F:{port} 00000000:0000 0A 00000000:00000001 "
+        )),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[1].contains(&format!(" {lino} ")));
+    assert!(lines[2].starts_with(&format!("   1: 0100007F:{port} 0100007F:")));
+    assert!(lines[2].contains(" 01 00000000:00000000 ") && lines[2].contains("        0 0 1 "));
+    let cino = ino(&mut k, &mut plat, c);
+    assert!(
+        lines[3].contains(&format!("0100007F:{port} 01 "))
+            && lines[3].contains(&format!(" {cino} "))
+    );
+    let udp = file(&k, &mut plat, "/proc/net/udp");
+    let lines: Vec<&str> = udp.lines().collect();
+    assert_eq!(lines.len(), 2, "{udp}");
+    assert!(lines.iter().all(|l| l.len() == 127));
+    assert!(lines[1].starts_with("    0: 00000000:0035 00000000:0000 07 "));
+    let uino = ino(&mut k, &mut plat, u);
+    assert!(lines[1].contains(&format!(" {uino} ")));
+    assert_eq!(file(&k, &mut plat, "/proc/net/tcp6").lines().count(), 1);
+    assert_eq!(file(&k, &mut plat, "/proc/net/raw").lines().count(), 1);
 }

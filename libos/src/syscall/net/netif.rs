@@ -1,6 +1,7 @@
-//! The network interfaces as Linux shows them to `ifconfig`, `route` and
-//! `netstat`: the SIOCGIF* ioctls (on any socket, as Linux answers them
-//! for every family) and /proc/net/dev and /proc/net/route.
+//! The network as Linux shows it to `ifconfig`, `route` and `netstat`: the
+//! SIOCGIF* ioctls (on any socket, as Linux answers them for every family)
+//! and /proc/net: dev, route, tcp, udp (and tcp6, udp6, raw, raw6 with
+//! their headers only: no IPv6, no raw sockets).
 //!
 //! There are two interfaces: `lo` (index 1, 127.0.0.1/8) and, when the
 //! machine has a network card, `eth0` (index 2) with the stack's address,
@@ -288,4 +289,91 @@ pub(crate) fn proc_route(k: &Kernel) -> String {
         ));
     }
     out
+}
+
+/// An address and port as /proc/net/tcp and udp print them.
+fn endpoint(a: core::net::SocketAddrV4) -> String {
+    format!("{}:{:04X}", hex(*a.ip()), a.port())
+}
+
+/// The stack's sockets of `kind`, with the inode (`socket:[N]`) of each
+/// that an open socket names.
+fn listed(k: &Kernel, kind: selkie_net::Kind) -> Vec<(selkie_net::SockInfo, u64)> {
+    let Some(net) = k.net.as_deref() else {
+        return Vec::new();
+    };
+    let all = net.sockets().unwrap_or_default();
+    all.into_iter()
+        .filter(|i| i.kind == kind)
+        .map(|i| {
+            let ino =
+                i.id.and_then(|id| k.inet.get(&id.0))
+                    .and_then(alloc::rc::Weak::upgrade)
+                    .map_or(0, |s| s.id);
+            (i, ino)
+        })
+        .collect()
+}
+
+/// /proc/net/tcp: listeners, connections, and TIME_WAIT, as Linux's
+/// tcp4_seq_show prints them (each line padded to 149 characters; the
+/// timer, retransmission and congestion fields are not kept: 0).
+pub(crate) fn proc_tcp(k: &Kernel) -> String {
+    let line = |s: &str| format!("{s:<149}\n");
+    let mut out = line(
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+    );
+    for (n, (i, ino)) in listed(k, selkie_net::Kind::Tcp).into_iter().enumerate() {
+        let head = format!(
+            "{n:4}: {} {} {:02X} {:08X}:{:08X} 00:00000000 00000000",
+            endpoint(i.local),
+            endpoint(i.remote),
+            i.state as u8,
+            i.tx_queue,
+            i.rx_queue
+        );
+        out += &line(&if i.state == selkie_net::TcpState::TimeWait {
+            format!("{head}     0        0 0 1 0000000000000000")
+        } else {
+            format!("{head}     0        0 {ino} 1 0000000000000000 0 0 0 10 -1")
+        });
+    }
+    out
+}
+
+/// /proc/net/udp: bound UDP sockets, as Linux's udp4_seq_show (lines padded
+/// to 127 characters; drops are not counted: 0).
+pub(crate) fn proc_udp(k: &Kernel) -> String {
+    let line = |s: &str| format!("{s:<127}\n");
+    let mut out = line(
+        "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
+    );
+    for (n, (i, ino)) in listed(k, selkie_net::Kind::Udp).into_iter().enumerate() {
+        out += &line(&format!(
+            "{n:5}: {} {} {:02X} {:08X}:{:08X} 00:00000000 00000000     0        0 {ino} 2 0000000000000000 0",
+            endpoint(i.local),
+            endpoint(i.remote),
+            i.state as u8,
+            i.tx_queue,
+            i.rx_queue
+        ));
+    }
+    out
+}
+
+/// The /proc/net files of what does not exist here (no IPv6, no raw
+/// sockets): their headers, as Linux prints them with no socket.
+pub(crate) fn proc_empty(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "tcp6" => concat!(
+            "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+            "\n"
+        ),
+        "udp6" | "raw6" => concat!(
+            "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
+            "\n"
+        ),
+        "raw" => "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n",
+        _ => return None,
+    })
 }

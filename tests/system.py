@@ -202,14 +202,15 @@ CASES = [
        r"^accept on a socket not listening: EINVAL$", r"^recv on an unconnected TCP socket: ENOTCONN$",
        r"^recvmsg into 4: 4, MSG_TRUNC yes$", r"^SO_RCVTIMEO: EAGAIN, waited >= 50 ms: yes$",
        r"^lo: address 127.0.0.1, netmask 255.0.0.0, mtu 65536, index 1$", r"^inet done$"]], "host"),
-    # busybox over loopback TCP: httpd serves wget, nc listens for nc; ifconfig shows lo's traffic.
+    # busybox over loopback TCP: httpd serves wget, nc listens for nc; ifconfig shows lo's traffic, netstat httpd.
     ("busybox-httpd-wget-nc-loopback",
      "/bin/sh -c 'mkdir -p /tmp/www; echo hello from httpd > /tmp/www/index.html; httpd -p 127.0.0.1:8080 -h /tmp/www; "
      "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://127.0.0.1:8080/ && break; sleep 0.2; done; "
      "nc -l -p 5000 > /tmp/got & for i in 1 2 3 4 5 6 7 8 9 10; do echo via nc | nc 127.0.0.1 5000 && break; sleep 0.2; done; "
-     "wait %1; cat /tmp/got; ifconfig lo; route -n'",
+     "wait %1; cat /tmp/got; ifconfig lo; route -n; netstat -tln'",
      [0], [[r"^hello from httpd$", r"^via nc$", r"^lo\s+Link encap:Local Loopback", r"inet addr:127\.0\.0\.1  Mask:255\.0\.0\.0",
-            r"UP LOOPBACK RUNNING  MTU:65536", r"RX bytes:[1-9]\d* ", r"^Kernel IP routing table$"]], False),
+            r"UP LOOPBACK RUNNING  MTU:65536", r"RX bytes:[1-9]\d* ", r"^Kernel IP routing table$",
+            r"^tcp\s+0\s+0 127\.0\.0\.1:8080\s+0\.0\.0\.0:\*\s+LISTEN"]], False),
     # syslogd binds /dev/log (an AF_UNIX datagram socket); logger sends to it.
     ("busybox-syslogd-and-logger",
      "/bin/sh -c 'syslogd -n -O /tmp/log & for i in 1 2 3 4 5 6 7 8 9 10; do [ -S /dev/log ] && break; sleep 0.2; done; "

@@ -23,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -218,6 +219,35 @@ static void names(void) {
     wait_events(s, POLLIN | POLLERR, 1000);
     ssize_t r = recv(s, buf, sizeof buf, 0);
     printf("after the peer closed with data unread: %s\n", r < 0 ? en(errno) : "data");
+    close(s);
+    /* SO_LINGER with a zero time: close resets. */
+    tcp_pair(&c, &s);
+    struct linger lg = {1, 0};
+    setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(c);
+    wait_events(s, POLLIN | POLLERR, 1000);
+    r = recv(s, buf, sizeof buf, 0);
+    printf("after the peer closed with SO_LINGER 0: %s\n", r < 0 ? en(errno) : "data");
+    close(s);
+    /* MSG_WAITALL waits for all; writev and readv gather and scatter. */
+    tcp_pair(&c, &s);
+    pid_t child = fork();
+    if (child == 0) {
+        write(c, "01234", 5);
+        usleep(50000);
+        struct iovec v[2] = {{"56", 2}, {"789", 3}};
+        writev(c, v, 2);
+        _exit(0);
+    }
+    memset(buf, 0, sizeof buf);
+    printf("MSG_WAITALL of 10: %zd '%s'\n", recv(s, buf, 10, MSG_WAITALL), buf);
+    waitpid(child, NULL, 0);
+    write(c, "abcdef", 6);
+    char x[3] = {0}, y[4] = {0};
+    struct iovec rv[2] = {{x, 2}, {y, 3}};
+    wait_events(s, POLLIN, 1000);
+    printf("readv into 2+3: %zd '%s' '%s'\n", readv(s, rv, 2), x, y);
+    close(c);
     close(s);
     close(l);
 }

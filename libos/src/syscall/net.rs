@@ -1856,7 +1856,12 @@ pub(crate) fn closed(k: &mut Kernel, plat: &mut dyn Platform, s: &Rc<Socket>) {
         Proto::Unix(_) => unix::close(s, false, &mut k.unix, &mut fx),
         Proto::Inet(i) => {
             k.inet.remove(&i.sid.0);
-            // The stack closes the connection in the background.
+            // SO_LINGER with a zero time: a reset instead of a close, as
+            // Linux. Otherwise the stack closes the connection in the
+            // background (close never waits here, whatever SO_LINGER says).
+            if s.opts.borrow().linger == Some(0) && i.kind == selkie_net::Kind::Tcp {
+                let _ = inet::change(k, |net| net.disconnect(i.sid));
+            }
             let _ = inet::change(k, |net| net.close(i.sid));
             k.net_poll(plat);
         }

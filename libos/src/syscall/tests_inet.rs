@@ -1283,3 +1283,25 @@ fn proc_net_tcp_and_udp_list_the_sockets() {
     assert_eq!(file(&k, &mut plat, "/proc/net/tcp6").lines().count(), 1);
     assert_eq!(file(&k, &mut plat, "/proc/net/raw").lines().count(), 1);
 }
+
+#[test]
+fn so_linger_zero_makes_close_a_reset() {
+    let (mut k, mut plat) = with_stack();
+    let (l, la) = listener(&mut k, &mut plat, 0);
+    let c = socket(&mut k, &mut plat, STREAM);
+    connect(&mut k, &mut plat, c, la).unwrap();
+    let s = sys(&mut k, &mut plat, g::__NR_accept, [l, 0, 0, 0, 0, 0]).unwrap();
+    let mut lg = 1i32.to_le_bytes().to_vec();
+    lg.extend_from_slice(&0i32.to_le_bytes());
+    poke(&mut k, LEN, &lg);
+    sys(
+        &mut k,
+        &mut plat,
+        g::__NR_setsockopt,
+        [c, n::SOL_SOCKET as u64, n::SO_LINGER as u64, LEN, 8, 0],
+    )
+    .unwrap();
+    close(&mut k, &mut plat, c);
+    assert_eq!(recv(&mut k, &mut plat, s, 8, 0), Err(Errno::ECONNRESET));
+    assert_eq!(recv(&mut k, &mut plat, s, 8, 0).unwrap(), b"");
+}

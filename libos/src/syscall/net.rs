@@ -1589,6 +1589,8 @@ pub fn sys_setsockopt(
             };
             if let Some(opt) = opt {
                 inet::change(k, |net| net.set_option(i.sid, opt, v))?;
+                // Keep-alive timers change the stack's deadline.
+                k.net_poll(plat);
             }
         }
         let mut fx = Effects::default();

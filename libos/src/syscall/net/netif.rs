@@ -232,7 +232,7 @@ fn ifconf(k: &Kernel, pid: Pid, arg: u64) -> Result<u64, Errno> {
         let mut r = [0u8; IFREQ];
         r[..i.name.len()].copy_from_slice(i.name.as_bytes());
         r[16..32].copy_from_slice(&sin(i.addr));
-        copy_out(k, pid, buf + done as u64, &r)?;
+        copy_out(k, pid, buf.saturating_add(done as u64), &r)?;
         done += IFREQ;
     }
     copy_out(k, pid, arg, &(done as i32).to_le_bytes())?;

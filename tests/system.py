@@ -191,6 +191,27 @@ CASES = [
        r"^SO_PASSCRED: 4, SCM_CREDENTIALS yes, pid is the child's yes",
        r"^peer's SHUT_WR: 1 events 0x2001$", r"^after exec, the kept socket: \d+ 'kept, other closed'$",
        r"^unix done$"]], "host"),
+    # AF_INET over 127.0.0.1 (the LibOS's own loopback stack when the machine has no network card).
+    ("inet-sockets", "/tests/inet", [0],
+     [[r"^the server counted 1048576 bytes, checksum matches: yes$", r"^server exit: 0$",
+       r"^accept: peer length 16, is the client's name: yes$",
+       r"^after the peer closed with data unread: ECONNRESET$", r"^after the peer closed with SO_LINGER 0: ECONNRESET$",
+       r"^MSG_WAITALL of 10: 10 '0123456789'$",
+       r"^non-blocking connect: 0 or EINPROGRESS: yes$", r"^epoll: 1 event, EPOLLOUT yes, data 7$", r"^SO_ERROR: 0$",
+       r"^blocking connect to a closed port: ECONNREFUSED$", r"^non-blocking connect to a closed port: ECONNREFUSED$",
+       r"^bind to a listener's port: EADDRINUSE$", r"^write after SHUT_WR: EPIPE, SIGPIPE 1$",
+       r"^accept on a socket not listening: EINVAL$", r"^recv on an unconnected TCP socket: ENOTCONN$",
+       r"^recvmsg into 4: 4, MSG_TRUNC yes$", r"^SO_RCVTIMEO: EAGAIN, waited >= 50 ms: yes$",
+       r"^lo: address 127.0.0.1, netmask 255.0.0.0, mtu 65536, index 1$", r"^inet done$"]], "host"),
+    # busybox over loopback TCP: httpd serves wget, nc listens for nc; ifconfig shows lo's traffic, netstat httpd.
+    ("busybox-httpd-wget-nc-loopback",
+     "/bin/sh -c 'mkdir -p /tmp/www; echo hello from httpd > /tmp/www/index.html; httpd -p 127.0.0.1:8080 -h /tmp/www; "
+     "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://127.0.0.1:8080/ && break; sleep 0.2; done; "
+     "nc -l -p 5000 > /tmp/got & for i in 1 2 3 4 5 6 7 8 9 10; do echo via nc | nc 127.0.0.1 5000 && break; sleep 0.2; done; "
+     "wait %1; cat /tmp/got; ifconfig lo; route -n; netstat -tln'",
+     [0], [[r"^hello from httpd$", r"^via nc$", r"^lo\s+Link encap:Local Loopback", r"inet addr:127\.0\.0\.1  Mask:255\.0\.0\.0",
+            r"UP LOOPBACK RUNNING  MTU:65536", r"RX bytes:[1-9]\d* ", r"^Kernel IP routing table$",
+            r"^tcp\s+0\s+0 127\.0\.0\.1:8080\s+0\.0\.0\.0:\*\s+LISTEN"]], False),
     # syslogd binds /dev/log (an AF_UNIX datagram socket); logger sends to it.
     ("busybox-syslogd-and-logger",
      "/bin/sh -c 'syslogd -n -O /tmp/log & for i in 1 2 3 4 5 6 7 8 9 10; do [ -S /dev/log ] && break; sleep 0.2; done; "

@@ -191,8 +191,18 @@ pub struct Kernel {
     /// The TCP/IP stack behind AF_INET sockets, when the machine has a
     /// network (linked in, or a client of the net service task).
     pub(crate) net: Option<Box<dyn selkie_net::Net>>,
+    /// The stack is the LibOS's own loopback-only one (no network card):
+    /// its interface is hidden, only `lo` shows.
+    pub(crate) net_local_only: bool,
     /// When the stack wants its next poll (monotonic ns).
     net_deadline: Option<u64>,
+    /// A poll of the stack is under way (a wake it made retries a call
+    /// that polls again: that one only asks for another round).
+    net_polling: bool,
+    net_again: bool,
+    /// The AF_INET sockets by the stack's socket id (whose wait queues the
+    /// stack's changes wake).
+    pub(crate) inet: BTreeMap<u32, alloc::rc::Weak<crate::socket::Socket>>,
 }
 
 /// The user context that starts a program at `entry` with stack `sp`.
@@ -321,7 +331,11 @@ impl Kernel {
             deferred: Vec::new(),
             releasing: false,
             net: None,
+            net_local_only: false,
             net_deadline: None,
+            net_polling: false,
+            net_again: false,
+            inet: BTreeMap::new(),
         }
     }
 
@@ -1238,28 +1252,107 @@ impl Kernel {
         }
     }
 
-    /// The earliest sleep or poll deadline (monotonic ns), for the timer.
     /// Installs the TCP/IP stack (the root task does, when there is a
-    /// network card).
+    /// network card), before any process runs: sockets of an earlier stack
+    /// would be lost.
     pub fn set_net(&mut self, net: Box<dyn selkie_net::Net>) {
         self.net = Some(net);
+        self.net_local_only = false;
+    }
+
+    /// The stack AF_INET sockets use: the one [`set_net`](Self::set_net)
+    /// installed or, without a network card, the LibOS's own, made now:
+    /// a stack on a NIC that is not plugged in, holding 127.0.0.1 and
+    /// 192.0.0.8/32 (RFC 7600's dummy address, which smoltcp needs besides
+    /// loopback) with no route, so that loopback works and everything else
+    /// is ENETUNREACH, as on Linux without a network.
+    pub(crate) fn ensure_net(&mut self, plat: &mut dyn Platform) -> Result<(), Errno> {
+        if self.net.is_some() {
+            return Ok(());
+        }
+        let mut seed = [0u8; 8];
+        plat.fill_random(&mut seed);
+        let cfg = selkie_net::Config {
+            mac: [0x02, 0, 0, 0, 0, 1],
+            addr: core::net::Ipv4Addr::new(192, 0, 0, 8),
+            prefix_len: 32,
+            gateway: None,
+            dns: None,
+            seed: u64::from_le_bytes(seed),
+            ..selkie_net::Config::qemu_user()
+        };
+        let now_ms = plat.monotonic_ns() / 1_000_000;
+        let nic = selkie_net::sim::SimNic::unplugged();
+        let stack = selkie_net::Stack::new(cfg, nic, now_ms)?;
+        self.net = Some(Box::new(stack));
+        self.net_local_only = true;
+        Ok(())
     }
 
     /// Lets the stack work (frames came in, or its deadline came) and wakes
     /// the threads waiting on the sockets that changed.
     pub fn net_poll(&mut self, plat: &mut dyn Platform) {
-        let Some(net) = self.net.as_mut() else {
-            return;
-        };
-        let now_ms = plat.monotonic_ns() / 1_000_000;
-        self.net_deadline = net.poll(now_ms).map(|ms| ms.saturating_mul(1_000_000));
-        let changed = net.take_changed();
-        self.net_changed(plat, &changed);
+        self.net_poll_for(plat, None);
     }
 
-    /// The sockets of the stack whose readiness changed.
-    fn net_changed(&mut self, _plat: &mut dyn Platform, _ids: &[selkie_net::SocketId]) {}
+    /// [`net_poll`](Self::net_poll), answering whether the stack's socket
+    /// `watch` changed. Called while a poll is under way (by a call it
+    /// retried), it only asks for another round and answers false: the
+    /// caller then waits and is woken by that round if its socket changed.
+    pub(crate) fn net_poll_for(
+        &mut self,
+        plat: &mut dyn Platform,
+        watch: Option<selkie_net::SocketId>,
+    ) -> bool {
+        /// Rounds of one poll at most (each round's wakes may queue more):
+        /// the rest waits for the timer.
+        const ROUNDS: usize = 64;
+        if self.net.is_none() {
+            return false;
+        }
+        if self.net_polling {
+            self.net_again = true;
+            return false;
+        }
+        self.net_polling = true;
+        let mut hit = false;
+        for _ in 0..ROUNDS {
+            self.net_again = false;
+            let now_ms = plat.monotonic_ns() / 1_000_000;
+            let Some(net) = self.net.as_mut() else {
+                break;
+            };
+            self.net_deadline = net.poll(now_ms).map(|ms| ms.saturating_mul(1_000_000));
+            let changed = net.take_changed();
+            hit |= watch.is_some_and(|w| changed.contains(&w));
+            self.net_changed(plat, &changed);
+            if !self.net_again {
+                break;
+            }
+        }
+        if self.net_again {
+            // Work left: the timer brings the next round at once.
+            self.net_again = false;
+            self.net_deadline = Some(plat.monotonic_ns());
+        }
+        self.net_polling = false;
+        hit
+    }
 
+    /// The sockets of the stack whose readiness changed: their readiness
+    /// generation moves on (edge-triggered epoll) and their waiters (calls,
+    /// poll, select, epoll) look again.
+    fn net_changed(&mut self, plat: &mut dyn Platform, ids: &[selkie_net::SocketId]) {
+        for id in ids {
+            let Some(s) = self.inet.get(&id.0).and_then(alloc::rc::Weak::upgrade) else {
+                continue;
+            };
+            s.generation.set(s.generation.get() + 1);
+            self.wake_pipe(plat, s.id);
+        }
+    }
+
+    /// The earliest sleep or poll deadline (monotonic ns), for the timer.
     pub fn next_deadline(&self) -> Option<u64> {
         let waits = self.procs.values().filter_map(|p| match p.state {
             State::Blocked(Blocked::Sleep { deadline_ns, .. }) => Some(deadline_ns),

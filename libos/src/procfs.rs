@@ -1,6 +1,7 @@
 //! /proc, generated when opened: the process directories (stat, status,
-//! cmdline, comm, environ, exe, cwd, fd/, maps) and the system files
-//! (meminfo, uptime, loadavg, cpuinfo, stat, version, mounts).
+//! cmdline, comm, environ, exe, cwd, fd/, maps, net/) and the system files
+//! (meminfo, uptime, loadavg, cpuinfo, stat, version, mounts); /proc/net
+//! links to self/net, as on Linux (net/dev, route, tcp, udp).
 use crate::kernel::Kernel;
 use crate::platform::Platform;
 use crate::process::{Pid, State};
@@ -58,7 +59,7 @@ pub fn lookup(k: &Kernel, plat: &mut dyn Platform, caller: Pid, path: &str) -> R
     let me = k.procs.get(&caller).map(|p| p.tgid).ok_or(Errno::ESRCH)?;
     match parts.as_slice() {
         [] => {
-            let mut v: Vec<(String, u8)> = ["self", "thread-self"]
+            let mut v: Vec<(String, u8)> = ["self", "thread-self", "net"]
                 .iter()
                 .map(|s| (String::from(*s), DT_LNK))
                 .collect();
@@ -81,6 +82,12 @@ pub fn lookup(k: &Kernel, plat: &mut dyn Platform, caller: Pid, path: &str) -> R
         }
         ["self"] => Ok(Node::Link(format!("{me}"))),
         ["thread-self"] => Ok(Node::Link(format!("{me}/task/{caller}"))),
+        ["net"] => Ok(Node::Link("self/net".into())),
+        ["net", more @ ..] => {
+            let mut p = alloc::vec!["net"];
+            p.extend_from_slice(more);
+            pid_node(k, plat, me, &p)
+        }
         ["self", more @ ..] => pid_node(k, plat, me, more),
         ["meminfo"] => {
             let (total, free) = plat.memory_kb();
@@ -164,8 +171,33 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
                 v.push((l.into(), DT_LNK));
             }
             v.push(("fd".into(), DT_DIR));
+            v.push(("net".into(), DT_DIR));
             Ok(Node::Dir(v))
         }
+        ["net"] => Ok(Node::Dir(
+            ["dev", "route", "tcp", "udp", "tcp6", "udp6", "raw", "raw6"]
+                .iter()
+                .map(|f| (String::from(*f), DT_REG))
+                .collect(),
+        )),
+        ["net", "tcp"] => Ok(Node::File(
+            crate::syscall::net::netif::proc_tcp(k).into_bytes(),
+        )),
+        ["net", "udp"] => Ok(Node::File(
+            crate::syscall::net::netif::proc_udp(k).into_bytes(),
+        )),
+        ["net", f] if crate::syscall::net::netif::proc_empty(f).is_some() => Ok(Node::File(
+            crate::syscall::net::netif::proc_empty(f)
+                .unwrap_or_default()
+                .as_bytes()
+                .to_vec(),
+        )),
+        ["net", "dev"] => Ok(Node::File(
+            crate::syscall::net::netif::proc_dev(k).into_bytes(),
+        )),
+        ["net", "route"] => Ok(Node::File(
+            crate::syscall::net::netif::proc_route(k).into_bytes(),
+        )),
         ["stat"] => {
             let start = p.start_ns / 10_000_000;
             Ok(Node::File(

@@ -9,7 +9,7 @@
 //! driving the stack with [`Net::poll`]); `MSG_DONTWAIT`, `MSG_NOSIGNAL`,
 //! `SIGPIPE` and timeouts (`SO_RCVTIMEO`) are therefore the caller's business.
 use alloc::vec::Vec;
-use core::net::SocketAddrV4;
+use core::net::{Ipv4Addr, SocketAddrV4};
 use selkie_syscalls::errno::Errno;
 
 /// A socket handle: a small integer, the lowest free one (as file
@@ -170,6 +170,76 @@ pub struct Recvd {
     pub from: Option<SocketAddrV4>,
 }
 
+/// Packet and byte counts of one interface (Ethernet headers included in
+/// the bytes, as Linux counts them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IfCounters {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+}
+
+/// The stack's network interface and its loopback, as `ifconfig`, `route`
+/// and `/proc/net` show them ([`Net::if_info`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IfInfo {
+    /// The NIC's MAC address.
+    pub mac: [u8; 6],
+    /// The interface's address and prefix length.
+    pub addr: Ipv4Addr,
+    pub prefix_len: u8,
+    /// The default route, if any.
+    pub gateway: Option<Ipv4Addr>,
+    /// The NIC's MTU (IP packet bytes; the Ethernet header is not counted).
+    pub mtu: u32,
+    /// Frames to and from the NIC.
+    pub nic: IfCounters,
+    /// Frames looped back inside the stack (each counted sent and
+    /// received, as Linux's `lo` counts them).
+    pub lo: IfCounters,
+    /// Frames dropped (no room on the NIC or in the loop queue, a SYN for
+    /// a full backlog, a martian from the NIC).
+    pub dropped: u64,
+}
+
+/// A TCP state, numbered as Linux's (`TCP_ESTABLISHED` 1 ...
+/// `TCP_CLOSING` 11), as `/proc/net/tcp` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpState {
+    Established = 1,
+    SynSent = 2,
+    SynRecv = 3,
+    FinWait1 = 4,
+    FinWait2 = 5,
+    TimeWait = 6,
+    Close = 7,
+    CloseWait = 8,
+    LastAck = 9,
+    Listen = 10,
+    Closing = 11,
+}
+
+/// A socket or connection as `/proc/net/tcp` and `/proc/net/udp` list it
+/// ([`Net::sockets`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SockInfo {
+    /// The open socket; `None` for a connection no socket names: waiting
+    /// to be accepted, closed and finishing (an orphan), or in TIME_WAIT.
+    pub id: Option<SocketId>,
+    pub kind: Kind,
+    pub local: SocketAddrV4,
+    /// The peer (`0.0.0.0:0` for none).
+    pub remote: SocketAddrV4,
+    /// The TCP state; a UDP socket is `Established` when connected, else
+    /// `Close`, as Linux shows it.
+    pub state: TcpState,
+    /// Bytes queued to send and received unread (a listener's
+    /// `rx_queue`: connections waiting to be accepted).
+    pub tx_queue: usize,
+    pub rx_queue: usize,
+}
+
 /// A Linux-socket-shaped network stack: `AF_INET` stream and datagram
 /// sockets named by [`SocketId`], never blocking, errors as Linux errno
 /// values.
@@ -263,6 +333,14 @@ pub trait Net {
     /// The sockets whose readiness changed since the last call, each once,
     /// in id order.
     fn take_changed(&mut self) -> Vec<SocketId>;
+    /// The sockets and connections that hold a port, as Linux lists them
+    /// in `/proc/net/tcp` and `/proc/net/udp`: listeners (then the
+    /// connections they hold), connections, bound UDP sockets, closed
+    /// connections still finishing, TIME_WAIT.
+    fn sockets(&self) -> Result<Vec<SockInfo>, Errno>;
+    /// The interface's configuration and counters (for `SIOCGIF*` ioctls
+    /// and `/proc/net`).
+    fn if_info(&self) -> Result<IfInfo, Errno>;
 }
 
 /// Linux's x86_64 uapi numbers the API uses (`linux/socket.h`, `linux/in.h`,

@@ -39,6 +39,14 @@ pub struct DeviceStats {
     /// Frames dropped: the NIC had no room, the loop queue was full, or a
     /// SYN met a full backlog.
     pub dropped: u64,
+    /// Bytes of the frames handed to the NIC and of those looped back
+    /// (Ethernet headers included, as Linux counts them).
+    pub to_nic_bytes: u64,
+    pub looped_bytes: u64,
+    /// Frames (and their bytes) received from the NIC and let in; frames
+    /// dropped on the way in are counted in `dropped`.
+    pub from_nic: u64,
+    pub from_nic_bytes: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -71,6 +79,8 @@ pub(crate) struct In {
     guarded: BTreeSet<Tuple>,
     arp_heard: Vec<Ipv4Addr>,
     dropped: u64,
+    from_nic: u64,
+    from_nic_bytes: u64,
 }
 
 /// The NIC `D` with the loop queue in front of it.
@@ -103,6 +113,8 @@ impl<D: Device> LoopDevice<D> {
                 guarded: BTreeSet::new(),
                 arp_heard: Vec::new(),
                 dropped: 0,
+                from_nic: 0,
+                from_nic_bytes: 0,
             },
         }
     }
@@ -114,6 +126,8 @@ impl<D: Device> LoopDevice<D> {
     pub(crate) fn stats(&self) -> DeviceStats {
         let mut s = self.out.stats;
         s.dropped += self.inb.dropped;
+        s.from_nic = self.inb.from_nic;
+        s.from_nic_bytes = self.inb.from_nic_bytes;
         s
     }
 
@@ -346,6 +360,8 @@ impl<'a, D: Device + 'a> RxToken for Rx<'a, D> {
             }
             RxFrom::Nic(token) => token.consume(|frame| {
                 if inb.admit(frame, true) {
+                    inb.from_nic += 1;
+                    inb.from_nic_bytes += frame.len() as u64;
                     f(frame)
                 } else {
                     f(&[])
@@ -378,6 +394,7 @@ impl<'a, D: Device + 'a> TxToken for Tx<'a, D> {
                 frame.extend_from_slice(&buf);
                 out.loopq.push_back(frame);
                 out.stats.looped += 1;
+                out.stats.looped_bytes += len as u64;
             } else {
                 out.stats.dropped += 1;
             }
@@ -390,6 +407,7 @@ impl<'a, D: Device + 'a> TxToken for Tx<'a, D> {
                 out.note_request(&buf);
                 token.consume(len, |b| b.copy_from_slice(&buf));
                 out.stats.to_nic += 1;
+                out.stats.to_nic_bytes += len as u64;
             } else {
                 out.stats.dropped += 1;
             }

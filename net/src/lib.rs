@@ -164,7 +164,10 @@ pub mod nic;
 pub mod sim;
 mod stack;
 
-pub use api::{raw, Kind, Net, Ready, Recvd, Shutdown, SockOpt, SocketId};
+pub use api::{
+    raw, IfCounters, IfInfo, Kind, Net, Ready, Recvd, Shutdown, SockInfo, SockOpt, SocketId,
+    TcpState,
+};
 pub use device::DeviceStats;
 pub use stack::{Config, Stack, Stats, EPHEMERAL_PORTS};
 

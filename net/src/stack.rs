@@ -1,5 +1,8 @@
 //! [`Stack`]: the [`Net`] trait over one smoltcp interface.
-use crate::api::{Kind, Net, Ready, Recvd, Shutdown, SockOpt, SocketId};
+use crate::api::{
+    IfCounters, IfInfo, Kind, Net, Ready, Recvd, Shutdown, SockInfo, SockOpt, SocketId,
+    TcpState as LinuxTcp,
+};
 use crate::device::{DeviceStats, LoopDevice, Tuple};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
@@ -395,6 +398,8 @@ struct Orphan {
 /// A port held by a connection in TIME_WAIT.
 struct TimeWait {
     local: SocketAddrV4,
+    /// The peer (for `/proc/net/tcp`).
+    remote: SocketAddrV4,
     reuse_addr: bool,
     reuse_port: bool,
     until: u64,
@@ -870,6 +875,23 @@ fn busy(st: TcpState, queued: usize) -> bool {
         TcpState::FinWait1 | TcpState::Closing | TcpState::LastAck => true,
         TcpState::Established | TcpState::CloseWait => queued > 0,
         _ => false,
+    }
+}
+
+/// smoltcp's TCP state as Linux names it.
+fn linux_tcp(st: TcpState) -> LinuxTcp {
+    match st {
+        TcpState::Closed => LinuxTcp::Close,
+        TcpState::Listen => LinuxTcp::Listen,
+        TcpState::SynSent => LinuxTcp::SynSent,
+        TcpState::SynReceived => LinuxTcp::SynRecv,
+        TcpState::Established => LinuxTcp::Established,
+        TcpState::FinWait1 => LinuxTcp::FinWait1,
+        TcpState::FinWait2 => LinuxTcp::FinWait2,
+        TcpState::CloseWait => LinuxTcp::CloseWait,
+        TcpState::Closing => LinuxTcp::Closing,
+        TcpState::LastAck => LinuxTcp::LastAck,
+        TcpState::TimeWait => LinuxTcp::TimeWait,
     }
 }
 
@@ -1386,5 +1408,121 @@ impl<D: Device> Net for Stack<D> {
             }
         }
         changed
+    }
+
+    fn sockets(&self) -> Result<Vec<SockInfo>, Errno> {
+        let unspecified = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
+        let mut v = Vec::new();
+        let conn = |h: SocketHandle, id: Option<SocketId>| {
+            let s = self.socks.tcp(h);
+            SockInfo {
+                id,
+                kind: Kind::Tcp,
+                local: s.local_endpoint().map_or(unspecified, sock_v4),
+                remote: s.remote_endpoint().map_or(unspecified, sock_v4),
+                state: linux_tcp(s.state()),
+                tx_queue: s.send_queue(),
+                rx_queue: s.recv_queue(),
+            }
+        };
+        for (i, slot) in self.table.iter().enumerate() {
+            let Some(e) = slot else { continue };
+            let id = Some(SocketId(i as u32));
+            match &e.state {
+                // Linux lists what is hashed: listeners, connections,
+                // bound UDP sockets.
+                State::TcpIdle | State::TcpFailed => {}
+                State::TcpListen(l) => {
+                    v.push(SockInfo {
+                        id,
+                        kind: Kind::Tcp,
+                        local: e.bound.unwrap_or(unspecified),
+                        remote: unspecified,
+                        state: LinuxTcp::Listen,
+                        tx_queue: 0,
+                        rx_queue: l.queue.len(),
+                    });
+                    for h in l.queue.iter().chain(l.pool.iter()) {
+                        let c = conn(*h, None);
+                        if c.state != LinuxTcp::Listen {
+                            v.push(c);
+                        }
+                    }
+                }
+                State::TcpConn(c) => {
+                    // A connection that ended (a reset) is not listed.
+                    let info = conn(c.handle, id);
+                    if info.state != LinuxTcp::Close {
+                        v.push(info);
+                    }
+                }
+                State::Udp(u) => {
+                    let Some(b) = e.bound else { continue };
+                    let (rx, tx) = match u.handle {
+                        Some(h) => {
+                            let s = self.socks.udp(h);
+                            (s.recv_queue(), s.send_queue())
+                        }
+                        None => (0, 0),
+                    };
+                    v.push(SockInfo {
+                        id,
+                        kind: Kind::Udp,
+                        local: self.local_addr(SocketId(i as u32)).unwrap_or(b),
+                        remote: u.peer.unwrap_or(unspecified),
+                        state: if u.peer.is_some() {
+                            LinuxTcp::Established
+                        } else {
+                            LinuxTcp::Close
+                        },
+                        tx_queue: tx,
+                        rx_queue: rx,
+                    });
+                }
+            }
+        }
+        for o in &self.orphans {
+            let info = conn(o.handle, None);
+            if info.state != LinuxTcp::Close {
+                v.push(info);
+            }
+        }
+        for t in self.time_wait.iter().filter(|t| t.until > self.now) {
+            v.push(SockInfo {
+                id: None,
+                kind: Kind::Tcp,
+                local: t.local,
+                remote: t.remote,
+                state: LinuxTcp::TimeWait,
+                tx_queue: 0,
+                rx_queue: 0,
+            });
+        }
+        Ok(v)
+    }
+
+    fn if_info(&self) -> Result<IfInfo, Errno> {
+        let d = self.dev.stats();
+        let mtu = self.dev.capabilities().max_transmission_unit;
+        Ok(IfInfo {
+            mac: self.cfg.mac,
+            addr: self.cfg.addr,
+            prefix_len: self.cfg.prefix_len,
+            gateway: self.cfg.gateway,
+            mtu: mtu.saturating_sub(14) as u32,
+            nic: IfCounters {
+                rx_packets: d.from_nic,
+                rx_bytes: d.from_nic_bytes,
+                tx_packets: d.to_nic,
+                tx_bytes: d.to_nic_bytes,
+            },
+            lo: IfCounters {
+                rx_packets: d.looped,
+                rx_bytes: d.looped_bytes,
+                tx_packets: d.looped,
+                tx_bytes: d.looped_bytes,
+            },
+            dropped: d.dropped,
+        })
     }
 }

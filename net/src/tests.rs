@@ -1721,3 +1721,94 @@ fn ephemeral_ports_run_out_with_linux_errors() {
     assert_eq!(w.a.connect(c, sa(B_IP, 80)), Err(Errno::EINPROGRESS));
     assert_eq!(w.a.local_addr(c).unwrap().port(), first);
 }
+
+#[test]
+fn if_info_reports_the_configuration_and_counts_frames() {
+    let mut w = World::new();
+    let before = w.a.if_info().unwrap();
+    assert_eq!(before.mac, config_a().mac);
+    assert_eq!((before.addr, before.prefix_len), (A_IP, 24));
+    assert_eq!(before.gateway, Some(B_IP));
+    assert_eq!(before.mtu, 1500);
+    let (_, c, s) = w.pair(7);
+    transfer(&mut w, true, c, s, &pattern(10_000, 1));
+    let a = w.a.if_info().unwrap();
+    let b = w.b.if_info().unwrap();
+    assert!(a.nic.tx_packets > before.nic.tx_packets);
+    assert!(a.nic.tx_bytes >= 10_000);
+    // What A sent, B received, frame for frame (the link loses nothing).
+    assert_eq!(a.nic.tx_packets, b.nic.rx_packets);
+    assert_eq!(a.nic.tx_bytes, b.nic.rx_bytes);
+    assert_eq!(b.nic.tx_packets, a.nic.rx_packets);
+    // Loopback traffic counts on lo only.
+    let l = w.a.socket(Kind::Udp).unwrap();
+    w.a.bind(l, sa(Ipv4Addr::LOCALHOST, 9)).unwrap();
+    w.a.send_to(l, b"self", sa(Ipv4Addr::LOCALHOST, 9)).unwrap();
+    let nic = w.a.if_info().unwrap().nic;
+    w.run(10);
+    let after = w.a.if_info().unwrap();
+    assert_eq!(after.nic.tx_packets, nic.tx_packets);
+    assert!(after.lo.tx_packets > a.lo.tx_packets);
+    assert_eq!(after.lo.rx_bytes, after.lo.tx_bytes);
+    assert!(after.lo.tx_bytes >= a.lo.tx_bytes + 14 + 28 + 4);
+}
+
+#[test]
+fn sockets_lists_what_holds_a_port_as_linux() {
+    use crate::TcpState as T;
+    let mut w = World::new();
+    let (l, c, s) = w.pair(7);
+    let u = w.a.socket(Kind::Udp).unwrap();
+    w.a.bind(u, any(53)).unwrap();
+    let idle = w.a.socket(Kind::Tcp).unwrap();
+    transfer(&mut w, true, c, s, b"abc");
+    w.run(100);
+    let a = w.a.sockets().unwrap();
+    let ca = w.a.local_addr(c).unwrap();
+    assert_eq!(a.len(), 2, "{a:?}");
+    assert_eq!(
+        a[0],
+        crate::SockInfo {
+            id: Some(c),
+            kind: Kind::Tcp,
+            local: ca,
+            remote: sa(B_IP, 7),
+            state: T::Established,
+            tx_queue: 0,
+            rx_queue: 0,
+        }
+    );
+    assert_eq!(
+        (a[1].id, a[1].kind, a[1].state),
+        (Some(u), Kind::Udp, T::Close)
+    );
+    assert_eq!(a[1].local, any(53));
+    assert!(!a.iter().any(|i| i.id == Some(idle)));
+    let b = w.b.sockets().unwrap();
+    assert_eq!(
+        (b[0].id, b[0].state, b[0].local),
+        (Some(l), T::Listen, any(7))
+    );
+    assert_eq!(
+        (b[1].id, b[1].state, b[1].remote),
+        (Some(s), T::Established, ca)
+    );
+    // A closed connection finishes in the background, then waits in
+    // TIME_WAIT on the side that closed first.
+    w.a.close(c).unwrap();
+    w.a.poll(w.now);
+    let a = w.a.sockets().unwrap();
+    assert!(
+        a.iter()
+            .any(|i| i.id.is_none() && matches!(i.state, T::FinWait1 | T::FinWait2)),
+        "{a:?}"
+    );
+    w.b.close(s).unwrap();
+    w.run(500);
+    let a = w.a.sockets().unwrap();
+    let tw = a
+        .iter()
+        .find(|i| i.state == T::TimeWait)
+        .expect("TIME_WAIT");
+    assert_eq!((tw.local, tw.remote), (ca, sa(B_IP, 7)));
+}

@@ -4,7 +4,7 @@ use crate::{Transport, MIN_CAPACITY, VERSION};
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::net::SocketAddrV4;
-use selkie_net::{Kind, Net, Ready, Recvd, Shutdown, SockOpt, SocketId};
+use selkie_net::{IfInfo, Kind, Net, Ready, Recvd, Shutdown, SockInfo, SockOpt, SocketId};
 use selkie_proto::{chunked, CallError, ConnectError, DecodeError, Get, Link, Reader};
 use selkie_syscalls::errno::Errno;
 
@@ -246,5 +246,32 @@ impl<T: Transport> Net for Client<T> {
             Ok(ids)
         });
         changed.unwrap_or_default()
+    }
+    fn if_info(&self) -> Result<IfInfo, Errno> {
+        self.call(Request::IfInfo {})
+    }
+    /// In as many round trips as the buffers need.
+    fn sockets(&self) -> Result<Vec<SockInfo>, Errno> {
+        let mut all = Vec::new();
+        loop {
+            let from = u32::try_from(all.len()).map_err(|_| Errno::EIO)?;
+            let total = self.call_with(Request::Sockets { from }, |r| {
+                let (total, count): (u32, u32) = r.get()?;
+                if total > BELOW_MAX || count > total.saturating_sub(from) {
+                    return Err(DecodeError::BadValue);
+                }
+                for _ in 0..count {
+                    all.push(r.get()?);
+                }
+                Ok(total)
+            })?;
+            if all.len() >= total as usize {
+                return Ok(all);
+            }
+            if all.len() == from as usize {
+                // No progress: the service answers nothing that fits.
+                return Err(Errno::EIO);
+            }
+        }
     }
 }

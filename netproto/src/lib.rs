@@ -44,6 +44,12 @@
 //! | `SockOpt` | `level: i32, name: i32`, Linux's numbers (`SOL_SOCKET` 1 + `SO_REUSEADDR` 2, `IPPROTO_TCP` 6 + `TCP_NODELAY` 1, ...) |
 //! | `Ready` | one byte of bits: readable 1, writable 2, hangup 4, read_hangup 8, error 16 |
 //! | `Recvd` | `len: usize, full_len: usize, from: Option<SocketAddrV4>` |
+//! | `Ipv4Addr` | its 4 bytes in order |
+//! | MAC address (`[u8; 6]`) | its 6 bytes in order |
+//! | `IfCounters` | `rx_packets: u64, rx_bytes: u64, tx_packets: u64, tx_bytes: u64` |
+//! | `IfInfo` | `mac, addr: Ipv4Addr, prefix_len: u8, gateway: Option<Ipv4Addr>, mtu: u32, nic: IfCounters, lo: IfCounters, dropped: u64` |
+//! | `TcpState` | one byte, Linux's number (`TCP_ESTABLISHED` 1 ... `TCP_CLOSING` 11) |
+//! | `SockInfo` | `id: Option<SocketId>, kind: Kind, local: SocketAddrV4, remote: SocketAddrV4, state: TcpState, tx_queue: usize, rx_queue: usize` |
 //! | `Errno` | `u32`, 1..=4095 |
 //! | `Result<T, Errno>` | as a response's status: `0: u32` and the `T`, or the errno |
 //! | id list ([`Ids`]) | `count: u32`, then `count` `SocketId`s |
@@ -66,7 +72,7 @@
 //! datagram is never cut (the stack's own limit, 1472 bytes, is below
 //! [`MIN_CAPACITY`]'s piece). A `recv`/`recv_from` asks for at most one
 //! piece (a short read, which stream sockets allow; a datagram always
-//! fits). `ReadinessMany` goes in runs that fit. The changed sockets come
+//! fits). `ReadinessMany` and `Sockets` go in runs that fit. The changed sockets come
 //! as a bitmap, which holds ids up to 8 × (capacity − 12); beyond that the
 //! service answers "every id up to the highest changed", which over-reports
 //! (a waiter woken for nothing looks again) but never loses a change.
@@ -94,7 +100,7 @@ pub use wire::{sockopt_raw, Ids, Request, Wire};
 
 /// The protocol version a [`Request::Hello`] carries; the server refuses any
 /// other.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The smallest buffer a [`Client`] works with: every fixed-size message
 /// and data pieces of 1984 bytes (a whole Ethernet frame's datagram fits

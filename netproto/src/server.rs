@@ -1,5 +1,5 @@
 //! The server end: [`serve`] answers one request from a [`Net`].
-use crate::wire::{Request, Writer};
+use crate::wire::{Request, Writer, SOCKINFO_MAX};
 use crate::VERSION;
 use selkie_net::{Kind, Net, Recvd, SocketId};
 use selkie_proto::{respond, Fail, Server};
@@ -75,6 +75,18 @@ fn answer(net: &mut dyn Net, req: Request<'_>, w: &mut Writer<'_>) -> Result<(),
         Request::Kind { id } => w.put(&net.kind(id)?)?,
         Request::Poll { now_ms } => w.put(&net.poll(now_ms))?,
         Request::TakeChanged {} => changed(&net.take_changed(), w)?,
+        Request::IfInfo {} => w.put(&net.if_info()?)?,
+        Request::Sockets { from } => {
+            let all = net.sockets()?;
+            let total = u32::try_from(all.len()).map_err(|_| Fail::Full)?;
+            let from = (from as usize).min(all.len());
+            let fit = w.room().saturating_sub(8) / SOCKINFO_MAX;
+            let part = &all[from..all.len().min(from + fit)];
+            w.put(&(total, part.len() as u32))?;
+            for info in part {
+                w.put(info)?;
+            }
+        }
         Request::ReadinessMany { ids } => {
             w.put(&u32::try_from(ids.len()).map_err(|_| Fail::Full)?)?;
             for id in ids.iter() {

@@ -5,7 +5,10 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::net::{Ipv4Addr, SocketAddrV4};
 use selkie_net::sim::{link, SimNic};
-use selkie_net::{Config, Kind, Net, Ready, Recvd, Shutdown, SockOpt, SocketId, Stack};
+use selkie_net::{
+    Config, IfCounters, IfInfo, Kind, Net, Ready, Recvd, Shutdown, SockInfo, SockOpt, SocketId,
+    Stack, TcpState,
+};
 use selkie_proto::{Get, Put, Reader, Writer};
 use selkie_syscalls::errno::Errno;
 
@@ -152,6 +155,8 @@ fn samples() -> Vec<Request<'static>> {
         Request::ReadinessMany {
             ids: IDS[..].into(),
         },
+        Request::IfInfo {},
+        Request::Sockets { from: 3 },
     ];
     v.push(Request::Socket { kind: Kind::Udp });
     v.extend([Shutdown::Write, Shutdown::Both].map(|how| Request::Shutdown { id: id(3), how }));
@@ -295,6 +300,54 @@ fn every_response_type_round_trips() {
     assert_eq!(bytes.len(), 4 + 3 + 8 + 8 + 1);
     // A TakeChanged answer.
     round_trip(&(0u32, vec![0b101u8, 0, 1]));
+    // A Sockets answer.
+    let info = SockInfo {
+        id: Some(id(3)),
+        kind: Kind::Tcp,
+        local: sa(A_IP, 80),
+        remote: sa(B_IP, 40000),
+        state: TcpState::Closing,
+        tx_queue: 1,
+        rx_queue: 2,
+    };
+    let bytes = round_trip(&info);
+    assert_eq!(bytes.len(), wire::SOCKINFO_MAX);
+    assert_eq!(bytes[5..7], [0, 10]);
+    assert_eq!(bytes[18], 11);
+    round_trip(&SockInfo {
+        id: None,
+        kind: Kind::Udp,
+        state: TcpState::Established,
+        ..info
+    });
+    // An IfInfo answer.
+    let counters = IfCounters {
+        rx_packets: 1,
+        rx_bytes: 2,
+        tx_packets: 3,
+        tx_bytes: u64::MAX,
+    };
+    for gateway in [None, Some(B_IP)] {
+        let info = IfInfo {
+            mac: [0x52, 0x54, 0, 0x12, 0x34, 0x56],
+            addr: A_IP,
+            prefix_len: 24,
+            gateway,
+            mtu: 1500,
+            nic: counters,
+            lo: IfCounters::default(),
+            dropped: 9,
+        };
+        let bytes = round_trip(&info);
+        assert_eq!(
+            bytes[..11],
+            [0x52, 0x54, 0, 0x12, 0x34, 0x56, 10, 0, 2, 15, 24]
+        );
+        assert_eq!(
+            bytes.len(),
+            6 + 4 + 1 + 1 + gateway.map_or(0, |_| 4) + 4 + 64 + 8
+        );
+    }
 }
 
 #[test]
@@ -889,7 +942,25 @@ fn scenario<A: Side>(w: &mut World<A>) -> Vec<String> {
     }
     note!(w.a.take_changed());
     note!(w.a.poll(w.now));
+    note!(w.a.if_info()).unwrap();
+    note!(w.a.sockets()).unwrap();
     log
+}
+
+#[test]
+fn sockets_go_in_runs_that_fit() {
+    let mut w = served(MIN_CAPACITY);
+    for i in 0..300 {
+        let u = w.a.socket(Kind::Udp).unwrap();
+        w.a.bind(u, any(1000 + i)).unwrap();
+    }
+    let before = w.a.transport_mut().served;
+    let got = w.a.sockets().unwrap();
+    let trips = w.a.transport_mut().served - before;
+    assert_eq!(got, w.a.transport_mut().net.sockets().unwrap());
+    assert_eq!(got.len(), 300);
+    let per = (MIN_CAPACITY - 4 - 8) / wire::SOCKINFO_MAX;
+    assert_eq!(trips as usize, 300usize.div_ceil(per));
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //! request table, over the shared machinery of `selkie-proto`.
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddrV4};
-use selkie_net::{raw, Kind, Ready, Recvd, Shutdown, SockOpt, SocketId};
+use selkie_net::{
+    raw, IfCounters, IfInfo, Kind, Ready, Recvd, Shutdown, SockInfo, SockOpt, SocketId, TcpState,
+};
 use selkie_proto::{DecodeError, Get, Put, TooBig};
 use selkie_syscalls::errno::Errno;
 
@@ -42,6 +44,33 @@ impl Get<'_, Wire> for SocketAddrV4 {
     fn get(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let ip: [u8; 4] = r.take(4)?.try_into().map_err(|_| DecodeError::Truncated)?;
         Ok(SocketAddrV4::new(Ipv4Addr::from(ip), r.get()?))
+    }
+}
+
+/// The address's four bytes in order.
+impl Put<Wire> for Ipv4Addr {
+    fn put(&self, w: &mut Writer<'_>) -> Result<(), TooBig> {
+        w.bytes(&self.octets())
+    }
+}
+
+impl Get<'_, Wire> for Ipv4Addr {
+    fn get(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let ip: [u8; 4] = r.take(4)?.try_into().map_err(|_| DecodeError::Truncated)?;
+        Ok(Ipv4Addr::from(ip))
+    }
+}
+
+/// A MAC address: its six bytes in order.
+impl Put<Wire> for [u8; 6] {
+    fn put(&self, w: &mut Writer<'_>) -> Result<(), TooBig> {
+        w.bytes(self)
+    }
+}
+
+impl Get<'_, Wire> for [u8; 6] {
+    fn get(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        r.take(6)?.try_into().map_err(|_| DecodeError::Truncated)
     }
 }
 
@@ -120,6 +149,63 @@ selkie_proto::record!(
         len,
         full_len,
         from
+    }
+);
+
+selkie_proto::tags!(
+    Wire,
+    TcpState {
+        Established = 1,
+        SynSent = 2,
+        SynRecv = 3,
+        FinWait1 = 4,
+        FinWait2 = 5,
+        TimeWait = 6,
+        Close = 7,
+        CloseWait = 8,
+        LastAck = 9,
+        Listen = 10,
+        Closing = 11
+    }
+);
+
+selkie_proto::record!(
+    Wire,
+    SockInfo {
+        id,
+        kind,
+        local,
+        remote,
+        state,
+        tx_queue,
+        rx_queue
+    }
+);
+
+/// Bytes of a [`SockInfo`] on the wire, at most.
+pub(crate) const SOCKINFO_MAX: usize = 1 + 4 + 1 + 6 + 6 + 1 + 8 + 8;
+
+selkie_proto::record!(
+    Wire,
+    IfCounters {
+        rx_packets,
+        rx_bytes,
+        tx_packets,
+        tx_bytes
+    }
+);
+
+selkie_proto::record!(
+    Wire,
+    IfInfo {
+        mac,
+        addr,
+        prefix_len,
+        gateway,
+        mtu,
+        nic,
+        lo,
+        dropped
     }
 );
 
@@ -292,4 +378,10 @@ selkie_proto::requests! {
     /// `readiness` of each id → `count: u32`, then `count` statuses, each
     /// `0: u32, Ready` or an errno (`u32`).
     ReadinessMany { ids: Ids<'a> } = 23, E2BIG;
+    /// `if_info` → `IfInfo`.
+    IfInfo {} = 24, E2BIG;
+    /// `sockets`, from the `from`th on → `total: u32, count: u32`, then
+    /// `count` `SockInfo`s (as many as fit the buffer): the client asks
+    /// again from `from + count` until it has `total`.
+    Sockets { from: u32 } = 25, E2BIG;
 }

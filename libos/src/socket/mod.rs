@@ -4,8 +4,8 @@
 //! its inode number in `socket:[N]`), domain, type and protocol, the
 //! `SOL_SOCKET` options ([`SockOpts`]) and the readiness generation that
 //! edge-triggered epoll items compare. What the family does lives behind
-//! [`Proto`], one arm per family: [`unix`] (AF_UNIX) today; AF_INET will be
-//! an arm holding a handle of the network stack.
+//! [`Proto`], one arm per family: [`unix`] (AF_UNIX) and [`inet`] (AF_INET,
+//! holding the network stack's socket).
 //!
 //! Family operations never block and never touch user memory or the
 //! process tables: they return [`Fail::Wait`] with the wait queue whose
@@ -14,6 +14,7 @@
 //! in flight to release, inodes to let go). The syscall layer
 //! (`syscall/net.rs`) decodes arguments, copies user memory, blocks, times
 //! out and applies the effects, the same for every family.
+pub mod inet;
 pub mod unix;
 
 use crate::file::OpenFile;
@@ -131,6 +132,7 @@ impl Default for SockOpts {
 /// What a socket is, per family.
 pub enum Proto {
     Unix(RefCell<unix::Unix>),
+    Inet(inet::Inet),
 }
 
 /// A socket: one per socket descriptor's open file description (and per

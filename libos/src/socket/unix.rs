@@ -183,6 +183,7 @@ impl Unix {
 pub fn ux(s: &Socket) -> Option<&RefCell<Unix>> {
     match &s.proto {
         Proto::Unix(u) => Some(u),
+        _ => None,
     }
 }
 

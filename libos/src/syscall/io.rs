@@ -942,7 +942,7 @@ pub(crate) fn readiness(k: &Kernel, f: &OpenFile, events: u32) -> u32 {
             }
             ev
         }
-        FileKind::Socket(s) => super::net::poll(s, events),
+        FileKind::Socket(s) => super::net::poll(k, s, events),
         FileKind::Epoll(ep) => {
             if super::event::epoll_has_ready(k, ep) {
                 events & r

@@ -128,7 +128,7 @@ syscall_table! {
     __NR_pwrite64 => K(io::sys_pwrite64), Full;
     __NR_lseek => K(io::sys_lseek), Full;
     __NR_close => K(io::sys_close), Full;
-    __NR_ioctl => K(io::sys_ioctl), Partial("terminals (console, pseudo-terminals): TCGETS/TCSETS*, window size (SIGWINCH), foreground group, session, TIOCSCTTY/TIOCNOTTY, TIOCGPTN/TIOCSPTLCK, TCFLSH, TCSBRK; FIONREAD, FIONBIO, FIOCLEX; sockets: FIONREAD (SIOCINQ), SIOCOUTQ; no TCXONC, packet mode");
+    __NR_ioctl => K(io::sys_ioctl), Partial("terminals (console, pseudo-terminals): TCGETS/TCSETS*, window size (SIGWINCH), foreground group, session, TIOCSCTTY/TIOCNOTTY, TIOCGPTN/TIOCSPTLCK, TCFLSH, TCSBRK; FIONREAD, FIONBIO, FIOCLEX; sockets: FIONREAD (SIOCINQ), SIOCOUTQ (AF_UNIX), the interface requests SIOCGIFCONF, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFBRDADDR, SIOCGIFDSTADDR, SIOCGIFHWADDR, SIOCGIFMTU, SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFMETRIC, SIOCGIFMAP, SIOCGIFTXQLEN (SIOCSIF* and routes: EOPNOTSUPP); no TCXONC, packet mode");
     __NR_fstat => K(io::sys_fstat), Full;
     __NR_poll => K(io::sys_poll), Full;
     __NR_ppoll => K(io::sys_ppoll), Full;
@@ -136,8 +136,8 @@ syscall_table! {
     __NR_pselect6 => K(io::sys_pselect6), Full;
     __NR_pipe => K(io::sys_pipe), Full;
     __NR_pipe2 => K(io::sys_pipe2), Full;
-    __NR_socket => K(net::sys_socket), Partial("AF_UNIX (stream, datagram, seqpacket); other families EAFNOSUPPORT");
-    __NR_socketpair => K(net::sys_socketpair), Partial("AF_UNIX");
+    __NR_socket => K(net::sys_socket), Partial("AF_UNIX (stream, datagram, seqpacket), AF_INET (TCP, UDP; no raw or ping sockets: ESOCKTNOSUPPORT, EPROTONOSUPPORT); AF_INET6 and other families EAFNOSUPPORT");
+    __NR_socketpair => K(net::sys_socketpair), Partial("AF_UNIX (AF_INET: EOPNOTSUPP, as Linux)");
     __NR_bind => K(net::sys_bind), Full;
     __NR_listen => K(net::sys_listen), Full;
     __NR_accept => K(net::sys_accept), Full;
@@ -145,15 +145,15 @@ syscall_table! {
     __NR_connect => K(net::sys_connect), Full;
     __NR_getsockname => K(net::sys_getsockname), Full;
     __NR_getpeername => K(net::sys_getpeername), Full;
-    __NR_sendto => K(net::sys_sendto), Partial("no MSG_OOB (EOPNOTSUPP)");
-    __NR_recvfrom => K(net::sys_recvfrom), Partial("no MSG_OOB, MSG_ERRQUEUE or SO_PEEK_OFF");
-    __NR_sendmsg => K(net::sys_sendmsg), Partial("SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB (EOPNOTSUPP)");
-    __NR_recvmsg => K(net::sys_recvmsg), Partial("SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB, MSG_ERRQUEUE or SO_PEEK_OFF");
+    __NR_sendto => K(net::sys_sendto), Partial("no MSG_OOB (EOPNOTSUPP); AF_INET UDP: one Ethernet frame at most (1472 bytes, EMSGSIZE beyond)");
+    __NR_recvfrom => K(net::sys_recvfrom), Partial("no MSG_OOB, MSG_ERRQUEUE (AF_INET: always EAGAIN, no ICMP errors are queued) or SO_PEEK_OFF");
+    __NR_sendmsg => K(net::sys_sendmsg), Partial("SCM_RIGHTS and SCM_CREDENTIALS (AF_UNIX); no MSG_OOB (EOPNOTSUPP), no AF_INET control messages (EINVAL)");
+    __NR_recvmsg => K(net::sys_recvmsg), Partial("SCM_RIGHTS and SCM_CREDENTIALS (AF_UNIX); no MSG_OOB, MSG_ERRQUEUE or SO_PEEK_OFF, no AF_INET control messages (IP_PKTINFO, timestamps)");
     __NR_sendmmsg => K(net::sys_sendmmsg), Partial("as sendmsg; only the first message waits");
     __NR_recvmmsg => K(net::sys_recvmmsg), Partial("as recvmsg; only the first message waits (as with MSG_WAITFORONE); the timeout is checked, not applied nor written back");
     __NR_shutdown => K(net::sys_shutdown), Full;
-    __NR_setsockopt => K(net::sys_setsockopt), Partial("SOL_SOCKET: buffers, timeouts, SO_PASSCRED, SO_RCVLOWAT and flags that are stored; no socket filters, timestamps or SO_PEEK_OFF (ENOPROTOOPT)");
-    __NR_getsockopt => K(net::sys_getsockopt), Partial("SOL_SOCKET: type, domain, protocol, SO_ERROR, SO_ACCEPTCONN, SO_PEERCRED, SO_PEERNAME and what setsockopt stores");
+    __NR_setsockopt => K(net::sys_setsockopt), Partial("SOL_SOCKET: buffers, timeouts, SO_PASSCRED, SO_RCVLOWAT, SO_REUSEADDR/SO_REUSEPORT/SO_KEEPALIVE/SO_BROADCAST (AF_INET: in effect; AF_UNIX: stored) and flags that are stored; IPPROTO_TCP: TCP_NODELAY; no socket filters, timestamps, SO_PEEK_OFF, other TCP or IP options (ENOPROTOOPT)");
+    __NR_getsockopt => K(net::sys_getsockopt), Partial("SOL_SOCKET: type, domain, protocol, SO_ERROR, SO_ACCEPTCONN, SO_PEERCRED, SO_PEERNAME and what setsockopt stores; IPPROTO_TCP: TCP_NODELAY (other TCP and IP options ENOPROTOOPT)");
     __NR_eventfd => K(event::sys_eventfd), Full;
     __NR_eventfd2 => K(event::sys_eventfd2), Full;
     __NR_epoll_create => K(event::sys_epoll_create), Full;
@@ -458,5 +458,7 @@ pub fn render_markdown() -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_inet;
 #[cfg(test)]
 mod tests_net;

@@ -2,7 +2,7 @@
 //! (socket addresses, msghdr, iovecs, control messages), descriptors,
 //! socket options, blocking and timeouts. What a family does is behind
 //! [`Proto`]: each call matches on it once and calls the family (AF_UNIX:
-//! [`crate::socket::unix`]).
+//! [`crate::socket::unix`]; AF_INET: [`inet`], over the TCP/IP stack).
 //!
 //! A call that must wait (accept, connect to a full backlog, a send with
 //! no room, a receive with nothing queued; read and write on sockets too)
@@ -13,10 +13,11 @@
 //! ends it with EINTR, or restarts it under SA_RESTART when no timeout is
 //! set, as on Linux.
 //!
-//! AF_INET and AF_INET6 give EAFNOSUPPORT until the network stack plugs
-//! in: an arm of [`Proto`] holding its socket handle, its address parser
-//! in [`sockaddr_in`]'s callers, and one more arm in each `match` below
-//! (the stack reports readiness changes through the same wait queues).
+//! AF_INET6 gives EAFNOSUPPORT: the stack is IPv4 only. The network
+//! interface ioctls (SIOCGIF*) work on any socket ([`netif`]).
+mod inet;
+pub(crate) mod netif;
+
 use super::io::{copy_in, copy_out, file_of};
 use super::KResult;
 use crate::file::{FileKind, OpenFile};
@@ -37,6 +38,7 @@ use core::cell::RefCell;
 use linux_raw_sys::general as g;
 use linux_raw_sys::net as n;
 use selkie_fs::{FileSystem, Kind};
+use selkie_net::SockOpt;
 use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;
 
@@ -198,7 +200,13 @@ fn passcred_autobind(k: &mut Kernel, s: &Rc<Socket>) -> Result<(), Errno> {
 }
 
 /// Makes a socket of `domain`, `ty` (type bits only) and `protocol`.
-fn create(k: &mut Kernel, domain: i32, ty: u32, protocol: i32) -> Result<Rc<Socket>, Errno> {
+fn create(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    domain: i32,
+    ty: u32,
+    protocol: i32,
+) -> Result<Rc<Socket>, Errno> {
     if !(0..n::AF_MAX as i32).contains(&domain) {
         return Err(Errno::EAFNOSUPPORT);
     }
@@ -220,7 +228,11 @@ fn create(k: &mut Kernel, domain: i32, ty: u32, protocol: i32) -> Result<Rc<Sock
             // Linux reports SO_PROTOCOL 0 for AF_UNIX whatever was given.
             Ok(unix::new(next_id(k), stype, 0))
         }
-        // AF_INET and AF_INET6: the network stack's arm goes here.
+        n::AF_INET => {
+            let (kind, protocol) = socket::inet::kind_of(ty, protocol)?;
+            inet::new_socket(k, plat, kind, protocol)
+        }
+        // AF_INET6 among them: the stack is IPv4 only.
         _ => Err(Errno::EAFNOSUPPORT),
     }
 }
@@ -239,13 +251,23 @@ fn socket_file(s: Rc<Socket>, flags: u32) -> Rc<OpenFile> {
 }
 
 /// socket(domain, type, protocol).
-pub fn sys_socket(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
+pub fn sys_socket(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let res = (|| {
         let ty = r.rsi as u32;
         let flags = type_flags(ty)?;
-        let s = create(k, r.rdi as i32, ty & SOCK_TYPE_MASK, r.rdx as i32)?;
-        let fd = install(k, pid, socket_file(s, flags), flags & g::O_CLOEXEC != 0)?;
-        Ok(fd as u64)
+        let s = create(k, plat, r.rdi as i32, ty & SOCK_TYPE_MASK, r.rdx as i32)?;
+        match install(
+            k,
+            pid,
+            socket_file(s.clone(), flags),
+            flags & g::O_CLOEXEC != 0,
+        ) {
+            Ok(fd) => Ok(fd as u64),
+            Err(e) => {
+                closed(k, plat, &s);
+                Err(e)
+            }
+        }
     })();
     KResult::Done(res)
 }
@@ -280,10 +302,16 @@ pub fn sys_socketpair(
         sv[4..].copy_from_slice(&b.to_le_bytes());
         copy_out(k, pid, r.r10, &sv)?;
         let (domain, protocol) = (r.rdi as i32, r.rdx as i32);
-        let sa = create(k, domain, ty & SOCK_TYPE_MASK, protocol)?;
-        let sb = create(k, domain, ty & SOCK_TYPE_MASK, protocol)?;
+        if domain == n::AF_INET as i32 {
+            // Linux makes both sockets, then AF_INET has no pairs.
+            socket::inet::kind_of(ty & SOCK_TYPE_MASK, protocol)?;
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let sa = create(k, plat, domain, ty & SOCK_TYPE_MASK, protocol)?;
+        let sb = create(k, plat, domain, ty & SOCK_TYPE_MASK, protocol)?;
         match &sa.proto {
             Proto::Unix(_) => unix::pair(&sa, &sb, ucred(k, pid)),
+            Proto::Inet(_) => return Err(Errno::EOPNOTSUPP),
         }
         fill(k, pid, a, socket_file(sa, flags));
         fill(k, pid, b, socket_file(sb, flags));
@@ -303,6 +331,7 @@ pub fn sys_bind(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRe
         let raw = sockaddr_in(k, pid, r.rsi, r.rdx)?;
         match &s.proto {
             Proto::Unix(_) => bind_unix(k, plat, pid, &s, &raw)?,
+            Proto::Inet(i) => inet::bind(k, i, &raw)?,
         }
         Ok(0)
     })();
@@ -348,6 +377,7 @@ pub fn sys_listen(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &Syscall
         let cred = ucred(k, pid);
         match &s.proto {
             Proto::Unix(_) => unix::listen(&s, r.rsi as i32, cred, &mut fx)?,
+            Proto::Inet(i) => inet::listen(k, plat, i, r.rsi as i32)?,
         }
         apply(k, plat, fx);
         Ok(0)
@@ -601,11 +631,14 @@ fn accept(
     };
     let mut fx = Effects::default();
     let got = match &s.proto {
-        Proto::Unix(_) => unix::accept(&s, &mut fx),
+        Proto::Unix(_) => unix::accept(&s, &mut fx).map(|new| {
+            let peer = unix::name(&new, true).unwrap_or_else(|_| unix::unnamed());
+            (new, peer)
+        }),
+        Proto::Inet(i) => inet::accept(k, plat, &s, i),
     };
     let step = match got {
-        Ok(new) => {
-            let peer = unix::name(&new, true).unwrap_or_else(|_| unix::unnamed());
+        Ok((new, peer)) => {
             fill(k, pid, newfd, socket_file(new, flags));
             if uaddr != 0 {
                 if let Err(e) = sockaddr_out(k, pid, uaddr, ulen, &peer) {
@@ -639,6 +672,7 @@ fn connect(
         let mut fx = Effects::default();
         let res = match &s.proto {
             Proto::Unix(_) => connect_unix(k, pid, &s, &raw, &mut fx),
+            Proto::Inet(i) => inet::connect(k, plat, &s, i, &raw, nonblock, forced),
         };
         apply(k, plat, fx);
         Ok(match res {
@@ -952,6 +986,11 @@ fn send(
             return Step::Done(Err(e));
         }
     };
+    // AF_INET carries no descriptors or credentials (Linux: EINVAL).
+    if matches!(s.proto, Proto::Inet(_)) && (!files.is_empty() || cred.is_some()) {
+        k.release_all(plat, files);
+        return Step::Done(Err(Errno::EINVAL));
+    }
     // A stream send tried again after its first piece sent them then.
     if prog.done > 0 {
         k.release_all(plat, core::mem::take(&mut files));
@@ -986,6 +1025,16 @@ fn send(
             } else {
                 send_dgram(k, pid, &s, &a, name, &mut files, &mut fx)
             }
+        }
+        Proto::Inet(i) => {
+            let a = inet::Send {
+                x,
+                total,
+                nonblock,
+                vm: &vm,
+                name,
+            };
+            inet::send(k, plat, pid, &s, i, a, prog)
         }
     };
     fx.release.append(&mut files);
@@ -1143,6 +1192,16 @@ fn recv(
     } else {
         (opts.rcvlowat as u64).min(total).max(1)
     };
+    if let Proto::Inet(i) = &s.proto {
+        let a = inet::Recv {
+            x,
+            total,
+            nonblock,
+            vm: &vm,
+            target,
+        };
+        return inet::recv(k, plat, pid, &s, i, a, prog);
+    }
     let mut done = prog.done;
     let mut cred = prog.cred;
     let mut from = None;
@@ -1162,6 +1221,7 @@ fn recv(
         };
         let got = match &s.proto {
             Proto::Unix(_) => unix::recv(&s, &args, &mut room, &mut fx),
+            Proto::Inet(_) => break Err(Errno::EOPNOTSUPP.into()),
         };
         match got {
             Ok(got) => {
@@ -1393,6 +1453,13 @@ fn getname(k: &Kernel, pid: Pid, r: &SyscallRegs, peer: bool) -> Result<u64, Err
     let (_, s) = sock_of(k, pid, r.rdi as i32)?;
     let raw = match &s.proto {
         Proto::Unix(_) => unix::name(&s, peer)?,
+        Proto::Inet(i) => socket::inet::format(inet::query(k, |net| {
+            if peer {
+                net.peer_addr(i.sid)
+            } else {
+                net.local_addr(i.sid)
+            }
+        })?),
     };
     sockaddr_out(k, pid, r.rsi, r.rdx, &raw)?;
     Ok(0)
@@ -1409,6 +1476,12 @@ pub fn sys_shutdown(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &Sysca
         let mut fx = Effects::default();
         match &s.proto {
             Proto::Unix(_) => unix::shutdown(&s, how as u32, &mut fx)?,
+            Proto::Inet(i) => {
+                let how = selkie_net::Shutdown::from_raw(how).ok_or(Errno::EINVAL)?;
+                let r = inet::change(k, |net| net.shutdown(i.sid, how));
+                k.net_poll(plat);
+                r?
+            }
         }
         apply(k, plat, fx);
         Ok(0)
@@ -1439,6 +1512,18 @@ pub fn sys_setsockopt(
         if level != n::SOL_SOCKET {
             return match &s.proto {
                 Proto::Unix(_) => Err(Errno::EOPNOTSUPP),
+                Proto::Inet(i) => {
+                    if (level, name) != (n::IPPROTO_TCP as u32, TCP_NODELAY) {
+                        return Err(Errno::ENOPROTOOPT);
+                    }
+                    if len < 4 {
+                        return Err(Errno::EINVAL);
+                    }
+                    let v = read_i32(k, pid, val)?;
+                    inet::change(k, |net| net.set_option(i.sid, SockOpt::NoDelay, v))?;
+                    k.net_poll(plat);
+                    Ok(0)
+                }
             };
         }
         let timeo = matches!(
@@ -1491,6 +1576,23 @@ pub fn sys_setsockopt(
         }
         let v = read_i32(k, pid, val)?;
         let on = v != 0;
+        if let Proto::Inet(i) = &s.proto {
+            // What the stack does itself, it keeps too.
+            let opt = match name {
+                n::SO_REUSEADDR => Some(SockOpt::ReuseAddr),
+                n::SO_REUSEPORT => Some(SockOpt::ReusePort),
+                n::SO_KEEPALIVE => Some(SockOpt::KeepAlive),
+                n::SO_BROADCAST => Some(SockOpt::Broadcast),
+                n::SO_RCVBUF | n::SO_RCVBUFFORCE => Some(SockOpt::RcvBuf),
+                n::SO_SNDBUF | n::SO_SNDBUFFORCE => Some(SockOpt::SndBuf),
+                _ => None,
+            };
+            if let Some(opt) = opt {
+                inet::change(k, |net| net.set_option(i.sid, opt, v))?;
+                // Keep-alive timers change the stack's deadline.
+                k.net_poll(plat);
+            }
+        }
         let mut fx = Effects::default();
         {
             let mut o = s.opts.borrow_mut();
@@ -1562,26 +1664,57 @@ pub fn sys_getsockopt(
     let res = (|| {
         let (_, s) = sock_of(k, pid, r.rdi as i32)?;
         let (level, name, val, lenp) = (r.rsi as u32, r.rdx as u32, r.r10, r.r8);
-        if level != n::SOL_SOCKET {
-            return match &s.proto {
-                Proto::Unix(_) => Err(Errno::EOPNOTSUPP),
-            };
+        let inet = match &s.proto {
+            Proto::Inet(i) => Some(i),
+            Proto::Unix(_) => None,
+        };
+        if level != n::SOL_SOCKET && inet.is_none() {
+            return Err(Errno::EOPNOTSUPP);
         }
         let len = read_i32(k, pid, lenp)?;
         if len < 0 {
             return Err(Errno::EINVAL);
+        }
+        if let (false, Some(i)) = (level == n::SOL_SOCKET, inet) {
+            // Linux: the protocol's own level (TCP's, UDP's) and SOL_IP
+            // know options (ENOPROTOOPT for those not here), other levels
+            // reach ip_getsockopt's EOPNOTSUPP.
+            let own = match i.kind {
+                selkie_net::Kind::Tcp => n::IPPROTO_TCP,
+                selkie_net::Kind::Udp => n::IPPROTO_UDP,
+            } as u32;
+            if level != own && level != n::IPPROTO_IP as u32 {
+                return Err(Errno::EOPNOTSUPP);
+            }
+            if (level, name) != (n::IPPROTO_TCP as u32, TCP_NODELAY) {
+                return Err(Errno::ENOPROTOOPT);
+            }
+            let v = inet::change(k, |net| net.get_option(i.sid, SockOpt::NoDelay))?;
+            return put_opt(k, pid, val, lenp, len, &int(v));
+        }
+        // What the stack keeps, it answers.
+        let stack_opt = match (inet, name) {
+            (Some(i), n::SO_SNDBUF) => Some((i.sid, SockOpt::SndBuf)),
+            (Some(i), n::SO_RCVBUF) => Some((i.sid, SockOpt::RcvBuf)),
+            (Some(i), n::SO_ACCEPTCONN) => Some((i.sid, SockOpt::AcceptConn)),
+            _ => None,
+        };
+        if let Some((sid, opt)) = stack_opt {
+            let v = inet::change(k, |net| net.get_option(sid, opt))?;
+            return put_opt(k, pid, val, lenp, len, &int(v));
+        }
+        if let (Some(i), n::SO_ERROR) = (inet, name) {
+            let e = inet::change(k, |net| net.take_error(i.sid))?;
+            let v = int(e.map_or(0, |e| e.value() as i32));
+            return put_opt(k, pid, val, lenp, len, &v);
         }
         let o = s.opts.borrow().clone();
         let bytes = match name {
             n::SO_TYPE => int(s.stype.raw()),
             n::SO_PROTOCOL => int(s.protocol),
             n::SO_DOMAIN => int(s.domain),
-            n::SO_ERROR => int(match &s.proto {
-                Proto::Unix(_) => unix::take_error(&s).map_or(0, |e| e.value() as i32),
-            }),
-            n::SO_ACCEPTCONN => int(match &s.proto {
-                Proto::Unix(_) => unix::listening(&s) as i32,
-            }),
+            n::SO_ERROR => int(unix::take_error(&s).map_or(0, |e| e.value() as i32)),
+            n::SO_ACCEPTCONN => int(unix::listening(&s) as i32),
             n::SO_SNDBUF => int(o.sndbuf),
             n::SO_RCVBUF => int(o.rcvbuf),
             n::SO_DEBUG => int(o.debug as i32),
@@ -1606,6 +1739,7 @@ pub fn sys_getsockopt(
             n::SO_PEERCRED => {
                 let c = match &s.proto {
                     Proto::Unix(_) => unix::peer_cred(&s),
+                    Proto::Inet(_) => None,
                 }
                 .unwrap_or(Ucred {
                     pid: 0,
@@ -1621,6 +1755,9 @@ pub fn sys_getsockopt(
             n::SO_PEERNAME => {
                 let raw = match &s.proto {
                     Proto::Unix(_) => unix::name(&s, true),
+                    Proto::Inet(i) => {
+                        inet::query(k, |net| net.peer_addr(i.sid)).map(socket::inet::format)
+                    }
                 }
                 .map_err(|_| Errno::ENOTCONN)?;
                 if (raw.len() as i32) < len {
@@ -1630,16 +1767,33 @@ pub fn sys_getsockopt(
             }
             _ => return Err(Errno::ENOPROTOOPT),
         };
-        let n = (len as usize).min(bytes.len());
-        copy_out(k, pid, val, &bytes[..n])?;
-        copy_out(k, pid, lenp, &(n as i32).to_le_bytes())?;
-        Ok(0)
+        put_opt(k, pid, val, lenp, len, &bytes)
     })();
     KResult::Done(res)
 }
 
-/// ioctl on a socket: FIONREAD (SIOCINQ) and TIOCOUTQ (SIOCOUTQ); None
-/// for the requests every descriptor shares (and ENOTTY).
+/// TCP_NODELAY (level IPPROTO_TCP).
+const TCP_NODELAY: u32 = 1;
+
+/// Writes an option's value cut to the caller's length `len` (read from
+/// `lenp`), and the length written there.
+fn put_opt(
+    k: &Kernel,
+    pid: Pid,
+    val: u64,
+    lenp: u64,
+    len: i32,
+    bytes: &[u8],
+) -> Result<u64, Errno> {
+    let n = (len as usize).min(bytes.len());
+    copy_out(k, pid, val, &bytes[..n])?;
+    copy_out(k, pid, lenp, &(n as i32).to_le_bytes())?;
+    Ok(0)
+}
+
+/// ioctl on a socket: FIONREAD (SIOCINQ), TIOCOUTQ (SIOCOUTQ, AF_UNIX)
+/// and the network interface requests ([`netif`]); None for the requests
+/// every descriptor shares (and ENOTTY).
 pub(crate) fn ioctl(
     k: &Kernel,
     pid: Pid,
@@ -1648,9 +1802,13 @@ pub(crate) fn ioctl(
     arg: u64,
 ) -> Option<Result<u64, Errno>> {
     use linux_raw_sys::ioctl as io;
+    if let Some(r) = netif::ioctl(k, pid, req, arg) {
+        return Some(r);
+    }
     let v = match (&s.proto, req) {
         (Proto::Unix(_), io::FIONREAD) => unix::inq(s),
         (Proto::Unix(_), io::TIOCOUTQ) => unix::outq(s),
+        (Proto::Inet(i), io::FIONREAD) => inet::query(k, |net| net.pending_bytes(i.sid)),
         _ => return None,
     };
     Some(v.and_then(|v| {
@@ -1665,9 +1823,12 @@ pub(crate) fn ioctl(
 }
 
 /// poll's revents of a socket for `events` (errors and hang-ups always).
-pub(crate) fn poll(s: &Rc<Socket>, events: u32) -> u32 {
+pub(crate) fn poll(k: &Kernel, s: &Rc<Socket>, events: u32) -> u32 {
     let mask = match &s.proto {
         Proto::Unix(_) => unix::poll(s),
+        // The stack's bits are Linux's (tcp_poll, udp_poll).
+        Proto::Inet(i) => inet::query(k, |net| net.readiness(i.sid))
+            .map_or(g::POLLERR | g::POLLHUP, |r| r.poll_bits()),
     };
     mask & (events | g::POLLERR | g::POLLHUP)
 }
@@ -1695,6 +1856,17 @@ pub(crate) fn closed(k: &mut Kernel, plat: &mut dyn Platform, s: &Rc<Socket>) {
     let mut fx = Effects::default();
     match &s.proto {
         Proto::Unix(_) => unix::close(s, false, &mut k.unix, &mut fx),
+        Proto::Inet(i) => {
+            k.inet.remove(&i.sid.0);
+            // SO_LINGER with a zero time: a reset instead of a close, as
+            // Linux. Otherwise the stack closes the connection in the
+            // background (close never waits here, whatever SO_LINGER says).
+            if s.opts.borrow().linger == Some(0) && i.kind == selkie_net::Kind::Tcp {
+                let _ = inet::change(k, |net| net.disconnect(i.sid));
+            }
+            let _ = inet::change(k, |net| net.close(i.sid));
+            k.net_poll(plat);
+        }
     }
     unix::collect(&mut k.unix, &mut fx);
     apply(k, plat, fx);

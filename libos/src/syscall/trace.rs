@@ -295,7 +295,8 @@ fn family(v: u64) -> String {
 }
 
 /// A socket address of `len` bytes as strace shows it:
-/// `{sa_family=AF_UNIX, sun_path="/tmp/s"}`, an abstract name with `@`.
+/// `{sa_family=AF_UNIX, sun_path="/tmp/s"}`, an abstract name with `@`,
+/// `{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("10.0.2.2")}`.
 fn sockaddr(p: &Process, addr: u64, len: usize) -> String {
     if addr == 0 || !(2..=crate::socket::SOCKADDR_MAX).contains(&len) {
         return format!("{addr:#x}");
@@ -314,6 +315,17 @@ fn sockaddr(p: &Process, addr: u64, len: usize) -> String {
             let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
             let _ = write!(s, ", sun_path={}", quoted(&path[..end], 108));
         }
+    }
+    if fam == linux_raw_sys::net::AF_INET as u16 && len >= 8 {
+        let _ = write!(
+            s,
+            ", sin_port=htons({}), sin_addr=inet_addr(\"{}.{}.{}.{}\")",
+            u16::from_be_bytes([b[2], b[3]]),
+            b[4],
+            b[5],
+            b[6],
+            b[7]
+        );
     }
     s.push('}');
     s

@@ -184,9 +184,14 @@ impl<D: Device> Stack<D> {
                     None => true,
                 },
                 TcpState::TimeWait => {
+                    let remote = s
+                        .remote_endpoint()
+                        .map(sock_v4)
+                        .unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
                     if self.cfg.time_wait_ms > 0 && self.time_wait.try_reserve(1).is_ok() {
                         self.time_wait.push(TimeWait {
                             local: o.local,
+                            remote,
                             reuse_addr: o.reuse_addr,
                             reuse_port: o.reuse_port,
                             until: now.saturating_add(self.cfg.time_wait_ms),

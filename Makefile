@@ -56,6 +56,8 @@ test: check image
 	python3 tests/system.py
 	SELKIE_FS=inproc scripts/build-roottask.sh
 	python3 tests/system.py --fs inproc
+	SELKIE_NET=inproc scripts/build-roottask.sh
+	python3 tests/system.py --net inproc
 	python3 tests/suites.py
 	FUZZ_RUNS=3000 scripts/fuzz.sh
 

@@ -12,18 +12,24 @@ The file system runs in the fs service task (the default build); with
 `--fs inproc` the cases in FS_CASES run against build/roottask-inproc.elf,
 the build with the file system linked into the LibOS.
 
-Usage: tests/system.py [-k SUBSTRING] [-v] [--fs task|inproc]
+With `--net inproc` the cases in NET_SOCKET_CASES and NET_CASES run against
+build/roottask-netinproc.elf, the network stack linked into the LibOS.
+
+Usage: tests/system.py [-k SUBSTRING] [-v] [--fs task|inproc] [--net task|inproc]
 """
 import argparse
 import concurrent.futures
 import difflib
+import hashlib
 import os
 import re
 import shlex
 import signal
+import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -212,6 +218,13 @@ CASES = [
      [0], [[r"^hello from httpd$", r"^via nc$", r"^lo\s+Link encap:Local Loopback", r"inet addr:127\.0\.0\.1  Mask:255\.0\.0\.0",
             r"UP LOOPBACK RUNNING  MTU:65536", r"RX bytes:[1-9]\d* ", r"^Kernel IP routing table$",
             r"^tcp\s+0\s+0 127\.0\.0\.1:8080\s+0\.0\.0\.0:\*\s+LISTEN"]], False),
+    # The card's interface as busybox shows it (ioctls and /proc/net); `ip` needs
+    # netlink, which Selkie does not have.
+    ("busybox-ifconfig-route-eth0", "/bin/sh -c 'ifconfig eth0; route -n; grep -c eth0 /proc/net/dev; ip addr'", [1],
+     [[r"^eth0\s+Link encap:Ethernet  HWaddr 52:54:00:12:34:56", r"inet addr:10\.0\.2\.15  Bcast:10\.0\.2\.255  Mask:255\.255\.255\.0",
+       r"UP BROADCAST RUNNING  MTU:1500", r"^0\.0\.0\.0\s+10\.0\.2\.2\s+0\.0\.0\.0\s+UG .* eth0$",
+       r"^10\.0\.2\.0\s+0\.0\.0\.0\s+255\.255\.255\.0\s+U .* eth0$", r"^1$",
+       r"^ip: socket: Address family not supported by protocol$"]], False),
     # syslogd binds /dev/log (an AF_UNIX datagram socket); logger sends to it.
     ("busybox-syslogd-and-logger",
      "/bin/sh -c 'syslogd -n -O /tmp/log & for i in 1 2 3 4 5 6 7 8 9 10; do [ -S /dev/log ] && break; sleep 0.2; done; "
@@ -423,6 +436,10 @@ def dynamic_twins(cases):
 
 
 CASES += dynamic_twins(CASES)
+
+# What runs against the build with the network stack linked into the LibOS
+# too (--net inproc), besides NET_CASES.
+NET_SOCKET_CASES = ["inet-sockets", "epoll-and-eventfd", "busybox-httpd-wget-nc-loopback", "busybox-ifconfig-route-eth0"]
 
 # Environment for scripts/qemu.sh, by case (test hooks).
 CASE_ENV = {"fs-task-panic": {"SELKIE_FAULT": "fs-panic"}, "fs-task-fault": {"SELKIE_FAULT": "fs-fault"}}
@@ -666,6 +683,237 @@ def check_disk():
     return "disk-ext2-persistence", problems, console, time.time() - t0
 
 
+# The network: each case boots Selkie with QEMU's user networking, a host
+# port forwarded to the guest when the case needs one, and a peer on the
+# host (a Python thread) that talks to the guest: the guest's output and the
+# peer's findings are both checked. The host side uses 127.0.0.1 only; the
+# guest reaches the host as 10.0.2.2.
+
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def payload(n, seed):
+    """n deterministic pseudo-random bytes."""
+    out, block = bytearray(), hashlib.sha256(seed.encode()).digest()
+    while len(out) < n:
+        block = hashlib.sha256(block).digest()
+        out += block
+    return bytes(out[:n])
+
+
+def connect_to_guest(port, deadline=60):
+    """A connection to the guest's server through the port forward, once the
+    server listens: QEMU accepts a forwarded connection at once, and closes
+    it again when nothing listens in the guest."""
+    end = time.time() + deadline
+    while True:
+        try:
+            c = socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:
+            if time.time() > end:
+                raise
+            time.sleep(0.2)
+            continue
+        c.settimeout(0.5)
+        try:
+            closed = c.recv(1, socket.MSG_PEEK) == b""
+        except socket.timeout:
+            closed = False
+        except OSError:
+            closed = True
+        if not closed:
+            c.settimeout(60)
+            return c
+        c.close()
+        if time.time() > end:
+            raise TimeoutError("the guest never listened")
+        time.sleep(0.2)
+
+
+def peer_tcp_echo(ctx):
+    """Sends 1 MiB to the guest's echo server and checks it comes back; closes
+    only then (the guest's server ends, and the machine with it, when this
+    side closes)."""
+    data = payload(1 << 20, "echo")
+    with connect_to_guest(ctx["fwd"]) as c:
+        got = bytearray()
+        def reader():
+            while len(got) < len(data):
+                b = c.recv(65536)
+                if not b:
+                    return
+                got.extend(b)
+        t = threading.Thread(target=reader)
+        t.start()
+        c.sendall(data)
+        t.join(60)
+    if bytes(got) != data:
+        return [f"the echo came back as {len(got)} bytes, not the 1048576 sent (or not the same bytes)"]
+    return []
+
+
+def peer_tcp_server(ctx):
+    """Serves 1 MiB to the first client, then closes."""
+    srv = ctx["listener"]
+    srv.settimeout(60)
+    c, _ = srv.accept()
+    with c:
+        c.sendall(payload(1 << 20, "download"))
+    return []
+
+
+def peer_tcp_receiver(ctx):
+    """Takes what the guest sends: its /bin/busybox."""
+    srv = ctx["listener"]
+    srv.settimeout(60)
+    c, _ = srv.accept()
+    got = bytearray()
+    with c:
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            got.extend(b)
+    with open(os.path.join(TOP, "build", "rootfs", "bin", "busybox"), "rb") as f:
+        want = f.read()
+    return [] if bytes(got) == want else [f"the host received {len(got)} bytes, not the guest's /bin/busybox ({len(want)})"]
+
+
+def peer_http(ctx):
+    """An HTTP server with one file, /blob (1 MiB), for wget."""
+    import http.server
+    body = payload(1 << 20, "http")
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path != "/blob":
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), H, bind_and_activate=False)
+    httpd.socket = ctx["listener"]
+    httpd.timeout = 60
+    httpd.handle_request()
+    return []
+
+
+def peer_udp_echo(ctx):
+    """Three datagrams to the guest's UDP echo server, each answered."""
+    problems = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.settimeout(10)
+        for i, size in enumerate([1, 512, 1400]):
+            msg = payload(size, f"udp{i}")
+            u.sendto(msg, ("127.0.0.1", ctx["fwd"]))
+            try:
+                back, _ = u.recvfrom(65536)
+            except socket.timeout:
+                problems.append(f"datagram {i + 1}: no answer")
+                continue
+            if back != msg:
+                problems.append(f"datagram {i + 1}: answered {len(back)} bytes, not the {size} sent")
+    return problems
+
+
+def peer_nc_send(ctx):
+    """Sends 256 KiB to the guest's `nc -l` and closes."""
+    with connect_to_guest(ctx["fwd"]) as c:
+        c.sendall(payload(256 << 10, "nc"))
+    return []
+
+
+def sha(n, seed):
+    return hashlib.sha256(payload(n, seed)).hexdigest()
+
+
+# busybox's nc (nc 1.10's behaviour) goes on reading its standard input
+# after the network side ends: the commands give it /dev/null.
+# name, guest command ({port}: the host's listening port), forward (tcp or
+# udp to guest port 5555, or None), the marker in the guest's output after
+# which the peer starts (None: at once), the peer, the guest's expected
+# output (regexes in order).
+NET_CASES = [
+    ("net-tcp-echo-server-1mib", "/tests/netecho tcp 5555 1", "tcp", "listening", peer_tcp_echo,
+     [r"^listening$", r"^connection 1: echoed 1048576 bytes$"]),
+    ("net-tcp-client-download-1mib", "/bin/sh -c 'nc 10.0.2.2 {port} < /dev/null | sha256sum'", None, None, peer_tcp_server,
+     [rf"^{sha(1 << 20, 'download')}  -$"]),
+    ("net-tcp-client-upload-busybox", "/bin/sh -c 'nc 10.0.2.2 {port} < /bin/busybox && echo sent'", None, None,
+     peer_tcp_receiver, [r"^sent$"]),
+    ("net-busybox-wget", "/bin/sh -c 'wget -q -O /tmp/blob http://10.0.2.2:{port}/blob && sha256sum /tmp/blob'",
+     None, None, peer_http, [rf"^{sha(1 << 20, 'http')}  /tmp/blob$"]),
+    ("net-busybox-nc-listen", "/bin/sh -c 'nc -l -p 5555 < /dev/null > /tmp/in; sha256sum < /tmp/in'", "tcp", None,
+     peer_nc_send, [rf"^{sha(256 << 10, 'nc')}  -$"]),
+    ("net-udp-echo-server", "/tests/netecho udp 5555 3", "udp", "listening", peer_udp_echo,
+     [r"^listening$", r"^datagram 1: 1 bytes$", r"^datagram 2: 512 bytes$", r"^datagram 3: 1400 bytes$"]),
+]
+
+
+def check_net(case):
+    name, init, fwd, marker, peer, expect = case
+    t0 = time.time()
+    ctx, problems = {}, []
+    env = dict(os.environ, INIT="", TRACE="0")
+    if fwd:
+        ctx["fwd"] = free_port(socket.SOCK_DGRAM if fwd == "udp" else socket.SOCK_STREAM)
+        env["SELKIE_HOSTFWD"] = f"{fwd}:{ctx['fwd']}-:5555"
+    if "{port}" in init:
+        ctx["listener"] = socket.socket()
+        ctx["listener"].bind(("127.0.0.1", 0))
+        ctx["listener"].listen(4)
+        init = init.replace("{port}", str(ctx["listener"].getsockname()[1]))
+    cmd = [os.path.join(TOP, "scripts/qemu.sh"), "--timeout", "120", "--init", init]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    out = bytearray()
+    result = {}
+
+    def run_peer():
+        try:
+            result["problems"] = peer(ctx)
+        except Exception as e:  # a peer that cannot talk to the guest
+            result["problems"] = [f"the host peer failed: {e!r}"]
+    peer_thread = threading.Thread(target=run_peer, daemon=True)
+    if marker is None:
+        peer_thread.start()
+    os.set_blocking(proc.stdout.fileno(), False)
+    while proc.poll() is None:
+        chunk = proc.stdout.read()
+        if chunk:
+            out += chunk
+        if marker and not peer_thread.is_alive() and "problems" not in result and marker.encode() in out:
+            peer_thread.start()
+        time.sleep(0.05)
+    out += proc.stdout.read() or b""
+    if peer_thread.ident is not None:
+        peer_thread.join(30)
+    if "listener" in ctx:
+        ctx["listener"].close()
+    console = out.decode(errors="replace")
+    problems += result.get("problems", ["the host peer never ran or did not finish"])
+    cmds = split_commands(console)
+    if proc.returncode != 0:
+        problems.append(f"qemu.sh exited {proc.returncode}")
+    lines = cmds[-1][1] if cmds else []
+    pos = 0
+    for rx in expect:
+        r = re.compile(rx)
+        while pos < len(lines) and not r.search(lines[pos]):
+            pos += 1
+        if pos == len(lines):
+            problems.append(f"no output line matching {rx!r} (in order)")
+            break
+        pos += 1
+    return name, problems, console, time.time() - t0
+
+
 def prepare_native_tree():
     """The chroot for native runs needs the devices the guest's /dev has."""
     if os.geteuid() != 0:
@@ -685,9 +933,13 @@ def main():
     ap.add_argument("-v", action="store_true", help="print every console transcript")
     ap.add_argument("--fs", choices=["task", "inproc"], default="task",
                     help="the build to boot: fs service task (default) or fs linked into the LibOS")
+    ap.add_argument("--net", choices=["task", "inproc"], default="task",
+                    help="the build to boot: net service task (default) or the stack linked into the LibOS")
     args = ap.parse_args()
     os.environ["SELKIE_FS"] = args.fs
-    cases = [c for c in CASES if args.k in c[0] and (args.fs == "task" or c[0] in FS_CASES)]
+    os.environ["SELKIE_NET"] = args.net
+    cases = [c for c in CASES if args.k in c[0] and (args.fs == "task" or c[0] in FS_CASES)
+             and (args.net == "task" or c[0] in NET_SOCKET_CASES)]
     passed = failed = 0
     # Two cases run at a time; a test and its dynamic twin never do (their
     # native runs would share files in /tmp), so the twins come second.
@@ -708,6 +960,21 @@ def main():
                     if args.v:
                         print(console)
                 sys.stdout.flush()
+    # The network cases, one at a time (each has a host peer).
+    for case in NET_CASES if args.fs == "task" else []:
+        if args.k not in case[0]:
+            continue
+        name, problems, console, secs = check_net(case)
+        if problems:
+            failed += 1
+            print(f"FAIL {name} ({secs:.1f}s)")
+            for pr in problems:
+                print("\n".join("    " + l for l in pr.split("\n")))
+            print("\n".join("    " + l for l in console.replace("\r", "").split("\n")[-60:]))
+        else:
+            passed += 1
+            print(f"PASS {name} ({secs:.1f}s)")
+        sys.stdout.flush()
     # The disk case boots twice with an image of its own.
     if args.k in "disk-ext2-persistence":
         name, problems, console, secs = check_disk()

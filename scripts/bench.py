@@ -15,11 +15,13 @@ Nothing here checks a time against a threshold: the table is the output.
 Usage: scripts/bench.py [--only NAME...]   (environment: FUZZ, SELKIE_MEM)
 """
 import argparse
+import glob
 import gzip
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,9 +36,56 @@ READY = "SELKIE-BENCH-READY"
 BENCH_LINE = re.compile(r"^BENCH (\S+) ([0-9.]+) (\S+)\s*$")
 
 
-def run_qemu(args, timeout):
+# The network benchmarks' peer on the host (tests/bench/bench.c): a server
+# on 127.0.0.1 (the guests reach it as 10.0.2.2) that reads each connection
+# to its end and closes it, and a client that sends TCP_MB MiB to the
+# guest's port 5555 (forwarded) once the guest says BENCH-LISTENING.
+TCP_MB = 16
+# The virtio-net card, and the host port forwarded to the guest's 5555.
+def net_args(fwd):
+    return ["-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{fwd}-:5555",
+            "-device", "virtio-net-pci,netdev=net0,disable-modern=on,addr=0x3"]
+
+
+class HostPeer:
+    def __init__(self):
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.port = self.server.getsockname()[1]
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.fwd = s.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.server.accept()
+            except OSError:
+                return
+            with c:
+                while c.recv(1 << 16):
+                    pass
+
+    def on_line(self, line):
+        if line.strip() == "BENCH-LISTENING":
+            threading.Thread(target=self.send, daemon=True).start()
+
+    def send(self):
+        chunk = b"\0" * (1 << 16)
+        with socket.create_connection(("127.0.0.1", self.fwd), timeout=120) as c:
+            for _ in range(TCP_MB * 16):
+                c.sendall(chunk)
+
+    def close(self):
+        self.server.close()
+
+
+def run_qemu(args, timeout, on_line=None):
     """Runs QEMU, returning its console lines, each with the host time (s,
-    since QEMU started) at which it arrived."""
+    since QEMU started) at which it arrived; `on_line` sees each line as it
+    comes."""
     start = time.monotonic()
     proc = subprocess.Popen(["qemu-system-x86_64"] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
@@ -47,6 +96,8 @@ def run_qemu(args, timeout):
         for raw in proc.stdout:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             lines.append((time.monotonic() - start, line))
+            if on_line:
+                on_line(line)
     finally:
         timer.cancel()
         proc.kill()
@@ -78,8 +129,13 @@ def linux_initramfs(bench_args):
         for d in ("bin", "tests", "tmp", "proc", "dev", "sys"):
             os.makedirs(os.path.join(root, d))
         shutil.copy2(os.path.join(BUILD, "rootfs", "bin", "busybox"), os.path.join(root, "bin", "busybox"))
-        for applet in ("sh", "cat", "wc", "echo", "mount", "reboot", "[", "test"):
+        for applet in ("sh", "cat", "wc", "echo", "mount", "reboot", "[", "test", "insmod", "ifconfig", "route"):
             os.symlink("busybox", os.path.join(root, "bin", applet))
+        # The virtio-net driver and what it needs (modules in Debian's kernel).
+        os.makedirs(os.path.join(root, "lib", "modules"))
+        mods = glob.glob(os.path.join(BUILD, "linux", "lib", "modules", "*", "kernel"))[0]
+        for m in LINUX_NET_MODULES:
+            shutil.copy2(os.path.join(mods, m), os.path.join(root, "lib", "modules"))
         shutil.copy2(os.path.join(BUILD, "tests", "bench"), os.path.join(root, "tests", "bench"))
         init = os.path.join(root, "init")
         with open(init, "w") as f:
@@ -88,6 +144,10 @@ def linux_initramfs(bench_args):
                     "mount -t proc proc /proc\n"
                     "mount -t tmpfs tmpfs /tmp\n"
                     "mount -t devtmpfs dev /dev\n"
+                    + "".join(f"insmod /lib/modules/{os.path.basename(m)}\n" for m in LINUX_NET_MODULES) +
+                    "ifconfig lo 127.0.0.1 up\n"
+                    "ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up\n"
+                    "route add default gw 10.0.2.2\n"
                     f"echo {READY}\n"
                     f"/tests/bench {bench_args}\n"
                     "reboot -f\n")
@@ -104,25 +164,32 @@ def linux_initramfs(bench_args):
         shutil.rmtree(root)
 
 
-def run_linux(kernel, bench_args):
+# In load order.
+LINUX_NET_MODULES = ["drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
+                     "drivers/virtio/virtio_pci_modern_dev.ko", "drivers/virtio/virtio_pci_legacy_dev.ko",
+                     "drivers/virtio/virtio_pci.ko", "net/core/failover.ko", "drivers/net/net_failover.ko",
+                     "drivers/net/virtio_net.ko"]
+
+
+def run_linux(kernel, bench_args, peer):
     initrd = linux_initramfs(bench_args)
     args = ["-nographic", "-no-reboot", "-m", MEM, "-cpu", CPU, "-kernel", kernel, "-initrd", initrd,
-            "-append", "console=ttyS0 quiet panic=-1 rdinit=/init"]
-    return run_qemu(args, timeout=1800)
+            "-append", "console=ttyS0 quiet panic=-1 rdinit=/init"] + net_args(peer.fwd)
+    return run_qemu(args, timeout=1800, on_line=peer.on_line)
 
 
-def selkie_args(init):
+def selkie_args(init, peer):
     init = init.replace(",", ",,")
     return ["-nographic", "-no-reboot", "-m", MEM, "-cpu", CPU, "-kernel", os.path.join(BUILD, "kernel32.elf"),
             "-initrd", os.path.join(BUILD, "roottask.elf"), "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-            "-fw_cfg", f"name=opt/selkie/init,string={init}"]
+            "-fw_cfg", f"name=opt/selkie/init,string={init}"] + net_args(peer.fwd)
 
 
-def run_selkie(bench_args, fuzz):
+def run_selkie(bench_args, fuzz, peer):
     init = f"/bin/sh -c 'echo {READY}'; /tests/bench {bench_args}"
     if fuzz:
         init += f"; /tests/fuzz {fuzz} 7"
-    return run_qemu(selkie_args(init), timeout=3600)
+    return run_qemu(selkie_args(init, peer), timeout=3600, on_line=peer.on_line)
 
 
 def selkie_extras(lines, fuzz):
@@ -157,18 +224,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", nargs="*", default=[], help="benchmark names (default: all)")
     a = ap.parse_args()
-    bench_args = " ".join(a.only)
+    peer = HostPeer()
+    bench_args = " ".join([f"port={peer.port}"] + a.only)
     fuzz = int(os.environ.get("FUZZ") or 1000000)
     kernel = subprocess.run([os.path.join(TOP, "scripts", "linux-kernel.sh")], capture_output=True, text=True,
                             check=True).stdout.strip()
     print(f"selkie: bench: Linux ({os.path.basename(kernel)}) in QEMU, -m {MEM} -cpu {CPU}", flush=True)
-    lx = run_linux(kernel, bench_args)
+    lx = run_linux(kernel, bench_args, peer)
     linux, finished = parse(lx)
     if not finished:
         sys.stdout.write("\n".join(line for _, line in lx[-30:]) + "\n")
         sys.exit("selkie: bench: the Linux run did not finish")
     print("selkie: bench: Selkie in QEMU" + (f" (then the fuzzer, {fuzz} calls)" if fuzz else ""), flush=True)
-    sx = run_selkie(bench_args, fuzz)
+    sx = run_selkie(bench_args, fuzz, peer)
     selkie, finished = parse(sx)
     if not finished:
         sys.stdout.write("\n".join(line for _, line in sx[-30:]) + "\n")

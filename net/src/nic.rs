@@ -9,7 +9,10 @@
 //! `smoltcp::phy::Device` the [`Stack`](crate::Stack) wants:
 //!
 //! - a transmit token sends its frame at once (one Call a frame: smoltcp
-//!   gives no point after a poll to send a batch from);
+//!   gives no point after a poll to send a batch from); the driver says how
+//!   many more it has room for, and while it has none the device gives out
+//!   no transmit token, so smoltcp keeps its segments until the driver
+//!   announces room (dropping them would make TCP back off);
 //! - a receive token takes a frame from a local queue, refilled with one
 //!   Call that fetches what the driver holds, up to a buffer's worth; the
 //!   queue is refilled only after the driver said frames came in
@@ -32,15 +35,17 @@ pub const MAX_FRAME: usize = 1514;
 
 /// The driver task, as its client sees it.
 pub trait NicLink {
-    /// Sends one Ethernet frame; false when it could not go (the driver's
-    /// transmit queue is full, or the driver is gone): the frame is dropped,
-    /// as a full NIC drops it, and TCP sends it again.
-    fn send(&mut self, frame: &[u8]) -> bool;
+    /// Sends one Ethernet frame; the frames the driver has room for after
+    /// it, or None when it could not go (the driver's transmit queue is full,
+    /// or the driver is gone): the frame is dropped, as a full NIC drops it,
+    /// and TCP sends it again.
+    fn send(&mut self, frame: &[u8]) -> Option<usize>;
     /// Fetches the frames the driver holds into `out`, up to one buffer's
     /// worth; returns true when there may be more.
     fn fetch(&mut self, out: &mut VecDeque<Vec<u8>>) -> bool;
-    /// Whether the driver announced frames since the last call (its signal
-    /// reaches whoever waits for it, who records it where this can see it).
+    /// Whether the driver signalled since the last call: frames came in, or
+    /// room to send came back (its signal reaches whoever waits for it, who
+    /// records it where this can see it).
     fn take_announced(&mut self) -> bool;
 }
 
@@ -80,8 +85,11 @@ pub fn decode_batch(mut buf: &[u8]) -> impl Iterator<Item = &[u8]> {
 pub struct RemoteNic<L: NicLink> {
     link: L,
     rx: VecDeque<Vec<u8>>,
-    /// The last fetch came back full: more may be waiting.
+    /// The last fetch came back full, or the driver signalled: frames may
+    /// be waiting.
     more: bool,
+    /// Frames the driver had room for at the last send (or after its signal).
+    room: usize,
 }
 
 impl<L: NicLink> RemoteNic<L> {
@@ -91,6 +99,15 @@ impl<L: NicLink> RemoteNic<L> {
             rx: VecDeque::new(),
             // Whatever came in before the stack started.
             more: true,
+            room: 1,
+        }
+    }
+
+    /// Takes in the driver's signal: frames to fetch, and maybe room.
+    fn heard(&mut self) {
+        if self.link.take_announced() {
+            self.more = true;
+            self.room = self.room.max(1);
         }
     }
 
@@ -99,7 +116,8 @@ impl<L: NicLink> RemoteNic<L> {
     }
 
     fn next_frame(&mut self) -> Option<Vec<u8>> {
-        if self.rx.is_empty() && (self.link.take_announced() || self.more) {
+        self.heard();
+        if self.rx.is_empty() && self.more {
             self.more = self.link.fetch(&mut self.rx);
         }
         self.rx.pop_front()
@@ -108,7 +126,10 @@ impl<L: NicLink> RemoteNic<L> {
 
 pub struct Rx(Vec<u8>);
 
-pub struct Tx<'a, L: NicLink>(&'a mut L);
+pub struct Tx<'a, L: NicLink> {
+    link: &'a mut L,
+    room: &'a mut usize,
+}
 
 impl RxToken for Rx {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
@@ -120,7 +141,7 @@ impl<L: NicLink> TxToken for Tx<'_, L> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let mut frame = alloc::vec![0; len];
         let r = f(&mut frame);
-        self.0.send(&frame);
+        *self.room = self.link.send(&frame).unwrap_or(0);
         r
     }
 }
@@ -137,11 +158,26 @@ impl<L: NicLink> Device for RemoteNic<L> {
 
     fn receive(&mut self, _now: Instant) -> Option<(Rx, Tx<'_, L>)> {
         let frame = self.next_frame()?;
-        Some((Rx(frame), Tx(&mut self.link)))
+        // smoltcp may answer a frame even when the driver has no room: that
+        // answer is dropped, as a full NIC drops it.
+        Some((
+            Rx(frame),
+            Tx {
+                link: &mut self.link,
+                room: &mut self.room,
+            },
+        ))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<Tx<'_, L>> {
-        Some(Tx(&mut self.link))
+        self.heard();
+        if self.room == 0 {
+            return None;
+        }
+        Some(Tx {
+            link: &mut self.link,
+            room: &mut self.room,
+        })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -182,12 +218,13 @@ mod tests {
         fetches: usize,
         per_fetch: usize,
         announced: bool,
+        room: usize,
     }
 
     impl NicLink for Fake {
-        fn send(&mut self, frame: &[u8]) -> bool {
+        fn send(&mut self, frame: &[u8]) -> Option<usize> {
             self.sent.push(frame.to_vec());
-            true
+            Some(self.room)
         }
         fn fetch(&mut self, out: &mut VecDeque<Vec<u8>>) -> bool {
             self.fetches += 1;
@@ -213,6 +250,7 @@ mod tests {
             fetches: 0,
             per_fetch: 2,
             announced: false,
+            room: 1,
         });
         let now = Instant::from_millis(0);
         let mut got = Vec::new();
@@ -232,5 +270,11 @@ mod tests {
         let tx = nic.transmit(now).unwrap();
         tx.consume(3, |b| b.copy_from_slice(&[1, 2, 3]));
         assert_eq!(nic.link().sent, [vec![1, 2, 3]]);
+        // The driver said it has no more room: no token until it signals.
+        nic.link().room = 0;
+        nic.transmit(now).unwrap().consume(1, |b| b[0] = 4);
+        assert!(nic.transmit(now).is_none());
+        nic.link().announced = true;
+        assert!(nic.transmit(now).is_some());
     }
 }

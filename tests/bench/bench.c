@@ -4,10 +4,18 @@
  *   BENCH <name> <value> <unit>
  * Units: ns (time per operation; less is better), MB/s (more is better).
  * No threshold is checked anywhere: the numbers are the output.
- * Usage: bench [name...]  (no name: every benchmark)
- *        bench nop        (exits at once: the exec benchmarks' target) */
+ * Usage: bench [port=P] [name...]  (no name: every benchmark)
+ *        bench nop        (exits at once: the exec benchmarks' target)
+ * The TCP benchmarks need a peer on the host (scripts/bench.py): a server at
+ * 10.0.2.2:P that takes what comes until the end and then closes, and a
+ * client that, once this prints "BENCH-LISTENING", connects to port 5555
+ * (forwarded by QEMU) and sends TCP_MB MiB; without port=P they are skipped. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -310,10 +318,99 @@ static long op_shell(long n) {
     return n;
 }
 
+/* The host's peer (bench.py): its server's port; 0 without one. */
+static int host_port;
+/* MiB each TCP bandwidth benchmark moves. */
+#define TCP_MB 16
+
+static int connect_host(void) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0)
+        die("socket");
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(host_port)};
+    inet_pton(AF_INET, "10.0.2.2", &a.sin_addr);
+    if (connect(s, (struct sockaddr *)&a, sizeof a))
+        die("connect to the host");
+    return s;
+}
+
+/* Guest to host: TCP_MB MiB to the host's server, which closes once it has
+ * had everything (the time includes that last round trip). */
+static void tcp_to_host(void) {
+    static char chunk[65536];
+    int s = connect_host();
+    double t0 = now();
+    for (long sent = 0; sent < (long)TCP_MB << 20;) {
+        ssize_t w = write(s, chunk, sizeof chunk);
+        if (w <= 0)
+            die("write to the host");
+        sent += w;
+    }
+    shutdown(s, SHUT_WR);
+    char c;
+    while (read(s, &c, 1) > 0)
+        ;
+    double dt = now() - t0;
+    close(s);
+    report("tcp_guest_to_host", TCP_MB / dt, "MB/s");
+}
+
+/* Host to guest: the host's client sends TCP_MB MiB to port 5555. */
+static void tcp_from_host(void) {
+    static char chunk[65536];
+    int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(5555), .sin_addr.s_addr = htonl(INADDR_ANY)};
+    if (bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1))
+        die("listen on 5555");
+    puts("BENCH-LISTENING");
+    fflush(stdout);
+    int c = accept(l, NULL, NULL);
+    if (c < 0)
+        die("accept");
+    long got = 0;
+    double t0 = 0;
+    for (;;) {
+        ssize_t r = read(c, chunk, sizeof chunk);
+        if (r < 0)
+            die("read from the host");
+        if (r == 0)
+            break;
+        if (!got)
+            t0 = now();
+        got += r;
+    }
+    double dt = now() - t0;
+    close(c);
+    close(l);
+    if (got != (long)TCP_MB << 20)
+        die("short transfer from the host");
+    report("tcp_host_to_guest", TCP_MB / dt, "MB/s");
+}
+
+/* Connections to the host's server: connect, close, the server's close. */
+static long op_tcp_connect(long n) {
+    for (long i = 0; i < n; i++) {
+        int s = connect_host();
+        shutdown(s, SHUT_WR);
+        char c;
+        while (read(s, &c, 1) > 0)
+            ;
+        close(s);
+    }
+    return n;
+}
+
+static void tcp_connect(void) {
+    per_op("tcp_connect_close", op_tcp_connect);
+}
+
 struct bench {
     const char *name;
     long (*op)(long);
     void (*run)(void);
+    /* Needs the host's peer. */
+    int host;
 };
 
 static const struct bench all[] = {
@@ -335,6 +432,9 @@ static const struct bench all[] = {
     {"mmap_touch_per_page", op_mmap_touch, NULL},
     {"cow_fault_per_page", NULL, cow_fault},
     {"shell_pipeline_loop", op_shell, NULL},
+    {"tcp_guest_to_host", NULL, tcp_to_host, 1},
+    {"tcp_host_to_guest", NULL, tcp_from_host, 1},
+    {"tcp_connect_close", NULL, tcp_connect, 1},
 };
 
 int main(int argc, char **argv) {
@@ -346,11 +446,18 @@ int main(int argc, char **argv) {
     if (fd < 0 || write(fd, buf, sizeof buf) != sizeof buf)
         die("/tmp/bench.file");
     close(fd);
+    int named = 0;
+    for (int a = 1; a < argc; a++) {
+        if (strncmp(argv[a], "port=", 5) == 0)
+            host_port = atoi(argv[a] + 5);
+        else
+            named = 1;
+    }
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        int wanted = argc == 1;
+        int wanted = !named;
         for (int a = 1; a < argc; a++)
             wanted |= strcmp(argv[a], all[i].name) == 0;
-        if (!wanted)
+        if (!wanted || (all[i].host && !host_port))
             continue;
         if (all[i].op)
             per_op(all[i].name, all[i].op);

@@ -152,17 +152,18 @@ impl PeerNic {
 }
 
 impl NicLink for PeerNic {
-    fn send(&mut self, frame: &[u8]) -> bool {
+    fn send(&mut self, frame: &[u8]) -> Option<usize> {
         let (len, count) = encode_batch([frame], &mut self.batch);
         if count != 1 {
-            return false;
+            return None;
         }
         // SAFETY: the peer's request buffer is mapped writable here; the
         // NIC task reads it only while we wait in the Call.
         let out = unsafe { core::slice::from_raw_parts_mut(PEER_REQUEST_BUF as *mut u8, len) };
         out.copy_from_slice(&self.batch[..len]);
         self.call([len as u64, NIC_SEND, 0, 0])
-            .is_some_and(|mrs| mrs[1] == 1)
+            .filter(|mrs| mrs[1] == 1)
+            .map(|mrs| mrs[2] as usize)
     }
 
     fn fetch(&mut self, out: &mut VecDeque<Vec<u8>>) -> bool {

@@ -17,15 +17,16 @@
 //! low 48 bits, first byte lowest). Requests (label REQUEST):
 //!
 //! - `[len, SEND]`: the request buffer holds a batch of `len` bytes; the
-//!   answer is `[0, sent]`, the frames the device took (it stops at the
-//!   first it has no room for);
+//!   answer is `[0, sent, room]`, the frames the device took (it stops at
+//!   the first it has no room for) and how many more it has room for;
 //! - `[0, FETCH]`: the answer `[len, count, more]` puts a batch of the frames
 //!   received since the last FETCH into the response buffer, as many as fit,
 //!   and says whether more are waiting.
 //!
 //! Between Calls the task waits on its endpoint, and its interrupt arrives
 //! there too (the notification is bound to its TCB): it acknowledges the
-//! device and, when frames came in, signals its client, which then FETCHes.
+//! device and signals its client when frames came in (the client then
+//! FETCHes) or when room to send came back after a SEND found none.
 #![no_std]
 #![no_main]
 #![allow(unsafe_code)]
@@ -106,6 +107,8 @@ extern "C" fn rust_start(
     // Interrupts start masked.
     let _ = invoke::irq_handler_ack(IRQ_HANDLER);
     let mut answer = Some((READY, [mac, 0, 0, 0]));
+    // A SEND found the transmit queue full: tell the client when it drains.
+    let mut blocked = false;
     loop {
         let (badge, info, mrs) = match answer.take() {
             Some((label, mrs)) => {
@@ -117,13 +120,20 @@ extern "C" fn rust_start(
             // The device's interrupt (the bound notification).
             net.handle_irq();
             let _ = invoke::irq_handler_ack(IRQ_HANDLER);
-            if net.can_receive() {
+            let room_back = blocked && net.tx_room() > 0;
+            if net.can_receive() || room_back {
+                blocked = false;
                 syscall::send(CLIENT_NOTIFICATION, MessageInfo::new(0, 0, 0, 0), [0; 4]);
             }
             continue;
         }
         answer = Some(match (info.label(), mrs[1]) {
-            (REQUEST, SEND) => (RESPONSE, [0, send(&mut net, mrs[0] as usize), 0, 0]),
+            (REQUEST, SEND) => {
+                let sent = send(&mut net, mrs[0] as usize);
+                let room = net.tx_room();
+                blocked = room == 0;
+                (RESPONSE, [0, sent, room as u64, 0])
+            }
             (REQUEST, FETCH) => {
                 let (len, count) = fetch(&mut net);
                 (RESPONSE, [len as u64, count, net.can_receive() as u64, 0])

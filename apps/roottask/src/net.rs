@@ -100,15 +100,16 @@ impl NicTask {
 }
 
 impl NicLink for NicTask {
-    fn send(&mut self, frame: &[u8]) -> bool {
+    fn send(&mut self, frame: &[u8]) -> Option<usize> {
         let (len, count) = encode_batch([frame], &mut self.batch);
         if count != 1 {
-            return false;
+            return None;
         }
-        match self.task.exchange([0, SEND, 0, 0], &self.batch[..len]) {
-            Ok(mrs) => mrs[1] == 1,
-            Err(_) => false,
-        }
+        let mrs = self
+            .task
+            .exchange([0, SEND, 0, 0], &self.batch[..len])
+            .ok()?;
+        (mrs[1] == 1).then_some(mrs[2] as usize)
     }
 
     fn fetch(&mut self, out: &mut VecDeque<Vec<u8>>) -> bool {

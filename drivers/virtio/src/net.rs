@@ -426,8 +426,14 @@ impl<P: PortIo, R: DmaRegion> VirtioNet<P, R> {
     /// Whether [`VirtioNet::transmit`] has a buffer for a frame now, after
     /// taking back the buffers of frames the device has sent.
     pub fn can_transmit(&mut self) -> bool {
+        self.tx_room() > 0
+    }
+
+    /// How many frames could be sent now (transmit buffers the device has
+    /// given back are taken back first).
+    pub fn tx_room(&mut self) -> usize {
         self.reclaim();
-        !self.tx_free.is_empty()
+        self.tx_free.len()
     }
 
     /// Sends a frame of `len` bytes (without the virtio header, which the

@@ -1,18 +1,10 @@
 //! Links the root task as a static bare-metal ELF and embeds the rootfs
 //! archive, the vDSO and the service tasks (fs, block, NIC, net).
+include!("../bare_link.rs");
+
 fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
-    println!("cargo:rustc-link-arg-bins=-T{dir}/link.ld");
-    for a in [
-        "-nostartfiles",
-        "-nostdlib",
-        "-static",
-        "-no-pie",
-        "-Wl,--build-id=none",
-    ] {
-        println!("cargo:rustc-link-arg-bins={a}");
-    }
-    println!("cargo:rerun-if-changed=link.ld");
+    bare_link("link.ld");
     // The initial file tree (a newc cpio built by scripts/mkrootfs.sh).
     let rootfs =
         std::env::var("SELKIE_ROOTFS").unwrap_or_else(|_| format!("{dir}/../../build/rootfs.cpio"));

@@ -71,6 +71,114 @@ extern "C" fn _Unwind_Resume() -> ! {
     }
 }
 
+/// The entry point, panic handler and fault exit of a service task: `_start`
+/// (where the root task starts it, its stack set up) calls
+/// [`service_start`], which goes to `main` with the task's initial data
+/// length, or answers FAULTED when the supervisor restarted it after a fault.
+#[macro_export]
+macro_rules! service_task {
+    ($main:path) => {
+        core::arch::global_asm!(
+            ".section .text._start, \"ax\"",
+            ".global _start",
+            "_start:",
+            "call {entry}",
+            "ud2",
+            entry = sym __selkie_service_entry,
+        );
+
+        extern "C" fn __selkie_service_entry(
+            data_len: u64,
+            magic: u64,
+            label: u64,
+            _: u64,
+            word0: u64,
+            word1: u64,
+        ) -> ! {
+            $crate::rt::service_start(data_len, magic, label, word0, word1, $main)
+        }
+
+        #[panic_handler]
+        fn __selkie_service_panic(info: &core::panic::PanicInfo<'_>) -> ! {
+            $crate::rt::service_panic(info)
+        }
+    };
+}
+
+/// A service task's heap in a fixed arena of `$size` bytes (a
+/// `buddy_system_allocator` the task depends on); `init_heap()` hands it to
+/// the allocator and must run once before the first allocation. For the
+/// tasks that run when no client waits for them, and so cannot ask for pages.
+#[macro_export]
+macro_rules! fixed_heap {
+    ($size:expr) => {
+        #[repr(align(4096))]
+        #[allow(dead_code)]
+        struct __SelkieArena([u8; $size]);
+        static mut __SELKIE_ARENA: __SelkieArena = __SelkieArena([0; $size]);
+        #[global_allocator]
+        static __SELKIE_HEAP: buddy_system_allocator::LockedHeap<32> =
+            buddy_system_allocator::LockedHeap::empty();
+
+        fn init_heap() {
+            // SAFETY: called once before any allocation; the arena is only
+            // used by the allocator.
+            unsafe {
+                __SELKIE_HEAP
+                    .lock()
+                    .init(core::ptr::addr_of_mut!(__SELKIE_ARENA) as usize, $size)
+            };
+        }
+    };
+}
+
+/// What [`service_task!`] runs: the fault exit when `magic` says the
+/// supervisor restarted the task, else `main` once the IPC buffer is set.
+pub fn service_start(
+    data_len: u64,
+    magic: u64,
+    label: u64,
+    word0: u64,
+    word1: u64,
+    main: fn(u64) -> !,
+) -> ! {
+    if magic == crate::service::FAULT_MAGIC {
+        service_fault_exit(label, word0, word1);
+    }
+    // SAFETY: the root task maps the task's IPC buffer there before it starts.
+    unsafe { crate::ipc::set_ipc_buffer(crate::service::IPC_BUFFER as *mut _) };
+    main(data_len)
+}
+
+/// The wait of a service that also hears signals (a notification bound to
+/// its TCB): it answers the Call it served, if it served one, as it waits.
+#[derive(Default)]
+pub struct Serving {
+    answer: Option<(u64, crate::syscall::Mrs)>,
+}
+
+impl Serving {
+    /// Sends the pending answer, if any, and waits on the service's
+    /// endpoint: the badge (0 for a Call, the notification's badge for a
+    /// signal), the message info and registers.
+    pub fn wait(&mut self) -> (u64, crate::ipc::MessageInfo, crate::syscall::Mrs) {
+        use crate::service::SERVICE_EP;
+        match self.answer.take() {
+            Some((label, mrs)) => crate::syscall::reply_recv(
+                SERVICE_EP,
+                crate::ipc::MessageInfo::new(label, 0, 0, 4),
+                mrs,
+            ),
+            None => crate::syscall::recv(SERVICE_EP),
+        }
+    }
+
+    /// The answer to the Call just received, sent at the next wait.
+    pub fn answer(&mut self, label: u64, mrs: crate::syscall::Mrs) {
+        self.answer = Some((label, mrs));
+    }
+}
+
 /// Answers the client's Call with `label` and `mrs` and waits for its next
 /// Call: (its label and message registers). A service task talks to its
 /// client only this way (see [`crate::service`]).

@@ -26,23 +26,12 @@
 
 extern crate alloc;
 
-use buddy_system_allocator::LockedHeap;
-use core::arch::global_asm;
 use selkie_sel4::driver::{DmaMem, DmaPool, IoPorts};
 use selkie_sel4::service::*;
 use selkie_sel4::{invoke, syscall};
 use selkie_virtio::{pci::PciDevice, Config, IoError, Spin, VirtioBlk, Wait, Waited};
 
-global_asm!(
-    r#"
-    .section .text._start, "ax"
-    .global _start
-_start:
-    call {entry}
-    ud2
-    "#,
-    entry = sym rust_start,
-);
+selkie_sel4::service_task!(main);
 
 const BUF: usize = (BUF_PAGES * 4096) as usize;
 
@@ -61,40 +50,16 @@ fn blk_status(e: IoError) -> u64 {
     }
 }
 
-extern "C" fn rust_start(
-    data_len: u64,
-    magic: u64,
-    label: u64,
-    _: u64,
-    word0: u64,
-    word1: u64,
-) -> ! {
-    if magic == FAULT_MAGIC {
-        selkie_sel4::rt::service_fault_exit(label, word0, word1);
-    }
-    // SAFETY: the root task maps our IPC buffer there before we start.
-    unsafe { selkie_sel4::ipc::set_ipc_buffer(IPC_BUFFER as *mut _) };
+fn main(data_len: u64) -> ! {
     init_heap();
     // The first Call (START): from now on there is always a caller to answer.
     let (_, _, start) = syscall::recv(SERVICE_EP);
     let irq = start[0] == 1;
     // SAFETY: the root task maps `data_len` bytes of u64 words at INITRD.
     let words = unsafe { core::slice::from_raw_parts(INITRD as *const u64, data_len as usize / 8) };
-    let [io_base, io_size, irq_line, pages, ref paddrs @ ..] = *words else {
-        panic!("the initial data is {data_len} bytes, too short");
+    let Some((dev, paddrs)) = PciDevice::from_words(words) else {
+        panic!("the initial data ({data_len} bytes) does not describe a device");
     };
-    let dev = PciDevice {
-        address: selkie_virtio::pci::Address {
-            bus: 0,
-            device: 0,
-            function: 0,
-        },
-        io_base: io_base as u16,
-        io_size: io_size as u16,
-        irq_line: irq_line as u8,
-        irq_pin: 1,
-    };
-    let paddrs = &paddrs[..(pages as usize).min(paddrs.len())];
     // SAFETY: the root task mapped these pages from DMA, for this task alone.
     let mut pool = unsafe { DmaPool::new(DMA as usize, paddrs) };
     if irq {
@@ -164,24 +129,5 @@ fn serve<W: Wait>(blk: &mut VirtioBlk<IoPorts, DmaMem, W>) -> ! {
     }
 }
 
-/// A small fixed heap: the driver's bookkeeping only.
-const HEAP_SIZE: usize = 256 << 10;
-#[repr(align(4096))]
-#[allow(dead_code)]
-struct Arena([u8; HEAP_SIZE]);
-static mut ARENA: Arena = Arena([0; HEAP_SIZE]);
-#[global_allocator]
-static HEAP: LockedHeap<24> = LockedHeap::empty();
-
-fn init_heap() {
-    // SAFETY: called once before any allocation; the arena is only used here.
-    unsafe {
-        HEAP.lock()
-            .init(core::ptr::addr_of_mut!(ARENA) as usize, HEAP_SIZE)
-    };
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    selkie_sel4::rt::service_panic(info)
-}
+// A small fixed heap: the driver's bookkeeping only.
+selkie_sel4::fixed_heap!(256 << 10);

@@ -20,37 +20,15 @@ extern crate alloc;
 
 use buddy_system_allocator::{Heap, LockedHeapWithRescue};
 use core::alloc::Layout;
-use core::arch::global_asm;
 use core::sync::atomic::{AtomicU64, Ordering};
 use selkie_sel4::service::*;
 use selkie_sel4::syscall;
 
-global_asm!(
-    r#"
-    .section .text._start, "ax"
-    .global _start
-_start:
-    call {entry}
-    ud2
-    "#,
-    entry = sym rust_start,
-);
+selkie_sel4::service_task!(main);
 
 const BUF: usize = (BUF_PAGES * 4096) as usize;
 
-extern "C" fn rust_start(
-    initrd_len: u64,
-    magic: u64,
-    label: u64,
-    _: u64,
-    word0: u64,
-    word1: u64,
-) -> ! {
-    if magic == FAULT_MAGIC {
-        selkie_sel4::rt::service_fault_exit(label, word0, word1);
-    }
-    // SAFETY: the root task maps our IPC buffer there before we start.
-    unsafe { selkie_sel4::ipc::set_ipc_buffer(IPC_BUFFER as *mut _) };
+fn main(initrd_len: u64) -> ! {
     // The first Call (START): from now on there is always a caller to answer.
     let (_, _, start) = syscall::recv(SERVICE_EP);
     let fault_hook = start[0];
@@ -118,9 +96,4 @@ fn grow(heap: &mut Heap<32>, layout: &Layout) {
         unsafe { heap.add_to_heap(start as usize, (start + want) as usize) };
         HEAP_TOP.store(start + want, Ordering::Relaxed);
     }
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    selkie_sel4::rt::service_panic(info)
 }

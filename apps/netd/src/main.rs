@@ -25,24 +25,14 @@ extern crate alloc;
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use buddy_system_allocator::LockedHeap;
-use core::arch::global_asm;
 use selkie_net::nic::{decode_batch, encode_batch, NicLink, RemoteNic};
 use selkie_net::{Config, Net, Stack};
 use selkie_sel4::ipc::MessageInfo;
+use selkie_sel4::rt::Serving;
 use selkie_sel4::service::*;
 use selkie_sel4::syscall;
 
-global_asm!(
-    r#"
-    .section .text._start, "ax"
-    .global _start
-_start:
-    call {entry}
-    ud2
-    "#,
-    entry = sym rust_start,
-);
+selkie_sel4::service_task!(main);
 
 const BUF: usize = (BUF_PAGES * 4096) as usize;
 
@@ -66,12 +56,7 @@ fn now_ms() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc().wrapping_sub(BOOT_TSC) / TSC_PER_MS }
 }
 
-extern "C" fn rust_start(_: u64, magic: u64, label: u64, _: u64, word0: u64, word1: u64) -> ! {
-    if magic == FAULT_MAGIC {
-        selkie_sel4::rt::service_fault_exit(label, word0, word1);
-    }
-    // SAFETY: the root task maps our IPC buffer there before we start.
-    unsafe { selkie_sel4::ipc::set_ipc_buffer(IPC_BUFFER as *mut _) };
+fn main(_: u64) -> ! {
     init_heap();
     let (_, _, start) = syscall::recv(SERVICE_EP);
     // SAFETY: single-threaded; before any use.
@@ -92,14 +77,10 @@ extern "C" fn rust_start(_: u64, magic: u64, label: u64, _: u64, word0: u64, wor
         Ok(s) => s,
         Err(e) => panic!("the network stack does not start: {e:?}"),
     };
-    let mut answer = Some((READY, [0; 4]));
+    let mut serving = Serving::default();
+    serving.answer(READY, [0; 4]);
     loop {
-        let (badge, info, mrs) = match answer.take() {
-            Some((label, mrs)) => {
-                syscall::reply_recv(SERVICE_EP, MessageInfo::new(label, 0, 0, 4), mrs)
-            }
-            None => syscall::recv(SERVICE_EP),
-        };
+        let (badge, info, mrs) = serving.wait();
         if badge != 0 {
             // The NIC task's signal: frames came in.
             stack.device_mut().link().announced = true;
@@ -121,7 +102,7 @@ extern "C" fn rust_start(_: u64, magic: u64, label: u64, _: u64, word0: u64, wor
         } else {
             0
         };
-        answer = Some((RESPONSE, [n as u64, 0, 0, 0]));
+        serving.answer(RESPONSE, [n as u64, 0, 0, 0]);
     }
 }
 
@@ -183,22 +164,4 @@ impl NicLink for PeerNic {
     }
 }
 
-#[repr(align(4096))]
-#[allow(dead_code)]
-struct Arena([u8; HEAP_SIZE]);
-static mut ARENA: Arena = Arena([0; HEAP_SIZE]);
-#[global_allocator]
-static HEAP: LockedHeap<32> = LockedHeap::empty();
-
-fn init_heap() {
-    // SAFETY: called once before any allocation; the arena is only used here.
-    unsafe {
-        HEAP.lock()
-            .init(core::ptr::addr_of_mut!(ARENA) as usize, HEAP_SIZE)
-    };
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    selkie_sel4::rt::service_panic(info)
-}
+selkie_sel4::fixed_heap!(HEAP_SIZE);

@@ -102,17 +102,11 @@ pub fn dma_pages(runs: &[usize], singles: usize) -> Option<(Vec<PageRef>, Vec<u6
     None
 }
 
-/// The initial data of a driver task: `[io_base, io_size, irq_line, pages,
-/// paddr...]` as little-endian u64 words.
+/// The initial data of a driver task: its device and DMA pages as
+/// `PciDevice::to_words` has them, little-endian.
 pub fn initial_data(dev: &PciDevice, paddrs: &[u64]) -> Vec<u8> {
-    [
-        dev.io_base as u64,
-        dev.io_size as u64,
-        dev.irq_line as u64,
-        paddrs.len() as u64,
-    ]
-    .into_iter()
-    .chain(paddrs.iter().copied())
-    .flat_map(|w| w.to_le_bytes())
-    .collect()
+    dev.to_words(paddrs)
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect()
 }

@@ -2,6 +2,7 @@
 //! the search for legacy virtio devices on bus 0.
 
 use crate::PortIo;
+use alloc::vec::Vec;
 
 /// The configuration address register: enable bit, bus, device, function,
 /// register (PCI Local Bus 3.0 §3.2.2.3.2).
@@ -84,6 +85,42 @@ pub struct PciDevice {
 }
 
 impl PciDevice {
+    /// The words that tell a driver task its device and its DMA pages:
+    /// `[io_base, io_size, irq_line, pages, paddr...]` (the PCI address is
+    /// not passed: the task cannot reach the configuration space).
+    pub fn to_words(&self, paddrs: &[u64]) -> Vec<u64> {
+        [
+            self.io_base as u64,
+            self.io_size as u64,
+            self.irq_line as u64,
+            paddrs.len() as u64,
+        ]
+        .into_iter()
+        .chain(paddrs.iter().copied())
+        .collect()
+    }
+
+    /// What [`to_words`](Self::to_words) made: the device (its address
+    /// unknown, INTA) and the DMA pages' physical addresses; None when the
+    /// words are too few.
+    pub fn from_words(words: &[u64]) -> Option<(PciDevice, &[u64])> {
+        let [io_base, io_size, irq_line, pages, ref paddrs @ ..] = *words else {
+            return None;
+        };
+        let dev = PciDevice {
+            address: Address {
+                bus: 0,
+                device: 0,
+                function: 0,
+            },
+            io_base: io_base as u16,
+            io_size: io_size as u16,
+            irq_line: irq_line as u8,
+            irq_pin: 1,
+        };
+        Some((dev, paddrs.get(..pages as usize)?))
+    }
+
     /// Turns on I/O decoding and bus mastering (the device's DMA) and
     /// unmasks INTx in the command register.
     pub fn enable(&self, io: &mut impl PortIo) {

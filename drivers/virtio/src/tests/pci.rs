@@ -51,3 +51,29 @@ fn a_missing_or_modern_only_card_is_not_found() {
     m.net().bar0 = 0xfebf_1000; // a memory BAR0, as a modern-only device has
     assert_eq!(pci::find_virtio_net(&mut m.clone()), None);
 }
+
+#[test]
+fn a_device_travels_to_its_driver_task_as_words() {
+    let dev = PciDevice {
+        address: crate::pci::Address {
+            bus: 0,
+            device: 3,
+            function: 0,
+        },
+        io_base: 0xc040,
+        io_size: 32,
+        irq_line: 11,
+        irq_pin: 1,
+    };
+    let words = dev.to_words(&[0x1000, 0x2000, 0x3000]);
+    assert_eq!(words, [0xc040, 32, 11, 3, 0x1000, 0x2000, 0x3000]);
+    let (back, paddrs) = PciDevice::from_words(&words).unwrap();
+    assert_eq!(
+        (back.io_base, back.io_size, back.irq_line, back.irq_pin),
+        (0xc040, 32, 11, 1)
+    );
+    assert_eq!(paddrs, [0x1000, 0x2000, 0x3000]);
+    // Too few words, or fewer pages than it says.
+    assert!(PciDevice::from_words(&words[..3]).is_none());
+    assert!(PciDevice::from_words(&words[..6]).is_none());
+}

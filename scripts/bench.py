@@ -198,7 +198,7 @@ def selkie_extras(lines, fuzz):
     peak = 0
     began = None
     for t, line in lines:
-        m = re.search(r"peak (\d+) KiB\]", line)
+        m = re.search(r"peak (\d+) KiB", line)
         if m:
             peak = max(peak, int(m.group(1)))
         if line.startswith("selkie: init: /tests/fuzz"):

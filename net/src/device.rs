@@ -131,6 +131,12 @@ impl<D: Device> LoopDevice<D> {
         s
     }
 
+    /// Whether the NIC has no room for a frame now (egress waits until it
+    /// announces room again).
+    pub(crate) fn nic_blocked(&mut self, now: Instant) -> bool {
+        self.nic.transmit(now).is_none()
+    }
+
     /// Whether looped frames wait to be received.
     pub(crate) fn has_looped(&self) -> bool {
         !self.out.loopq.is_empty()

@@ -30,6 +30,8 @@ struct Wire {
     rng: u64,
     sent: [u64; 2],
     lost: [u64; 2],
+    /// Sides whose NIC has no room to send.
+    busy: [bool; 2],
 }
 
 impl Wire {
@@ -63,6 +65,7 @@ pub fn link() -> (SimNic, SimNic) {
         rng: 0x9e37_79b9_7f4a_7c15,
         sent: [0; 2],
         lost: [0; 2],
+        busy: [false; 2],
     }));
     (
         SimNic {
@@ -95,6 +98,12 @@ impl SimNic {
     /// Delays every frame this long, both ways.
     pub fn set_delay_ms(&self, delay: u64) {
         self.wire.borrow_mut().delay_ms = delay.min(1 << 40) as i64;
+    }
+
+    /// Makes this side's NIC have no room to send (as a driver whose
+    /// transmit queue is full), or room again.
+    pub fn set_busy(&self, busy: bool) {
+        self.wire.borrow_mut().busy[self.side] = busy;
     }
 
     /// Frames this side has sent (lost ones included).
@@ -146,7 +155,8 @@ impl phy::Device for SimNic {
     }
 
     fn transmit(&mut self, timestamp: Instant) -> Option<SimTx<'_>> {
-        if self.wire.borrow().queues[1 - self.side].len() >= QUEUE_LIMIT {
+        let w = self.wire.borrow();
+        if w.busy[self.side] || w.queues[1 - self.side].len() >= QUEUE_LIMIT {
             return None;
         }
         Some(SimTx {

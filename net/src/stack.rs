@@ -837,10 +837,15 @@ impl<D: Device> Stack<D> {
     /// The earliest time the stack needs a poll.
     fn deadline(&mut self) -> Option<u64> {
         let now = self.now;
+        // While the NIC has no room, what smoltcp wants to do at once (send)
+        // waits for the NIC's announcement that room came back, which polls
+        // again: a deadline of now would only make the caller spin.
+        let blocked = self.dev.nic_blocked(instant(now));
         let mut d = self
             .iface
             .poll_at(instant(now), &self.socks.set)
-            .map(|t| t.total_millis().max(0) as u64);
+            .map(|t| t.total_millis().max(0) as u64)
+            .filter(|&t| !(blocked && t <= now));
         let mut at = |t: u64| d = Some(d.map_or(t, |x| x.min(t)));
         if self.dev.has_looped() {
             at(now);

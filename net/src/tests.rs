@@ -1812,3 +1812,36 @@ fn sockets_lists_what_holds_a_port_as_linux() {
         .expect("TIME_WAIT");
     assert_eq!((tw.local, tw.remote), (ca, sa(B_IP, 7)));
 }
+
+/// While the NIC has no room, what the stack wants to send waits: its
+/// deadline is not "now" (a caller would spin on it instead of waiting for
+/// the NIC's signal), and nothing is lost once room comes back.
+#[test]
+fn a_nic_without_room_is_waited_for_not_spun_on() {
+    let mut w = World::new();
+    let (_l, c, s) = w.pair(9);
+    let data = pattern(20_000, 77);
+    w.a.device().set_busy(true);
+    assert_eq!(w.a.send(c, &data), Ok(data.len()));
+    let sent = w.a.device().sent();
+    let due = w.a.poll(w.now);
+    assert!(
+        due.is_none_or(|d| d > w.now),
+        "deadline {due:?} at {}",
+        w.now
+    );
+    assert_eq!(w.a.device().sent(), sent, "sent while the NIC had no room");
+    // Room again: the stack's next poll sends, at once.
+    w.a.device().set_busy(false);
+    w.a.poll(w.now);
+    assert!(w.a.device().sent() > sent);
+    let mut got = Vec::new();
+    let mut buf = vec![0; 4096];
+    w.until(10_000, |w| {
+        while let Ok(n) = w.b.recv(s, &mut buf, false) {
+            got.extend_from_slice(&buf[..n]);
+        }
+        got.len() == data.len()
+    });
+    assert_eq!(got, data);
+}

@@ -547,11 +547,16 @@ impl Loop {
     /// still waiting for `reply` hears back before anything is due: what
     /// comes due may stop or signal it, and those actions run at once.
     fn timers(&mut self, reply: &mut Option<Reply>) {
+        /// Rounds of due work before the loop listens again: a deadline
+        /// that stays due (work that cannot progress yet) must not keep the
+        /// signals that would let it progress from being heard.
+        const ROUNDS: usize = 16;
+        let mut rounds = 0;
         while let Some(d) = self.kernel.next_deadline() {
             let now = machine::monotonic_ns();
-            if d > now {
+            if d > now || rounds == ROUNDS {
                 if machine::has_timer() {
-                    machine::arm_timer(d - now);
+                    machine::arm_timer(d.saturating_sub(now).max(1));
                     return;
                 }
                 // No timer interrupt: poll the clock.
@@ -563,6 +568,7 @@ impl Loop {
             }
             self.kernel.tick(&mut self.plat);
             self.run_actions();
+            rounds += 1;
         }
     }
 

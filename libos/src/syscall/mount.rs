@@ -16,6 +16,7 @@ use crate::platform::Platform;
 use crate::process::Pid;
 use alloc::boxed::Box;
 use alloc::string::String;
+use alloc::vec::Vec;
 use linux_raw_sys::general as g;
 use selkie_fs::vfs::{MountInfo, Vfs};
 use selkie_fs::{FileSystem, Ino};
@@ -37,14 +38,13 @@ const PROPAGATION: u32 = g::MS_PRIVATE | g::MS_SHARED | g::MS_SLAVE | g::MS_UNBI
 const MGC_MASK: u64 = 0xffff_0000;
 const MGC_VAL: u64 = 0xc0ed_0000;
 
-/// A user string (NULL gives `default`).
-fn user_string(k: &Kernel, pid: Pid, addr: u64, default: &str) -> Result<String, Errno> {
+/// A user string, as bytes (NULL gives `default`).
+fn user_string(k: &Kernel, pid: Pid, addr: u64, default: &str) -> Result<Vec<u8>, Errno> {
     if addr == 0 {
-        return Ok(default.into());
+        return Ok(default.as_bytes().to_vec());
     }
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
-    let raw = p.vm().read_cstring(addr, 4096)?;
-    String::from_utf8(raw).map_err(|_| Errno::EINVAL)
+    p.vm().read_cstring(addr, 4096)
 }
 
 /// A tmpfs's size option: bytes, with k/m/g suffixes, or a percentage of
@@ -115,18 +115,20 @@ fn mount(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> 
     let fstype = user_string(k, pid, r.rdx, "")?;
     let source = user_string(k, pid, r.rdi, "none")?;
     let options = user_string(k, pid, r.r8, "")?;
-    let (fs, mode): (Box<dyn FileSystem>, u32) = match fstype.as_str() {
-        "tmpfs" => {
+    // Options are ASCII words: other bytes are no option tmpfs knows.
+    let options = core::str::from_utf8(&options).map_err(|_| Errno::EINVAL)?;
+    let (fs, mode): (Box<dyn FileSystem>, u32) = match fstype.as_slice() {
+        b"tmpfs" => {
             let memory = plat.memory_kb().0 * 1024;
-            let (fs, mode) = new_tmpfs(&options, memory)?;
+            let (fs, mode) = new_tmpfs(options, memory)?;
             (Box::new(fs), mode)
         }
-        "ext2" => (open_ext2(k, plat, pid, r.rdi, &source)?, 0),
+        b"ext2" => (open_ext2(k, plat, pid, r.rdi, &source)?, 0),
         _ => return Err(Errno::ENODEV),
     };
     let info = MountInfo {
         source,
-        fstype,
+        fstype: String::from_utf8_lossy(&fstype).into_owned(),
         read_only: false,
     };
     let root = k.fs.mount(point, fs, info)?;
@@ -150,7 +152,7 @@ fn open_ext2(
     plat: &mut dyn Platform,
     pid: Pid,
     addr: u64,
-    source: &str,
+    source: &[u8],
 ) -> Result<Box<dyn FileSystem>, Errno> {
     let dev = resolve_user_path(k, pid, addr, true)?;
     let st = k.fs.stat(dev)?;

@@ -95,6 +95,12 @@ pub trait FileSystem {
     fn sync(&mut self) -> Result<(), Errno> {
         Ok(())
     }
+    /// The file system is let go (umount, or the last close after a lazy
+    /// one): writes everything out and frees what only opens kept. Nothing
+    /// is asked of it afterwards. By default a [`sync`](Self::sync).
+    fn unmount(&mut self) -> Result<(), Errno> {
+        self.sync()
+    }
 
     /// Resolves `path` from `cwd` under the file system's root.
     fn resolve(&self, cwd: Ino, path: &[u8], follow: bool) -> Result<Ino, Errno> {

@@ -212,9 +212,24 @@ impl Vfs {
             self.covered.remove(&p);
         }
         if opens == 0 && !inner {
-            self.mounts[m] = None;
+            self.drop_mount(m);
         }
         Ok(())
+    }
+
+    /// Lets go of mount `m`'s file system: it writes everything out
+    /// ([`FileSystem::unmount`]) and is dropped (a file system in a task of
+    /// its own stops with its client).
+    fn drop_mount(&mut self, m: usize) {
+        if let Some(mut mt) = self.mounts.get_mut(m).and_then(Option::take) {
+            let _ = mt.fs.unmount();
+        }
+    }
+
+    /// Whether a live mount (in the tree, or detached with files still
+    /// open in it) is one `f` looks for.
+    pub fn any_mount(&self, f: impl Fn(&MountInfo) -> bool) -> bool {
+        self.mounts.iter().flatten().any(|mt| f(&mt.info))
     }
 
     /// Every mount in the tree, in mount order.
@@ -521,7 +536,7 @@ impl FileSystem for Vfs {
             mt.fs.release(l);
             // A detached mount goes with its last file.
             if mt.opens == 0 && mt.point.is_none() && m != 0 {
-                self.mounts[m] = None;
+                self.drop_mount(m);
             }
         }
     }

@@ -371,6 +371,9 @@ impl<T: Transport> FileSystem for Client<T> {
     fn sync(&mut self) -> Result<(), Errno> {
         self.call(Request::Sync {})
     }
+    fn unmount(&mut self) -> Result<(), Errno> {
+        self.call(Request::Unmount {})
+    }
     /// 0 when the service is dead.
     fn inode_count(&self) -> usize {
         self.call::<u64>(Request::InodeCount {})

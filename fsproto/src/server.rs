@@ -100,6 +100,7 @@ fn answer(fs: &mut dyn FileSystem, req: Request<'_>, w: &mut Writer<'_>) -> Resu
         Request::Release { ino } => fs.release(ino),
         Request::InodeCount {} => w.put(&(fs.inode_count() as u64))?,
         Request::Sync {} => fs.sync()?,
+        Request::Unmount {} => fs.unmount()?,
         Request::LookupStat { dir, name } => {
             let ino = fs.lookup(dir, name)?;
             w.put(&(ino, fs.stat(ino)?))?

@@ -151,6 +151,7 @@ fn samples() -> Vec<Request<'static>> {
         Request::Release { ino: 3 },
         Request::InodeCount {},
         Request::Sync {},
+        Request::Unmount {},
         Request::LookupStat {
             dir: 1,
             name: "etc".as_bytes(),

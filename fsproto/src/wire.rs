@@ -131,4 +131,6 @@ selkie_proto::requests! {
     /// `lookup`, then `stat` of what it found → `Ino, Stat` (the client's
     /// cache learns both in one round trip).
     LookupStat { dir: Ino, name: &'a [u8] } = 30, ENAMETOOLONG;
+    /// `unmount` → nothing (the last request the service serves).
+    Unmount {} = 31, E2BIG;
 }

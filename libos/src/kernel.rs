@@ -359,7 +359,7 @@ impl Kernel {
             Ok(p) => p,
             Err(_) => self.fs.create(parent, &name, Kind::Dir, 0o755, 0, 0, 0)?,
         };
-        let fs = syscall::open_disk(plat)?;
+        let fs = plat.new_fs(crate::platform::FsKind::Disk)?;
         let info = selkie_fs::vfs::MountInfo {
             source: b"/dev/vda".to_vec(),
             fstype: "ext2".into(),

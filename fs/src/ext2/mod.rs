@@ -285,6 +285,12 @@ impl<D: BlockDevice> FileSystem for Ext2<D> {
     fn sync(&mut self) -> Result<(), Errno> {
         Ext2::sync(self)
     }
+    /// Frees the inodes only opens kept, and syncs.
+    fn unmount(&mut self) -> Result<(), Errno> {
+        let vol = self.vol.get_mut();
+        vol.drop_opens()?;
+        vol.sync()
+    }
 }
 
 /// Bytes [`walk`] reads of one file, and of all.

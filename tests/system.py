@@ -346,12 +346,15 @@ CASES = [
      [[r"^fuzz: 100000 calls in 50 children \(.*\), the LibOS still answers: pid ok$"]], False),
     # Leak check: after every command, with no process left, the root task holds
     # the same objects and cap slots as after the first (a warm-up that makes
-    # the one-time objects: the vDSO's frames); see LEAK_CHECKED.
+    # the one-time objects: the vDSO's frames); see LEAK_CHECKED. The mounts
+    # start file-system tasks, and their umounts must give them all back.
     ("no-leaks-after-workloads",
      "/bin/sh -c true; /tests/procs; /tests/threads; /tests/mmapshared; /tests/mmapfile; /tests/files; "
+     "/tests/mount; /bin/sh -c 'mkdir -p /tmp/lk && mount -t tmpfs -o size=1m lk /tmp/lk && "
+     "dd if=/dev/zero of=/tmp/lk/f bs=1k count=600 2>/dev/null && umount /tmp/lk && rmdir /tmp/lk'; "
      "/tests/fifo; /tests/epoll; /tests/unix; /tests/locks; /tests/pty; /tests/signals; /tests/sigwait; /tests/asyncsig; "
      "/tests/exhaust; /tests/hog; /tests/badelf; /tests/fuzz 4000 9; /bin/sh -c true",
-     [0] * 11 + [140] + [0] * 7, [[]] * 19, False),
+     [0] * 13 + [140] + [0] * 7, [[]] * 21, False),
     # Hostile resource use: the hog ends (ENOMEM, or killed), recursion dies
     # at the stack guard, and the next process works; then the LibOS runs on.
     ("memory-hog-and-recursion", "/tests/hog; /tests/hello", [0, 0],

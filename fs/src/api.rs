@@ -7,7 +7,6 @@
 use crate::cpio::Entry;
 use crate::{Ino, Kind, Stat, Tmpfs, XattrSet};
 use alloc::borrow::Cow;
-use alloc::string::String;
 use alloc::vec::Vec;
 use selkie_syscalls::errno::Errno;
 
@@ -21,32 +20,32 @@ pub trait FileSystem {
     fn root(&self) -> Ino;
     fn stat(&self, ino: Ino) -> Result<Stat, Errno>;
     /// One name in directory `dir` (`.` and `..` included).
-    fn lookup(&self, dir: Ino, name: &str) -> Result<Ino, Errno>;
+    fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Ino, Errno>;
     /// Resolves `path` from `cwd` under root directory `root` (chroot).
-    fn resolve_in(&self, root: Ino, cwd: Ino, path: &str, follow: bool) -> Result<Ino, Errno>;
+    fn resolve_in(&self, root: Ino, cwd: Ino, path: &[u8], follow: bool) -> Result<Ino, Errno>;
     /// Resolves all but the last component: the parent and the last name.
-    fn resolve_parent_in(&self, root: Ino, cwd: Ino, path: &str) -> Result<(Ino, String), Errno>;
+    fn resolve_parent_in(&self, root: Ino, cwd: Ino, path: &[u8]) -> Result<(Ino, Vec<u8>), Errno>;
     #[allow(clippy::too_many_arguments)]
     fn create(
         &mut self,
         dir: Ino,
-        name: &str,
+        name: &[u8],
         kind: Kind,
         perm: u32,
         uid: u32,
         gid: u32,
         now: u64,
     ) -> Result<Ino, Errno>;
-    fn symlink(&mut self, dir: Ino, name: &str, target: &[u8], now: u64) -> Result<Ino, Errno>;
-    fn link(&mut self, dir: Ino, name: &str, ino: Ino, now: u64) -> Result<(), Errno>;
-    fn unlink(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno>;
-    fn rmdir(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno>;
+    fn symlink(&mut self, dir: Ino, name: &[u8], target: &[u8], now: u64) -> Result<Ino, Errno>;
+    fn link(&mut self, dir: Ino, name: &[u8], ino: Ino, now: u64) -> Result<(), Errno>;
+    fn unlink(&mut self, dir: Ino, name: &[u8], now: u64) -> Result<(), Errno>;
+    fn rmdir(&mut self, dir: Ino, name: &[u8], now: u64) -> Result<(), Errno>;
     fn rename(
         &mut self,
         odir: Ino,
-        oname: &str,
+        oname: &[u8],
         ndir: Ino,
-        nname: &str,
+        nname: &[u8],
         now: u64,
     ) -> Result<(), Errno>;
     fn read_at(&self, ino: Ino, off: u64, buf: &mut [u8]) -> Result<usize, Errno>;
@@ -56,12 +55,12 @@ pub trait FileSystem {
     fn overwrite(&mut self, ino: Ino, off: u64, data: &[u8]) -> Result<(), Errno>;
     fn truncate(&mut self, ino: Ino, len: u64, now: u64) -> Result<(), Errno>;
     /// The entries of a directory, `.` and `..` first.
-    fn readdir(&self, dir: Ino) -> Result<Vec<(String, Ino, Kind)>, Errno>;
+    fn readdir(&self, dir: Ino) -> Result<Vec<(Vec<u8>, Ino, Kind)>, Errno>;
     /// The whole contents of a regular file.
     fn data(&self, ino: Ino) -> Result<Cow<'_, [u8]>, Errno>;
     fn readlink(&self, ino: Ino) -> Result<Vec<u8>, Errno>;
     /// The path of `ino` as seen from root directory `root`.
-    fn path_in(&self, root: Ino, ino: Ino) -> Result<String, Errno>;
+    fn path_in(&self, root: Ino, ino: Ino) -> Result<Vec<u8>, Errno>;
     fn chmod(&mut self, ino: Ino, perm: u32, now: u64) -> Result<(), Errno>;
     fn chown(&mut self, ino: Ino, uid: u32, gid: u32, now: u64) -> Result<(), Errno>;
     fn set_times(
@@ -96,13 +95,19 @@ pub trait FileSystem {
     fn sync(&mut self) -> Result<(), Errno> {
         Ok(())
     }
+    /// The file system is let go (umount, or the last close after a lazy
+    /// one): writes everything out and frees what only opens kept. Nothing
+    /// is asked of it afterwards. By default a [`sync`](Self::sync).
+    fn unmount(&mut self) -> Result<(), Errno> {
+        self.sync()
+    }
 
     /// Resolves `path` from `cwd` under the file system's root.
-    fn resolve(&self, cwd: Ino, path: &str, follow: bool) -> Result<Ino, Errno> {
+    fn resolve(&self, cwd: Ino, path: &[u8], follow: bool) -> Result<Ino, Errno> {
         self.resolve_in(self.root(), cwd, path, follow)
     }
     /// The path of `ino` from the file system's root.
-    fn path_of(&self, ino: Ino) -> Result<String, Errno> {
+    fn path_of(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
         self.path_in(self.root(), ino)
     }
 }
@@ -114,19 +119,19 @@ impl FileSystem for Tmpfs {
     fn stat(&self, ino: Ino) -> Result<Stat, Errno> {
         Tmpfs::stat(self, ino)
     }
-    fn lookup(&self, dir: Ino, name: &str) -> Result<Ino, Errno> {
+    fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Ino, Errno> {
         Tmpfs::lookup(self, dir, name)
     }
-    fn resolve_in(&self, root: Ino, cwd: Ino, path: &str, follow: bool) -> Result<Ino, Errno> {
+    fn resolve_in(&self, root: Ino, cwd: Ino, path: &[u8], follow: bool) -> Result<Ino, Errno> {
         Tmpfs::resolve_in(self, root, cwd, path, follow)
     }
-    fn resolve_parent_in(&self, root: Ino, cwd: Ino, path: &str) -> Result<(Ino, String), Errno> {
+    fn resolve_parent_in(&self, root: Ino, cwd: Ino, path: &[u8]) -> Result<(Ino, Vec<u8>), Errno> {
         Tmpfs::resolve_parent_in(self, root, cwd, path)
     }
     fn create(
         &mut self,
         dir: Ino,
-        name: &str,
+        name: &[u8],
         kind: Kind,
         perm: u32,
         uid: u32,
@@ -135,24 +140,24 @@ impl FileSystem for Tmpfs {
     ) -> Result<Ino, Errno> {
         Tmpfs::create(self, dir, name, kind, perm, uid, gid, now)
     }
-    fn symlink(&mut self, dir: Ino, name: &str, target: &[u8], now: u64) -> Result<Ino, Errno> {
+    fn symlink(&mut self, dir: Ino, name: &[u8], target: &[u8], now: u64) -> Result<Ino, Errno> {
         Tmpfs::symlink(self, dir, name, target, now)
     }
-    fn link(&mut self, dir: Ino, name: &str, ino: Ino, now: u64) -> Result<(), Errno> {
+    fn link(&mut self, dir: Ino, name: &[u8], ino: Ino, now: u64) -> Result<(), Errno> {
         Tmpfs::link(self, dir, name, ino, now)
     }
-    fn unlink(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+    fn unlink(&mut self, dir: Ino, name: &[u8], now: u64) -> Result<(), Errno> {
         Tmpfs::unlink(self, dir, name, now)
     }
-    fn rmdir(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+    fn rmdir(&mut self, dir: Ino, name: &[u8], now: u64) -> Result<(), Errno> {
         Tmpfs::rmdir(self, dir, name, now)
     }
     fn rename(
         &mut self,
         odir: Ino,
-        oname: &str,
+        oname: &[u8],
         ndir: Ino,
-        nname: &str,
+        nname: &[u8],
         now: u64,
     ) -> Result<(), Errno> {
         Tmpfs::rename(self, odir, oname, ndir, nname, now)
@@ -169,7 +174,7 @@ impl FileSystem for Tmpfs {
     fn truncate(&mut self, ino: Ino, len: u64, now: u64) -> Result<(), Errno> {
         Tmpfs::truncate(self, ino, len, now)
     }
-    fn readdir(&self, dir: Ino) -> Result<Vec<(String, Ino, Kind)>, Errno> {
+    fn readdir(&self, dir: Ino) -> Result<Vec<(Vec<u8>, Ino, Kind)>, Errno> {
         Tmpfs::readdir(self, dir)
     }
     fn data(&self, ino: Ino) -> Result<Cow<'_, [u8]>, Errno> {
@@ -178,7 +183,7 @@ impl FileSystem for Tmpfs {
     fn readlink(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
         Tmpfs::readlink(self, ino)
     }
-    fn path_in(&self, root: Ino, ino: Ino) -> Result<String, Errno> {
+    fn path_in(&self, root: Ino, ino: Ino) -> Result<Vec<u8>, Errno> {
         Tmpfs::path_in(self, root, ino)
     }
     fn chmod(&mut self, ino: Ino, perm: u32, now: u64) -> Result<(), Errno> {
@@ -238,7 +243,7 @@ pub fn unpack(fs: &mut dyn FileSystem, files: &[Entry<'_>]) {
     let mut dirs = Vec::new();
     for e in files {
         let mut dir = root;
-        let mut parts: Vec<&str> = e.name.split('/').filter(|p| !p.is_empty()).collect();
+        let mut parts: Vec<&[u8]> = crate::path::components(e.name).collect();
         let Some(name) = parts.pop() else {
             continue;
         };

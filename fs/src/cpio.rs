@@ -5,8 +5,8 @@ use alloc::vec::Vec;
 /// One archive member.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry<'a> {
-    /// Path without a leading "./" or "/".
-    pub name: &'a str,
+    /// Path without a leading "./" or "/" (bytes, as file names are).
+    pub name: &'a [u8],
     pub mode: u32,
     /// Modification time, seconds since the epoch.
     pub mtime: u64,
@@ -43,6 +43,17 @@ fn align4(x: usize) -> usize {
     (x + 3) & !3
 }
 
+/// `name` without the leading "./"s and "/"s.
+fn trim_start(mut name: &[u8]) -> &[u8] {
+    while let Some(rest) = name.strip_prefix(b"./") {
+        name = rest;
+    }
+    while let Some(rest) = name.strip_prefix(b"/") {
+        name = rest;
+    }
+    name
+}
+
 /// Parses every entry up to the TRAILER!!! record.
 pub fn parse(archive: &[u8]) -> Result<Vec<Entry<'_>>, CpioError> {
     let mut out = Vec::new();
@@ -65,7 +76,6 @@ pub fn parse(archive: &[u8]) -> Result<Vec<Entry<'_>>, CpioError> {
             .get(name_start..name_end)
             .ok_or(CpioError::Truncated)?;
         let name = name.strip_suffix(&[0]).ok_or(CpioError::BadName)?;
-        let name = core::str::from_utf8(name).map_err(|_| CpioError::BadName)?;
         let data_start = align4(name_end);
         let data_end = data_start
             .checked_add(filesize)
@@ -73,11 +83,11 @@ pub fn parse(archive: &[u8]) -> Result<Vec<Entry<'_>>, CpioError> {
         let data = archive
             .get(data_start..data_end)
             .ok_or(CpioError::Truncated)?;
-        if name == "TRAILER!!!" {
+        if name == b"TRAILER!!!" {
             return Ok(out);
         }
-        let name = name.trim_start_matches("./").trim_start_matches('/');
-        if !name.is_empty() && name != "." {
+        let name = trim_start(name);
+        if !name.is_empty() && name != b"." {
             out.push(Entry {
                 name,
                 mode,
@@ -91,20 +101,21 @@ pub fn parse(archive: &[u8]) -> Result<Vec<Entry<'_>>, CpioError> {
 
 /// Finds the file at absolute `path`, following symlinks inside the archive
 /// (at most 8 hops).
-pub fn lookup<'a>(entries: &[Entry<'a>], path: &str) -> Option<Entry<'a>> {
-    let mut p = alloc::string::String::from(path.trim_start_matches('/'));
+pub fn lookup<'a>(entries: &[Entry<'a>], path: &[u8]) -> Option<Entry<'a>> {
+    let start = path.iter().position(|&b| b != b'/').unwrap_or(path.len());
+    let mut p: Vec<u8> = path[start..].to_vec();
     for _ in 0..8 {
-        let e = entries.iter().find(|e| e.name == p)?;
+        let e = entries.iter().find(|e| e.name == p.as_slice())?;
         if !e.is_symlink() {
             return Some(*e);
         }
-        let target = core::str::from_utf8(e.data).ok()?;
-        p = if let Some(abs) = target.strip_prefix('/') {
-            abs.into()
+        let target = e.data;
+        p = if let Some(abs) = target.strip_prefix(b"/") {
+            abs.to_vec()
         } else {
-            match p.rfind('/') {
-                Some(i) => alloc::format!("{}/{}", &p[..i], target),
-                None => target.into(),
+            match p.iter().rposition(|&b| b == b'/') {
+                Some(i) => [&p[..=i], target].concat(),
+                None => target.to_vec(),
             }
         };
     }
@@ -151,11 +162,11 @@ mod tests {
         let e = parse(&a).unwrap();
         assert_eq!(e.len(), 4);
         assert!(e[0].is_dir());
-        let f = lookup(&e, "/sbin/sh").unwrap();
-        assert_eq!(f.name, "bin/busybox");
+        let f = lookup(&e, b"/sbin/sh").unwrap();
+        assert_eq!(f.name, b"bin/busybox");
         assert_eq!(f.data, b"\x7fELF...");
         assert_eq!(f.mtime, 1_700_000_000);
-        assert!(lookup(&e, "/nope").is_none());
+        assert!(lookup(&e, b"/nope").is_none());
     }
 
     #[test]

@@ -22,7 +22,6 @@ extern crate alloc;
 extern crate std;
 
 use alloc::collections::BTreeMap;
-use alloc::string::String;
 use alloc::vec::Vec;
 use selkie_syscalls::errno::Errno;
 
@@ -116,7 +115,7 @@ struct Inode {
     nlink: u64,
     opens: u64,
     data: Vec<u8>,
-    entries: BTreeMap<String, Ino>,
+    entries: BTreeMap<Vec<u8>, Ino>,
     /// Extended attributes: full name ("user.x") to value.
     xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
     parent: Ino,
@@ -173,14 +172,20 @@ impl Default for Tmpfs {
     }
 }
 
-fn name_ok(name: &str) -> Result<(), Errno> {
+/// A name a directory may hold: 1 to NAME_MAX bytes, neither `/` nor NUL.
+pub(crate) fn name_ok(name: &[u8]) -> Result<(), Errno> {
     if name.len() > NAME_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
-    if name.is_empty() || name.contains('/') {
+    if name.is_empty() || name.contains(&b'/') || name.contains(&0) {
         return Err(Errno::EINVAL);
     }
     Ok(())
+}
+
+/// Whether `name` is `.` or `..`.
+pub(crate) fn is_dot(name: &[u8]) -> bool {
+    name == b"." || name == b".."
 }
 
 impl Tmpfs {
@@ -258,33 +263,33 @@ impl Tmpfs {
     }
 
     /// Looks `name` up in directory `dir`.
-    pub fn lookup(&self, dir: Ino, name: &str) -> Result<Ino, Errno> {
+    pub fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Ino, Errno> {
         let d = self.node(dir)?;
         if d.kind != Kind::Dir {
             return Err(Errno::ENOTDIR);
         }
         match name {
-            "." | "" => Ok(dir),
-            ".." => Ok(d.parent),
+            b"." | b"" => Ok(dir),
+            b".." => Ok(d.parent),
             _ => d.entries.get(name).copied().ok_or(Errno::ENOENT),
         }
     }
 
     /// Resolves `path` from directory `cwd`, following a final symlink when
     /// `follow` (intermediate ones always).
-    pub fn resolve(&self, cwd: Ino, path: &str, follow: bool) -> Result<Ino, Errno> {
+    pub fn resolve(&self, cwd: Ino, path: &[u8], follow: bool) -> Result<Ino, Errno> {
         self.resolve_in(self.root, cwd, path, follow)
     }
 
     /// [`resolve`](Self::resolve) for a process whose root directory is
     /// `root` (chroot): absolute paths and absolute symlinks start there, and
     /// `..` does not leave it.
-    pub fn resolve_in(&self, root: Ino, cwd: Ino, path: &str, follow: bool) -> Result<Ino, Errno> {
+    pub fn resolve_in(&self, root: Ino, cwd: Ino, path: &[u8], follow: bool) -> Result<Ino, Errno> {
         crate::path::resolve_in(self, root, cwd, path, follow)
     }
 
     /// Splits `path` into its parent directory (resolved) and final name.
-    pub fn resolve_parent(&self, cwd: Ino, path: &str) -> Result<(Ino, String), Errno> {
+    pub fn resolve_parent(&self, cwd: Ino, path: &[u8]) -> Result<(Ino, Vec<u8>), Errno> {
         self.resolve_parent_in(self.root, cwd, path)
     }
 
@@ -293,8 +298,8 @@ impl Tmpfs {
         &self,
         root: Ino,
         cwd: Ino,
-        path: &str,
-    ) -> Result<(Ino, String), Errno> {
+        path: &[u8],
+    ) -> Result<(Ino, Vec<u8>), Errno> {
         crate::path::resolve_parent_in(self, root, cwd, path)
     }
 
@@ -303,7 +308,7 @@ impl Tmpfs {
     pub fn create(
         &mut self,
         dir: Ino,
-        name: &str,
+        name: &[u8],
         kind: Kind,
         perm: u32,
         uid: u32,
@@ -311,7 +316,7 @@ impl Tmpfs {
         now: u64,
     ) -> Result<Ino, Errno> {
         name_ok(name)?;
-        if name == "." || name == ".." {
+        if is_dot(name) {
             return Err(Errno::EEXIST);
         }
         let d = self.node(dir)?;
@@ -346,7 +351,7 @@ impl Tmpfs {
             },
         );
         let d = self.node_mut(dir)?;
-        d.entries.insert(name.into(), ino);
+        d.entries.insert(name.to_vec(), ino);
         d.mtime = now;
         if is_dir {
             d.nlink += 1;
@@ -355,7 +360,13 @@ impl Tmpfs {
     }
 
     /// Creates a symlink `name` -> `target` in `dir`.
-    pub fn symlink(&mut self, dir: Ino, name: &str, target: &[u8], now: u64) -> Result<Ino, Errno> {
+    pub fn symlink(
+        &mut self,
+        dir: Ino,
+        name: &[u8],
+        target: &[u8],
+        now: u64,
+    ) -> Result<Ino, Errno> {
         if target.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -369,7 +380,7 @@ impl Tmpfs {
     }
 
     /// A hard link to `ino` as `name` in `dir`.
-    pub fn link(&mut self, dir: Ino, name: &str, ino: Ino, now: u64) -> Result<(), Errno> {
+    pub fn link(&mut self, dir: Ino, name: &[u8], ino: Ino, now: u64) -> Result<(), Errno> {
         name_ok(name)?;
         if self.node(ino)?.kind == Kind::Dir {
             return Err(Errno::EPERM);
@@ -378,10 +389,10 @@ impl Tmpfs {
         if d.kind != Kind::Dir {
             return Err(Errno::ENOTDIR);
         }
-        if d.entries.contains_key(name) || name == "." || name == ".." {
+        if d.entries.contains_key(name) || is_dot(name) {
             return Err(Errno::EEXIST);
         }
-        self.node_mut(dir)?.entries.insert(name.into(), ino);
+        self.node_mut(dir)?.entries.insert(name.to_vec(), ino);
         let n = self.node_mut(ino)?;
         n.nlink += 1;
         n.ctime = now;
@@ -490,9 +501,9 @@ impl Tmpfs {
     }
 
     /// Removes a non-directory entry.
-    pub fn unlink(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+    pub fn unlink(&mut self, dir: Ino, name: &[u8], now: u64) -> Result<(), Errno> {
         let ino = self.lookup(dir, name)?;
-        if name == "." || name == ".." {
+        if is_dot(name) {
             return Err(Errno::EISDIR);
         }
         if self.node(ino)?.kind == Kind::Dir {
@@ -509,10 +520,10 @@ impl Tmpfs {
     }
 
     /// Removes an empty directory.
-    pub fn rmdir(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+    pub fn rmdir(&mut self, dir: Ino, name: &[u8], now: u64) -> Result<(), Errno> {
         match name {
-            "." => return Err(Errno::EINVAL),
-            ".." => return Err(Errno::ENOTEMPTY),
+            b"." => return Err(Errno::EINVAL),
+            b".." => return Err(Errno::ENOTEMPTY),
             _ => {}
         }
         let ino = self.lookup(dir, name)?;
@@ -552,13 +563,13 @@ impl Tmpfs {
     pub fn rename(
         &mut self,
         odir: Ino,
-        oname: &str,
+        oname: &[u8],
         ndir: Ino,
-        nname: &str,
+        nname: &[u8],
         now: u64,
     ) -> Result<(), Errno> {
         name_ok(nname)?;
-        if matches!(oname, "." | "..") || matches!(nname, "." | "..") {
+        if is_dot(oname) || is_dot(nname) {
             return Err(Errno::EBUSY);
         }
         let ino = self.lookup(odir, oname)?;
@@ -587,7 +598,7 @@ impl Tmpfs {
             }
         }
         self.node_mut(odir)?.entries.remove(oname);
-        self.node_mut(ndir)?.entries.insert(nname.into(), ino);
+        self.node_mut(ndir)?.entries.insert(nname.to_vec(), ino);
         if is_dir && odir != ndir {
             self.node_mut(odir)?.nlink -= 1;
             self.node_mut(ndir)?.nlink += 1;
@@ -671,14 +682,14 @@ impl Tmpfs {
     }
 
     /// A directory's entries in a stable order, "." and ".." first.
-    pub fn readdir(&self, dir: Ino) -> Result<Vec<(String, Ino, Kind)>, Errno> {
+    pub fn readdir(&self, dir: Ino) -> Result<Vec<(Vec<u8>, Ino, Kind)>, Errno> {
         let d = self.node(dir)?;
         if d.kind != Kind::Dir {
             return Err(Errno::ENOTDIR);
         }
         let mut v = alloc::vec![
-            (".".into(), dir, Kind::Dir),
-            ("..".into(), d.parent, Kind::Dir)
+            (b".".to_vec(), dir, Kind::Dir),
+            (b"..".to_vec(), d.parent, Kind::Dir)
         ];
         for (name, &ino) in &d.entries {
             let k = self.node(ino).map(|n| n.kind).unwrap_or(Kind::File);
@@ -707,13 +718,13 @@ impl Tmpfs {
     }
 
     /// The absolute path of a directory (for getcwd).
-    pub fn path_of(&self, ino: Ino) -> Result<String, Errno> {
+    pub fn path_of(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
         self.path_in(self.root, ino)
     }
 
     /// The path of `ino` as seen from root directory `root`; ENOENT when it
     /// lies outside it.
-    pub fn path_in(&self, root: Ino, mut ino: Ino) -> Result<String, Errno> {
+    pub fn path_in(&self, root: Ino, mut ino: Ino) -> Result<Vec<u8>, Errno> {
         let mut parts = Vec::new();
         while ino != root {
             if ino == self.root {
@@ -733,15 +744,7 @@ impl Tmpfs {
             parts.push(name);
             ino = n.parent;
         }
-        if parts.is_empty() {
-            return Ok("/".into());
-        }
-        let mut s = String::new();
-        for p in parts.iter().rev() {
-            s.push('/');
-            s.push_str(p);
-        }
-        Ok(s)
+        Ok(join_path(parts.iter().rev()))
     }
 
     /// Changes permission bits.
@@ -805,8 +808,21 @@ impl Tmpfs {
     }
 }
 
+/// The absolute path made of `parts`, outermost first ("/" for none).
+pub fn join_path<P: AsRef<[u8]>>(parts: impl IntoIterator<Item = P>) -> Vec<u8> {
+    let mut s = Vec::new();
+    for p in parts {
+        s.push(b'/');
+        s.extend_from_slice(p.as_ref());
+    }
+    if s.is_empty() {
+        s.push(b'/');
+    }
+    s
+}
+
 impl path::Tree for Tmpfs {
-    fn child(&self, dir: Ino, name: &str) -> Result<Ino, Errno> {
+    fn child(&self, dir: Ino, name: &[u8]) -> Result<Ino, Errno> {
         self.lookup(dir, name)
     }
     fn kind_of(&self, ino: Ino) -> Result<Kind, Errno> {

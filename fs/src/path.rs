@@ -1,5 +1,8 @@
 //! POSIX path resolution, once for every file system in this crate.
 //!
+//! Names and paths are byte strings, as on Linux: any byte but `/` and NUL
+//! may be in a name, UTF-8 or not.
+//!
 //! A file system exposes its name space through [`Tree`] (one name in a
 //! directory, the kind of an inode, a symlink's target) and gets
 //! [`resolve_in`] and [`resolve_parent_in`] for it: absolute and relative
@@ -7,7 +10,6 @@
 //! (ELOOP after [`MAX_SYMLINKS`]), trailing slashes (ENOTDIR) and
 //! NAME_MAX/PATH_MAX (ENAMETOOLONG).
 use crate::{Ino, Kind, MAX_SYMLINKS, NAME_MAX, PATH_MAX};
-use alloc::string::String;
 use alloc::vec::Vec;
 use selkie_syscalls::errno::Errno;
 
@@ -15,11 +17,22 @@ use selkie_syscalls::errno::Errno;
 pub trait Tree {
     /// One name in directory `dir` (`.` and `..` included; ENOTDIR when
     /// `dir` is not a directory).
-    fn child(&self, dir: Ino, name: &str) -> Result<Ino, Errno>;
+    fn child(&self, dir: Ino, name: &[u8]) -> Result<Ino, Errno>;
     /// What `ino` is.
     fn kind_of(&self, ino: Ino) -> Result<Kind, Errno>;
     /// The target of symlink `ino`.
     fn target(&self, ino: Ino) -> Result<Vec<u8>, Errno>;
+}
+
+/// The non-empty components of `path` (what lies between slashes).
+pub fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
+    path.split(|&b| b == b'/').filter(|p| !p.is_empty())
+}
+
+/// `path` without its trailing slashes.
+pub fn trim_trailing_slashes(path: &[u8]) -> &[u8] {
+    let end = path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+    &path[..end]
 }
 
 /// Resolves `path` from `cwd` under root directory `root`, following a final
@@ -28,7 +41,7 @@ pub fn resolve_in<T: Tree + ?Sized>(
     t: &T,
     root: Ino,
     cwd: Ino,
-    path: &str,
+    path: &[u8],
     follow: bool,
 ) -> Result<Ino, Errno> {
     let mut budget = MAX_SYMLINKS;
@@ -39,7 +52,7 @@ fn walk<T: Tree + ?Sized>(
     t: &T,
     root: Ino,
     cwd: Ino,
-    path: &str,
+    path: &[u8],
     follow: bool,
     budget: &mut usize,
 ) -> Result<Ino, Errno> {
@@ -49,15 +62,15 @@ fn walk<T: Tree + ?Sized>(
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
-    let mut cur = if path.starts_with('/') { root } else { cwd };
-    let trailing_slash = path.ends_with('/');
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let mut cur = if path.starts_with(b"/") { root } else { cwd };
+    let trailing_slash = path.ends_with(b"/");
+    let parts: Vec<&[u8]> = components(path).collect();
     for (i, part) in parts.iter().enumerate() {
         if part.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
         let last = i + 1 == parts.len();
-        let next = if *part == ".." && cur == root {
+        let next = if *part == b".." && cur == root {
             root
         } else {
             t.child(cur, part)?
@@ -68,8 +81,7 @@ fn walk<T: Tree + ?Sized>(
             }
             *budget -= 1;
             let target = t.target(next)?;
-            let target = core::str::from_utf8(&target).map_err(|_| Errno::ENOENT)?;
-            cur = walk(t, root, cur, target, true, budget)?;
+            cur = walk(t, root, cur, &target, true, budget)?;
         } else {
             cur = next;
         }
@@ -86,12 +98,12 @@ pub fn resolve_parent_in<T: Tree + ?Sized>(
     t: &T,
     root: Ino,
     cwd: Ino,
-    path: &str,
-) -> Result<(Ino, String), Errno> {
+    path: &[u8],
+) -> Result<(Ino, Vec<u8>), Errno> {
     if path.len() >= PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
-    let trimmed = path.trim_end_matches('/');
+    let trimmed = trim_trailing_slashes(path);
     if trimmed.is_empty() {
         return if path.is_empty() {
             Err(Errno::ENOENT)
@@ -99,7 +111,7 @@ pub fn resolve_parent_in<T: Tree + ?Sized>(
             Err(Errno::EEXIST) // "/" itself
         };
     }
-    let (dir, name) = match trimmed.rfind('/') {
+    let (dir, name) = match trimmed.iter().rposition(|&b| b == b'/') {
         Some(0) => (root, &trimmed[1..]),
         Some(i) => (
             resolve_in(t, root, cwd, &trimmed[..i], true)?,
@@ -113,5 +125,5 @@ pub fn resolve_parent_in<T: Tree + ?Sized>(
     if name.len() > NAME_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
-    Ok((dir, name.into()))
+    Ok((dir, name.to_vec()))
 }

@@ -34,8 +34,9 @@ pub const MAX_MOUNTS: usize = 1 << 15;
 /// What `mount` said about a mount, as /proc/mounts shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MountInfo {
-    /// The source (a device path, or a name like "tmpfs").
-    pub source: String,
+    /// The source (a device path, or a name like "tmpfs"): bytes, as
+    /// mount(2) takes them.
+    pub source: Vec<u8>,
     /// The file-system type ("tmpfs", "ext2").
     pub fstype: String,
     pub read_only: bool,
@@ -70,7 +71,7 @@ fn join(m: usize, local: Ino) -> Ino {
 pub struct MountEntry {
     pub info: MountInfo,
     /// Where it is mounted, as seen from the root of the tree.
-    pub target: String,
+    pub target: Vec<u8>,
     /// Its root directory.
     pub root: Ino,
 }
@@ -211,9 +212,24 @@ impl Vfs {
             self.covered.remove(&p);
         }
         if opens == 0 && !inner {
-            self.mounts[m] = None;
+            self.drop_mount(m);
         }
         Ok(())
+    }
+
+    /// Lets go of mount `m`'s file system: it writes everything out
+    /// ([`FileSystem::unmount`]) and is dropped (a file system in a task of
+    /// its own stops with its client).
+    fn drop_mount(&mut self, m: usize) {
+        if let Some(mut mt) = self.mounts.get_mut(m).and_then(Option::take) {
+            let _ = mt.fs.unmount();
+        }
+    }
+
+    /// Whether a live mount (in the tree, or detached with files still
+    /// open in it) is one `f` looks for.
+    pub fn any_mount(&self, f: impl Fn(&MountInfo) -> bool) -> bool {
+        self.mounts.iter().flatten().any(|mt| f(&mt.info))
     }
 
     /// Every mount in the tree, in mount order.
@@ -225,7 +241,7 @@ impl Vfs {
             .filter_map(|(m, mt)| {
                 let mt = mt.as_ref()?;
                 let target = match mt.point {
-                    None if m == 0 => String::from("/"),
+                    None if m == 0 => b"/".to_vec(),
                     None => return None,
                     Some(p) => self.path_in(root, p).ok()?,
                 };
@@ -260,7 +276,7 @@ impl Vfs {
 }
 
 impl Tree for Vfs {
-    fn child(&self, dir: Ino, name: &str) -> Result<Ino, Errno> {
+    fn child(&self, dir: Ino, name: &[u8]) -> Result<Ino, Errno> {
         self.lookup(dir, name)
     }
     fn kind_of(&self, ino: Ino) -> Result<Kind, Errno> {
@@ -283,20 +299,20 @@ impl FileSystem for Vfs {
         Ok(st)
     }
 
-    fn lookup(&self, dir: Ino, name: &str) -> Result<Ino, Errno> {
+    fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Ino, Errno> {
         let (m, l) = split(dir);
         let (fs, _) = self.fs(dir)?;
-        if name == ".." && m != 0 && l == fs.root() {
+        if name == b".." && m != 0 && l == fs.root() {
             // Up out of a mounted root: the parent of what it covers.
             return match self.mounts[m].as_ref().and_then(|mt| mt.point) {
-                Some(p) => self.lookup(p, ".."),
+                Some(p) => self.lookup(p, b".."),
                 None => Ok(dir),
             };
         }
         self.crossed(join(m, fs.lookup(l, name)?))
     }
 
-    fn resolve_in(&self, root: Ino, cwd: Ino, path: &str, follow: bool) -> Result<Ino, Errno> {
+    fn resolve_in(&self, root: Ino, cwd: Ino, path: &[u8], follow: bool) -> Result<Ino, Errno> {
         if self.single() {
             return self.mounts[0]
                 .as_ref()
@@ -307,7 +323,7 @@ impl FileSystem for Vfs {
         path::resolve_in(self, root, cwd, path, follow)
     }
 
-    fn resolve_parent_in(&self, root: Ino, cwd: Ino, path: &str) -> Result<(Ino, String), Errno> {
+    fn resolve_parent_in(&self, root: Ino, cwd: Ino, path: &[u8]) -> Result<(Ino, Vec<u8>), Errno> {
         if self.single() {
             return self.mounts[0]
                 .as_ref()
@@ -321,7 +337,7 @@ impl FileSystem for Vfs {
     fn create(
         &mut self,
         dir: Ino,
-        name: &str,
+        name: &[u8],
         kind: Kind,
         perm: u32,
         uid: u32,
@@ -334,23 +350,23 @@ impl FileSystem for Vfs {
             .map(|i| join(m, i))
     }
 
-    fn symlink(&mut self, dir: Ino, name: &str, target: &[u8], now: u64) -> Result<Ino, Errno> {
+    fn symlink(&mut self, dir: Ino, name: &[u8], target: &[u8], now: u64) -> Result<Ino, Errno> {
         let m = split(dir).0;
         let (fs, l) = self.fs_mut(dir)?;
         fs.symlink(l, name, target, now).map(|i| join(m, i))
     }
 
-    fn link(&mut self, dir: Ino, name: &str, ino: Ino, now: u64) -> Result<(), Errno> {
+    fn link(&mut self, dir: Ino, name: &[u8], ino: Ino, now: u64) -> Result<(), Errno> {
         let (fs, l) = self.same_fs(dir, ino)?;
         fs.link(l, name, split(ino).1, now)
     }
 
-    fn unlink(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+    fn unlink(&mut self, dir: Ino, name: &[u8], now: u64) -> Result<(), Errno> {
         let (fs, l) = self.fs_mut(dir)?;
         fs.unlink(l, name, now)
     }
 
-    fn rmdir(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+    fn rmdir(&mut self, dir: Ino, name: &[u8], now: u64) -> Result<(), Errno> {
         // A directory something is mounted on is busy.
         let victim = self.fs(dir)?.0.lookup(split(dir).1, name);
         if let Ok(v) = victim {
@@ -365,9 +381,9 @@ impl FileSystem for Vfs {
     fn rename(
         &mut self,
         odir: Ino,
-        oname: &str,
+        oname: &[u8],
         ndir: Ino,
-        nname: &str,
+        nname: &[u8],
         now: u64,
     ) -> Result<(), Errno> {
         let (fs, l) = self.same_fs(odir, ndir)?;
@@ -394,16 +410,16 @@ impl FileSystem for Vfs {
         fs.truncate(l, len, now)
     }
 
-    fn readdir(&self, dir: Ino) -> Result<Vec<(String, Ino, Kind)>, Errno> {
+    fn readdir(&self, dir: Ino) -> Result<Vec<(Vec<u8>, Ino, Kind)>, Errno> {
         let m = split(dir).0;
         let (fs, l) = self.fs(dir)?;
         let mut v = fs.readdir(l)?;
         let up = (m != 0 && l == fs.root())
-            .then(|| self.lookup(dir, ".."))
+            .then(|| self.lookup(dir, b".."))
             .transpose()?;
         for e in &mut v {
-            e.1 = match (e.0.as_str(), up) {
-                ("..", Some(up)) => up,
+            e.1 = match (e.0.as_slice(), up) {
+                (b"..", Some(up)) => up,
                 _ => join(m, e.1),
             };
         }
@@ -420,7 +436,7 @@ impl FileSystem for Vfs {
         fs.readlink(l)
     }
 
-    fn path_in(&self, root: Ino, ino: Ino) -> Result<String, Errno> {
+    fn path_in(&self, root: Ino, ino: Ino) -> Result<Vec<u8>, Errno> {
         if self.single() && split(ino).0 == 0 {
             let (fs, l) = self.fs(ino)?;
             return fs.path_in(root, l);
@@ -428,7 +444,7 @@ impl FileSystem for Vfs {
         // Up through the mounts to the one `root` is in.
         let (rm, rl) = split(root);
         let mut cur = ino;
-        let mut suffix = String::new();
+        let mut suffix = Vec::new();
         loop {
             let (m, l) = split(cur);
             let (fs, _) = self.fs(cur)?;
@@ -436,15 +452,15 @@ impl FileSystem for Vfs {
                 let p = fs.path_in(rl, l)?;
                 return Ok(if suffix.is_empty() {
                     p
-                } else if p == "/" {
+                } else if p == b"/" {
                     suffix
                 } else {
-                    p + &suffix
+                    [p, suffix].concat()
                 });
             }
             let p = fs.path_in(fs.root(), l)?;
-            if p != "/" {
-                suffix = p + &suffix;
+            if p != b"/" {
+                suffix = [p, suffix].concat();
             }
             cur = self.mounts[m]
                 .as_ref()
@@ -520,7 +536,7 @@ impl FileSystem for Vfs {
             mt.fs.release(l);
             // A detached mount goes with its last file.
             if mt.opens == 0 && mt.point.is_none() && m != 0 {
-                self.mounts[m] = None;
+                self.drop_mount(m);
             }
         }
     }

@@ -24,7 +24,6 @@
 //! target is forgotten. `.` and `..` are never cached (a rename moves `..`).
 //! Each map is cleared when it reaches [`LIMIT`] entries.
 use alloc::collections::BTreeMap;
-use alloc::string::String;
 use alloc::vec::Vec;
 use selkie_fs::{Ino, Stat};
 
@@ -34,7 +33,7 @@ pub const LIMIT: usize = 16384;
 #[derive(Default)]
 pub struct Cache {
     /// directory → name → the inode, or None for ENOENT.
-    names: BTreeMap<Ino, BTreeMap<String, Option<Ino>>>,
+    names: BTreeMap<Ino, BTreeMap<Vec<u8>, Option<Ino>>>,
     /// Entries in `names`.
     name_count: usize,
     stats: BTreeMap<Ino, Stat>,
@@ -42,8 +41,8 @@ pub struct Cache {
 }
 
 /// Whether a name may be cached (not `.`, `..` or empty).
-pub fn cacheable(name: &str) -> bool {
-    !matches!(name, "" | "." | "..")
+pub fn cacheable(name: &[u8]) -> bool {
+    !matches!(name, b"" | b"." | b"..")
 }
 
 fn put<K: Ord, V>(map: &mut BTreeMap<K, V>, k: K, v: V) {
@@ -56,7 +55,7 @@ fn put<K: Ord, V>(map: &mut BTreeMap<K, V>, k: K, v: V) {
 impl Cache {
     /// What `name` in `dir` was: Some(Some(ino)), Some(None) for ENOENT,
     /// None when not cached.
-    pub fn name(&self, dir: Ino, name: &str) -> Option<Option<Ino>> {
+    pub fn name(&self, dir: Ino, name: &[u8]) -> Option<Option<Ino>> {
         self.names.get(&dir)?.get(name).copied()
     }
 
@@ -68,7 +67,7 @@ impl Cache {
         self.targets.get(&ino).map(|t| t.as_slice())
     }
 
-    pub fn put_name(&mut self, dir: Ino, name: &str, ino: Option<Ino>) {
+    pub fn put_name(&mut self, dir: Ino, name: &[u8], ino: Option<Ino>) {
         if !cacheable(name) {
             return;
         }
@@ -80,7 +79,7 @@ impl Cache {
             .names
             .entry(dir)
             .or_default()
-            .insert(String::from(name), ino)
+            .insert(name.to_vec(), ino)
             .is_none()
         {
             self.name_count += 1;
@@ -88,7 +87,7 @@ impl Cache {
     }
 
     /// Forgets `name` in `dir`: what it was, if cached.
-    fn forget_name(&mut self, dir: Ino, name: &str) -> Option<Option<Ino>> {
+    fn forget_name(&mut self, dir: Ino, name: &[u8]) -> Option<Option<Ino>> {
         let names = self.names.get_mut(&dir)?;
         let was = names.remove(name)?;
         self.name_count -= 1;
@@ -120,7 +119,7 @@ impl Cache {
     /// `name` in `dir` is removed or replaced: `dir`'s attributes change,
     /// and what the name led to may be gone, with the names cached in it
     /// if it was a directory (when not known, everything is forgotten).
-    pub fn name_removed(&mut self, dir: Ino, name: &str) {
+    pub fn name_removed(&mut self, dir: Ino, name: &[u8]) {
         self.changed(dir);
         if !cacheable(name) {
             return;
@@ -135,7 +134,7 @@ impl Cache {
     /// `name` in `dir` moves elsewhere: `dir`'s attributes change, and the
     /// moved inode's (its change time); when that inode is not known, every
     /// inode's attributes are forgotten.
-    pub fn name_moved(&mut self, dir: Ino, name: &str) {
+    pub fn name_moved(&mut self, dir: Ino, name: &[u8]) {
         self.changed(dir);
         if !cacheable(name) {
             return;
@@ -156,7 +155,7 @@ impl Cache {
     }
 
     /// A name is added to `dir` (nothing it replaces).
-    pub fn name_added(&mut self, dir: Ino, name: &str) {
+    pub fn name_added(&mut self, dir: Ino, name: &[u8]) {
         self.changed(dir);
         self.forget_name(dir, name);
     }

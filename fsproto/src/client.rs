@@ -4,7 +4,6 @@ use crate::cache::{self, Cache};
 use crate::wire::{DecodeError, Get, Reader, Request, Wire};
 use crate::{Transport, MIN_CAPACITY, VERSION};
 use alloc::borrow::Cow;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use selkie_fs::{FileSystem, Ino, Kind, Stat, XattrSet};
@@ -99,7 +98,7 @@ fn at(off: u64, delta: usize) -> u64 {
 
 /// Path resolution walks the cached name space.
 impl<T: Transport> selkie_fs::path::Tree for Client<T> {
-    fn child(&self, dir: Ino, name: &str) -> Result<Ino, Errno> {
+    fn child(&self, dir: Ino, name: &[u8]) -> Result<Ino, Errno> {
         self.lookup(dir, name)
     }
     fn kind_of(&self, ino: Ino) -> Result<Kind, Errno> {
@@ -122,7 +121,7 @@ impl<T: Transport> FileSystem for Client<T> {
         self.cache.borrow_mut().put_stat(st);
         Ok(st)
     }
-    fn lookup(&self, dir: Ino, name: &str) -> Result<Ino, Errno> {
+    fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Ino, Errno> {
         if !cache::cacheable(name) {
             return self.call(Request::Lookup { dir, name });
         }
@@ -145,16 +144,16 @@ impl<T: Transport> FileSystem for Client<T> {
             Err(e) => Err(e),
         }
     }
-    fn resolve_in(&self, root: Ino, cwd: Ino, path: &str, follow: bool) -> Result<Ino, Errno> {
+    fn resolve_in(&self, root: Ino, cwd: Ino, path: &[u8], follow: bool) -> Result<Ino, Errno> {
         selkie_fs::path::resolve_in(self, root, cwd, path, follow)
     }
-    fn resolve_parent_in(&self, root: Ino, cwd: Ino, path: &str) -> Result<(Ino, String), Errno> {
+    fn resolve_parent_in(&self, root: Ino, cwd: Ino, path: &[u8]) -> Result<(Ino, Vec<u8>), Errno> {
         selkie_fs::path::resolve_parent_in(self, root, cwd, path)
     }
     fn create(
         &mut self,
         dir: Ino,
-        name: &str,
+        name: &[u8],
         kind: Kind,
         perm: u32,
         uid: u32,
@@ -172,7 +171,7 @@ impl<T: Transport> FileSystem for Client<T> {
             now,
         })
     }
-    fn symlink(&mut self, dir: Ino, name: &str, target: &[u8], now: u64) -> Result<Ino, Errno> {
+    fn symlink(&mut self, dir: Ino, name: &[u8], target: &[u8], now: u64) -> Result<Ino, Errno> {
         self.cache.get_mut().name_added(dir, name);
         self.call(Request::Symlink {
             dir,
@@ -181,7 +180,7 @@ impl<T: Transport> FileSystem for Client<T> {
             now,
         })
     }
-    fn link(&mut self, dir: Ino, name: &str, ino: Ino, now: u64) -> Result<(), Errno> {
+    fn link(&mut self, dir: Ino, name: &[u8], ino: Ino, now: u64) -> Result<(), Errno> {
         let c = self.cache.get_mut();
         c.name_added(dir, name);
         c.changed(ino);
@@ -192,20 +191,20 @@ impl<T: Transport> FileSystem for Client<T> {
             now,
         })
     }
-    fn unlink(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+    fn unlink(&mut self, dir: Ino, name: &[u8], now: u64) -> Result<(), Errno> {
         self.cache.get_mut().name_removed(dir, name);
         self.call(Request::Unlink { dir, name, now })
     }
-    fn rmdir(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+    fn rmdir(&mut self, dir: Ino, name: &[u8], now: u64) -> Result<(), Errno> {
         self.cache.get_mut().name_removed(dir, name);
         self.call(Request::Rmdir { dir, name, now })
     }
     fn rename(
         &mut self,
         odir: Ino,
-        oname: &str,
+        oname: &[u8],
         ndir: Ino,
-        nname: &str,
+        nname: &[u8],
         now: u64,
     ) -> Result<(), Errno> {
         let c = self.cache.get_mut();
@@ -254,8 +253,8 @@ impl<T: Transport> FileSystem for Client<T> {
         self.cache.get_mut().changed(ino);
         self.call(Request::Truncate { ino, len, now })
     }
-    fn readdir(&self, dir: Ino) -> Result<Vec<(String, Ino, Kind)>, Errno> {
-        let mut all: Vec<(String, Ino, Kind)> = Vec::new();
+    fn readdir(&self, dir: Ino) -> Result<Vec<(Vec<u8>, Ino, Kind)>, Errno> {
+        let mut all: Vec<(Vec<u8>, Ino, Kind)> = Vec::new();
         loop {
             let start = all.len() as u64;
             let more = self.call_with(Request::Readdir { dir, start }, |r| {
@@ -305,7 +304,7 @@ impl<T: Transport> FileSystem for Client<T> {
         self.cache.borrow_mut().put_target(ino, &t);
         Ok(t)
     }
-    fn path_in(&self, root: Ino, ino: Ino) -> Result<String, Errno> {
+    fn path_in(&self, root: Ino, ino: Ino) -> Result<Vec<u8>, Errno> {
         self.call(Request::PathIn { root, ino })
     }
     fn chmod(&mut self, ino: Ino, perm: u32, now: u64) -> Result<(), Errno> {
@@ -371,6 +370,9 @@ impl<T: Transport> FileSystem for Client<T> {
     }
     fn sync(&mut self) -> Result<(), Errno> {
         self.call(Request::Sync {})
+    }
+    fn unmount(&mut self) -> Result<(), Errno> {
+        self.call(Request::Unmount {})
     }
     /// 0 when the service is dead.
     fn inode_count(&self) -> usize {

@@ -36,8 +36,7 @@
 //! | --- | --- |
 //! | `u8`, `u32`, `u64` (and `Ino`) | 1, 4, 8 bytes |
 //! | `bool` | one byte, 0 or 1 |
-//! | byte string (`&[u8]`) | `len: u32`, then `len` bytes |
-//! | name or path (`&str`) | a byte string that must be UTF-8 |
+//! | byte string (`&[u8]`: data, names, paths) | `len: u32`, then `len` bytes |
 //! | `Option<u64>` | a `bool`, then the `u64` when it is 1 |
 //! | `Kind` | one byte: file 0, dir 1, symlink 2, char device 3 + `dev: u64`, block device 4 + `dev: u64`, FIFO 5, socket 6 |
 //! | `XattrSet` | one byte: any 0, create 1, replace 2 |
@@ -60,7 +59,7 @@
 //! attribute names and values, E2BIG otherwise.
 //!
 //! A malformed request gets an error response: ENOSYS for an unknown op,
-//! EINVAL for a field out of range or a name that is not UTF-8, EPROTO for
+//! EINVAL for a field out of range, EPROTO for
 //! one that ends early or has bytes left over. A Hello with another version
 //! gets EPROTONOSUPPORT. If the service dies ([`Dead`]), the client answers
 //! every later call with EIO.
@@ -82,7 +81,7 @@ pub use wire::{Request, Wire};
 
 /// The protocol version a [`Request::Hello`] carries; the server refuses any
 /// other.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// The smallest buffer a [`Client`] works with: every fixed-size message,
 /// a rename of two NAME_MAX names, and data pieces of 960 bytes. Paths up to

@@ -31,7 +31,7 @@ fn answer(fs: &mut dyn FileSystem, req: Request<'_>, w: &mut Writer<'_>) -> Resu
         } => w.put(&fs.resolve_in(root, cwd, path, follow)?)?,
         Request::ResolveParentIn { root, cwd, path } => {
             let (dir, name) = fs.resolve_parent_in(root, cwd, path)?;
-            w.put(&(dir, name.as_str()))?
+            w.put(&(dir, name.as_slice()))?
         }
         Request::Create {
             dir,
@@ -76,7 +76,7 @@ fn answer(fs: &mut dyn FileSystem, req: Request<'_>, w: &mut Writer<'_>) -> Resu
         Request::Truncate { ino, len, now } => fs.truncate(ino, len, now)?,
         Request::Readdir { dir, start } => readdir_page(fs, dir, start, w)?,
         Request::Readlink { ino } => w.put(fs.readlink(ino)?.as_slice())?,
-        Request::PathIn { root, ino } => w.put(fs.path_in(root, ino)?.as_str())?,
+        Request::PathIn { root, ino } => w.put(fs.path_in(root, ino)?.as_slice())?,
         Request::Chmod { ino, perm, now } => fs.chmod(ino, perm, now)?,
         Request::Chown { ino, uid, gid, now } => fs.chown(ino, uid, gid, now)?,
         Request::SetTimes {
@@ -100,6 +100,7 @@ fn answer(fs: &mut dyn FileSystem, req: Request<'_>, w: &mut Writer<'_>) -> Resu
         Request::Release { ino } => fs.release(ino),
         Request::InodeCount {} => w.put(&(fs.inode_count() as u64))?,
         Request::Sync {} => fs.sync()?,
+        Request::Unmount {} => fs.unmount()?,
         Request::LookupStat { dir, name } => {
             let ino = fs.lookup(dir, name)?;
             w.put(&(ino, fs.stat(ino)?))?
@@ -119,7 +120,7 @@ fn readdir_page(fs: &dyn FileSystem, dir: Ino, start: u64, w: &mut Writer<'_>) -
     let mut count = 0u32;
     for (name, ino, kind) in rest {
         let mark = w.len();
-        if w.put(&(name.as_str(), ino, kind)).is_err() {
+        if w.put(&(name.as_slice(), ino, kind)).is_err() {
             w.truncate(mark);
             break;
         }

@@ -70,23 +70,23 @@ selkie_proto::requests! {
     /// `stat` → `Stat`.
     Stat { ino: Ino } = 1, E2BIG;
     /// `lookup` → `Ino`.
-    Lookup { dir: Ino, name: &'a str } = 2, ENAMETOOLONG;
+    Lookup { dir: Ino, name: &'a [u8] } = 2, ENAMETOOLONG;
     /// `resolve_in` → `Ino`.
-    ResolveIn { root: Ino, cwd: Ino, path: &'a str, follow: bool } = 3, ENAMETOOLONG;
-    /// `resolve_parent_in` → `dir: Ino, name: str`.
-    ResolveParentIn { root: Ino, cwd: Ino, path: &'a str } = 4, ENAMETOOLONG;
+    ResolveIn { root: Ino, cwd: Ino, path: &'a [u8], follow: bool } = 3, ENAMETOOLONG;
+    /// `resolve_parent_in` → `dir: Ino, name: bytes`.
+    ResolveParentIn { root: Ino, cwd: Ino, path: &'a [u8] } = 4, ENAMETOOLONG;
     /// `create` → `Ino`.
-    Create { dir: Ino, name: &'a str, kind: Kind, perm: u32, uid: u32, gid: u32, now: u64 } = 5, ENAMETOOLONG;
+    Create { dir: Ino, name: &'a [u8], kind: Kind, perm: u32, uid: u32, gid: u32, now: u64 } = 5, ENAMETOOLONG;
     /// `symlink` → `Ino`.
-    Symlink { dir: Ino, name: &'a str, target: &'a [u8], now: u64 } = 6, ENAMETOOLONG;
+    Symlink { dir: Ino, name: &'a [u8], target: &'a [u8], now: u64 } = 6, ENAMETOOLONG;
     /// `link` → nothing.
-    Link { dir: Ino, name: &'a str, ino: Ino, now: u64 } = 7, ENAMETOOLONG;
+    Link { dir: Ino, name: &'a [u8], ino: Ino, now: u64 } = 7, ENAMETOOLONG;
     /// `unlink` → nothing.
-    Unlink { dir: Ino, name: &'a str, now: u64 } = 8, ENAMETOOLONG;
+    Unlink { dir: Ino, name: &'a [u8], now: u64 } = 8, ENAMETOOLONG;
     /// `rmdir` → nothing.
-    Rmdir { dir: Ino, name: &'a str, now: u64 } = 9, ENAMETOOLONG;
+    Rmdir { dir: Ino, name: &'a [u8], now: u64 } = 9, ENAMETOOLONG;
     /// `rename` → nothing.
-    Rename { odir: Ino, oname: &'a str, ndir: Ino, nname: &'a str, now: u64 } = 10, ENAMETOOLONG;
+    Rename { odir: Ino, oname: &'a [u8], ndir: Ino, nname: &'a [u8], now: u64 } = 10, ENAMETOOLONG;
     /// `read_at` of up to `len` bytes (fewer if the response buffer ends
     /// first) → the bytes read. `data` is a run of these.
     ReadAt { ino: Ino, off: u64, len: u32 } = 11, E2BIG;
@@ -97,12 +97,12 @@ selkie_proto::requests! {
     /// `truncate` → nothing.
     Truncate { ino: Ino, len: u64, now: u64 } = 14, E2BIG;
     /// One page of `readdir`, from entry `start` → `count: u32, more: bool`,
-    /// then `count` entries `name: str, ino: Ino, kind: Kind`; `more` says
+    /// then `count` entries `name: bytes, ino: Ino, kind: Kind`; `more` says
     /// whether entries follow the page.
     Readdir { dir: Ino, start: u64 } = 15, E2BIG;
     /// `readlink` → the target bytes.
     Readlink { ino: Ino } = 16, ENAMETOOLONG;
-    /// `path_in` → `str`.
+    /// `path_in` → the path's bytes.
     PathIn { root: Ino, ino: Ino } = 17, ENAMETOOLONG;
     /// `chmod` → nothing.
     Chmod { ino: Ino, perm: u32, now: u64 } = 18, E2BIG;
@@ -130,5 +130,7 @@ selkie_proto::requests! {
     Sync {} = 29, E2BIG;
     /// `lookup`, then `stat` of what it found → `Ino, Stat` (the client's
     /// cache learns both in one round trip).
-    LookupStat { dir: Ino, name: &'a str } = 30, ENAMETOOLONG;
+    LookupStat { dir: Ino, name: &'a [u8] } = 30, ENAMETOOLONG;
+    /// `unmount` → nothing (the last request the service serves).
+    Unmount {} = 31, E2BIG;
 }

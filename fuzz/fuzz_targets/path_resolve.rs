@@ -5,9 +5,9 @@
 //! - `resolve_parent_in` + `lookup` of the last name finds what
 //!   `resolve_in(.., follow = false)` finds.
 //!
-//! Input: lines, each an operation letter and its operands (bytes taken as
-//! UTF-8, lossily; for `s`, `h` and `m` the second operand follows the
-//! first space):
+//! Input: lines, each an operation letter and its operands (bytes, as names
+//! are: any byte but `/` and NUL; for `s`, `h` and `m` the second operand
+//! follows the first space):
 //! `d PATH` mkdir, `f PATH` create a file, `s TARGET PATH` symlink,
 //! `h OLD NEW` hard link, `u PATH` unlink, `r PATH` rmdir, `m OLD NEW`
 //! rename, `c PATH` chdir, `C PATH` chroot, `o PATH` open, unlink, release;
@@ -28,15 +28,15 @@ struct Fs {
 }
 
 impl Fs {
-    fn parent(&self, path: &str) -> Result<(Ino, String), Errno> {
+    fn parent(&self, path: &[u8]) -> Result<(Ino, Vec<u8>), Errno> {
         self.fs.resolve_parent_in(self.root, self.cwd, path)
     }
 
-    fn resolve(&self, path: &str, follow: bool) -> Result<Ino, Errno> {
+    fn resolve(&self, path: &[u8], follow: bool) -> Result<Ino, Errno> {
         self.fs.resolve_in(self.root, self.cwd, path, follow)
     }
 
-    fn op(&mut self, op: u8, a: &str, b: &str, raw_a: &[u8]) -> Result<(), Errno> {
+    fn op(&mut self, op: u8, a: &[u8], b: &[u8]) -> Result<(), Errno> {
         self.now += 1;
         let now = self.now;
         match op {
@@ -47,11 +47,11 @@ impl Fs {
             b'f' => {
                 let (dir, name) = self.parent(a)?;
                 let ino = self.fs.create(dir, &name, Kind::File, 0o644, 0, 0, now)?;
-                self.fs.write_at(ino, 0, raw_a, now)?;
+                self.fs.write_at(ino, 0, a, now)?;
             }
             b's' => {
                 let (dir, name) = self.parent(b)?;
-                self.fs.symlink(dir, &name, raw_a, now)?;
+                self.fs.symlink(dir, &name, a, now)?;
             }
             b'h' => {
                 let ino = self.resolve(a, false)?;
@@ -85,7 +85,7 @@ impl Fs {
                 let ino = self.resolve(a, true)?;
                 self.fs.stat(ino)?;
                 self.fs.open(ino);
-                let unlinked = self.op(b'u', a, "", raw_a);
+                let unlinked = self.op(b'u', a, b"");
                 self.fs
                     .stat(ino)
                     .expect("an open inode outlives its last link");
@@ -100,7 +100,7 @@ impl Fs {
     }
 
     /// Resolves `path` every way the LibOS does and checks the two properties.
-    fn check(&self, path: &str) {
+    fn check(&self, path: &[u8]) {
         let follow = self.resolve(path, true);
         let nofollow = self.resolve(path, false);
         for ino in [follow, nofollow].into_iter().flatten() {
@@ -131,7 +131,7 @@ impl Fs {
             }
         }
         if let Ok((dir, name)) = self.parent(path) {
-            if !path.ends_with('/') && name != "." && name != ".." {
+            if !path.ends_with(b"/") && name != b"." && name != b".." {
                 assert_eq!(
                     self.fs.lookup(dir, &name),
                     nofollow,
@@ -161,14 +161,12 @@ fuzz_target!(|data: &[u8]| {
             Some(i) if two => (&rest[..i], &rest[i + 1..]),
             _ => (rest, &[][..]),
         };
-        let a = String::from_utf8_lossy(raw_a);
-        let b = String::from_utf8_lossy(raw_b);
         if op.is_ascii_alphabetic() && b"dfshurmcCo".contains(&op) {
-            let _ = t.op(op, &a, &b, raw_a);
-            t.check(&a);
-            t.check(&b);
+            let _ = t.op(op, raw_a, raw_b);
+            t.check(raw_a);
+            t.check(raw_b);
         } else {
-            t.check(&String::from_utf8_lossy(line));
+            t.check(line);
         }
     }
 });

@@ -5,7 +5,7 @@
 //! CLONE_FILES. When the last reference to a description goes, the LibOS
 //! releases what it holds (an inode of the file system, a pipe end, a
 //! socket).
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::rc::{Rc, Weak};
 use core::cell::{Cell, RefCell};
 use selkie_fs::Ino;
@@ -111,7 +111,7 @@ pub enum FileKind {
 /// What an open /proc node holds.
 pub enum ProcContent {
     File(alloc::vec::Vec<u8>),
-    Dir(alloc::vec::Vec<(alloc::string::String, u8)>),
+    Dir(alloc::vec::Vec<(alloc::vec::Vec<u8>, u8)>),
 }
 
 /// An open file description.
@@ -120,6 +120,10 @@ pub struct OpenFile {
     /// O_ACCMODE, O_APPEND, O_NONBLOCK and the like.
     pub flags: Cell<u32>,
     pub offset: Cell<u64>,
+    /// A directory being listed: the names getdents64 has returned since
+    /// the listing began, and the offset it left. Entries removed while
+    /// it lists (`rm -r`) do not make it skip others, as on Linux.
+    pub listed: RefCell<Option<(u64, BTreeSet<alloc::vec::Vec<u8>>)>>,
 }
 
 impl OpenFile {
@@ -128,6 +132,7 @@ impl OpenFile {
             kind,
             flags: Cell::new(flags),
             offset: Cell::new(0),
+            listed: RefCell::new(None),
         })
     }
     /// Whether the description may be read (O_RDONLY or O_RDWR).

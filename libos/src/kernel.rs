@@ -302,7 +302,7 @@ impl Kernel {
         let fs = selkie_fs::vfs::Vfs::new(
             fs,
             selkie_fs::vfs::MountInfo {
-                source: "rootfs".into(),
+                source: b"rootfs".to_vec(),
                 fstype: "tmpfs".into(),
                 read_only: false,
             },
@@ -344,24 +344,24 @@ impl Kernel {
     pub fn mount_disk(&mut self, plat: &mut dyn Platform, at: &str) -> Result<(), Errno> {
         use selkie_fs::Kind;
         let root = self.fs.root();
-        let dev = self.fs.resolve(root, "/dev", true)?;
+        let dev = self.fs.resolve(root, b"/dev", true)?;
         let _ = self.fs.create(
             dev,
-            "vda",
+            b"vda",
             Kind::BlockDev(syscall::mount_vda()),
             0o660,
             0,
             0,
             0,
         );
-        let (parent, name) = self.fs.resolve_parent_in(root, root, at)?;
+        let (parent, name) = self.fs.resolve_parent_in(root, root, at.as_bytes())?;
         let point = match self.fs.lookup(parent, &name) {
             Ok(p) => p,
             Err(_) => self.fs.create(parent, &name, Kind::Dir, 0o755, 0, 0, 0)?,
         };
-        let fs = syscall::open_disk(plat)?;
+        let fs = plat.new_fs(crate::platform::FsKind::Disk)?;
         let info = selkie_fs::vfs::MountInfo {
-            source: "/dev/vda".into(),
+            source: b"/dev/vda".to_vec(),
             fstype: "ext2".into(),
             read_only: false,
         };
@@ -703,7 +703,7 @@ impl Kernel {
             {
                 None => None,
                 Some(path) => {
-                    let i = self.fs.resolve_in(root, cwd, &path, true)?;
+                    let i = self.fs.resolve_in(root, cwd, path.as_bytes(), true)?;
                     if self.fs.stat(i)?.kind != selkie_fs::Kind::File {
                         return Err(Errno::EACCES);
                     }
@@ -725,14 +725,14 @@ impl Kernel {
         &self,
         root: selkie_fs::Ino,
         cwd: selkie_fs::Ino,
-        name: &str,
-    ) -> Result<(String, selkie_fs::Ino), Errno> {
-        let candidates: Vec<String> = if name.contains('/') {
-            alloc::vec![name.into()]
+        name: &[u8],
+    ) -> Result<(Vec<u8>, selkie_fs::Ino), Errno> {
+        let candidates: Vec<Vec<u8>> = if name.contains(&b'/') {
+            alloc::vec![name.to_vec()]
         } else {
-            ["/bin", "/sbin", "/usr/bin", "/usr/sbin"]
+            ["/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/"]
                 .iter()
-                .map(|d| alloc::format!("{d}/{name}"))
+                .map(|d| [d.as_bytes(), name].concat())
                 .collect()
         };
         let mut err = Errno::ENOENT;
@@ -743,11 +743,12 @@ impl Kernel {
                     if st.kind != selkie_fs::Kind::File || st.perm & 0o111 == 0 {
                         return Err(Errno::EACCES);
                     }
-                    let path = if c.starts_with('/') {
+                    let path = if c.starts_with(b"/") {
                         c
                     } else {
-                        let dir = self.fs.path_in(root, cwd).unwrap_or_else(|_| "/".into());
-                        alloc::format!("{}/{}", dir.trim_end_matches('/'), c)
+                        let dir = self.fs.path_in(root, cwd).unwrap_or_else(|_| b"/".to_vec());
+                        let dir = selkie_fs::path::trim_trailing_slashes(&dir);
+                        [dir, b"/", &c].concat()
                     };
                     return Ok((path, ino));
                 }
@@ -765,10 +766,7 @@ impl Kernel {
         argv: &[&[u8]],
         envp: &[&[u8]],
     ) -> Result<Pid, SpawnError> {
-        let name = argv
-            .first()
-            .and_then(|a| core::str::from_utf8(a).ok())
-            .ok_or(SpawnError::Errno(Errno::ENOENT))?;
+        let name = argv.first().ok_or(SpawnError::Errno(Errno::ENOENT))?;
         let root_dir = self.fs.root();
         let (path, ino) = self
             .find_file(root_dir, root_dir, name)
@@ -1035,12 +1033,15 @@ impl Kernel {
         let what = match a.kind {
             AreaKind::Image if a.start >= VDSO_BASE => "[vdso]".into(),
             AreaKind::Image if a.start >= INTERP_BASE => "the program's interpreter".into(),
-            AreaKind::Image => p.exe.clone(),
+            AreaKind::Image => String::from_utf8_lossy(&p.exe).into_owned(),
             AreaKind::Heap => "[heap]".into(),
             AreaKind::Stack => "[stack]".into(),
             AreaKind::Anon => "anonymous".into(),
             AreaKind::Shared => "shared anonymous".into(),
-            AreaKind::SharedFile { ino, .. } => self.fs.path_in(p.root, ino).unwrap_or_default(),
+            AreaKind::SharedFile { ino, .. } => {
+                String::from_utf8_lossy(&self.fs.path_in(p.root, ino).unwrap_or_default())
+                    .into_owned()
+            }
             AreaKind::PastEof => "file mapping past the end of the file".into(),
         };
         alloc::format!("in {:#x}-{:#x} {} {what}", a.start, a.end, a.rwx())
@@ -2204,10 +2205,10 @@ impl Kernel {
 fn populate(fs: &mut dyn FileSystem) {
     use selkie_fs::Kind;
     let root = fs.root();
-    let dev = match fs.resolve(root, "/dev", true) {
+    let dev = match fs.resolve(root, b"/dev", true) {
         Ok(d) => d,
         Err(_) => fs
-            .create(root, "dev", Kind::Dir, 0o755, 0, 0, 0)
+            .create(root, b"dev", Kind::Dir, 0o755, 0, 0, 0)
             .unwrap_or(root),
     };
     for (name, major, minor, perm) in [
@@ -2223,7 +2224,7 @@ fn populate(fs: &mut dyn FileSystem) {
     ] {
         let _ = fs.create(
             dev,
-            name,
+            name.as_bytes(),
             Kind::CharDev((major << 8) | minor),
             perm,
             0,
@@ -2231,21 +2232,21 @@ fn populate(fs: &mut dyn FileSystem) {
             0,
         );
     }
-    let _ = fs.create(dev, "pts", Kind::Dir, 0o755, 0, 0, 0);
+    let _ = fs.create(dev, b"pts", Kind::Dir, 0o755, 0, 0, 0);
     // POSIX shared memory and named semaphores (shm_open, sem_open) live here.
-    let _ = fs.create(dev, "shm", Kind::Dir, 0o1777, 0, 0, 0);
+    let _ = fs.create(dev, b"shm", Kind::Dir, 0o1777, 0, 0, 0);
     for (name, target) in [
         ("fd", "/proc/self/fd"),
         ("stdin", "/proc/self/fd/0"),
         ("stdout", "/proc/self/fd/1"),
         ("stderr", "/proc/self/fd/2"),
     ] {
-        let _ = fs.symlink(dev, name, target.as_bytes(), 0);
+        let _ = fs.symlink(dev, name.as_bytes(), target.as_bytes(), 0);
     }
     for d in ["tmp", "root", "proc"] {
         let _ = fs.create(
             root,
-            d,
+            d.as_bytes(),
             Kind::Dir,
             if d == "tmp" { 0o1777 } else { 0o755 },
             0,
@@ -2279,7 +2280,7 @@ pub(crate) fn load_image(
     p: &mut Process,
     elf: &[u8],
     interp: Option<&[u8]>,
-    path: &str,
+    path: &[u8],
     argv: &[&[u8]],
     envp: &[&[u8]],
 ) -> Result<(u64, u64), SpawnError> {
@@ -2341,7 +2342,7 @@ pub(crate) fn load_image(
         stack_top: STACK_TOP,
         argv,
         envp,
-        execfn: path.as_bytes(),
+        execfn: path,
         platform: b"x86_64",
         random,
         auxv,

@@ -42,7 +42,7 @@ pub mod syscall;
 pub mod tty;
 
 pub use kernel::{Action, Context, FaultOutcome, Interrupted, Kernel, Outcome, SpawnError};
-pub use platform::{AddressSpace, PageRef, Platform, SharedPage};
+pub use platform::{AddressSpace, FsKind, PageRef, Platform, SharedPage};
 pub use selkie_loader::Perms;
 pub use selkie_syscalls::errno::Errno;
 

@@ -43,9 +43,60 @@ pub trait Platform {
     /// A zeroed page that belongs to no address space yet (the page cache
     /// of shared file mappings); `ENOMEM` when the pool is exhausted.
     fn alloc_page(&mut self) -> Result<PageRef, Errno>;
-    /// The disk (/dev/vda), for a mount of it; None without one.
+    /// The disk (/dev/vda), for the in-process ext2 of [`Self::new_fs`];
+    /// None without one.
     fn disk(&mut self) -> Option<alloc::boxed::Box<dyn selkie_fs::ext2::BlockDevice>> {
         None
+    }
+    /// A new file system for mount(2) (or the disk's mount at boot): an
+    /// empty tmpfs, or ext2 on the disk. Dropping it lets it go (after
+    /// [`FileSystem::unmount`](selkie_fs::FileSystem::unmount)): a file
+    /// system in a task of its own stops, and the task's memory comes back.
+    ///
+    /// By default it runs in the LibOS: a `Tmpfs`, or `Ext2` over
+    /// [`Self::disk`] (ENXIO without a disk, the mount error's errno and a
+    /// log line when it holds no ext2 it can mount). The root task gives
+    /// each one a file-system task of its own instead.
+    fn new_fs(
+        &mut self,
+        kind: FsKind,
+    ) -> Result<alloc::boxed::Box<dyn selkie_fs::FileSystem>, Errno> {
+        new_fs_inproc(self, kind)
+    }
+}
+
+/// What [`Platform::new_fs`] makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FsKind {
+    /// An empty tmpfs holding at most `size` bytes, its root directory's
+    /// permission bits `mode`.
+    Tmpfs { size: u64, mode: u32 },
+    /// The ext2 file system on the disk (/dev/vda).
+    Disk,
+}
+
+/// [`Platform::new_fs`] with the file system in the LibOS.
+pub fn new_fs_inproc<P: Platform + ?Sized>(
+    plat: &mut P,
+    kind: FsKind,
+) -> Result<alloc::boxed::Box<dyn selkie_fs::FileSystem>, Errno> {
+    match kind {
+        FsKind::Tmpfs { size, mode } => {
+            let mut fs = selkie_fs::Tmpfs::with_capacity(size);
+            let root = fs.root();
+            fs.chmod(root, mode, 0)?;
+            Ok(alloc::boxed::Box::new(fs))
+        }
+        FsKind::Disk => {
+            let disk = plat.disk().ok_or(Errno::ENXIO)?;
+            match selkie_fs::ext2::Ext2::mount(disk) {
+                Ok(fs) => Ok(alloc::boxed::Box::new(fs)),
+                Err(e) => {
+                    plat.log(format_args!("mount /dev/vda: {e}"));
+                    Err(e.errno())
+                }
+            }
+        }
     }
 }
 

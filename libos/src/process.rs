@@ -5,7 +5,6 @@ use crate::platform::AddressSpace;
 use crate::signal::SignalState;
 use alloc::boxed::Box;
 use alloc::rc::Rc;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{RefCell, RefMut};
 use selkie_loader::Perms;
@@ -233,7 +232,7 @@ pub struct Process {
     /// Memory areas and the pages behind them (shared with CLONE_VM).
     pub vm: Rc<RefCell<Vm>>,
     /// Absolute path of the executable (for /proc/self/exe).
-    pub exe: String,
+    pub exe: Vec<u8>,
     /// argv and envp, NUL-separated (/proc/PID/cmdline, environ).
     pub cmdline: Vec<u8>,
     pub environ: Vec<u8>,
@@ -293,7 +292,7 @@ impl Process {
     }
 
     /// A new process with an empty memory map.
-    pub fn new(pid: Pid, ppid: Pid, aspace: Box<dyn AddressSpace>, exe: String) -> Self {
+    pub fn new(pid: Pid, ppid: Pid, aspace: Box<dyn AddressSpace>, exe: Vec<u8>) -> Self {
         Process {
             pid,
             tgid: pid,
@@ -371,8 +370,8 @@ impl Process {
 }
 
 /// The command name of an executable path: its base name, cut to 15 bytes.
-pub fn comm_of(path: &str) -> [u8; 16] {
-    let base = path.rsplit('/').next().unwrap_or(path).as_bytes();
+pub fn comm_of(path: &[u8]) -> [u8; 16] {
+    let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
     let mut c = [0u8; 16];
     let n = base.len().min(15);
     c[..n].copy_from_slice(&base[..n]);

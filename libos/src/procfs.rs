@@ -14,16 +14,21 @@ use selkie_syscalls::errno::Errno;
 /// A /proc node.
 pub enum Node {
     /// A directory: entry names with their d_type.
-    Dir(Vec<(String, u8)>),
+    Dir(Vec<(Vec<u8>, u8)>),
     /// A file's contents.
     File(Vec<u8>),
-    /// A symlink's target.
-    Link(String),
+    /// A symlink's target (bytes: a path names what a file system holds).
+    Link(Vec<u8>),
+}
+
+/// A directory of /proc's own (ASCII) names.
+fn dir(v: Vec<(String, u8)>) -> Node {
+    Node::Dir(v.into_iter().map(|(n, t)| (n.into_bytes(), t)).collect())
 }
 
 /// Whether an absolute path is under /proc.
-pub fn is_proc(path: &str) -> bool {
-    path == "/proc" || path.starts_with("/proc/")
+pub fn is_proc(path: &[u8]) -> bool {
+    path == b"/proc" || path.starts_with(b"/proc/")
 }
 
 fn state_char(s: &State) -> char {
@@ -40,8 +45,8 @@ const DT_LNK: u8 = 10;
 
 /// The node at `path` (absolute, under /proc) as seen by process `caller`.
 /// The process and descriptor a `/proc/<pid|self>/fd/<n>` path names.
-pub fn fd_link(k: &Kernel, caller: Pid, path: &str) -> Option<(Pid, i32)> {
-    let rest = path.strip_prefix("/proc/")?;
+pub fn fd_link(k: &Kernel, caller: Pid, path: &[u8]) -> Option<(Pid, i32)> {
+    let rest = core::str::from_utf8(path).ok()?.strip_prefix("/proc/")?;
     let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
     let [who, "fd", n] = parts.as_slice() else {
         return None;
@@ -53,7 +58,14 @@ pub fn fd_link(k: &Kernel, caller: Pid, path: &str) -> Option<(Pid, i32)> {
     Some((pid, n.parse().ok()?))
 }
 
-pub fn lookup(k: &Kernel, plat: &mut dyn Platform, caller: Pid, path: &str) -> Result<Node, Errno> {
+pub fn lookup(
+    k: &Kernel,
+    plat: &mut dyn Platform,
+    caller: Pid,
+    path: &[u8],
+) -> Result<Node, Errno> {
+    // Every name in /proc is ASCII: other bytes name nothing.
+    let path = core::str::from_utf8(path).map_err(|_| Errno::ENOENT)?;
     let rest = path.trim_start_matches("/proc").trim_matches('/');
     let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
     let me = k.procs.get(&caller).map(|p| p.tgid).ok_or(Errno::ESRCH)?;
@@ -78,11 +90,11 @@ pub fn lookup(k: &Kernel, plat: &mut dyn Platform, caller: Pid, path: &str) -> R
             for p in k.procs.values().filter(|p| p.pid == p.tgid) {
                 v.push((format!("{}", p.pid), DT_DIR));
             }
-            Ok(Node::Dir(v))
+            Ok(dir(v))
         }
-        ["self"] => Ok(Node::Link(format!("{me}"))),
-        ["thread-self"] => Ok(Node::Link(format!("{me}/task/{caller}"))),
-        ["net"] => Ok(Node::Link("self/net".into())),
+        ["self"] => Ok(Node::Link(format!("{me}").into_bytes())),
+        ["thread-self"] => Ok(Node::Link(format!("{me}/task/{caller}").into_bytes())),
+        ["net"] => Ok(Node::Link(b"self/net".to_vec())),
         ["net", more @ ..] => {
             let mut p = alloc::vec!["net"];
             p.extend_from_slice(more);
@@ -138,7 +150,7 @@ pub fn lookup(k: &Kernel, plat: &mut dyn Platform, caller: Pid, path: &str) -> R
         ["version"] => Ok(Node::File(
             b"Linux version 6.1.0-selkie (Selkie LibOS on seL4 5.0.0) #1 SMP\n".to_vec(),
         )),
-        ["mounts"] => Ok(Node::File(mounts(k).into_bytes())),
+        ["mounts"] => Ok(Node::File(mounts(k))),
         ["filesystems"] => Ok(Node::File(b"nodev\ttmpfs\nnodev\tproc\n".to_vec())),
         [pid, more @ ..] => {
             let pid: Pid = pid.parse().map_err(|_| Errno::ENOENT)?;
@@ -172,9 +184,9 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
             }
             v.push(("fd".into(), DT_DIR));
             v.push(("net".into(), DT_DIR));
-            Ok(Node::Dir(v))
+            Ok(dir(v))
         }
-        ["net"] => Ok(Node::Dir(
+        ["net"] => Ok(dir(
             ["dev", "route", "tcp", "udp", "tcp6", "udp6", "raw", "raw6"]
                 .iter()
                 .map(|f| (String::from(*f), DT_REG))
@@ -230,7 +242,7 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
         ["comm"] => Ok(Node::File(format!("{comm}\n").into_bytes())),
         ["maps"] => {
             use crate::mm::AreaKind;
-            let mut s = String::new();
+            let mut s = Vec::new();
             for a in p.vm().mm.areas() {
                 let (off, ino, name) = match a.kind {
                     AreaKind::SharedFile { ino, base } => (
@@ -238,9 +250,9 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
                         ino,
                         k.fs.path_in(p.root, ino).unwrap_or_default(),
                     ),
-                    AreaKind::Heap => (0, 0, "[heap]".into()),
-                    AreaKind::Stack => (0, 0, "[stack]".into()),
-                    _ => (0, 0, String::new()),
+                    AreaKind::Heap => (0, 0, b"[heap]".to_vec()),
+                    AreaKind::Stack => (0, 0, b"[stack]".to_vec()),
+                    _ => (0, 0, Vec::new()),
                 };
                 let line = format!(
                     "{:08x}-{:08x} {}{} {:08x} 00:{:02x} {}",
@@ -253,40 +265,49 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
                     ino
                 );
                 if name.is_empty() {
-                    s.push_str(&format!("{line}\n"));
+                    s.extend_from_slice(format!("{line}\n").as_bytes());
                 } else {
-                    // Linux pads the path to column 74.
-                    s.push_str(&format!("{line:<72} {name}\n"));
+                    // Linux pads the path to column 74, and shows a newline
+                    // in it as \012.
+                    s.extend_from_slice(format!("{line:<72} ").as_bytes());
+                    for &b in &name {
+                        match b {
+                            b'\n' => s.extend_from_slice(b"\\012"),
+                            b => s.push(b),
+                        }
+                    }
+                    s.push(b'\n');
                 }
             }
-            Ok(Node::File(s.into_bytes()))
+            Ok(Node::File(s))
         }
         ["exe"] => Ok(Node::Link(p.exe.clone())),
-        ["cwd"] => Ok(Node::Link(k.fs.path_in(p.root, p.cwd).unwrap_or_else(|_| "/".into()))),
-        ["root"] => Ok(Node::Link("/".into())),
-        ["fd"] => Ok(Node::Dir(
+        ["cwd"] => Ok(Node::Link(k.fs.path_in(p.root, p.cwd).unwrap_or_else(|_| b"/".to_vec()))),
+        ["root"] => Ok(Node::Link(b"/".to_vec())),
+        ["fd"] => Ok(dir(
             p.files.borrow().fds.keys().map(|fd| (format!("{fd}"), DT_LNK)).collect(),
         )),
         ["fd", n] => {
             let fd: i32 = n.parse().map_err(|_| Errno::ENOENT)?;
             let f = p.files.borrow().get(fd).map_err(|_| Errno::ENOENT)?;
+            let path_of = |ino| k.fs.path_in(p.root, ino).unwrap_or_else(|_| format!("/inode:{ino}").into_bytes());
             Ok(Node::Link(match &f.kind {
-                crate::file::FileKind::Inode(ino) => k.fs.path_in(p.root, *ino).unwrap_or_else(|_| format!("/inode:{ino}")),
+                crate::file::FileKind::Inode(ino) => path_of(*ino),
                 crate::file::FileKind::Pipe(pp) => match pp.borrow().fifo {
-                    Some(ino) => k.fs.path_in(p.root, ino).unwrap_or_else(|_| format!("/inode:{ino}")),
-                    None => format!("pipe:[{}]", pp.borrow().id),
+                    Some(ino) => path_of(ino),
+                    None => format!("pipe:[{}]", pp.borrow().id).into_bytes(),
                 },
-                crate::file::FileKind::Console => "/dev/console".into(),
-                crate::file::FileKind::Null => "/dev/null".into(),
-                crate::file::FileKind::Zero => "/dev/zero".into(),
-                crate::file::FileKind::Full => "/dev/full".into(),
-                crate::file::FileKind::Random => "/dev/urandom".into(),
-                crate::file::FileKind::Proc(_) => "/proc".into(),
-                crate::file::FileKind::EventFd(_) => "anon_inode:[eventfd]".into(),
-                crate::file::FileKind::Epoll(_) => "anon_inode:[eventpoll]".into(),
-                crate::file::FileKind::PtyMaster(_) => "/dev/ptmx".into(),
-                crate::file::FileKind::PtySlave(pp) => format!("/dev/pts/{}", pp.borrow().index),
-                crate::file::FileKind::Socket(s) => format!("socket:[{}]", s.id),
+                crate::file::FileKind::Console => b"/dev/console".to_vec(),
+                crate::file::FileKind::Null => b"/dev/null".to_vec(),
+                crate::file::FileKind::Zero => b"/dev/zero".to_vec(),
+                crate::file::FileKind::Full => b"/dev/full".to_vec(),
+                crate::file::FileKind::Random => b"/dev/urandom".to_vec(),
+                crate::file::FileKind::Proc(_) => b"/proc".to_vec(),
+                crate::file::FileKind::EventFd(_) => b"anon_inode:[eventfd]".to_vec(),
+                crate::file::FileKind::Epoll(_) => b"anon_inode:[eventpoll]".to_vec(),
+                crate::file::FileKind::PtyMaster(_) => b"/dev/ptmx".to_vec(),
+                crate::file::FileKind::PtySlave(pp) => format!("/dev/pts/{}", pp.borrow().index).into_bytes(),
+                crate::file::FileKind::Socket(s) => format!("socket:[{}]", s.id).into_bytes(),
             }))
         }
         _ => Err(Errno::ENOENT),
@@ -294,17 +315,29 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
 }
 
 /// /proc/mounts: one line per mount, as Linux prints them (the root file
-/// system first, /proc after it, then what `mount` added in order).
-fn mounts(k: &Kernel) -> String {
-    let mut out = String::new();
+/// system first, /proc after it, then what `mount` added in order). Spaces,
+/// tabs, newlines and backslashes in the source and the target are octal
+/// escapes (`\040`), as Linux's.
+fn mounts(k: &Kernel) -> Vec<u8> {
+    fn mangled(out: &mut Vec<u8>, s: &[u8]) {
+        for &b in s {
+            match b {
+                b' ' | b'\t' | b'\n' | b'\\' => {
+                    out.extend_from_slice(format!("\\{b:03o}").as_bytes())
+                }
+                b => out.push(b),
+            }
+        }
+    }
+    let mut out = Vec::new();
     for (i, m) in k.fs.mounts().iter().enumerate() {
         let rw = if m.info.read_only { "ro" } else { "rw" };
-        out += &format!(
-            "{} {} {} {rw} 0 0\n",
-            m.info.source, m.target, m.info.fstype
-        );
+        mangled(&mut out, &m.info.source);
+        out.push(b' ');
+        mangled(&mut out, &m.target);
+        out.extend_from_slice(format!(" {} {rw} 0 0\n", m.info.fstype).as_bytes());
         if i == 0 {
-            out += "proc /proc proc rw 0 0\n";
+            out.extend_from_slice(b"proc /proc proc rw 0 0\n");
         }
     }
     out

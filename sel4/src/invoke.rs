@@ -275,6 +275,11 @@ pub fn tcb_bind_notification(tcb: CPtr, ntfn: CPtr) -> Result<()> {
     invoke0(tcb, TCBBindNotification, &[ntfn], &[])
 }
 
+/// `seL4_TCB_UnbindNotification`.
+pub fn tcb_unbind_notification(tcb: CPtr) -> Result<()> {
+    invoke0(tcb, TCBUnbindNotification, &[], &[])
+}
+
 // ---------------------------------------------------------------- paging
 
 /// `seL4_X86_Page_Map`.

@@ -1,5 +1,5 @@
-//! The layout of a service task (the fs and block tasks), shared by the root
-//! task that builds it and the task itself.
+//! The layout of a service task (the fs tasks, the block, NIC and net
+//! tasks), shared by the root task that builds it and the task itself.
 //!
 //! A service task is an ordinary seL4 program with its own VSpace, CSpace and
 //! TCB. Its client (the LibOS in the root task) Calls its endpoint and the
@@ -90,7 +90,7 @@ pub const HEAP_MAX: u64 = 1 << 34;
 pub const REQUEST: u64 = 1;
 /// `[0 | 1]`: the pages asked for are (not) mapped.
 pub const GRANTED: u64 = 2;
-/// The first Call: set up (the fs task unpacks its initial tree).
+/// The first Call: set up (an fs task makes the file system it serves).
 pub const START: u64 = 3;
 
 /// Message labels, service to client (answers to a Call).

@@ -155,6 +155,20 @@ int main(void) {
     check("select on a closed fd: EBADF", select(bad + 1, &rd, 0, 0, &tv) < 0 && errno == EBADF);
     close(p[0]);
     close(p[1]);
+    /* Entries removed while a directory is listed (rm -r) make it skip none. */
+    mkdir("/tmp/ft/many", 0755);
+    for (int i = 0; i < 100; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "/tmp/ft/many/entry-with-a-long-name-%03d", i);
+        close(open(name, O_CREAT | O_WRONLY, 0644));
+    }
+    DIR *many = opendir("/tmp/ft/many");
+    int removed = 0;
+    for (struct dirent *e; (e = readdir(many));) {
+        if (e->d_name[0] != '.' && unlinkat(dirfd(many), e->d_name, 0) == 0) removed++;
+    }
+    closedir(many);
+    check("unlink while listing: all 100", removed == 100 && rmdir("/tmp/ft/many") == 0);
     chdir("/");
     cleanup();
     check("cleaned up", access("/tmp/ft", F_OK) != 0);

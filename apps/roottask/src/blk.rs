@@ -1,24 +1,35 @@
-//! The disk: the root task finds a virtio-blk device on the PCI bus, starts
-//! the block service task (apps/blkd) for it with an IOPort capability for
-//! the device's registers only and DMA pages, and gives the LibOS a
-//! `BlockDevice` that reaches the task over IPC.
+//! The disk: the root task finds a virtio-blk device on the PCI bus and
+//! starts the block service task (apps/blkd) for it with an IOPort
+//! capability for the device's registers only and DMA pages. The disk's
+//! ext2 task is the block task's client (`crate::fstask`); with the file
+//! systems in the LibOS (`fs-inproc`), the LibOS gets a `BlockDevice` that
+//! reaches the task over IPC instead.
 use crate::device;
 use crate::task::{Resources, ServiceTask};
+#[cfg(feature = "fs-inproc")]
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use core::cell::RefCell;
+#[cfg(feature = "fs-inproc")]
 use selkie_fs::ext2::{BlockDevice, IoError};
+use selkie_libos::PageRef;
 use selkie_sel4::consts::*;
 use selkie_sel4::driver::IoPorts;
-use selkie_sel4::service::{BUF_PAGES, DMA, IOPORT, IRQ_HANDLER, IRQ_NOTIFICATION};
+#[cfg(feature = "fs-inproc")]
+use selkie_sel4::service::BUF_PAGES;
+use selkie_sel4::service::{DMA, IOPORT, IRQ_HANDLER, IRQ_NOTIFICATION};
+use selkie_sel4::CPtr;
 use selkie_virtio::pci;
 
 /// The block service task (built by scripts/build-roottask.sh).
 static BLKD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/blkd.elf"));
 
 /// Request operations of the block task (see apps/blkd).
+#[cfg(feature = "fs-inproc")]
 const READ: u64 = 1;
+#[cfg(feature = "fs-inproc")]
 const WRITE: u64 = 2;
+#[cfg(feature = "fs-inproc")]
 const FLUSH: u64 = 3;
 /// Ring pages the device's queue needs (QEMU's queue of 256), then a
 /// header page and 16 bounce pages for 64 KiB transfers.
@@ -88,7 +99,27 @@ impl Disk {
         self.sectors * SECTOR as u64
     }
 
+    /// Sectors on the disk.
+    #[cfg_attr(feature = "fs-inproc", allow(dead_code))]
+    pub fn sectors(&self) -> u64 {
+        self.sectors
+    }
+
+    /// Whether the device refuses writes.
+    #[cfg_attr(feature = "fs-inproc", allow(dead_code))]
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// The block task's endpoint and buffers, for its client (the ext2
+    /// task).
+    #[cfg_attr(feature = "fs-inproc", allow(dead_code))]
+    pub fn peer(&self) -> (CPtr, &[PageRef], &[PageRef]) {
+        self.task.endpoint_and_buffers()
+    }
+
     /// One request; the response's length.
+    #[cfg(feature = "fs-inproc")]
     fn request(
         &mut self,
         op: u64,
@@ -111,9 +142,12 @@ impl Disk {
 }
 
 /// The largest transfer of one request.
+#[cfg(feature = "fs-inproc")]
 const CHUNK: usize = 64 << 10;
+#[cfg(feature = "fs-inproc")]
 const _: () = assert!(CHUNK <= (BUF_PAGES * 4096) as usize);
 
+#[cfg(feature = "fs-inproc")]
 impl BlockDevice for Disk {
     fn block_size(&self) -> usize {
         SECTOR
@@ -149,8 +183,10 @@ impl BlockDevice for Disk {
 pub type SharedDisk = Rc<RefCell<Disk>>;
 
 /// A handle on the shared disk for one mount.
+#[cfg(feature = "fs-inproc")]
 pub struct DiskHandle(pub SharedDisk);
 
+#[cfg(feature = "fs-inproc")]
 impl BlockDevice for DiskHandle {
     fn block_size(&self) -> usize {
         SECTOR
@@ -170,6 +206,7 @@ impl BlockDevice for DiskHandle {
 }
 
 /// The handle as the LibOS takes it.
+#[cfg(feature = "fs-inproc")]
 pub fn handle(d: &SharedDisk) -> Box<dyn BlockDevice> {
     Box::new(DiskHandle(d.clone()))
 }

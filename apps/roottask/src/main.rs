@@ -16,7 +16,10 @@
 //!   the LibOS instead;
 //! - `supervisor`: a second thread that hears service tasks' faults and
 //!   makes the faulting service answer the Call it was serving;
-//! - `blk`: the disk: PCI probing, the block service task, a BlockDevice;
+//! - `blk`: the disk: PCI probing, the block service task (and, with
+//!   `fs-inproc`, a BlockDevice over it for the LibOS's ext2);
+//! - `fstask`: a file-system task per mounted file system (the root tmpfs,
+//!   tmpfs mounts, the disk's ext2 as the block task's client);
 //! - `run`: process creation (TCB in Linux syscall mode, a CSpace holding only
 //!   its badged fault endpoint) and the fault loop that feeds the LibOS.
 #![no_std]
@@ -30,6 +33,8 @@ extern crate alloc;
 mod console;
 mod blk;
 mod device;
+#[cfg(not(feature = "fs-inproc"))]
+mod fstask;
 mod machine;
 mod net;
 mod objects;

@@ -65,6 +65,10 @@ pub struct ObjectAllocator {
     /// Untyped bytes that only non-frame objects may use.
     reserve: u64,
     pub stats: Stats,
+    /// What the heaps of live service tasks hold (they grow on demand and
+    /// never shrink; the task gives it all back when it stops), left out of
+    /// [`Self::held`].
+    pub task_heaps: Held,
 }
 
 static mut ALLOCATOR: Option<ObjectAllocator> = None;
@@ -135,6 +139,7 @@ pub fn init(bi: &BootInfo) {
             next_window: WINDOW_BASE,
             reserve: total / 32,
             stats: Stats::default(),
+            task_heaps: Held::default(),
         });
     }
 }
@@ -163,8 +168,8 @@ impl ObjectAllocator {
         let pooled: u64 = self.free_objects.values().map(|l| l.len() as u64).sum();
         let kept = self.stats.frames_free + self.stats.window_tables;
         Held {
-            objects: self.stats.objects_live - kept,
-            slots: self.stats.slots_used - pooled - kept,
+            objects: self.stats.objects_live - kept - self.task_heaps.objects,
+            slots: self.stats.slots_used - pooled - kept - self.task_heaps.slots,
         }
     }
 

@@ -100,8 +100,18 @@ impl Platform for RootPlatform {
     fn memory_kb(&mut self) -> (u64, u64) {
         objects::get().memory_kb()
     }
+    #[cfg(feature = "fs-inproc")]
     fn disk(&mut self) -> Option<Box<dyn selkie_fs::ext2::BlockDevice>> {
         self.disk.as_ref().map(crate::blk::handle)
+    }
+    /// Each file system in a task of its own.
+    #[cfg(not(feature = "fs-inproc"))]
+    fn new_fs(
+        &mut self,
+        kind: selkie_libos::FsKind,
+    ) -> Result<Box<dyn selkie_fs::FileSystem>, Errno> {
+        let disk = self.disk.as_ref().map(|d| d.borrow());
+        crate::fstask::mount(kind, disk.as_deref())
     }
     fn alloc_page(&mut self) -> Result<selkie_libos::PageRef, Errno> {
         Ok(alloc::rc::Rc::new(crate::vspace::CachePage::new()?))
@@ -714,44 +724,19 @@ fn setup_interrupts() -> Option<CPtr> {
 
 /// The LibOS over a tmpfs linked into the root task (`fs-inproc` builds).
 #[cfg(feature = "fs-inproc")]
-fn make_kernel() -> Result<(Kernel, Option<FsHeld>), String> {
+fn make_kernel() -> Result<Kernel, String> {
     let entries = selkie_libos::cpio::parse(ROOTFS)
         .map_err(|e| alloc::format!("the embedded root file tree is corrupt: {e:?}"))?;
-    Ok((Kernel::new(entries), None))
+    Ok(Kernel::new(entries))
 }
 
-/// The LibOS over the fs service task, started from its embedded ELF.
+/// The LibOS over the root file system's task, started from its embedded
+/// ELF.
 #[cfg(not(feature = "fs-inproc"))]
-fn make_kernel() -> Result<(Kernel, Option<FsHeld>), String> {
-    /// The fs service task (apps/fsd, built by scripts/build-roottask.sh).
-    static FSD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fsd.elf"));
-    let (task, _) = crate::task::ServiceTask::spawn(
-        "fs",
-        FSD,
-        ROOTFS,
-        &crate::task::Resources::default(),
-        [machine::fs_fault_injection(), 0, 0, 0],
-    )?;
-    let held = task.held_handle();
-    let client = selkie_fsproto::Client::connect(task)
-        .map_err(|e| alloc::format!("the fs task does not answer: {e:?}"))?;
+fn make_kernel() -> Result<Kernel, String> {
+    let fs = crate::fstask::root(ROOTFS)?;
     println!("selkie: fs service task up");
-    Ok((Kernel::with_fs(Box::new(client)), Some(held)))
-}
-
-/// What the fs task holds (its heap grows and never shrinks), left out of
-/// the exit lines' leak counts.
-type FsHeld = alloc::rc::Rc<core::cell::Cell<objects::Held>>;
-
-/// The root task's holdings, less the fs task's.
-fn held_outside_fs(fs: &Option<FsHeld>) -> objects::Held {
-    let mut h = objects::get().held();
-    if let Some(f) = fs {
-        let f = f.get();
-        h.objects = h.objects.saturating_sub(f.objects);
-        h.slots = h.slots.saturating_sub(f.slots);
-    }
-    h
+    Ok(Kernel::with_fs(fs))
 }
 
 pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
@@ -763,7 +748,7 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
             machine::exit_qemu(125);
         }
     };
-    let (mut kernel, fs_held) = match make_kernel() {
+    let mut kernel = match make_kernel() {
         Ok(k) => k,
         Err(e) => {
             println!("selkie: {e}");
@@ -805,8 +790,9 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         }
     }
     let mut last = 0;
-    // The baseline the exit lines' `held` counts return to when nothing leaks.
-    let held = held_outside_fs(&fs_held);
+    // The baseline the exit lines' `held` counts return to when nothing
+    // leaks (the heaps of service tasks left out: they grow on demand).
+    let held = objects::get().held();
     println!(
         "selkie: ready, held {} objects {} slots",
         held.objects, held.slots
@@ -815,8 +801,8 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         let line = argv.join(" ");
         println!("selkie: init: {line}");
         last = lp.run_command(&argv);
-        let held = held_outside_fs(&fs_held);
         let a = objects::get();
+        let held = a.held();
         let s = a.stats;
         println!(
             "selkie: exit {last} ({line}) [frames {}/{} free, {} slots in use, peak {} KiB, held {} objects {} slots]",

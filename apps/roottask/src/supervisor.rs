@@ -21,8 +21,9 @@ use core::cell::Cell;
 use selkie_sel4::service::*;
 use selkie_sel4::{consts::*, invoke, syscall, CPtr};
 
-/// Service tasks the supervisor can look after.
-const SERVICES: usize = 8;
+/// Service tasks the supervisor can look after at once (one per mounted
+/// file system, besides the drivers and the net task).
+const SERVICES: usize = 64;
 const STACK_SIZE: usize = 16 << 10;
 /// Arch flag of TCB_WriteRegisters (kernel patch 0002): return through iret,
 /// every register restored.
@@ -99,6 +100,16 @@ pub fn register(tcb: CPtr, entry: u64) -> Option<u64> {
     let i = TABLE.0.iter().position(|c| c.get().0 == 0)?;
     TABLE.0[i].set((tcb, entry));
     Some(i as u64 + 1)
+}
+
+/// Forgets service `number` (its task is stopped for good).
+pub fn unregister(number: u64) {
+    if let Some(c) = (number as usize)
+        .checked_sub(1)
+        .and_then(|i| TABLE.0.get(i))
+    {
+        c.set((0, 0));
+    }
 }
 
 extern "C" fn supervisor() -> ! {

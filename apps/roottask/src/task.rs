@@ -1,14 +1,16 @@
 //! Service tasks seen from the root task: building one from its ELF (a fresh
 //! VSpace, CSpace and TCB, laid out as `selkie_sel4::service` says), the
-//! exchange of one message with it, and the clients on top: the fs task's
+//! exchange of one message with it, and the clients on top: the fs tasks'
 //! `selkie-fsproto` transport ([`ServiceTask`] implements `Transport`) and
-//! the block task's `BlockDevice` (`crate::blk`).
+//! the block task's `BlockDevice` (`crate::blk`). Dropping a task stops it
+//! and gives back everything it held: its TCB, CNode, endpoint, VSpace and
+//! pages.
 use crate::objects::{self, Held, DEPTH};
+use crate::supervisor;
 use crate::vspace::{CachePage, ChildSpace};
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::Cell;
 use selkie_libos::{AddressSpace, PageRef, Perms};
 use selkie_sel4::ipc::MessageInfo;
 use selkie_sel4::service::*;
@@ -32,13 +34,19 @@ pub struct ServiceTask {
     name: &'static str,
     space: ChildSpace,
     tcb: CPtr,
+    cnode: CPtr,
+    /// Its number at the supervisor (the badge of its fault handler).
+    number: u64,
+    /// Whether a notification is bound to its TCB.
+    bound: bool,
     /// The endpoint the root task Calls.
     ep: CPtr,
     request: Vec<PageRef>,
     response: Vec<PageRef>,
     dead: bool,
-    /// What it holds of the root task's objects and slots.
-    held: Rc<Cell<Held>>,
+    /// What its heap holds (objects and slots), counted in the allocator's
+    /// `task_heaps` while the task lives.
+    heap: Held,
 }
 
 const PAGE: u64 = 4096;
@@ -132,16 +140,47 @@ impl ServiceTask {
         let response = shared_pages(&mut space, RESPONSE_BUF, RW)?;
 
         let sel4 = |e: selkie_sel4::Error| alloc::format!("{e}");
-        let ep = a.alloc_object(seL4_EndpointObject, 0).map_err(sel4)?;
-        let cnode = a
-            .alloc_object(seL4_CapTableObject, CSPACE_BITS)
-            .map_err(sel4)?;
-        let tcb = a.alloc_object(seL4_TCBObject, 0).map_err(sel4)?;
-        let number = crate::supervisor::register(tcb, plan.entry)
-            .ok_or_else(|| String::from("too many service tasks"))?;
+        // The objects, all or none.
+        let mut made = Vec::new();
+        for (ty, bits) in [
+            (seL4_EndpointObject, 0),
+            (seL4_CapTableObject, CSPACE_BITS),
+            (seL4_TCBObject, 0),
+        ] {
+            match a.alloc_object(ty, bits) {
+                Ok(cap) => made.push((ty, bits, cap)),
+                Err(e) => {
+                    for (ty, bits, cap) in made {
+                        a.free_object(ty, bits, cap);
+                    }
+                    return Err(sel4(e));
+                }
+            }
+        }
+        let (ep, cnode, tcb) = (made[0].2, made[1].2, made[2].2);
+        let Some(number) = supervisor::register(tcb, plan.entry) else {
+            for (ty, bits, cap) in made {
+                a.free_object(ty, bits, cap);
+            }
+            return Err(String::from("too many service tasks"));
+        };
+        // From here on, dropping the task gives everything back.
+        let mut task = ServiceTask {
+            name,
+            space,
+            tcb,
+            cnode,
+            number,
+            bound: res.bound.is_some(),
+            ep,
+            request,
+            response,
+            dead: false,
+            heap: Held::default(),
+        };
         for (slot, ep, badge) in [
             (SERVICE_EP, ep, 0),
-            (FAULT_EP, crate::supervisor::endpoint(), number),
+            (FAULT_EP, supervisor::endpoint(), number),
         ] {
             invoke::cnode_mint(
                 cnode,
@@ -168,7 +207,14 @@ impl ServiceTask {
             .map_err(sel4)?;
         }
         invoke::tcb_configure(
-            tcb, FAULT_EP, cnode, GUARD, space.pml4, 0, IPC_BUFFER, ipc_cap,
+            tcb,
+            FAULT_EP,
+            cnode,
+            GUARD,
+            task.space.pml4,
+            0,
+            IPC_BUFFER,
+            ipc_cap,
         )
         .and_then(|_| invoke::tcb_set_priority(tcb, SERVICE_PRIORITY))
         .and_then(|_| match res.bound {
@@ -184,41 +230,13 @@ impl ServiceTask {
         invoke::tcb_write_registers(tcb, true, 0, &regs).map_err(sel4)?;
         // The task's VSpace keeps the IPC buffer's frame.
         drop(ipc);
-        let mut task = ServiceTask {
-            name,
-            space,
-            tcb,
-            ep,
-            request,
-            response,
-            dead: false,
-            held: Rc::default(),
-        };
         let ready = task
             .call(START, start, READY)
             .map_err(|_| alloc::format!("the {name} task died starting"))?;
         for i in 0..initrd_pages {
             task.space.unmap(INITRD + i * PAGE);
         }
-        task.count_held();
         Ok((task, ready))
-    }
-
-    /// What the task holds, kept up to date as its heap grows.
-    #[cfg_attr(feature = "fs-inproc", allow(dead_code))]
-    pub fn held_handle(&self) -> Rc<Cell<Held>> {
-        self.held.clone()
-    }
-
-    /// Each page is a frame (an object and its slot) and the slot of the
-    /// copy mapped in the task; each paging structure an object and a slot;
-    /// then the TCB, the CNode and the endpoint.
-    fn count_held(&self) {
-        let (pages, tables) = self.space.footprint();
-        self.held.set(Held {
-            objects: pages + tables + 3,
-            slots: 2 * pages + tables + 3,
-        });
     }
 
     /// Calls the task with `label` and `mrs` and returns the message
@@ -286,6 +304,7 @@ impl ServiceTask {
 
     /// Maps zeroed pages over `[start, start + len)` of the task's heap.
     fn grow(&mut self, start: u64, len: u64) -> bool {
+        let before = self.space.footprint();
         if !start.is_multiple_of(PAGE)
             || start < HEAP
             || len > HEAP_MAX
@@ -306,7 +325,19 @@ impl ServiceTask {
             }
             va += PAGE;
         }
-        self.count_held();
+        // Each page is a frame (an object and its slot) and the slot of the
+        // copy mapped in the task; each paging structure an object and a slot.
+        let (pages, tables) = self.space.footprint();
+        let (pages, tables) = (pages - before.0, tables - before.1);
+        let grown = Held {
+            objects: pages + tables,
+            slots: 2 * pages + tables,
+        };
+        self.heap.objects += grown.objects;
+        self.heap.slots += grown.slots;
+        let heaps = &mut objects::get().task_heaps;
+        heaps.objects += grown.objects;
+        heaps.slots += grown.slots;
         true
     }
 
@@ -323,7 +354,7 @@ impl ServiceTask {
 
     /// The endpoint clients Call and the pages of its request and response
     /// buffers (for a service that is another's client).
-    #[cfg_attr(feature = "net-inproc", allow(dead_code))]
+    #[cfg_attr(all(feature = "net-inproc", feature = "fs-inproc"), allow(dead_code))]
     pub fn endpoint_and_buffers(&self) -> (CPtr, &[PageRef], &[PageRef]) {
         (self.ep, &self.request, &self.response)
     }
@@ -333,6 +364,28 @@ impl ServiceTask {
         for (i, chunk) in out.chunks_mut(PAGE as usize).enumerate() {
             self.response[i].read(0, chunk);
         }
+    }
+}
+
+impl Drop for ServiceTask {
+    /// Stops the task and gives back its TCB, CNode (emptied), endpoint,
+    /// VSpace and pages (the shared buffers' go with their last mapping).
+    fn drop(&mut self) {
+        let a = objects::get();
+        let _ = invoke::tcb_suspend(self.tcb);
+        if self.bound {
+            let _ = invoke::tcb_unbind_notification(self.tcb);
+        }
+        supervisor::unregister(self.number);
+        for slot in 0..1 << CSPACE_BITS {
+            let _ = invoke::cnode_delete(self.cnode, slot, CSPACE_BITS);
+        }
+        a.free_object(seL4_TCBObject, 0, self.tcb);
+        a.free_object(seL4_CapTableObject, CSPACE_BITS, self.cnode);
+        a.free_object(seL4_EndpointObject, 0, self.ep);
+        a.task_heaps.objects -= self.heap.objects;
+        a.task_heaps.slots -= self.heap.slots;
+        // `space` (its pages and paging structures) drops after this.
     }
 }
 

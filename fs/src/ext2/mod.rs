@@ -67,7 +67,6 @@ use crate::path::{self, Tree};
 use crate::{FileSystem, Ino, Kind, Stat, XattrSet};
 use alloc::borrow::Cow;
 use alloc::collections::BTreeSet;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use selkie_syscalls::errno::Errno;
@@ -150,7 +149,7 @@ impl<D: BlockDevice> Ext2<D> {
 }
 
 impl<D: BlockDevice> Tree for Ext2<D> {
-    fn child(&self, dir: Ino, name: &str) -> Result<Ino, Errno> {
+    fn child(&self, dir: Ino, name: &[u8]) -> Result<Ino, Errno> {
         self.vol().lookup(dir, name)
     }
     fn kind_of(&self, ino: Ino) -> Result<Kind, Errno> {
@@ -168,19 +167,19 @@ impl<D: BlockDevice> FileSystem for Ext2<D> {
     fn stat(&self, ino: Ino) -> Result<Stat, Errno> {
         self.vol().stat(ino)
     }
-    fn lookup(&self, dir: Ino, name: &str) -> Result<Ino, Errno> {
+    fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Ino, Errno> {
         self.vol().lookup(dir, name)
     }
-    fn resolve_in(&self, root: Ino, cwd: Ino, path: &str, follow: bool) -> Result<Ino, Errno> {
+    fn resolve_in(&self, root: Ino, cwd: Ino, path: &[u8], follow: bool) -> Result<Ino, Errno> {
         path::resolve_in(self, root, cwd, path, follow)
     }
-    fn resolve_parent_in(&self, root: Ino, cwd: Ino, path: &str) -> Result<(Ino, String), Errno> {
+    fn resolve_parent_in(&self, root: Ino, cwd: Ino, path: &[u8]) -> Result<(Ino, Vec<u8>), Errno> {
         path::resolve_parent_in(self, root, cwd, path)
     }
     fn create(
         &mut self,
         dir: Ino,
-        name: &str,
+        name: &[u8],
         kind: Kind,
         perm: u32,
         uid: u32,
@@ -191,24 +190,24 @@ impl<D: BlockDevice> FileSystem for Ext2<D> {
             .get_mut()
             .create(dir, name, kind, perm, uid, gid, now)
     }
-    fn symlink(&mut self, dir: Ino, name: &str, target: &[u8], now: u64) -> Result<Ino, Errno> {
+    fn symlink(&mut self, dir: Ino, name: &[u8], target: &[u8], now: u64) -> Result<Ino, Errno> {
         self.vol.get_mut().symlink(dir, name, target, now)
     }
-    fn link(&mut self, dir: Ino, name: &str, ino: Ino, now: u64) -> Result<(), Errno> {
+    fn link(&mut self, dir: Ino, name: &[u8], ino: Ino, now: u64) -> Result<(), Errno> {
         self.vol.get_mut().link(dir, name, ino, now)
     }
-    fn unlink(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+    fn unlink(&mut self, dir: Ino, name: &[u8], now: u64) -> Result<(), Errno> {
         self.vol.get_mut().unlink(dir, name, now)
     }
-    fn rmdir(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+    fn rmdir(&mut self, dir: Ino, name: &[u8], now: u64) -> Result<(), Errno> {
         self.vol.get_mut().rmdir(dir, name, now)
     }
     fn rename(
         &mut self,
         odir: Ino,
-        oname: &str,
+        oname: &[u8],
         ndir: Ino,
-        nname: &str,
+        nname: &[u8],
         now: u64,
     ) -> Result<(), Errno> {
         self.vol.get_mut().rename(odir, oname, ndir, nname, now)
@@ -225,7 +224,7 @@ impl<D: BlockDevice> FileSystem for Ext2<D> {
     fn truncate(&mut self, ino: Ino, len: u64, now: u64) -> Result<(), Errno> {
         self.vol.get_mut().truncate(ino, len, now)
     }
-    fn readdir(&self, dir: Ino) -> Result<Vec<(String, Ino, Kind)>, Errno> {
+    fn readdir(&self, dir: Ino) -> Result<Vec<(Vec<u8>, Ino, Kind)>, Errno> {
         self.vol().readdir(dir)
     }
     fn data(&self, ino: Ino) -> Result<Cow<'_, [u8]>, Errno> {
@@ -234,7 +233,7 @@ impl<D: BlockDevice> FileSystem for Ext2<D> {
     fn readlink(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
         self.vol().readlink(ino)
     }
-    fn path_in(&self, root: Ino, ino: Ino) -> Result<String, Errno> {
+    fn path_in(&self, root: Ino, ino: Ino) -> Result<Vec<u8>, Errno> {
         self.vol().path_in(root, ino)
     }
     fn chmod(&mut self, ino: Ino, perm: u32, now: u64) -> Result<(), Errno> {
@@ -285,6 +284,12 @@ impl<D: BlockDevice> FileSystem for Ext2<D> {
     }
     fn sync(&mut self) -> Result<(), Errno> {
         Ext2::sync(self)
+    }
+    /// Frees the inodes only opens kept, and syncs.
+    fn unmount(&mut self) -> Result<(), Errno> {
+        let vol = self.vol.get_mut();
+        vol.drop_opens()?;
+        vol.sync()
     }
 }
 
@@ -358,18 +363,18 @@ pub fn fuzz_walk(image: &[u8]) {
 /// The changes [`fuzz_walk`] makes; stops at the first error.
 fn exercise(fs: &mut dyn FileSystem) -> Result<(), Errno> {
     let r = fs.root();
-    let d = fs.create(r, "fz.d", Kind::Dir, 0o755, 0, 0, 1)?;
-    let f = fs.create(d, "f", Kind::File, 0o644, 0, 0, 1)?;
+    let d = fs.create(r, b"fz.d", Kind::Dir, 0o755, 0, 0, 1)?;
+    let f = fs.create(d, b"f", Kind::File, 0o644, 0, 0, 1)?;
     fs.write_at(f, 0, &[7; 3000], 1)?;
     fs.write_at(f, 300 << 10, b"far", 1)?;
     fs.truncate(f, 1000, 1)?;
-    fs.link(r, "fz.l", f, 1)?;
-    fs.symlink(d, "s", &[b'x'; 100], 1)?;
-    fs.rename(d, "f", r, "fz.f", 1)?;
-    fs.unlink(r, "fz.l", 1)?;
-    fs.unlink(d, "s", 1)?;
-    fs.rmdir(r, "fz.d", 1)?;
-    fs.unlink(r, "fz.f", 1)
+    fs.link(r, b"fz.l", f, 1)?;
+    fs.symlink(d, b"s", &[b'x'; 100], 1)?;
+    fs.rename(d, b"f", r, b"fz.f", 1)?;
+    fs.unlink(r, b"fz.l", 1)?;
+    fs.unlink(d, b"s", 1)?;
+    fs.rmdir(r, b"fz.d", 1)?;
+    fs.unlink(r, b"fz.f", 1)
 }
 
 #[cfg(test)]

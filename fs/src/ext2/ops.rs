@@ -5,7 +5,6 @@ use super::file::max_size;
 use super::layout::{self, Inode, IBLOCK_LEN, LINK_MAX, ROOT_INO};
 use super::volume::Volume;
 use crate::{Ino, Kind, Stat, PATH_MAX};
-use alloc::string::String;
 use alloc::vec::Vec;
 use selkie_syscalls::errno::Errno;
 
@@ -24,12 +23,8 @@ fn secs(ns: u64) -> u32 {
 }
 
 /// A name ext2 can store (and Tmpfs accepts).
-fn name_check(name: &str) -> Result<(), Errno> {
-    crate::name_ok(name)?;
-    if name.contains('\0') {
-        return Err(Errno::EINVAL);
-    }
-    Ok(())
+fn name_check(name: &[u8]) -> Result<(), Errno> {
+    crate::name_ok(name)
 }
 
 /// EISDIR for a directory, EINVAL for anything else but a regular file.
@@ -145,13 +140,13 @@ impl<D: BlockDevice> Volume<D> {
         self.live(ino)?.1.kind()
     }
 
-    pub fn lookup(&mut self, dir: Ino, name: &str) -> Result<Ino, Errno> {
+    pub fn lookup(&mut self, dir: Ino, name: &[u8]) -> Result<Ino, Errno> {
         let (d, dn) = self.live_dir(dir)?;
-        if matches!(name, "." | "") {
+        if matches!(name, b"." | b"") {
             return Ok(dir);
         }
-        let (child, file_type, _) = self.find(&dn, name.as_bytes())?.ok_or(Errno::ENOENT)?;
-        if name != ".." && entry_kind(file_type) != Some(Kind::Dir) {
+        let (child, file_type, _) = self.find(&dn, name)?.ok_or(Errno::ENOENT)?;
+        if name != b".." && entry_kind(file_type) != Some(Kind::Dir) {
             self.hint(child, d);
         }
         Ok(u64::from(child))
@@ -161,7 +156,7 @@ impl<D: BlockDevice> Volume<D> {
     pub fn create(
         &mut self,
         dir: Ino,
-        name: &str,
+        name: &[u8],
         kind: Kind,
         perm: u32,
         uid: u32,
@@ -169,14 +164,14 @@ impl<D: BlockDevice> Volume<D> {
         now: u64,
     ) -> Result<Ino, Errno> {
         name_check(name)?;
-        if name == "." || name == ".." {
+        if crate::is_dot(name) {
             return Err(Errno::EEXIST);
         }
         let (d, dn) = self.live_dir(dir)?;
         if dn.links == 0 {
             return Err(Errno::ENOENT); // removed directory
         }
-        if self.find(&dn, name.as_bytes())?.is_some() {
+        if self.find(&dn, name)?.is_some() {
             return Err(Errno::EEXIST);
         }
         let is_dir = kind == Kind::Dir;
@@ -212,7 +207,7 @@ impl<D: BlockDevice> Volume<D> {
             n.size = self.bs as u64;
         }
         self.put_new_inode(ino, &n)?;
-        if let Err(e) = self.add_entry(d, name.as_bytes(), ino, kind) {
+        if let Err(e) = self.add_entry(d, name, ino, kind) {
             self.destroy(ino)?;
             return Err(e);
         }
@@ -225,7 +220,13 @@ impl<D: BlockDevice> Volume<D> {
 
     /// A symlink: its target in i_block when shorter than 60 bytes, else
     /// in a block of its own (so at most a block less one byte).
-    pub fn symlink(&mut self, dir: Ino, name: &str, target: &[u8], now: u64) -> Result<Ino, Errno> {
+    pub fn symlink(
+        &mut self,
+        dir: Ino,
+        name: &[u8],
+        target: &[u8],
+        now: u64,
+    ) -> Result<Ino, Errno> {
         if target.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -257,7 +258,7 @@ impl<D: BlockDevice> Volume<D> {
         Ok(ino)
     }
 
-    pub fn link(&mut self, dir: Ino, name: &str, ino: Ino, now: u64) -> Result<(), Errno> {
+    pub fn link(&mut self, dir: Ino, name: &[u8], ino: Ino, now: u64) -> Result<(), Errno> {
         name_check(name)?;
         let (i, n) = self.live(ino)?;
         let kind = n.kind()?;
@@ -265,7 +266,7 @@ impl<D: BlockDevice> Volume<D> {
             return Err(Errno::EPERM);
         }
         let (d, dn) = self.live_dir(dir)?;
-        if name == "." || name == ".." || self.find(&dn, name.as_bytes())?.is_some() {
+        if crate::is_dot(name) || self.find(&dn, name)?.is_some() {
             return Err(Errno::EEXIST);
         }
         if dn.links == 0 || n.links == 0 {
@@ -274,7 +275,7 @@ impl<D: BlockDevice> Volume<D> {
         if n.links >= LINK_MAX {
             return Err(Errno::EMLINK);
         }
-        self.add_entry(d, name.as_bytes(), i, kind)?;
+        self.add_entry(d, name, i, kind)?;
         let t = secs(now);
         self.update(i, |n| {
             n.links += 1;
@@ -285,9 +286,9 @@ impl<D: BlockDevice> Volume<D> {
         Ok(())
     }
 
-    pub fn unlink(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+    pub fn unlink(&mut self, dir: Ino, name: &[u8], now: u64) -> Result<(), Errno> {
         let child = self.lookup(dir, name)?;
-        if name == "." || name == ".." {
+        if crate::is_dot(name) {
             return Err(Errno::EISDIR);
         }
         let (i, n) = self.live(child)?;
@@ -295,15 +296,15 @@ impl<D: BlockDevice> Volume<D> {
             return Err(Errno::EISDIR);
         }
         let d = ino32(dir)?;
-        self.remove_entry(d, name.as_bytes())?;
+        self.remove_entry(d, name)?;
         self.dir_changed(d, now, 0)?;
         self.drop_link(i, now)
     }
 
-    pub fn rmdir(&mut self, dir: Ino, name: &str, now: u64) -> Result<(), Errno> {
+    pub fn rmdir(&mut self, dir: Ino, name: &[u8], now: u64) -> Result<(), Errno> {
         match name {
-            "." => return Err(Errno::EINVAL),
-            ".." => return Err(Errno::ENOTEMPTY),
+            b"." => return Err(Errno::EINVAL),
+            b".." => return Err(Errno::ENOTEMPTY),
             _ => {}
         }
         let child = self.lookup(dir, name)?;
@@ -318,7 +319,7 @@ impl<D: BlockDevice> Volume<D> {
             return Err(Errno::EBUSY);
         }
         let d = ino32(dir)?;
-        self.remove_entry(d, name.as_bytes())?;
+        self.remove_entry(d, name)?;
         self.dir_changed(d, now, -1)?;
         self.kill_dir(i, now)
     }
@@ -358,13 +359,13 @@ impl<D: BlockDevice> Volume<D> {
     pub fn rename(
         &mut self,
         odir: Ino,
-        oname: &str,
+        oname: &[u8],
         ndir: Ino,
-        nname: &str,
+        nname: &[u8],
         now: u64,
     ) -> Result<(), Errno> {
         name_check(nname)?;
-        if matches!(oname, "." | "..") || matches!(nname, "." | "..") {
+        if crate::is_dot(oname) || crate::is_dot(nname) {
             return Err(Errno::EBUSY);
         }
         let ino = self.lookup(odir, oname)?;
@@ -395,7 +396,7 @@ impl<D: BlockDevice> Volume<D> {
         }
         match target {
             Some((t, _)) => {
-                self.set_entry(nd, nname.as_bytes(), i, kind)?;
+                self.set_entry(nd, nname, i, kind)?;
                 if is_dir {
                     self.dir_changed(nd, now, -1)?;
                     self.kill_dir(t, now)?;
@@ -403,9 +404,9 @@ impl<D: BlockDevice> Volume<D> {
                     self.drop_link(t, now)?;
                 }
             }
-            None => self.add_entry(nd, nname.as_bytes(), i, kind)?,
+            None => self.add_entry(nd, nname, i, kind)?,
         }
-        self.remove_entry(od, oname.as_bytes())?;
+        self.remove_entry(od, oname)?;
         if is_dir && od != nd {
             self.set_entry(i, b"..", nd, Kind::Dir)?;
             self.dir_changed(od, now, -1)?;
@@ -485,13 +486,13 @@ impl<D: BlockDevice> Volume<D> {
     }
 
     /// The entries of `dir`: `.` and `..` first, then the rest in disk
-    /// order (names that are not UTF-8 lossily converted).
-    pub fn readdir(&mut self, dir: Ino) -> Result<Vec<(String, Ino, Kind)>, Errno> {
+    /// order.
+    pub fn readdir(&mut self, dir: Ino) -> Result<Vec<(Vec<u8>, Ino, Kind)>, Errno> {
         let (d, dn) = self.live_dir(dir)?;
         let parent = self.find(&dn, b"..")?.map_or(d, |e| e.0);
         let mut out = alloc::vec![
-            (".".into(), dir, Kind::Dir),
-            ("..".into(), u64::from(parent), Kind::Dir)
+            (b".".to_vec(), dir, Kind::Dir),
+            (b"..".to_vec(), u64::from(parent), Kind::Dir)
         ];
         for (name, ino, file_type) in self.entries(&dn)? {
             if name == b"." || name == b".." {
@@ -501,7 +502,6 @@ impl<D: BlockDevice> Volume<D> {
                 Some(k) => k,
                 None => self.inode(ino).and_then(|n| n.kind()).unwrap_or(Kind::File),
             };
-            let name = String::from_utf8_lossy(&name).into_owned();
             out.push((name, u64::from(ino), kind));
         }
         Ok(out)
@@ -540,21 +540,13 @@ impl<D: BlockDevice> Volume<D> {
     /// The path of `ino` as seen from `root`. A directory's parent is its
     /// `..`; another inode's is the directory it was last found in (ENOENT
     /// when none is known).
-    pub fn path_in(&mut self, root: Ino, ino: Ino) -> Result<String, Errno> {
-        let mut parts: Vec<String> = Vec::new();
+    pub fn path_in(&mut self, root: Ino, ino: Ino) -> Result<Vec<u8>, Errno> {
+        let mut parts: Vec<Vec<u8>> = Vec::new();
         let mut cur = ino32(ino)?;
         let root = ino32(root)?;
         for _ in 0..MAX_DEPTH {
             if cur == root {
-                let mut s = String::new();
-                for p in parts.iter().rev() {
-                    s.push('/');
-                    s.push_str(p);
-                }
-                if s.is_empty() {
-                    s.push('/');
-                }
-                return Ok(s);
+                return Ok(crate::join_path(parts.iter().rev()));
             }
             if cur == ROOT_INO {
                 return Err(Errno::ENOENT);
@@ -575,7 +567,7 @@ impl<D: BlockDevice> Volume<D> {
                 .find(|(name, i, _)| *i == cur && name != b"." && name != b"..")
                 .ok_or(Errno::ENOENT)?
                 .0;
-            parts.push(String::from_utf8_lossy(&name).into_owned());
+            parts.push(name);
             cur = parent;
         }
         Err(Errno::EUCLEAN)

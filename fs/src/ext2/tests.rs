@@ -4,6 +4,7 @@
 use super::*;
 use crate::Tmpfs;
 use alloc::format;
+use alloc::string::String;
 use alloc::string::ToString;
 use std::collections::HashMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -121,6 +122,15 @@ fn host_tree(s: &Scratch, bs: usize) -> PathBuf {
     fs::write(root.join("etc/hello"), b"hello, ext2\n").unwrap();
     fs::write(root.join("etc/deep/er/est/leaf"), b"leaf").unwrap();
     fs::write(root.join("zero"), b"").unwrap();
+    // Names are bytes: neither of these is UTF-8.
+    use std::os::unix::ffi::OsStrExt;
+    let bytes_dir = root.join(std::ffi::OsStr::from_bytes(b"d\xfe"));
+    fs::create_dir_all(&bytes_dir).unwrap();
+    fs::write(
+        bytes_dir.join(std::ffi::OsStr::from_bytes(b"\x81\xc3\x28")),
+        b"bytes",
+    )
+    .unwrap();
     fs::write(root.join("medium"), pattern(1, 13 * bs + 7)).unwrap();
     let per = bs / 4;
     fs::write(root.join("big"), pattern(2, (12 + per + 3) * bs + 100)).unwrap();
@@ -154,7 +164,7 @@ fn load_host(path: &Path) -> Tmpfs {
             .collect();
         names.sort();
         for p in names {
-            let name = p.file_name().unwrap().to_str().unwrap();
+            let name = p.file_name().unwrap().as_encoded_bytes();
             let m = fs::symlink_metadata(&p).unwrap();
             let (perm, times) = (m.mode() & 0o7777, m.mtime() as u64 * NS);
             let ft = m.file_type();
@@ -164,7 +174,7 @@ fn load_host(path: &Path) -> Tmpfs {
             }
             let ino = if ft.is_symlink() {
                 let target = fs::read_link(&p).unwrap();
-                t.symlink(dir, name, target.to_str().unwrap().as_bytes(), 0)
+                t.symlink(dir, name, target.as_os_str().as_encoded_bytes(), 0)
                     .unwrap()
             } else {
                 let kind = if ft.is_dir() {
@@ -212,7 +222,7 @@ fn same_tree(a: &dyn FileSystem, b: &dyn FileSystem, check: Check) {
     fn dir(a: &dyn FileSystem, ad: Ino, b: &dyn FileSystem, bd: Ino, check: Check, path: &str) {
         let list = |fs: &dyn FileSystem, d: Ino| {
             let mut v: Vec<_> = fs.readdir(d).unwrap().into_iter().skip(2).collect();
-            v.retain(|e| !(path.is_empty() && e.0 == "lost+found"));
+            v.retain(|e| !(path.is_empty() && e.0 == b"lost+found"));
             if check == Check::Dump {
                 v.retain(|e| matches!(e.2, Kind::File | Kind::Dir | Kind::Symlink));
             }
@@ -220,10 +230,10 @@ fn same_tree(a: &dyn FileSystem, b: &dyn FileSystem, check: Check) {
             v
         };
         let (la, lb) = (list(a, ad), list(b, bd));
-        let names = |l: &[(String, Ino, Kind)]| l.iter().map(|e| e.0.clone()).collect::<Vec<_>>();
+        let names = |l: &[(Vec<u8>, Ino, Kind)]| l.iter().map(|e| e.0.clone()).collect::<Vec<_>>();
         assert_eq!(names(&la), names(&lb), "entries of {path}/");
         for ((name, ia, ka), (_, ib, kb)) in la.iter().zip(&lb) {
-            let p = format!("{path}/{name}");
+            let p = format!("{path}/{}", String::from_utf8_lossy(name));
             assert_eq!(ka, kb, "kind of {p}");
             let (sa, sb) = (a.stat(*ia).unwrap(), b.stat(*ib).unwrap());
             // rdump drops set-id bits, and cannot set a symlink's mode.
@@ -292,21 +302,21 @@ fn reads_what_mke2fs_wrote() {
         same_tree(&load_host(&tree), &e, Check::All);
         let r = e.root();
         assert_eq!(r, 2);
-        let hello = e.resolve(r, "/etc/deep/../hello", true).unwrap();
-        assert_eq!(e.resolve(r, "/hard", true), Ok(hello));
-        assert_eq!(e.resolve(r, "/short", true), Ok(hello));
-        assert_eq!(e.resolve(r, "/long", true), Ok(hello));
+        let hello = e.resolve(r, b"/etc/deep/../hello", true).unwrap();
+        assert_eq!(e.resolve(r, b"/hard", true), Ok(hello));
+        assert_eq!(e.resolve(r, b"/short", true), Ok(hello));
+        assert_eq!(e.resolve(r, b"/long", true), Ok(hello));
         assert_eq!(e.stat(hello).unwrap().nlink, 2);
-        let leaf = e.resolve(r, "etc/deep/er/est/leaf", false).unwrap();
+        let leaf = e.resolve(r, b"etc/deep/er/est/leaf", false).unwrap();
         assert_eq!(e.path_of(leaf), Ok("/etc/deep/er/est/leaf".into()));
-        let est = e.resolve(r, "/etc/deep/er/est/", true).unwrap();
+        let est = e.resolve(r, b"/etc/deep/er/est/", true).unwrap();
         assert_eq!(
-            e.path_in(e.resolve(r, "/etc", true).unwrap(), est),
+            e.path_in(e.resolve(r, b"/etc", true).unwrap(), est),
             Ok("/deep/er/est".into())
         );
-        assert_eq!(e.resolve(r, "/etc/hello/", true), Err(Errno::ENOTDIR));
+        assert_eq!(e.resolve(r, b"/etc/hello/", true), Err(Errno::ENOTDIR));
         assert_eq!(
-            e.data(e.resolve(r, "big", true).unwrap()).unwrap().len(),
+            e.data(e.resolve(r, b"big", true).unwrap()).unwrap().len(),
             (12 + bs / 4 + 3) * bs + 100
         );
         assert_eq!(e.get_xattr(hello, b"user.x"), Err(Errno::EOPNOTSUPP));
@@ -347,8 +357,8 @@ fn apply(
     open: &mut Vec<Ino>,
 ) -> Result<Vec<u8>, Errno> {
     let r = fs.root();
-    let parent = |fs: &dyn FileSystem, p: &str| fs.resolve_parent_in(r, r, p);
-    let resolve = |fs: &dyn FileSystem, p: &str| fs.resolve(r, p, false);
+    let parent = |fs: &dyn FileSystem, p: &str| fs.resolve_parent_in(r, r, p.as_bytes());
+    let resolve = |fs: &dyn FileSystem, p: &str| fs.resolve(r, p.as_bytes(), false);
     fn none<T>(_: T) -> Vec<u8> {
         Vec::new()
     }
@@ -397,7 +407,7 @@ fn apply(
         Op::Chown(p, uid, gid) => fs.chown(resolve(fs, p)?, *uid, *gid, now).map(none),
         Op::Utime(p, t) => fs.set_times(resolve(fs, p)?, Some(*t), None, now).map(none),
         Op::Read(p, off, len) => {
-            let ino = fs.resolve(r, p, true)?;
+            let ino = fs.resolve(r, p.as_bytes(), true)?;
             let mut buf = alloc::vec![0; *len];
             let n = fs.read_at(ino, *off, &mut buf)?;
             buf.truncate(n);
@@ -562,7 +572,7 @@ fn scripted_changes_pass_e2fsck_and_read_back_with_debugfs() {
         let now = at(5);
         // A file through every level: direct, single, double, triple.
         let f = e
-            .create(r, "levels", Kind::File, 0o644, 1000, 1000, now)
+            .create(r, b"levels", Kind::File, 0o644, 1000, 1000, now)
             .unwrap();
         let triple = (12 + per + per * per) * bs as u64 + 5;
         for (i, off) in [0, 12 * bs as u64, (12 + per) * bs as u64, triple]
@@ -581,7 +591,7 @@ fn scripted_changes_pass_e2fsck_and_read_back_with_debugfs() {
         assert_eq!(e.read_at(f, triple, &mut tail), Ok(bs + 3));
         assert_eq!(&tail[..bs + 3], &pattern(3, bs + 3)[..]);
         // Appends and truncations in the middle of the levels.
-        let big = e.resolve(r, "/big", true).unwrap();
+        let big = e.resolve(r, b"/big", true).unwrap();
         let size = e.stat(big).unwrap().size;
         e.write_at(big, size, b"appended", now).unwrap();
         e.truncate(big, 12 * bs as u64 + 1, now).unwrap();
@@ -594,54 +604,54 @@ fn scripted_changes_pass_e2fsck_and_read_back_with_debugfs() {
         );
         e.truncate(f, (12 + per) * bs as u64 + 1, now).unwrap();
         // Names: hard link, rename over a file, a directory moved away.
-        let etc = e.resolve(r, "/etc", true).unwrap();
-        e.link(etc, "again", f, now).unwrap();
-        e.rename(r, "levels", etc, "hello", now).unwrap();
+        let etc = e.resolve(r, b"/etc", true).unwrap();
+        e.link(etc, b"again", f, now).unwrap();
+        e.rename(r, b"levels", etc, b"hello", now).unwrap();
         assert_eq!(e.stat(f).unwrap().nlink, 2);
         assert_eq!(
-            e.resolve(r, "/hard", true)
+            e.resolve(r, b"/hard", true)
                 .map(|i| e.stat(i).unwrap().nlink),
             Ok(1)
         );
-        let deep = e.resolve(r, "/etc/deep", true).unwrap();
-        e.rename(etc, "deep", r, "moved", now).unwrap();
-        assert_eq!(e.lookup(deep, ".."), Ok(r));
+        let deep = e.resolve(r, b"/etc/deep", true).unwrap();
+        e.rename(etc, b"deep", r, b"moved", now).unwrap();
+        assert_eq!(e.lookup(deep, b".."), Ok(r));
         assert_eq!(e.stat(etc).unwrap().nlink, 2);
         assert_eq!(
-            e.path_of(e.resolve(r, "/moved/er/est/leaf", true).unwrap()),
+            e.path_of(e.resolve(r, b"/moved/er/est/leaf", true).unwrap()),
             Ok("/moved/er/est/leaf".into())
         );
-        assert_eq!(e.rmdir(r, "moved", now), Err(Errno::ENOTEMPTY));
-        assert_eq!(e.rename(r, "moved", deep, "x", now), Err(Errno::EINVAL));
-        let empty = e.resolve(r, "/empty", true).unwrap();
-        e.rename(r, "moved", r, "empty", now).unwrap();
+        assert_eq!(e.rmdir(r, b"moved", now), Err(Errno::ENOTEMPTY));
+        assert_eq!(e.rename(r, b"moved", deep, b"x", now), Err(Errno::EINVAL));
+        let empty = e.resolve(r, b"/empty", true).unwrap();
+        e.rename(r, b"moved", r, b"empty", now).unwrap();
         assert_eq!(
             e.stat(empty),
             Err(Errno::ENOENT),
             "replaced directory freed"
         );
         // Symlinks fast and slow, devices, FIFOs, attributes.
-        e.symlink(r, "fast", b"etc/hello", now).unwrap();
+        e.symlink(r, b"fast", b"etc/hello", now).unwrap();
         let slow = alloc::vec![b'y'; bs - 1];
-        e.symlink(etc, "slow", &slow, now).unwrap();
+        e.symlink(etc, b"slow", &slow, now).unwrap();
         assert_eq!(
-            e.symlink(etc, "toolong", &alloc::vec![b'y'; bs], now),
+            e.symlink(etc, b"toolong", &alloc::vec![b'y'; bs], now),
             Err(Errno::ENAMETOOLONG)
         );
-        e.create(r, "null", Kind::CharDev(0x103), 0o666, 0, 0, now)
+        e.create(r, b"null", Kind::CharDev(0x103), 0o666, 0, 0, now)
             .unwrap();
-        e.create(r, "pty", Kind::CharDev(0x8805), 0o620, 0, 5, now)
+        e.create(r, b"pty", Kind::CharDev(0x8805), 0o620, 0, 5, now)
             .unwrap();
-        let fifo = e.resolve(r, "fifo", true).unwrap();
+        let fifo = e.resolve(r, b"fifo", true).unwrap();
         e.chmod(fifo, 0o600, now).unwrap();
         e.chown(fifo, 70_000, 80_000, now).unwrap();
         e.set_times(fifo, Some(at(1)), Some(at(2)), now).unwrap();
         // An open file outlives its last name.
-        let g = e.create(r, "ghost", Kind::File, 0o600, 0, 0, now).unwrap();
+        let g = e.create(r, b"ghost", Kind::File, 0o600, 0, 0, now).unwrap();
         e.write_at(g, 0, &pattern(9, 5 * bs), now).unwrap();
         e.open(g);
-        e.unlink(r, "ghost", now).unwrap();
-        assert_eq!(e.lookup(r, "ghost"), Err(Errno::ENOENT));
+        e.unlink(r, b"ghost", now).unwrap();
+        assert_eq!(e.lookup(r, b"ghost"), Err(Errno::ENOENT));
         assert_eq!(e.data(g).unwrap().len(), 5 * bs);
         let n = e.inode_count();
         e.release(g);
@@ -649,11 +659,19 @@ fn scripted_changes_pass_e2fsck_and_read_back_with_debugfs() {
         assert_eq!(e.stat(g), Err(Errno::ENOENT));
         // Many entries: the root directory grows past one block.
         for i in 0..bs / 16 {
-            e.create(r, &format!("many-{i:04}"), Kind::File, 0o644, 0, 0, now)
-                .unwrap();
+            e.create(
+                r,
+                format!("many-{i:04}").as_bytes(),
+                Kind::File,
+                0o644,
+                0,
+                0,
+                now,
+            )
+            .unwrap();
         }
         for i in (0..bs / 16).step_by(2) {
-            e.unlink(r, &format!("many-{i:04}"), now).unwrap();
+            e.unlink(r, format!("many-{i:04}").as_bytes(), now).unwrap();
         }
         let st = e.stat(fifo).unwrap();
         assert_eq!(
@@ -669,11 +687,11 @@ fn scripted_changes_pass_e2fsck_and_read_back_with_debugfs() {
         let ls = String::from_utf8(debugfs(&s, &image, "ls -p /etc")).unwrap();
         assert!(ls.contains("/again/") && ls.contains("/slow/"), "{ls}");
         assert_eq!(
-            e.readlink(e.resolve(r, "/etc/slow", false).unwrap()),
+            e.readlink(e.resolve(r, b"/etc/slow", false).unwrap()),
             Ok(slow)
         );
         assert_eq!(
-            e.stat(e.resolve(r, "/pty", false).unwrap()).unwrap().kind,
+            e.stat(e.resolve(r, b"/pty", false).unwrap()).unwrap().kind,
             Kind::CharDev(0x8805)
         );
         let view = host_view(&s, &image);
@@ -688,13 +706,13 @@ fn scripted_changes_pass_e2fsck_and_read_back_with_debugfs() {
             "/null",
             "/pty",
         ] {
-            let (d, n) = e.resolve_parent_in(r, r, p).unwrap();
+            let (d, n) = e.resolve_parent_in(r, r, p.as_bytes()).unwrap();
             e.unlink(d, &n, now).unwrap();
         }
         for i in (1..bs / 16).step_by(2) {
-            e.unlink(r, &format!("many-{i:04}"), now).unwrap();
+            e.unlink(r, format!("many-{i:04}").as_bytes(), now).unwrap();
         }
-        let big = e.resolve(r, "/big", true).unwrap();
+        let big = e.resolve(r, b"/big", true).unwrap();
         e.truncate(big, 0, now).unwrap();
         e.write_at(big, 0, &pattern(2, (12 + per as usize + 3) * bs + 100), now)
             .unwrap();
@@ -710,7 +728,9 @@ fn full_disk_gives_enospc_and_stays_consistent() {
     let mut e = mount(mkfs(&s, 1024, 512, None, &["-N", "32"]));
     let r = e.root();
     let (used0, inodes0) = (e.usage().0, e.inode_count());
-    let f = e.create(r, "fill", Kind::File, 0o644, 0, 0, at(0)).unwrap();
+    let f = e
+        .create(r, b"fill", Kind::File, 0o644, 0, 0, at(0))
+        .unwrap();
     let mut off = 0;
     loop {
         match e.write_at(f, off, &[0xab; 10_000], at(0)) {
@@ -725,21 +745,29 @@ fn full_disk_gives_enospc_and_stays_consistent() {
     assert_eq!(e.stat(f).unwrap().size, off);
     let mut made = 0;
     let err = loop {
-        match e.create(r, &format!("d{made}"), Kind::Dir, 0o755, 0, 0, at(0)) {
+        match e.create(
+            r,
+            format!("d{made}").as_bytes(),
+            Kind::Dir,
+            0o755,
+            0,
+            0,
+            at(0),
+        ) {
             Ok(_) => made += 1,
             Err(err) => break err,
         }
     };
     assert_eq!(err, Errno::ENOSPC);
-    assert_eq!(e.symlink(r, "s", &[b'z'; 200], at(0)), Err(Errno::ENOSPC));
-    assert_eq!(e.lookup(r, "s"), Err(Errno::ENOENT));
+    assert_eq!(e.symlink(r, b"s", &[b'z'; 200], at(0)), Err(Errno::ENOSPC));
+    assert_eq!(e.lookup(r, b"s"), Err(Errno::ENOENT));
     let image = unmount(e);
     fsck(&s, &image);
     let mut e = mount(image);
     assert_eq!(e.data(f).unwrap().iter().filter(|&&b| b != 0xab).count(), 0);
-    e.unlink(r, "fill", at(1)).unwrap();
+    e.unlink(r, b"fill", at(1)).unwrap();
     for i in 0..made {
-        e.rmdir(r, &format!("d{i}"), at(1)).unwrap();
+        e.rmdir(r, format!("d{i}").as_bytes(), at(1)).unwrap();
     }
     assert_eq!((e.usage().0, e.inode_count()), (used0, inodes0));
     fsck(&s, &unmount(e));
@@ -782,7 +810,7 @@ fn sync_writes_back_and_marks_clean() {
     let mut e = Ext2::mount(disk.clone()).unwrap();
     assert_eq!(state(), layout::STATE_VALID);
     let r = e.root();
-    let f = e.create(r, "f", Kind::File, 0o644, 0, 0, at(0)).unwrap();
+    let f = e.create(r, b"f", Kind::File, 0o644, 0, 0, at(0)).unwrap();
     e.write_at(f, 0, b"data", at(0)).unwrap();
     assert_eq!(
         state(),
@@ -829,7 +857,7 @@ fn mount_refuses_what_it_does_not_implement() {
     assert!(out.status.success());
     let mut e = mount(fs::read(&img).unwrap());
     let r = e.root();
-    let f = e.create(r, "f", Kind::File, 0o644, 0, 0, at(0)).unwrap();
+    let f = e.create(r, b"f", Kind::File, 0o644, 0, 0, at(0)).unwrap();
     e.write_at(f, 0, &pattern(5, 70_000), at(0)).unwrap();
     fsck(&s, &unmount(e));
 }
@@ -842,16 +870,16 @@ fn path_resolution_matches_tmpfs() {
     let mut t = Tmpfs::new();
     for fs in [&mut e as &mut dyn FileSystem, &mut t] {
         let r = fs.root();
-        let bin = fs.create(r, "bin", Kind::Dir, 0o755, 0, 0, 0).unwrap();
+        let bin = fs.create(r, b"bin", Kind::Dir, 0o755, 0, 0, 0).unwrap();
         let bb = fs
-            .create(bin, "busybox", Kind::File, 0o755, 0, 0, 0)
+            .create(bin, b"busybox", Kind::File, 0o755, 0, 0, 0)
             .unwrap();
         fs.write_at(bb, 0, b"ELF", 0).unwrap();
-        fs.symlink(bin, "sh", b"busybox", 0).unwrap();
-        fs.symlink(r, "abs", b"/bin/sh", 0).unwrap();
-        fs.symlink(r, "loop1", b"loop2", 0).unwrap();
-        fs.symlink(r, "loop2", b"loop1", 0).unwrap();
-        fs.create(bin, "jail", Kind::Dir, 0o755, 0, 0, 0).unwrap();
+        fs.symlink(bin, b"sh", b"busybox", 0).unwrap();
+        fs.symlink(r, b"abs", b"/bin/sh", 0).unwrap();
+        fs.symlink(r, b"loop1", b"loop2", 0).unwrap();
+        fs.symlink(r, b"loop2", b"loop1", 0).unwrap();
+        fs.create(bin, b"jail", Kind::Dir, 0o755, 0, 0, 0).unwrap();
     }
     let long = format!("/{}", "a".repeat(300));
     let huge = "/a".repeat(3000);
@@ -878,26 +906,26 @@ fn path_resolution_matches_tmpfs() {
         for follow in [true, false] {
             let (a, b): (&dyn FileSystem, &dyn FileSystem) = (&e, &t);
             let (ra, rb) = (
-                a.resolve(a.root(), p, follow),
-                b.resolve(b.root(), p, follow),
+                a.resolve(a.root(), p.as_bytes(), follow),
+                b.resolve(b.root(), p.as_bytes(), follow),
             );
             assert_eq!(
                 path_of(a, ra),
                 path_of(b, rb),
                 "resolve {p:?} follow {follow}"
             );
-            let jail = |fs: &dyn FileSystem| fs.resolve(fs.root(), "/bin/jail", true).unwrap();
+            let jail = |fs: &dyn FileSystem| fs.resolve(fs.root(), b"/bin/jail", true).unwrap();
             let (ja, jb) = (jail(a), jail(b));
             let (ra, rb) = (
-                a.resolve_in(ja, ja, p, follow),
-                b.resolve_in(jb, jb, p, follow),
+                a.resolve_in(ja, ja, p.as_bytes(), follow),
+                b.resolve_in(jb, jb, p.as_bytes(), follow),
             );
             assert_eq!(path_of(a, ra), path_of(b, rb), "in jail {p:?}");
             let (pa, pb) = (
-                a.resolve_parent_in(a.root(), a.root(), p),
-                b.resolve_parent_in(b.root(), b.root(), p),
+                a.resolve_parent_in(a.root(), a.root(), p.as_bytes()),
+                b.resolve_parent_in(b.root(), b.root(), p.as_bytes()),
             );
-            let norm = |fs: &dyn FileSystem, r: Result<(Ino, String), Errno>| {
+            let norm = |fs: &dyn FileSystem, r: Result<(Ino, Vec<u8>), Errno>| {
                 r.map(|(d, n)| (fs.path_of(d), n))
             };
             assert_eq!(norm(a, pa), norm(b, pb), "parent of {p:?}");
@@ -964,8 +992,8 @@ fn old_formats_and_large_file() {
         let mut e = mount(image);
         same_tree(&load_host(&tree), &e, Check::All);
         let r = e.root();
-        let d = e.create(r, "dir", Kind::Dir, 0o755, 0, 0, at(0)).unwrap();
-        let f = e.create(d, "f", Kind::File, 0o644, 0, 0, at(0)).unwrap();
+        let d = e.create(r, b"dir", Kind::Dir, 0o755, 0, 0, at(0)).unwrap();
+        let f = e.create(d, b"f", Kind::File, 0o644, 0, 0, at(0)).unwrap();
         let far = if bs == 1024 { 1 << 30 } else { 3 << 30 };
         assert_eq!(e.write_at(f, far, b"end", at(0)), Ok(3));
         assert_eq!(
@@ -973,8 +1001,8 @@ fn old_formats_and_large_file() {
             bs != 1024,
             "rev 0 stops at 2 GiB"
         );
-        e.create(d, "p", Kind::Fifo, 0o644, 0, 0, at(0)).unwrap();
-        e.symlink(d, "l", b"f", at(0)).unwrap();
+        e.create(d, b"p", Kind::Fifo, 0o644, 0, 0, at(0)).unwrap();
+        e.symlink(d, b"l", b"f", at(0)).unwrap();
         let names: Vec<_> = e
             .readdir(d)
             .unwrap()
@@ -989,8 +1017,8 @@ fn old_formats_and_large_file() {
                 ("l".into(), Kind::Symlink)
             ]
         );
-        e.rename(d, "f", r, "f", at(1)).unwrap();
-        e.rename(r, "etc", d, "etc", at(1)).unwrap();
+        e.rename(d, b"f", r, b"f", at(1)).unwrap();
+        e.rename(r, b"etc", d, b"etc", at(1)).unwrap();
         let image = unmount(e);
         fsck(&s, &image);
         let sb = layout::Superblock::parse(&image[1024..2048]);

@@ -7,7 +7,6 @@ use crate::file::{FileKind, OpenFile};
 use crate::kernel::Kernel;
 use crate::platform::Platform;
 use crate::process::Pid;
-use alloc::string::String;
 use alloc::vec::Vec;
 use linux_raw_sys::general as g;
 use selkie_fs::FileSystem;
@@ -15,10 +14,11 @@ use selkie_fs::{Ino, Kind};
 use selkie_syscalls::errno::Errno;
 use selkie_syscalls::regs::SyscallRegs;
 
-fn user_path(k: &Kernel, pid: Pid, addr: u64) -> Result<String, Errno> {
+/// A path from user memory: its bytes, as Linux takes them (any byte but
+/// NUL; ENAMETOOLONG past PATH_MAX).
+pub(crate) fn user_path(k: &Kernel, pid: Pid, addr: u64) -> Result<Vec<u8>, Errno> {
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
-    let raw = p.vm().read_cstring(addr, selkie_fs::PATH_MAX)?;
-    String::from_utf8(raw).map_err(|_| Errno::ENOENT)
+    p.vm().read_cstring(addr, selkie_fs::PATH_MAX)
 }
 
 /// The mount index /proc's inode numbers carry (past every real mount).
@@ -38,7 +38,7 @@ pub(crate) fn resolve_user_path(
 
 /// Resolves `path` (not from user memory: a socket's name) from `pid`'s
 /// working directory, inside its root.
-pub(crate) fn resolve_path(k: &Kernel, pid: Pid, path: &str, follow: bool) -> Result<Ino, Errno> {
+pub(crate) fn resolve_path(k: &Kernel, pid: Pid, path: &[u8], follow: bool) -> Result<Ino, Errno> {
     let base = base_dir(k, pid, g::AT_FDCWD, path)?;
     k.fs.resolve_in(proc_root(k, pid), base, path, follow)
 }
@@ -49,7 +49,7 @@ pub(crate) fn make_node(
     k: &mut Kernel,
     plat: &mut dyn Platform,
     pid: Pid,
-    path: &str,
+    path: &[u8],
     kind: Kind,
     perm: u32,
 ) -> Result<Ino, Errno> {
@@ -61,7 +61,7 @@ pub(crate) fn make_node(
 }
 
 /// Removes the node at `path` again (a bind that failed after making it).
-pub(crate) fn remove_node(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, path: &str) {
+pub(crate) fn remove_node(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, path: &[u8]) {
     let Ok(base) = base_dir(k, pid, g::AT_FDCWD, path) else {
         return;
     };
@@ -77,9 +77,9 @@ fn proc_root(k: &Kernel, pid: Pid) -> Ino {
 }
 
 /// The directory a *at call starts from.
-fn base_dir(k: &Kernel, pid: Pid, dirfd: i32, path: &str) -> Result<Ino, Errno> {
+fn base_dir(k: &Kernel, pid: Pid, dirfd: i32, path: &[u8]) -> Result<Ino, Errno> {
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
-    if path.starts_with('/') || dirfd == g::AT_FDCWD {
+    if path.starts_with(b"/") || dirfd == g::AT_FDCWD {
         return Ok(p.cwd);
     }
     let f = p.files.borrow().get(dirfd)?;
@@ -246,7 +246,7 @@ fn open_at(
         }
         Err(Errno::ENOENT) if flags & g::O_CREAT != 0 => {
             let (dir, name) = k.fs.resolve_parent_in(proc_root(k, pid), base, &path)?;
-            if path.ends_with('/') {
+            if path.ends_with(b"/") {
                 return Err(Errno::EISDIR);
             }
             let umask = k.procs.get(&pid).map(|p| p.umask).unwrap_or(0o022);
@@ -326,32 +326,35 @@ fn install_opened(
 /// the /proc path it stands for. The file system itself knows nothing of
 /// /proc, so such links are followed here, one level; a final one only when
 /// `follow`.
-fn proc_link_path(k: &Kernel, pid: Pid, base: Ino, path: &str, follow: bool) -> Option<String> {
+fn proc_link_path(k: &Kernel, pid: Pid, base: Ino, path: &[u8], follow: bool) -> Option<Vec<u8>> {
     if crate::procfs::is_proc(path) {
         return None;
     }
     let root = proc_root(k, pid);
-    let parts: alloc::vec::Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    let mut prefix = String::from(if path.starts_with('/') { "/" } else { "" });
+    let parts: Vec<&[u8]> = selkie_fs::path::components(path).collect();
+    let mut prefix = if path.starts_with(b"/") {
+        b"/".to_vec()
+    } else {
+        Vec::new()
+    };
     for (i, part) in parts.iter().enumerate() {
-        prefix.push_str(part);
+        prefix.extend_from_slice(part);
         if i + 1 == parts.len() && !follow {
             return None;
         }
         let ino = k.fs.resolve_in(root, base, &prefix, false).ok()?;
-        if let Ok(t) = k.fs.readlink(ino) {
-            let t = String::from_utf8(t).ok()?;
+        if let Ok(mut t) = k.fs.readlink(ino) {
             if !crate::procfs::is_proc(&t) {
                 return None;
             }
-            let rest = parts[i + 1..].join("/");
-            return Some(if rest.is_empty() {
-                t
-            } else {
-                alloc::format!("{t}/{rest}")
-            });
+            let rest = parts[i + 1..].join(&b'/');
+            if !rest.is_empty() {
+                t.push(b'/');
+                t.extend_from_slice(&rest);
+            }
+            return Some(t);
         }
-        prefix.push('/');
+        prefix.push(b'/');
     }
     None
 }
@@ -414,7 +417,7 @@ fn open_proc(
     k: &mut Kernel,
     plat: &mut dyn Platform,
     pid: Pid,
-    path: &str,
+    path: &[u8],
     flags: u32,
 ) -> Result<(u64, Option<(u64, bool)>), Errno> {
     use crate::file::ProcContent;
@@ -475,13 +478,13 @@ fn follow_proc(
     k: &Kernel,
     plat: &mut dyn Platform,
     pid: Pid,
-    path: &str,
+    path: &[u8],
 ) -> Result<crate::procfs::Node, Errno> {
     use crate::procfs::Node;
-    let mut path = String::from(path);
+    let mut path = path.to_vec();
     for _ in 0..8 {
         match crate::procfs::lookup(k, plat, pid, &path)? {
-            Node::Link(t) if t.starts_with('/') && !crate::procfs::is_proc(&t) => {
+            Node::Link(t) if t.starts_with(b"/") && !crate::procfs::is_proc(&t) => {
                 // A link out of /proc: the file system node it names.
                 let root = proc_root(k, pid);
                 let ino = k.fs.resolve_in(root, root, &t, true)?;
@@ -497,8 +500,8 @@ fn follow_proc(
                     _ => Node::File(k.fs.data(ino).map(|d| d.to_vec()).unwrap_or_default()),
                 });
             }
-            Node::Link(t) if t.starts_with('/') => path = t,
-            Node::Link(t) => path = alloc::format!("/proc/{t}"),
+            Node::Link(t) if t.starts_with(b"/") => path = t,
+            Node::Link(t) => path = [&b"/proc/"[..], &t].concat(),
             n => return Ok(n),
         }
     }
@@ -510,7 +513,7 @@ fn proc_stat(
     k: &Kernel,
     plat: &mut dyn Platform,
     pid: Pid,
-    path: &str,
+    path: &[u8],
     follow: bool,
 ) -> Result<selkie_fs::Stat, Errno> {
     use crate::procfs::Node;
@@ -527,8 +530,8 @@ fn proc_stat(
     // A hash of the path, on a device of its own (the top mount index),
     // as /proc is a file system of its own.
     let shift = selkie_fs::vfs::MOUNT_SHIFT;
-    let hash = path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    let hash = path.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x100_0000_01b3)
     });
     let ino = (PROC_DEV_INDEX << shift) | (hash & ((1 << shift) - 1));
     Ok(selkie_fs::Stat {
@@ -838,7 +841,7 @@ fn unlink_at(
     if flags & g::AT_REMOVEDIR != 0 {
         k.fs.rmdir(dir, &name, t)?;
     } else {
-        if path.ends_with('/') {
+        if path.ends_with(b"/") {
             return Err(if k.fs.lookup(dir, &name).is_ok() {
                 Errno::EISDIR
             } else {
@@ -998,7 +1001,7 @@ fn symlink_at(
     let base = base_dir(k, pid, dirfd, &lp)?;
     let (dir, name) = k.fs.resolve_parent_in(proc_root(k, pid), base, &lp)?;
     let n = now(plat);
-    k.fs.symlink(dir, &name, t.as_bytes(), n)?;
+    k.fs.symlink(dir, &name, &t, n)?;
     Ok(0)
 }
 
@@ -1034,7 +1037,7 @@ fn readlink_at(
     let target = if crate::procfs::is_proc(&path) {
         // /proc/self/exe, /proc/N/fd/M, /proc/self/cwd, ...
         match crate::procfs::lookup(k, plat, pid, &path)? {
-            crate::procfs::Node::Link(t) => t.into_bytes(),
+            crate::procfs::Node::Link(t) => t,
             _ => return Err(Errno::EINVAL),
         }
     } else {
@@ -1102,7 +1105,7 @@ pub fn sys_fchdir(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &Syscal
 pub fn sys_getcwd(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     let res = (|| {
         let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
-        let mut path = k.fs.path_in(p.root, p.cwd)?.into_bytes();
+        let mut path = k.fs.path_in(p.root, p.cwd)?;
         path.push(0);
         if (r.rsi as usize) < path.len() {
             return Err(Errno::ERANGE);

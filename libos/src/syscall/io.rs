@@ -815,7 +815,7 @@ pub(crate) fn file_stat(k: &Kernel, f: &OpenFile) -> Result<selkie_fs::Stat, Err
     Ok(match &f.kind {
         FileKind::Inode(ino) => k.fs.stat(*ino)?,
         // The /dev/console node itself, so that ttyname's stat and fstat agree.
-        FileKind::Console => match k.fs.resolve(k.fs.root(), "/dev/console", true) {
+        FileKind::Console => match k.fs.resolve(k.fs.root(), b"/dev/console", true) {
             Ok(ino) => k.fs.stat(ino)?,
             Err(_) => dev((5 << 8) | 1, 0o600),
         },
@@ -1431,11 +1431,14 @@ pub fn sys_getdents64(
     let (fd, buf, count) = (r.rdi as i32, r.rsi, r.rdx);
     let res = (|| {
         let f = file_of(k, pid, fd)?;
-        let entries: Vec<(alloc::string::String, u64, Kind)> = match &f.kind {
+        let entries: Vec<(Vec<u8>, u64, Kind)> = match &f.kind {
             FileKind::Inode(ino) => k.fs.readdir(*ino)?,
             FileKind::Proc(c) => match &**c {
                 crate::file::ProcContent::Dir(v) => {
-                    let mut all = vec![(".".into(), 1, Kind::Dir), ("..".into(), 1, Kind::Dir)];
+                    let mut all = vec![
+                        (b".".to_vec(), 1, Kind::Dir),
+                        (b"..".to_vec(), 1, Kind::Dir),
+                    ];
                     for (i, (name, dt)) in v.iter().enumerate() {
                         let kind = match dt {
                             4 => Kind::Dir,
@@ -1450,10 +1453,24 @@ pub fn sys_getdents64(
             },
             _ => return Err(Errno::ENOTDIR),
         };
+        // The offset counts the entries returned. Where the listing left
+        // off, it goes on with the entries it has not returned yet (those
+        // removed meanwhile no longer shift the others); after a seek, it
+        // skips as many entries as the offset says.
+        let offset = f.offset.get();
+        let mut listed = f.listed.borrow_mut();
+        let mut seen = match listed.take() {
+            Some((at, seen)) if at == offset => seen,
+            _ => entries
+                .iter()
+                .take(usize::try_from(offset).unwrap_or(usize::MAX))
+                .map(|e| e.0.clone())
+                .collect(),
+        };
         let mut out = Vec::new();
-        let mut idx = f.offset.get() as usize;
-        while idx < entries.len() {
-            let (name, eino, kind) = &entries[idx];
+        let mut next = offset;
+        let rest: Vec<_> = entries.iter().filter(|e| !seen.contains(&e.0)).collect();
+        for (name, eino, kind) in rest {
             let reclen = (19 + name.len() + 1).div_ceil(8) * 8;
             if out.len() + reclen > count as usize {
                 if out.is_empty() {
@@ -1461,17 +1478,19 @@ pub fn sys_getdents64(
                 }
                 break;
             }
+            next += 1;
             let mut rec = vec![0u8; reclen];
             rec[0..8].copy_from_slice(&eino.to_le_bytes());
-            rec[8..16].copy_from_slice(&((idx + 1) as u64).to_le_bytes());
+            rec[8..16].copy_from_slice(&next.to_le_bytes());
             rec[16..18].copy_from_slice(&(reclen as u16).to_le_bytes());
             rec[18] = kind.dtype();
-            rec[19..19 + name.len()].copy_from_slice(name.as_bytes());
+            rec[19..19 + name.len()].copy_from_slice(name);
             out.extend_from_slice(&rec);
-            idx += 1;
+            seen.insert(name.clone());
         }
         copy_out(k, pid, buf, &out)?;
-        f.offset.set(idx as u64);
+        f.offset.set(next);
+        *listed = Some((next, seen));
         Ok(out.len() as u64)
     })();
     KResult::Done(res)

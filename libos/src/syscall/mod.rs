@@ -18,7 +18,6 @@ pub(crate) mod io;
 mod mem;
 mod mount;
 pub(crate) mod net;
-pub(crate) use mount::open_disk;
 /// The device number of /dev/vda.
 pub(crate) fn mount_vda() -> u64 {
     mount::VDA

@@ -12,10 +12,11 @@
 use super::fs::resolve_user_path;
 use super::KResult;
 use crate::kernel::Kernel;
+use crate::platform::FsKind;
 use crate::platform::Platform;
 use crate::process::Pid;
-use alloc::boxed::Box;
 use alloc::string::String;
+use alloc::vec::Vec;
 use linux_raw_sys::general as g;
 use selkie_fs::vfs::{MountInfo, Vfs};
 use selkie_fs::{FileSystem, Ino};
@@ -37,14 +38,13 @@ const PROPAGATION: u32 = g::MS_PRIVATE | g::MS_SHARED | g::MS_SLAVE | g::MS_UNBI
 const MGC_MASK: u64 = 0xffff_0000;
 const MGC_VAL: u64 = 0xc0ed_0000;
 
-/// A user string (NULL gives `default`).
-fn user_string(k: &Kernel, pid: Pid, addr: u64, default: &str) -> Result<String, Errno> {
+/// A user string, as bytes (NULL gives `default`).
+fn user_string(k: &Kernel, pid: Pid, addr: u64, default: &str) -> Result<Vec<u8>, Errno> {
     if addr == 0 {
-        return Ok(default.into());
+        return Ok(default.as_bytes().to_vec());
     }
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
-    let raw = p.vm().read_cstring(addr, 4096)?;
-    String::from_utf8(raw).map_err(|_| Errno::EINVAL)
+    p.vm().read_cstring(addr, 4096)
 }
 
 /// A tmpfs's size option: bytes, with k/m/g suffixes, or a percentage of
@@ -66,9 +66,9 @@ fn parse_size(v: &str, memory: u64) -> Result<u64, Errno> {
         .ok_or(Errno::EINVAL)
 }
 
-/// A new tmpfs from mount options ("size=...,mode=...,uid=..."): the file
-/// system and the mode of its root.
-fn new_tmpfs(options: &str, memory: u64) -> Result<(selkie_fs::Tmpfs, u32), Errno> {
+/// A new tmpfs from mount options ("size=...,mode=...,uid=..."): what
+/// the platform makes.
+fn tmpfs_kind(options: &str, memory: u64) -> Result<FsKind, Errno> {
     // Linux's default: half of memory.
     let mut size = memory / 2;
     let mut mode = 0o1777;
@@ -82,7 +82,7 @@ fn new_tmpfs(options: &str, memory: u64) -> Result<(selkie_fs::Tmpfs, u32), Errn
             _ => return Err(Errno::EINVAL),
         }
     }
-    Ok((selkie_fs::Tmpfs::with_capacity(size), mode))
+    Ok(FsKind::Tmpfs { size, mode })
 }
 
 pub fn sys_mount(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
@@ -115,25 +115,28 @@ fn mount(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> 
     let fstype = user_string(k, pid, r.rdx, "")?;
     let source = user_string(k, pid, r.rdi, "none")?;
     let options = user_string(k, pid, r.r8, "")?;
-    let (fs, mode): (Box<dyn FileSystem>, u32) = match fstype.as_str() {
-        "tmpfs" => {
-            let memory = plat.memory_kb().0 * 1024;
-            let (fs, mode) = new_tmpfs(&options, memory)?;
-            (Box::new(fs), mode)
+    // Options are ASCII words: other bytes are no option tmpfs knows.
+    let options = core::str::from_utf8(&options).map_err(|_| Errno::EINVAL)?;
+    let kind = match fstype.as_slice() {
+        b"tmpfs" => tmpfs_kind(options, plat.memory_kb().0 * 1024)?,
+        b"ext2" => {
+            disk_source(k, pid, r.rdi)?;
+            FsKind::Disk
         }
-        "ext2" => (open_ext2(k, plat, pid, r.rdi, &source)?, 0),
         _ => return Err(Errno::ENODEV),
     };
+    let fs = plat.new_fs(kind)?;
     let info = MountInfo {
         source,
-        fstype,
+        fstype: String::from_utf8_lossy(&fstype).into_owned(),
         read_only: false,
     };
     let root = k.fs.mount(point, fs, info)?;
-    // A new tmpfs's root mode, set before a read-only mount refuses changes.
-    if mode != 0 {
+    // A new tmpfs's root has the mount's time, set before a read-only
+    // mount refuses changes.
+    if matches!(kind, FsKind::Tmpfs { .. }) {
         let now = plat.realtime_ns();
-        k.fs.chmod(root, mode, now)?;
+        k.fs.set_times(root, Some(now), Some(now), now)?;
     }
     if flags & g::MS_RDONLY != 0 {
         k.fs.remount(root, true)?;
@@ -144,35 +147,20 @@ fn mount(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> 
 /// The device number of /dev/vda (virtio-blk's major, minor 0).
 pub const VDA: u64 = 254 << 8;
 
-/// The disk as an ext2 file system, from the mount source at `addr`.
-fn open_ext2(
-    k: &Kernel,
-    plat: &mut dyn Platform,
-    pid: Pid,
-    addr: u64,
-    source: &str,
-) -> Result<Box<dyn FileSystem>, Errno> {
+/// Checks the mount source at `addr` names the disk (ENOTBLK for another
+/// node) and that the disk is not mounted already (EBUSY; a lazily
+/// unmounted one counts while files are open in it).
+fn disk_source(k: &Kernel, pid: Pid, addr: u64) -> Result<(), Errno> {
     let dev = resolve_user_path(k, pid, addr, true)?;
     let st = k.fs.stat(dev)?;
     if st.kind != selkie_fs::Kind::BlockDev(VDA) {
         return Err(Errno::ENOTBLK);
     }
-    if k.fs.mounts().iter().any(|m| m.info.source == source) {
+    // The disk is the only ext2 there is.
+    if k.fs.any_mount(|m| m.fstype == "ext2") {
         return Err(Errno::EBUSY);
     }
-    open_disk(plat)
-}
-
-/// The platform's disk, mounted as ext2.
-pub(crate) fn open_disk(plat: &mut dyn Platform) -> Result<Box<dyn FileSystem>, Errno> {
-    let disk = plat.disk().ok_or(Errno::ENXIO)?;
-    match selkie_fs::ext2::Ext2::mount(disk) {
-        Ok(fs) => Ok(Box::new(fs)),
-        Err(e) => {
-            plat.log(format_args!("mount /dev/vda: {e}"));
-            Err(e.errno())
-        }
-    }
+    Ok(())
 }
 
 pub fn sys_umount2(k: &mut Kernel, _plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {

@@ -179,8 +179,7 @@ fn family_of(raw: &[u8]) -> u32 {
 fn resolve_unix(k: &Kernel, pid: Pid, addr: &Addr, stype: SockType) -> Result<Rc<Socket>, Errno> {
     match addr {
         Addr::Path(p) => {
-            let path = core::str::from_utf8(p).map_err(|_| Errno::ENOENT)?;
-            let ino = super::fs::resolve_path(k, pid, path, true)?;
+            let ino = super::fs::resolve_path(k, pid, p, true)?;
             if k.fs.stat(ino)?.kind != Kind::Socket {
                 return Err(Errno::ECONNREFUSED);
             }
@@ -353,7 +352,7 @@ fn bind_unix(
     let Addr::Path(p) = &addr else {
         return unix::bind(s, &addr, None, &mut k.unix);
     };
-    let path = core::str::from_utf8(p).map_err(|_| Errno::ENOENT)?;
+    let path = p.as_slice();
     // The socket inode first (EADDRINUSE when the name exists), as Linux.
     let ino = match super::fs::make_node(k, plat, pid, path, Kind::Socket, 0o777) {
         Err(Errno::EEXIST) => return Err(Errno::EADDRINUSE),

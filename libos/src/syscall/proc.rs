@@ -3,7 +3,6 @@ use super::{Ctx, KResult};
 use crate::kernel::{load_image, regs_context, start_context, Action, Kernel, MAX_PROCESSES};
 use crate::platform::Platform;
 use crate::process::{Blocked, ExitStatus, Pid, Process, State, WaitReport};
-use alloc::string::String;
 use alloc::vec::Vec;
 use linux_raw_sys::general as g;
 use selkie_syscalls::errno::Errno;
@@ -497,6 +496,14 @@ fn read_string_array(
 /// execve: replaces the caller's image with a program from the file tree.
 /// `#!` scripts run their interpreter. On failure the caller goes on with an
 /// errno; on success it restarts at the new entry point (no reply).
+/// `s` without the blanks (spaces and tabs) at either end.
+fn trim_blanks(s: &[u8]) -> &[u8] {
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = s.iter().position(|b| !blank(b)).unwrap_or(s.len());
+    let end = s.iter().rposition(|b| !blank(b)).map_or(start, |i| i + 1);
+    &s[start..end]
+}
+
 pub fn sys_execve(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallRegs) -> KResult {
     match do_execve(k, plat, pid, r.rdi, r.rsi, r.rdx) {
         Ok(()) => KResult::NoReply,
@@ -517,13 +524,13 @@ fn do_execve(
     let mut total = 0;
     let mut args = read_string_array(p, argv, &mut total)?;
     let env = read_string_array(p, envp, &mut total)?;
-    let mut path = String::from_utf8(path).map_err(|_| Errno::ENOENT)?;
+    let mut path = path;
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
     // A relative path with no slash still means the current directory.
-    if !path.contains('/') {
-        path = alloc::format!("./{path}");
+    if !path.contains(&b'/') {
+        path = [&b"./"[..], &path].concat();
     }
     // The name is the file asked for, also when a #! interpreter runs it.
     let comm = crate::process::comm_of(&path);
@@ -549,20 +556,25 @@ fn do_execve(
             .position(|&b| b == b'\n')
             .unwrap_or(data.len())
             .min(256);
-        let line = core::str::from_utf8(&data[2..line_end]).map_err(|_| Errno::ENOEXEC)?;
-        let mut parts = line.trim().splitn(2, [' ', '\t']);
-        let interp = parts
-            .next()
-            .filter(|s| !s.is_empty())
-            .ok_or(Errno::ENOEXEC)?;
-        let mut new_args = alloc::vec![interp.as_bytes().to_vec()];
-        if let Some(arg) = parts.next().map(str::trim).filter(|s| !s.is_empty()) {
-            new_args.push(arg.as_bytes().to_vec());
+        // The interpreter and one optional argument, as bytes (Linux's
+        // binfmt_script splits at the first blank, and trims both).
+        let blank = |b: &u8| *b == b' ' || *b == b'\t';
+        let line = trim_blanks(&data[2..line_end]);
+        let (interp, arg) = match line.iter().position(blank) {
+            Some(i) => (&line[..i], trim_blanks(&line[i..])),
+            None => (line, &[][..]),
+        };
+        if interp.is_empty() {
+            return Err(Errno::ENOEXEC);
         }
-        new_args.push(path.as_bytes().to_vec());
+        let mut new_args = alloc::vec![interp.to_vec()];
+        if !arg.is_empty() {
+            new_args.push(arg.to_vec());
+        }
+        new_args.push(path.clone());
         new_args.extend(args.into_iter().skip(1));
         args = new_args;
-        path = interp.into();
+        path = interp.to_vec();
     }
     let root = k.procs.get(&pid).map_or(1, |p| p.root);
     let (data, idata) = k.program_images(root, cwd, ino)?;

@@ -157,11 +157,18 @@ pub(crate) fn open_master(k: &mut Kernel) -> Result<FileKind, Errno> {
     let index = (0..MAX_PTYS)
         .find(|i| !k.ptys.contains_key(i))
         .ok_or(Errno::ENOSPC)?;
-    let pts = k.fs.resolve(k.fs.root(), "/dev/pts", true)?;
+    let pts = k.fs.resolve(k.fs.root(), b"/dev/pts", true)?;
     let rdev = (crate::pty::PTS_MAJOR << 8) | index as u64;
     let name = alloc::format!("{index}");
-    let ino =
-        k.fs.create(pts, &name, selkie_fs::Kind::CharDev(rdev), 0o620, 0, 5, 0)?;
+    let ino = k.fs.create(
+        pts,
+        name.as_bytes(),
+        selkie_fs::Kind::CharDev(rdev),
+        0o620,
+        0,
+        5,
+        0,
+    )?;
     let id = k.next_pipe;
     k.next_pipe += 1;
     let pty = Rc::new(RefCell::new(Pty::new(index, id, ino)));
@@ -208,9 +215,12 @@ pub(crate) fn side_closed(
             ends
         };
         k.ptys.remove(&index);
-        if let Ok(pts) = k.fs.resolve(k.fs.root(), "/dev/pts", true) {
-            if k.fs.resolve(pts, &alloc::format!("{index}"), false) == Ok(ino) {
-                let _ = k.fs.unlink(pts, &alloc::format!("{index}"), 0);
+        if let Ok(pts) = k.fs.resolve(k.fs.root(), b"/dev/pts", true) {
+            if k.fs
+                .resolve(pts, alloc::format!("{index}").as_bytes(), false)
+                == Ok(ino)
+            {
+                let _ = k.fs.unlink(pts, alloc::format!("{index}").as_bytes(), 0);
             }
         }
         if pgrp != 0 {

@@ -630,19 +630,19 @@ fn tree() -> Vec<Entry<'static>> {
     let elf: &'static [u8] = Box::leak(tiny_elf().into_boxed_slice());
     alloc::vec![
         Entry {
-            name: "bin/prog",
+            name: b"bin/prog",
             mode: 0o100755,
             mtime: 0,
             data: elf
         },
         Entry {
-            name: "bin/script",
+            name: b"bin/script",
             mode: 0o100755,
             mtime: 0,
             data: b"#!/bin/prog -x\necho\n"
         },
         Entry {
-            name: "etc/passwd",
+            name: b"etc/passwd",
             mode: 0o100644,
             mtime: 0,
             data: b"root:x:0:0::/:/bin/sh\n"
@@ -664,7 +664,7 @@ fn spawn_exec_and_scripts() {
         panic!("{acts:?}");
     };
     assert_eq!(context[0], 0x401000);
-    assert_eq!(k.process(1).unwrap().exe, "/bin/prog");
+    assert_eq!(k.process(1).unwrap().exe, b"/bin/prog");
     // execve of a script runs its interpreter with the script path.
     let p = k.process(1).unwrap();
     p.vm()
@@ -2453,14 +2453,14 @@ fn sched_getaffinity_of_another_process() {
 fn device_nodes_in_the_archive_stay_devices() {
     let mut files = tree();
     files.push(Entry {
-        name: "dev/null",
+        name: b"dev/null",
         mode: 0o020666,
         mtime: 0,
         data: b"",
     });
     let k = test_kernel(files);
     let root = k.fs.root();
-    let ino = k.fs.resolve(root, "/dev/null", true).unwrap();
+    let ino = k.fs.resolve(root, b"/dev/null", true).unwrap();
     assert_eq!(
         k.fs.stat(ino).unwrap().kind,
         selkie_fs::Kind::CharDev(0x103)
@@ -2557,7 +2557,7 @@ fn shared_file_mappings_meet_the_file_and_each_other() {
         "the child's store shows in the parent's mapping"
     );
     let Ok(crate::procfs::Node::File(maps)) =
-        crate::procfs::lookup(&k, &mut plat, child, "/proc/self/maps")
+        crate::procfs::lookup(&k, &mut plat, child, b"/proc/self/maps")
     else {
         panic!("no maps")
     };
@@ -2623,7 +2623,7 @@ fn shared_file_mappings_meet_the_file_and_each_other() {
     assert!(!k.cache.is_empty(), "the child still maps a page");
     k.exit_process(&mut plat, child, ExitStatus::Exited(0));
     assert!(k.cache.is_empty());
-    let m = k.fs.resolve(k.fs.root(), "/tmp/m", true).unwrap();
+    let m = k.fs.resolve(k.fs.root(), b"/tmp/m", true).unwrap();
     let data = k.fs.data(m).unwrap();
     assert_eq!(data.len(), 0x2800);
     assert_eq!(&data[..5], b"hELlo");
@@ -2692,7 +2692,7 @@ fn dynamically_linked_programs_start_in_their_interpreter() {
         ("bin/badloader", leak(dynamic_elf("/etc/passwd"))),
     ] {
         t.push(Entry {
-            name,
+            name: name.as_bytes(),
             mode: 0o100755,
             mtime: 0,
             data,

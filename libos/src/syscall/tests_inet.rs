@@ -1171,7 +1171,10 @@ fn interface_ioctls_and_proc_net() {
     assert_eq!(int_at(&mut k, BUF + 16), 65536);
     // /proc/net.
     let file = |k: &Kernel, plat: &mut TestPlatform, path: &str| match crate::procfs::lookup(
-        k, plat, 1, path,
+        k,
+        plat,
+        1,
+        path.as_bytes(),
     ) {
         Ok(crate::procfs::Node::File(b)) => String::from_utf8(b).unwrap(),
         _ => panic!("{path}"),
@@ -1189,8 +1192,8 @@ fn interface_ioctls_and_proc_net() {
     assert!(lines[3].starts_with("  eth0:"), "{dev}");
     assert_eq!(file(&k, &mut plat, "/proc/net/dev"), dev);
     assert!(matches!(
-        crate::procfs::lookup(&k, &mut plat, 1, "/proc/net"),
-        Ok(crate::procfs::Node::Link(l)) if l == "self/net"
+        crate::procfs::lookup(&k, &mut plat, 1, b"/proc/net"),
+        Ok(crate::procfs::Node::Link(l)) if l == b"self/net"
     ));
 }
 
@@ -1216,7 +1219,7 @@ fn without_a_network_card_loopback_still_works() {
         Err(Errno::ENETUNREACH)
     );
     // Only lo shows.
-    let dev = match crate::procfs::lookup(&k, &mut plat, 1, "/proc/self/net/dev") {
+    let dev = match crate::procfs::lookup(&k, &mut plat, 1, b"/proc/self/net/dev") {
         Ok(crate::procfs::Node::File(b)) => String::from_utf8(b).unwrap(),
         _ => panic!(),
     };
@@ -1239,7 +1242,10 @@ fn proc_net_tcp_and_udp_list_the_sockets() {
     )
     .unwrap();
     let file = |k: &Kernel, plat: &mut TestPlatform, path: &str| match crate::procfs::lookup(
-        k, plat, 1, path,
+        k,
+        plat,
+        1,
+        path.as_bytes(),
     ) {
         Ok(crate::procfs::Node::File(b)) => String::from_utf8(b).unwrap(),
         _ => panic!("{path}"),

@@ -428,7 +428,7 @@ fn path_names_are_socket_inodes_found_by_connect() {
         sys(&mut k, &mut plat, g::__NR_bind, [srv, ADDR, len, 0, 0, 0]),
         Ok(0)
     );
-    let ino = k.fs.resolve(k.fs.root(), "/tmp/s", true).unwrap();
+    let ino = k.fs.resolve(k.fs.root(), b"/tmp/s", true).unwrap();
     let st = k.fs.stat(ino).unwrap();
     assert_eq!((st.kind, st.perm), (Kind::Socket, 0o755));
     assert_eq!(
@@ -491,7 +491,7 @@ fn path_names_are_socket_inodes_found_by_connect() {
     );
     // Closed, the name stays but refuses connections.
     close(&mut k, &mut plat, srv);
-    assert!(k.fs.resolve(k.fs.root(), "/tmp/s", true).is_ok());
+    assert!(k.fs.resolve(k.fs.root(), b"/tmp/s", true).is_ok());
     assert_eq!(
         sys(&mut k, &mut plat, g::__NR_connect, [m, ADDR, len, 0, 0, 0]),
         Err(Errno::ECONNREFUSED)

@@ -5,7 +5,6 @@
 //! systems in the LibOS (`fs-inproc`), the LibOS gets a `BlockDevice` that
 //! reaches the task over IPC instead.
 use crate::device;
-use crate::task::{Resources, ServiceTask};
 #[cfg(feature = "fs-inproc")]
 use alloc::boxed::Box;
 use alloc::rc::Rc;
@@ -19,6 +18,7 @@ use selkie_sel4::driver::IoPorts;
 use selkie_sel4::service::BUF_PAGES;
 use selkie_sel4::service::{DMA, IOPORT, IRQ_HANDLER, IRQ_NOTIFICATION};
 use selkie_sel4::CPtr;
+use selkie_task::service::{Resources, ServiceTask};
 use selkie_virtio::pci;
 
 /// The block service task (built by scripts/build-roottask.sh).

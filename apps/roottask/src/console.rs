@@ -1,6 +1,5 @@
 //! COM1 (16550 UART) through the IOPort capability: polled output, input
 //! through the UART's receive interrupt (IOAPIC pin 4) on a notification.
-use core::fmt::{self, Write};
 use selkie_sel4::{consts::*, invoke};
 
 const COM1: u16 = 0x3f8;
@@ -62,26 +61,14 @@ pub fn read_available(buf: &mut [u8]) -> usize {
     n
 }
 
-/// `print!` target.
-pub struct Console;
-
-impl Write for Console {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        for part in s.split_inclusive('\n') {
-            if let Some(line) = part.strip_suffix('\n') {
-                write_bytes(line.as_bytes());
-                write_bytes(b"\r\n");
-            } else {
-                write_bytes(part.as_bytes());
-            }
+/// Writes text (`println!`'s sink): each newline as CR LF.
+pub fn write_text(text: &[u8]) {
+    for part in text.split_inclusive(|&b| b == b'\n') {
+        if let Some(line) = part.strip_suffix(b"\n") {
+            write_bytes(line);
+            write_bytes(b"\r\n");
+        } else {
+            write_bytes(part);
         }
-        Ok(())
     }
-}
-
-macro_rules! println {
-    ($($arg:tt)*) => {{
-        use core::fmt::Write as _;
-        let _ = writeln!($crate::console::Console, $($arg)*);
-    }};
 }

@@ -3,12 +3,12 @@
 //! pages with their physical addresses, and the initial data that tells the
 //! task where everything is. The disk (`blk`) and the NIC (`net`) tasks are
 //! set up with these.
-use crate::objects::{self, DEPTH};
-use crate::vspace::CachePage;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
 use selkie_libos::PageRef;
 use selkie_sel4::{consts::*, invoke, CPtr, CapRights};
+use selkie_task::objects::{self, DEPTH};
+use selkie_task::vspace::CachePage;
 use selkie_virtio::pci::PciDevice;
 
 /// An IOPort capability covering `dev`'s I/O BAR and nothing else.

@@ -7,12 +7,12 @@
 //! last close after a lazy one) stops the task and gives back all it held.
 use crate::blk::Disk;
 use crate::machine;
-use crate::task::{Resources, ServiceTask};
 use alloc::boxed::Box;
 use alloc::string::String;
 use selkie_fs::FileSystem;
 use selkie_libos::{Errno, FsKind};
 use selkie_sel4::service::{PEER_EP, PEER_REQUEST_BUF, PEER_RESPONSE_BUF};
+use selkie_task::service::{Resources, ServiceTask};
 
 /// The fs service task (apps/fsd, built by scripts/build-roottask.sh).
 static FSD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fsd.elf"));

@@ -28,29 +28,28 @@
 #![allow(non_upper_case_globals)]
 
 extern crate alloc;
-
 #[macro_use]
-mod console;
+extern crate selkie_task;
+
 mod blk;
+mod console;
 mod device;
 #[cfg(not(feature = "fs-inproc"))]
 mod fstask;
 mod machine;
 mod net;
-mod objects;
 mod rt;
 mod run;
-mod supervisor;
-mod task;
-mod vspace;
 
 use selkie_sel4::bootinfo::BootInfo;
+use selkie_task::{objects, supervisor};
 
 /// Called by `_start` with the boot info pointer from the kernel.
 fn main(bi: &'static BootInfo) -> ! {
     // SAFETY: the kernel maps the IPC buffer at this address for us.
     unsafe { selkie_sel4::ipc::set_ipc_buffer(bi.ipc_buffer) };
     console::init();
+    selkie_task::out::set_sink(console::write_text);
     println!("selkie: root task up ({} untyped regions)", {
         let u = bi.untyped;
         u.end - u.start

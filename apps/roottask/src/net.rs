@@ -4,7 +4,6 @@
 //! TCP/IP stack (`selkie-net`) reaches the task through [`NicTask`], a
 //! `NicLink` over IPC.
 use crate::device;
-use crate::task::{Resources, ServiceTask};
 use alloc::collections::VecDeque;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
@@ -13,6 +12,7 @@ use selkie_net::nic::{decode_batch, encode_batch, NicLink, MAX_FRAME};
 use selkie_sel4::driver::IoPorts;
 use selkie_sel4::service::*;
 use selkie_sel4::{consts::*, CPtr};
+use selkie_task::service::{Resources, ServiceTask};
 use selkie_virtio::pci;
 
 /// The NIC driver task (built by scripts/build-roottask.sh).
@@ -185,7 +185,7 @@ pub fn network(notify: CPtr) -> Option<Network> {
 /// `notify` is signalled when the net task has taken frames in.
 #[cfg(not(feature = "net-inproc"))]
 pub fn network(notify: CPtr) -> Option<Network> {
-    use crate::objects;
+    use selkie_task::objects;
     let a = objects::get();
     let fail = |what: &str| {
         println!("selkie: the network does not start: {what}");

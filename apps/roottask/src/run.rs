@@ -9,8 +9,6 @@
 //! per syscall), saves the reply capability of a caller that must wait, and
 //! carries out the LibOS's actions (answer a waiting thread, start a thread,
 //! restart one in a new VSpace after execve, destroy one).
-use crate::objects::{self, DEPTH};
-use crate::vspace::ChildSpace;
 use crate::{console, machine};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -23,6 +21,8 @@ use selkie_libos::{
 use selkie_sel4::ipc::{self, MessageInfo};
 use selkie_sel4::{consts::*, invoke, syscall, CPtr, CapRights};
 use selkie_syscalls::regs::SyscallRegs;
+use selkie_task::objects::{self, DEPTH};
+use selkie_task::vspace::ChildSpace;
 
 /// The initial file tree, built from `rootfs/` by scripts/mkrootfs.sh.
 static ROOTFS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rootfs.cpio"));
@@ -114,7 +114,7 @@ impl Platform for RootPlatform {
         crate::fstask::mount(kind, disk.as_deref())
     }
     fn alloc_page(&mut self) -> Result<selkie_libos::PageRef, Errno> {
-        Ok(alloc::rc::Rc::new(crate::vspace::CachePage::new()?))
+        Ok(alloc::rc::Rc::new(selkie_task::vspace::CachePage::new()?))
     }
 }
 

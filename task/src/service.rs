@@ -354,7 +354,6 @@ impl ServiceTask {
 
     /// The endpoint clients Call and the pages of its request and response
     /// buffers (for a service that is another's client).
-    #[cfg_attr(all(feature = "net-inproc", feature = "fs-inproc"), allow(dead_code))]
     pub fn endpoint_and_buffers(&self) -> (CPtr, &[PageRef], &[PageRef]) {
         (self.ep, &self.request, &self.response)
     }

@@ -30,10 +30,6 @@ printf '#!/bin/sh\necho about to fail\nexit 3\n' > "$out/tests/suite-sample/fail
 cp build/tests/segv "$out/tests/suite-sample/sub/crashes"
 printf 'not a test\n' > "$out/tests/suite-sample/data.txt"
 chmod 755 "$out/tests/suite-sample/fails"
-# make suite DIR=...: the user's test binaries at /suite.
-if [ -n "${SELKIE_SUITE_DIR:-}" ]; then
-    cp -rL "$SELKIE_SUITE_DIR" "$out/suite"
-fi
 # An executable file that is not an ELF (exec gives ENOEXEC).
 printf 'just text\n' > "$out/tests/notelf"
 chmod 755 "$out/tests/notelf"

@@ -693,6 +693,59 @@ def check_disk():
     return "disk-ext2-persistence", problems, console, time.time() - t0
 
 
+def check_make_suite():
+    """`make suite`'s script on a sample directory: the suite goes on a disk
+    of its own and runs from /mnt/suite (a pass, a failure, a crash, a test
+    that reads an 8 MiB data file the suite carries, one that writes beside
+    itself)."""
+    import hashlib
+    import shutil
+    import tempfile
+    t0 = time.time()
+    problems = []
+    d = tempfile.mkdtemp(prefix="selkie-suite-")
+    try:
+        os.makedirs(os.path.join(d, "sub"))
+        os.makedirs(os.path.join(d, "data"))
+        shutil.copy(os.path.join(TOP, "build", "tests", "hello"), os.path.join(d, "passes"))
+        shutil.copy(os.path.join(TOP, "build", "tests", "segv"), os.path.join(d, "sub", "crashes"))
+        big = os.urandom(8 << 20)
+        with open(os.path.join(d, "data", "big.bin"), "wb") as f:
+            f.write(big)
+        scripts = {
+            "fails": "echo about to fail\nexit 3\n",
+            "reads-data": f"sum=$(md5sum data/big.bin)\n[ \"${{sum%% *}}\" = {hashlib.md5(big).hexdigest()} ]\n",
+            "writes": "echo written > out.txt && [ \"$(cat out.txt)\" = written ]\n",
+        }
+        for name, body in scripts.items():
+            path = os.path.join(d, name)
+            with open(path, "w") as f:
+                f.write("#!/bin/sh\n" + body)
+            os.chmod(path, 0o755)
+        env = dict(os.environ, TRACE="0", SELKIE_SUITE_IMAGE=os.path.join(TOP, "build", "test-suite.img"))
+        p = subprocess.run([os.path.join(TOP, "scripts", "suite.sh"), d, "", "30"], capture_output=True,
+                           text=True, errors="replace", stdin=subprocess.DEVNULL, env=env)
+        console = p.stdout + p.stderr
+    finally:
+        shutil.rmtree(d)
+    if p.returncode != 1:
+        problems.append(f"scripts/suite.sh exited {p.returncode}, not 1 (a test failed)")
+    lines = [l.rstrip("\r") for l in p.stdout.split("\n")]
+    pos = 0
+    for rx in [r"^selkie: 5 tests from .* on the suite disk \(.*test-suite.img, \d+M\)$",
+               r"^selkie: /dev/vda \(\d+ MiB, ext2\) mounted on /mnt$",
+               r"^FAIL fails \(exit 3\)$", r"^    about to fail$", r"^PASS passes$", r"^PASS reads-data$",
+               r"^FAIL sub/crashes \(killed by signal 11\)$", r"^PASS writes$", r"^3 passed, 2 failed$"]:
+        r = re.compile(rx)
+        while pos < len(lines) and not r.search(lines[pos]):
+            pos += 1
+        if pos == len(lines):
+            problems.append(f"no output line matching {rx!r} (in order)")
+            break
+        pos += 1
+    return "make-suite-through-disk", problems, console, time.time() - t0
+
+
 # The network: each case boots Selkie with QEMU's user networking, a host
 # port forwarded to the guest when the case needs one, and a peer on the
 # host (a Python thread) that talks to the guest: the guest's output and the
@@ -988,6 +1041,17 @@ def main():
     # The disk case boots twice with an image of its own.
     if args.k in "disk-ext2-persistence":
         name, problems, console, secs = check_disk()
+        if problems:
+            failed += 1
+            print(f"FAIL {name} ({secs:.1f}s)")
+            for pr in problems:
+                print("\n".join("    " + l for l in pr.split("\n")))
+            print("\n".join("    " + l for l in console.replace("\r", "").split("\n")[-60:]))
+        else:
+            passed += 1
+            print(f"PASS {name} ({secs:.1f}s)")
+    if args.fs == "task" and args.net == "task" and args.k in "make-suite-through-disk":
+        name, problems, console, secs = check_make_suite()
         if problems:
             failed += 1
             print(f"FAIL {name} ({secs:.1f}s)")

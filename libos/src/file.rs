@@ -106,12 +106,16 @@ pub enum FileKind {
     PtySlave(Rc<RefCell<crate::pty::Pty>>),
     /// A socket (socket, socketpair, accept).
     Socket(Rc<crate::socket::Socket>),
+    /// An inter-instance channel (/dev/chan/NAME): every open shares it.
+    Channel(Rc<RefCell<crate::chan::Channel>>),
 }
 
 /// What an open /proc node holds.
 pub enum ProcContent {
     File(alloc::vec::Vec<u8>),
     Dir(alloc::vec::Vec<(alloc::vec::Vec<u8>, u8)>),
+    /// /proc/sysrq-trigger, open for writing.
+    SysrqTrigger,
 }
 
 /// An open file description.

@@ -203,6 +203,10 @@ pub struct Kernel {
     /// The AF_INET sockets by the stack's socket id (whose wait queues the
     /// stack's changes wake).
     pub(crate) inet: BTreeMap<u32, alloc::rc::Weak<crate::socket::Socket>>,
+    /// Inter-instance channels, by minor number ([`Kernel::add_channel`]).
+    pub(crate) channels: Vec<alloc::rc::Rc<core::cell::RefCell<crate::chan::Channel>>>,
+    /// /proc/sysrq-trigger keys already logged as ignored.
+    pub(crate) sysrq_logged: BTreeSet<u8>,
 }
 
 /// The user context that starts a program at `entry` with stack `sp`.
@@ -336,6 +340,8 @@ impl Kernel {
             net_polling: false,
             net_again: false,
             inet: BTreeMap::new(),
+            channels: Vec::new(),
+            sysrq_logged: BTreeSet::new(),
         }
     }
 

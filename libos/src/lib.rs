@@ -19,6 +19,7 @@
 //!   [`Kernel::spawn`], [`Kernel::syscall`], [`Kernel::page_fault`],
 //!   [`Kernel::exception`].
 //! - [`socket`]: socket objects shared by every family, and AF_UNIX.
+//! - [`chan`]: inter-instance channels (`/dev/chan/NAME`) over [`ChannelEnd`].
 //! - [`cpio`]: the newc archive holding the initial file tree.
 #![no_std]
 
@@ -27,6 +28,7 @@ extern crate alloc;
 extern crate std;
 
 pub use selkie_fs::cpio;
+pub mod chan;
 pub mod file;
 pub mod kernel;
 pub mod lock;
@@ -42,7 +44,7 @@ pub mod syscall;
 pub mod tty;
 
 pub use kernel::{Action, Context, FaultOutcome, Interrupted, Kernel, Outcome, SpawnError};
-pub use platform::{AddressSpace, FsKind, PageRef, Platform, SharedPage};
+pub use platform::{AddressSpace, ChannelEnd, FsKind, PageRef, Platform, SharedPage};
 pub use selkie_loader::Perms;
 pub use selkie_syscalls::errno::Errno;
 

@@ -65,6 +65,24 @@ pub trait Platform {
     }
 }
 
+/// One end of an inter-instance channel: a byte stream to a program in another LibOS instance.
+///
+/// The LibOS opens it as `/dev/chan/NAME` ([`crate::Kernel::add_channel`]).
+/// Calls never wait: the LibOS makes its callers wait and retries when the
+/// platform calls [`crate::Kernel::channel_event`].
+pub trait ChannelEnd {
+    /// Copies up to `data.len()` bytes into the channel; returns how many (0: full now).
+    fn send(&mut self, data: &[u8]) -> usize;
+    /// Takes up to `buf.len()` bytes; returns how many (0: nothing waiting now).
+    fn recv(&mut self, buf: &mut [u8]) -> usize;
+    /// Bytes waiting to be read.
+    fn available(&self) -> usize;
+    /// Room to write, in bytes.
+    fn room(&self) -> usize;
+    /// The other end is gone (its instance stopped): reads end at EOF once drained, writes fail with EPIPE.
+    fn peer_closed(&self) -> bool;
+}
+
 /// What [`Platform::new_fs`] makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FsKind {

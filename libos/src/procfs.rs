@@ -19,6 +19,43 @@ pub enum Node {
     File(Vec<u8>),
     /// A symlink's target (bytes: a path names what a file system holds).
     Link(Vec<u8>),
+    /// /proc/sysrq-trigger: write-only (0200), its keys handled as written.
+    SysrqTrigger,
+}
+
+impl Node {
+    /// The permission bits the node shows, and that opens are checked
+    /// against (everyone is root, the owner).
+    pub fn perm(&self) -> u32 {
+        match self {
+            Node::Dir(_) => 0o555,
+            Node::File(_) => 0o444,
+            Node::Link(_) => 0o777,
+            Node::SysrqTrigger => 0o200,
+        }
+    }
+}
+
+/// The crash /proc/sysrq-trigger's key `c` makes (Linux's crash trigger).
+pub const SYSRQ_CRASH: &str = "sysrq: a crash was asked for (echo c > /proc/sysrq-trigger)";
+
+/// A write of `data` to /proc/sysrq-trigger: as on Linux, its first byte is
+/// the key. `c` panics the LibOS (a deliberate crash, for testing what
+/// happens when an instance dies); every other key is accepted and
+/// ignored, logged once per key.
+pub fn sysrq(k: &mut Kernel, plat: &mut dyn Platform, data: &[u8]) {
+    let Some(&key) = data.first() else {
+        return;
+    };
+    if key == b'c' {
+        panic!("{SYSRQ_CRASH}");
+    }
+    if k.sysrq_logged.insert(key) {
+        plat.log(format_args!(
+            "sysrq: key {:?} is not supported (ignored)",
+            key as char
+        ));
+    }
 }
 
 /// A directory of /proc's own (ASCII) names.
@@ -84,6 +121,7 @@ pub fn lookup(
                 "version",
                 "mounts",
                 "filesystems",
+                "sysrq-trigger",
             ] {
                 v.push((s.into(), DT_REG));
             }
@@ -151,6 +189,7 @@ pub fn lookup(
             b"Linux version 6.1.0-selkie (Selkie LibOS on seL4 5.0.0) #1 SMP\n".to_vec(),
         )),
         ["mounts"] => Ok(Node::File(mounts(k))),
+        ["sysrq-trigger"] => Ok(Node::SysrqTrigger),
         ["filesystems"] => Ok(Node::File(b"nodev\ttmpfs\nnodev\tproc\n".to_vec())),
         [pid, more @ ..] => {
             let pid: Pid = pid.parse().map_err(|_| Errno::ENOENT)?;
@@ -308,6 +347,7 @@ fn pid_node(k: &Kernel, _plat: &mut dyn Platform, pid: Pid, parts: &[&str]) -> R
                 crate::file::FileKind::PtyMaster(_) => b"/dev/ptmx".to_vec(),
                 crate::file::FileKind::PtySlave(pp) => format!("/dev/pts/{}", pp.borrow().index).into_bytes(),
                 crate::file::FileKind::Socket(s) => format!("socket:[{}]", s.id).into_bytes(),
+                crate::file::FileKind::Channel(c) => format!("/dev/chan/{}", c.borrow().name).into_bytes(),
             }))
         }
         _ => Err(Errno::ENOENT),

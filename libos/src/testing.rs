@@ -253,3 +253,76 @@ impl Platform for TestPlatform {
         Ok(Rc::new(TestPage(Rc::new(RefCell::new([0; 4096])))))
     }
 }
+
+/// The state of a channel made by [`channel_pair`]: what each side sent
+/// and not yet taken, and which sides are closed.
+struct ChannelState {
+    capacity: usize,
+    sent: [alloc::collections::VecDeque<u8>; 2],
+    closed: [bool; 2],
+}
+
+/// One end of an in-memory channel ([`channel_pair`]). Clones are handles
+/// on the same end: a test keeps one to close the end after handing the
+/// other to [`Kernel::add_channel`](crate::Kernel::add_channel).
+#[derive(Clone)]
+pub struct TestChannel {
+    state: Rc<RefCell<ChannelState>>,
+    side: usize,
+}
+
+/// Two connected in-memory channel ends; each direction buffers up to
+/// `capacity` bytes.
+pub fn channel_pair(capacity: usize) -> (TestChannel, TestChannel) {
+    let state = Rc::new(RefCell::new(ChannelState {
+        capacity,
+        sent: Default::default(),
+        closed: [false; 2],
+    }));
+    (
+        TestChannel {
+            state: state.clone(),
+            side: 0,
+        },
+        TestChannel { state, side: 1 },
+    )
+}
+
+impl TestChannel {
+    /// Closes this end (its instance stopped): the other end sees
+    /// `peer_closed`.
+    pub fn close(&self) {
+        self.state.borrow_mut().closed[self.side] = true;
+    }
+}
+
+impl crate::platform::ChannelEnd for TestChannel {
+    fn send(&mut self, data: &[u8]) -> usize {
+        let mut s = self.state.borrow_mut();
+        if s.closed[0] || s.closed[1] {
+            return 0;
+        }
+        let n = data.len().min(s.capacity - s.sent[self.side].len());
+        s.sent[self.side].extend(&data[..n]);
+        n
+    }
+    fn recv(&mut self, buf: &mut [u8]) -> usize {
+        let mut s = self.state.borrow_mut();
+        let q = &mut s.sent[1 - self.side];
+        let n = buf.len().min(q.len());
+        for (b, v) in buf.iter_mut().zip(q.drain(..n)) {
+            *b = v;
+        }
+        n
+    }
+    fn available(&self) -> usize {
+        self.state.borrow().sent[1 - self.side].len()
+    }
+    fn room(&self) -> usize {
+        let s = self.state.borrow();
+        s.capacity - s.sent[self.side].len()
+    }
+    fn peer_closed(&self) -> bool {
+        self.state.borrow().closed[1 - self.side]
+    }
+}

@@ -254,6 +254,7 @@ fn generation(k: &Kernel, f: &OpenFile) -> u64 {
         FileKind::PtyMaster(p) | FileKind::PtySlave(p) => p.borrow().generation,
         FileKind::Console => k.tty.generation,
         FileKind::Socket(s) => s.generation.get(),
+        FileKind::Channel(c) => c.borrow().generation,
         _ => 0,
     }
 }

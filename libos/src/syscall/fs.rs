@@ -115,6 +115,7 @@ fn open_inode(
             0x501 | 0x440 => FileKind::Console,
             0x502 => term::open_master(k)?,
             d if d >> 8 == crate::pty::PTS_MAJOR => FileKind::PtySlave(term::open_slave(k, d)?),
+            d if d >> 8 == crate::chan::CHAN_MAJOR => FileKind::Channel(k.channel_of(d)?),
             _ => return Err(Errno::ENXIO),
         },
         Kind::Fifo => open_fifo(k, ino, flags)?,
@@ -391,12 +392,19 @@ fn reopen_fd(
             FileKind::PtySlave(super::term::open_slave(k, rdev)?)
         }
         k @ (FileKind::Console
+        | FileKind::Channel(_)
         | FileKind::Null
         | FileKind::Zero
         | FileKind::Full
         | FileKind::Random) => k.clone(),
-        FileKind::Proc(c) if flags & 3 == 0 => FileKind::Proc(c.clone()),
-        FileKind::Proc(_) => return Err(Errno::EACCES),
+        // As the node's mode allows: read-only, or write-only for the
+        // sysrq trigger.
+        FileKind::Proc(c) => match (&**c, flags & 3) {
+            (crate::file::ProcContent::SysrqTrigger, g::O_WRONLY) => FileKind::Proc(c.clone()),
+            (crate::file::ProcContent::SysrqTrigger, _) => return Err(Errno::EACCES),
+            (_, g::O_RDONLY) => FileKind::Proc(c.clone()),
+            _ => return Err(Errno::EACCES),
+        },
         // Anonymous inodes, a pty's master and sockets cannot be opened again.
         FileKind::EventFd(_)
         | FileKind::Epoll(_)
@@ -425,9 +433,6 @@ fn open_proc(
     if let Some((target, fd)) = crate::procfs::fd_link(k, pid, path) {
         return reopen_fd(k, plat, pid, target, fd, flags);
     }
-    if flags & 3 != 0 || flags & g::O_CREAT != 0 {
-        return Err(Errno::EACCES);
-    }
     // The descriptor is taken first, so that a listing of fd/ shows it.
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
     let limit = p
@@ -444,23 +449,44 @@ fn open_proc(
             if let Some(p) = k.procs.get(&pid) {
                 p.files.borrow_mut().remove(fd);
             }
+            // Nothing can be made in /proc.
+            if e == Errno::ENOENT && flags & g::O_CREAT != 0 {
+                return Err(Errno::EACCES);
+            }
             return Err(e);
         }
     };
-    let content = match node {
-        Node::File(d) => Ok(ProcContent::File(d)),
-        Node::Dir(v) => Ok(ProcContent::Dir(v)),
-        Node::Link(_) => Err(Errno::ENOENT),
+    // The mode bits decide (everyone is root, the owner): the files are
+    // read-only, /proc/sysrq-trigger is write-only.
+    let want = match flags & 3 {
+        g::O_RDONLY => 0o400,
+        g::O_WRONLY => 0o200,
+        _ => 0o600,
+    };
+    let content = if node.perm() & want != want {
+        Err(Errno::EACCES)
+    } else {
+        match node {
+            Node::File(d) => Ok(ProcContent::File(d)),
+            Node::Dir(v) => Ok(ProcContent::Dir(v)),
+            Node::SysrqTrigger => Ok(ProcContent::SysrqTrigger),
+            Node::Link(_) => Err(Errno::ENOENT),
+        }
     }
     .and_then(|c| match c {
-        ProcContent::File(_) if flags & g::O_DIRECTORY != 0 => Err(Errno::ENOTDIR),
+        ProcContent::File(_) | ProcContent::SysrqTrigger if flags & g::O_DIRECTORY != 0 => {
+            Err(Errno::ENOTDIR)
+        }
         c => Ok(c),
     });
     let p = k.procs.get(&pid).ok_or(Errno::ESRCH)?;
     let mut t = p.files.borrow_mut();
     match content {
         Ok(c) => {
-            let file = OpenFile::new(FileKind::Proc(alloc::rc::Rc::new(c)), flags & g::O_NONBLOCK);
+            let file = OpenFile::new(
+                FileKind::Proc(alloc::rc::Rc::new(c)),
+                flags & (3 | g::O_NONBLOCK),
+            );
             if let Some(slot) = t.fds.get_mut(&fd) {
                 slot.file = file;
             }
@@ -523,9 +549,10 @@ fn proc_stat(
         crate::procfs::lookup(k, plat, pid, path)?
     };
     let (kind, perm, size) = match &node {
-        Node::Dir(_) => (Kind::Dir, 0o555, 0),
-        Node::File(d) => (Kind::File, 0o444, d.len() as u64),
-        Node::Link(t) => (Kind::Symlink, 0o777, t.len() as u64),
+        Node::Dir(_) => (Kind::Dir, node.perm(), 0),
+        Node::File(d) => (Kind::File, node.perm(), d.len() as u64),
+        Node::Link(t) => (Kind::Symlink, node.perm(), t.len() as u64),
+        Node::SysrqTrigger => (Kind::File, node.perm(), 0),
     };
     // A hash of the path, on a device of its own (the top mount index),
     // as /proc is a file system of its own.

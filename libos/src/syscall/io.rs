@@ -106,6 +106,8 @@ pub(crate) fn read_now(
                 })
             }
             crate::file::ProcContent::Dir(_) => Err(Errno::EISDIR),
+            // Write-only (never opened for reading).
+            crate::file::ProcContent::SysrqTrigger => Err(Errno::EIO),
         },
         FileKind::Null => Ok(0),
         FileKind::Zero | FileKind::Full => {
@@ -178,6 +180,17 @@ pub(crate) fn read_now(
                 return wait_or_eagain(&f);
             }
             let data = p.borrow_mut().tty.read(len.min(64 * 1024));
+            copy_out(k, pid, buf, &data).map(|_| data.len() as u64)
+        }
+        FileKind::Channel(c) => {
+            // The range was checked (do_read): the bytes taken reach it.
+            let taken = c.borrow_mut().take(len);
+            let Some(data) = taken else {
+                if c.borrow().end.peer_closed() {
+                    return Some(Ok(0));
+                }
+                return wait_or_eagain(&f);
+            };
             copy_out(k, pid, buf, &data).map(|_| data.len() as u64)
         }
         FileKind::PtyMaster(p) => {
@@ -276,7 +289,19 @@ pub(crate) fn write_more(
             Ok(len)
         }
         FileKind::Full => Err(Errno::ENOSPC),
-        FileKind::Proc(_) => Err(Errno::EACCES),
+        FileKind::Proc(c) => match &**c {
+            crate::file::ProcContent::SysrqTrigger => {
+                let mut key = [0u8; 1];
+                if len > 0 {
+                    if let Err(e) = copy_in(k, pid, buf, &mut key) {
+                        return Step::Done(Err(e));
+                    }
+                    crate::procfs::sysrq(k, plat, &key);
+                }
+                Ok(len)
+            }
+            _ => Err(Errno::EACCES),
+        },
         FileKind::Epoll(_) | FileKind::Socket(_) => Err(Errno::EINVAL),
         FileKind::PtyMaster(p) => {
             let p = p.clone();
@@ -297,6 +322,16 @@ pub(crate) fn write_more(
             }
             k.wake_pipe(plat, id);
             r
+        }
+        FileKind::Channel(c) => {
+            let w = Write {
+                fd,
+                buf,
+                len,
+                done,
+                nonblocking: f.nonblocking(),
+            };
+            return channel_write(k, plat, pid, &f, c, w);
         }
         FileKind::PtySlave(p) => {
             let (room, hung_up, id) = {
@@ -352,13 +387,7 @@ pub(crate) fn write_more(
                 (PIPE_CAPACITY - p.buf.len(), p.readers, p.id)
             };
             if readers == 0 {
-                let info = SigInfo {
-                    signo: signal::SIGPIPE,
-                    code: signal::SI_USER,
-                    pid,
-                    ..Default::default()
-                };
-                k.send_thread_signal(plat, pid, info);
+                sigpipe(k, plat, pid);
                 return Step::Done(if done > 0 {
                     Ok(done)
                 } else {
@@ -442,6 +471,62 @@ fn write_some(
     Step::Done(Ok(done))
 }
 
+/// Writes to an inter-instance channel what fits of `w`: all of it for a
+/// blocking write (which waits while the channel is full), what there is
+/// room for in a non-blocking one (EAGAIN if none). When the peer is gone:
+/// SIGPIPE, and EPIPE (or the count written before).
+fn channel_write(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    f: &OpenFile,
+    c: &Rc<RefCell<crate::chan::Channel>>,
+    w: Write,
+) -> Step {
+    let mut done = w.done;
+    while done < w.len {
+        let (room, closed) = {
+            let c = c.borrow();
+            (c.end.room(), c.end.peer_closed())
+        };
+        if closed {
+            sigpipe(k, plat, pid);
+            return Step::Done(partial(done, Errno::EPIPE));
+        }
+        if room == 0 {
+            return no_room(f, done);
+        }
+        let mut data = vec![0u8; (w.len - done).min(room as u64).min(1 << 16) as usize];
+        if let Err(e) = copy_in(k, pid, w.buf + done, &mut data) {
+            return Step::Done(partial(done, e));
+        }
+        let n = {
+            let mut c = c.borrow_mut();
+            let n = c.end.send(&data);
+            if n > 0 {
+                c.generation += 1;
+            }
+            n
+        };
+        if n == 0 {
+            return no_room(f, done);
+        }
+        done += n as u64;
+    }
+    Step::Done(Ok(done))
+}
+
+/// Raises SIGPIPE for thread `pid` (a write with nobody left to read).
+fn sigpipe(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid) {
+    let info = SigInfo {
+        signo: signal::SIGPIPE,
+        code: signal::SI_USER,
+        pid,
+        ..Default::default()
+    };
+    k.send_thread_signal(plat, pid, info);
+}
+
 /// Copies a user buffer in chunks and hands each to `sink`; a fault after
 /// some bytes returns the count written.
 fn write_chunks(
@@ -473,6 +558,7 @@ fn pipe_id(f: &OpenFile) -> Option<u64> {
         FileKind::Pipe(p) => Some(p.borrow().id),
         FileKind::EventFd(e) => Some(e.borrow().id),
         FileKind::PtyMaster(p) | FileKind::PtySlave(p) => Some(p.borrow().id),
+        FileKind::Channel(c) => Some(c.borrow().id),
         _ => None,
     }
 }
@@ -823,14 +909,18 @@ pub(crate) fn file_stat(k: &Kernel, f: &OpenFile) -> Result<selkie_fs::Stat, Err
         FileKind::Zero => dev((1 << 8) | 5, 0o666),
         FileKind::Full => dev((1 << 8) | 7, 0o666),
         FileKind::Random => dev((1 << 8) | 9, 0o666),
-        FileKind::Proc(c) => selkie_fs::Stat {
-            kind: match &**c {
-                crate::file::ProcContent::Dir(_) => Kind::Dir,
-                crate::file::ProcContent::File(_) => Kind::File,
-            },
-            perm: 0o444,
-            ..dev(0, 0o444)
-        },
+        FileKind::Proc(c) => {
+            let (kind, perm) = match &**c {
+                crate::file::ProcContent::Dir(_) => (Kind::Dir, 0o444),
+                crate::file::ProcContent::File(_) => (Kind::File, 0o444),
+                crate::file::ProcContent::SysrqTrigger => (Kind::File, 0o200),
+            };
+            selkie_fs::Stat {
+                kind,
+                perm,
+                ..dev(0, perm)
+            }
+        }
         // A FIFO is its inode; a pipe is an anonymous FIFO.
         FileKind::Pipe(p) => match p.borrow().fifo {
             Some(ino) => k.fs.stat(ino)?,
@@ -852,6 +942,14 @@ pub(crate) fn file_stat(k: &Kernel, f: &OpenFile) -> Result<selkie_fs::Stat, Err
             ..dev(0, 0o600)
         },
         FileKind::Socket(s) => super::net::stat(s),
+        // The /dev/chan/NAME node (a character device), while it is there.
+        FileKind::Channel(c) => {
+            let c = c.borrow();
+            match k.fs.stat(c.ino) {
+                Ok(st) if st.kind == Kind::CharDev(c.rdev) => st,
+                _ => dev(c.rdev, 0o666),
+            }
+        }
     })
 }
 
@@ -884,6 +982,10 @@ pub fn sys_ioctl(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid, r: &SyscallR
         (_, ioctl::FIONCLEX) => set_cloexec(k, pid, fd, false),
         (FileKind::Pipe(p), ioctl::FIONREAD) => {
             let n = p.borrow().buf.len() as u32;
+            copy_out(k, pid, arg, &n.to_le_bytes()).map(|_| 0)
+        }
+        (FileKind::Channel(c), ioctl::FIONREAD) => {
+            let n = c.borrow().end.available().min(i32::MAX as usize) as u32;
             copy_out(k, pid, arg, &n.to_le_bytes()).map(|_| 0)
         }
         (FileKind::Socket(s), req) => match super::net::ioctl(k, pid, s, req, arg) {
@@ -958,6 +1060,27 @@ pub(crate) fn readiness(k: &Kernel, f: &OpenFile, events: u32) -> u32 {
             }
             if p.slave_gone() {
                 ev |= g::POLLHUP;
+            }
+            ev
+        }
+        // Readable when bytes wait or the peer is gone (EOF); writable while
+        // there is room; POLLHUP once the peer is gone, POLLERR for writers.
+        FileKind::Channel(c) => {
+            let c = c.borrow();
+            let closed = c.end.peer_closed();
+            let mut ev = 0;
+            if closed {
+                ev |= g::POLLHUP;
+            }
+            if f.readable() && (closed || c.end.available() > 0) {
+                ev |= events & r;
+            }
+            if f.writable() {
+                if closed {
+                    ev |= g::POLLERR;
+                } else if c.end.room() > 0 {
+                    ev |= events & w;
+                }
             }
             ev
         }

@@ -458,6 +458,8 @@ pub fn render_markdown() -> String {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_chan;
+#[cfg(test)]
 mod tests_inet;
 #[cfg(test)]
 mod tests_net;

@@ -4,6 +4,7 @@
 #            [DISK=image]                the disk on /mnt (default build/disk.img, made from rootfs/)
 #            [NET=inproc]                the TCP/IP stack linked into the LibOS, not its own task
 #            [HOSTFWD=tcp:H-:G,...]      host ports forwarded to the guest (default tcp:5555-:5555)
+#            [CONFIG=path]               several LibOS instances (e.g. tests/configs/two-instances.toml)
 #   make test                            host tests, lints, QEMU system tests, busybox's suites
 #   make suite DIR=path [RUNNER=cmd]     run a directory of test binaries inside Selkie
 #   make bench [FUZZ=calls]              the same benchmarks under Selkie and Linux in QEMU
@@ -32,14 +33,15 @@ rootfs: debian busybox tests-bin
 	@scripts/mkrootfs.sh
 
 roottask: rootfs
-	@SELKIE_FS=$(or $(FS),task) SELKIE_NET=$(or $(NET),task) scripts/build-roottask.sh
+	@SELKIE_FS=$(or $(FS),task) SELKIE_NET=$(or $(NET),task) SELKIE_CONFIG=$(CONFIG) scripts/build-roottask.sh
 
 image: kernel roottask
 
 run: image
 	@scripts/mkdisk.sh $(or $(DISK),build/disk.img)
 	@INIT="$(INIT)" TRACE="$(TRACE)" SELKIE_FS=$(or $(FS),task) SELKIE_NET=$(or $(NET),task) \
-		SELKIE_HOSTFWD=$(or $(HOSTFWD),tcp:5555-:5555) SELKIE_DISK=$(or $(DISK),build/disk.img) scripts/qemu.sh
+		SELKIE_HOSTFWD=$(or $(HOSTFWD),tcp:5555-:5555) SELKIE_DISK=$(or $(DISK),build/disk.img) \
+		SELKIE_CONFIG=$(CONFIG) scripts/qemu.sh
 
 # Host side: formatting, lints, unit tests (the binding tests read the kernel tree).
 check: kernel
@@ -48,6 +50,7 @@ check: kernel
 	cargo clippy -p selkie-roottask -- -D warnings
 	cargo clippy -p selkie-roottask --features fs-inproc -- -D warnings
 	cargo clippy -p selkie-roottask --features net-inproc -- -D warnings
+	cargo clippy -p selkie-roottask --features instance -- -D warnings
 	cargo clippy -p selkie-fsd -p selkie-blkd -p selkie-nicd -p selkie-netd -- -D warnings
 	cargo test
 	SELKIE_TEST_FS=proto cargo test -q -p selkie-libos

@@ -8,6 +8,10 @@
 #     output build/roottask-inproc.elf.
 #   SELKIE_NET=task (default): the TCP/IP stack runs in the net service task;
 #   SELKIE_NET=inproc: it is linked into the LibOS (build/roottask-netinproc.elf).
+#   SELKIE_CONFIG=path: a boot configuration of LibOS instances (see
+#     docs/instances.md); the LibOS is built as the instance program
+#     (build/instance.elf) and the root task starts one per [[instance]];
+#     output build/roottask-config.elf.
 #
 # Only the host's x86_64-unknown-linux-gnu std is installed, so both programs
 # are `#![no_std]`, `#![no_main]` for that target; their build.rs add the
@@ -60,8 +64,18 @@ task)
 inproc) features+=(net-inproc); out+=-netinproc ;;
 *) echo "selkie: SELKIE_NET must be task or inproc" >&2; exit 2 ;;
 esac
+if [ -n "${SELKIE_CONFIG:-}" ]; then
+    [ -f "$SELKIE_CONFIG" ] || { echo "selkie: no configuration file $SELKIE_CONFIG" >&2; exit 2; }
+    export SELKIE_CONFIG=$(cd "$(dirname "$SELKIE_CONFIG")" && pwd)/$(basename "$SELKIE_CONFIG")
+    cargo build --release -p selkie-roottask --features "${features[*]} instance" --target-dir build/target-sel4 "$@"
+    # Without its debug information: the root task carries it for every instance.
+    objcopy --strip-debug build/target-sel4/release/selkie-roottask build/instance.elf
+    only_loads build/instance.elf
+    export SELKIE_INSTANCE="$top/build/instance.elf"
+    out=build/roottask-config
+fi
 out+=.elf
 cargo build --release -p selkie-roottask --features "${features[*]}" --target-dir build/target-sel4 "$@"
 cp build/target-sel4/release/selkie-roottask "$out"
 only_loads "$out"
-echo "selkie: root task ready: $out ($(stat -c %s "$out") bytes, fs: ${SELKIE_FS:-task}, net: ${SELKIE_NET:-task})"
+echo "selkie: root task ready: $out ($(stat -c %s "$out") bytes, fs: ${SELKIE_FS:-task}, net: ${SELKIE_NET:-task}${SELKIE_CONFIG:+, instances: $SELKIE_CONFIG})"

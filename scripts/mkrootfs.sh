@@ -21,6 +21,8 @@ cp -a build/tests-dyn/. "$out/tests-dyn/"
 cp -L /usr/lib/x86_64-linux-musl/libc.so "$out/lib/ld-musl-x86_64.so.1"
 # Shell scripts the system tests run (the applet sweep: tests/applets/).
 cp -a tests/applets "$out/tests/applets"
+# The scripts of the multi-instance configurations (tests/configs).
+cp -a tests/instances "$out/tests/instances"
 # The in-guest runner of `make suite` and a sample suite the system tests run
 # it on (a pass, a failure, a crash).
 cp tests/suite/run "$out/tests/suite-run"

@@ -24,6 +24,8 @@ image=$top/build/roottask
 [ "${SELKIE_FS:-task}" = inproc ] && image+=-inproc
 [ "${SELKIE_NET:-task}" = inproc ] && image+=-netinproc
 image+=.elf
+# SELKIE_CONFIG=path boots the build with that configuration of instances.
+[ -n "${SELKIE_CONFIG:-}" ] && image=$top/build/roottask-config.elf
 args=(-nographic -serial mon:stdio -m "${SELKIE_MEM:-512}" -cpu qemu64,+fsgsbase,+pdpe1gb
       -kernel "$top/build/kernel32.elf" -initrd "$image"
       -device isa-debug-exit,iobase=0xf4,iosize=0x04)

@@ -746,6 +746,93 @@ def check_make_suite():
     return "make-suite-through-disk", problems, console, time.time() - t0
 
 
+def in_order(lines, patterns):
+    """The patterns each match a line, in this order; returns the problems."""
+    pos = 0
+    for rx in patterns:
+        r = re.compile(rx)
+        while pos < len(lines) and not r.search(lines[pos]):
+            pos += 1
+        if pos == len(lines):
+            return [f"no output line matching {rx!r} (in order)"]
+        pos += 1
+    return []
+
+
+# Several LibOS instances (docs/instances.md): each configuration is built
+# into its own root task and booted; instance lines carry "[name] ", and
+# each instance's lines are checked in order apart from the other's.
+INSTANCES = [
+    ("instances-two-exchange-over-a-channel", "tests/configs/two-instances.toml", 0, {
+        "": [r"^selkie: 2 instances, 1 channels$",
+             r"^selkie: instance alpha: 96 MiB \(64\+32 MiB untyped\), init: /bin/sh /tests/instances/alpha.sh$",
+             r"^selkie: instance beta: 64 MiB \(64 MiB untyped\), init: /bin/sh /tests/instances/beta.sh$",
+             r"^selkie: instance (alpha|beta) exited with status 0$",
+             r"^selkie: instance (alpha|beta) exited with status 0$", r"^selkie: halt 0$"],
+        "alpha": [r"^selkie: 96 MiB of untyped memory, \d+ free cap slots$", r"^alpha: up, link in /dev/chan$",
+                  r"^alpha got: pong from beta$", r"^alpha received 1 MiB, md5 (?P<md5>[0-9a-f]{32})$",
+                  r"^alpha does not see beta's file$", r"^alpha: done$", r"^selkie: exit 0 "],
+        "beta": [r"^selkie: 64 MiB of untyped memory", r"^beta got: ping from alpha$",
+                 r"^beta sends 1 MiB, md5 (?P<md5>[0-9a-f]{32})$", r"^beta does not see alpha's file$",
+                 r"^beta: done$", r"^selkie: exit 0 "],
+    }),
+    ("instances-quota-too-big", "tests/configs/too-big.toml", 125, {
+        "": [r"^selkie: the instances' memory does not fit: no untyped region has room for \d+ MiB more "
+             r"of instance big's 1024 MiB$", r"^selkie: no halt line"],
+    }),
+    ("instances-panic-restart-and-memory-exhaustion", "tests/configs/contain.toml", 1, {
+        "": [r"^selkie: instance alpha: 128 MiB", r"^selkie: instance beta: 48 MiB \(32\+16 MiB untyped\)"]
+            + [rx for k in (1, 2, 3) for rx in (r"^selkie: instance beta panicked: panicked at ",
+                                                 rf"^selkie: instance beta restarts \({k} of 3\)$")]
+            + [r"^selkie: instance beta panicked: ", r"^selkie: instance beta is down; the others go on$",
+               r"^selkie: instance alpha exited with status 0$", r"^selkie: halt 1$"],
+        "alpha": [r"^selkie: 128 MiB of untyped memory"] + [r"^alpha heard: beta is up$"] * 4
+            + [r"^selkie: pid \d+ \(hog\) killed by SIGKILL \(out of memory\)",
+               r"^memory hog: killed by Killed after >= 64 MiB, killed while touching$",
+               r"^a small process allocates 8 MiB next to the hog: yes$",
+               r"^unbounded recursion: killed by Segmentation fault$", r"^a new process afterwards: exited 0$",
+               r"^alpha: the channel ended$", r"^alpha: done$", r"^selkie: exit 0 "],
+        "beta": [r"^selkie: init: /bin/sh /tests/instances/crash.sh$"] * 4,
+    }),
+]
+
+
+def check_instances(name, config, status, expect):
+    """Builds the root task for `config`, boots it and checks its lines."""
+    t0 = time.time()
+    problems = []
+    env = dict(os.environ, TRACE="0", SELKIE_CONFIG=os.path.join(TOP, config))
+    b = subprocess.run([os.path.join(TOP, "scripts", "build-roottask.sh")], capture_output=True, text=True,
+                       errors="replace", env=env)
+    # Instances have no network yet: no card.
+    env["SELKIE_NET"] = "none"
+    if b.returncode != 0:
+        return name, [f"the build failed (exit {b.returncode})"], b.stdout + b.stderr, time.time() - t0
+    p = subprocess.run([os.path.join(TOP, "scripts", "qemu.sh"), "--timeout", "300"], capture_output=True,
+                       text=True, errors="replace", stdin=subprocess.DEVNULL, env=env)
+    console = p.stdout
+    if p.returncode != status:
+        problems.append(f"qemu.sh exited {p.returncode}, not {status}")
+    lines = [l.rstrip("\r") for l in p.stdout.split("\n")]
+    lines = lines[next((i for i, l in enumerate(lines) if l.startswith("selkie: root task up")), 0):]
+    sums = []
+    for who, patterns in expect.items():
+        if who:
+            mine = [l[len(who) + 3:] for l in lines if l.startswith(f"[{who}] ")]
+        else:
+            mine = [l for l in lines if not l.startswith("[")]
+        problems += [f"{who or 'root task'}: {pr}" for pr in in_order(mine, patterns)]
+        sums += [m.group("md5") for l in mine for rx in patterns if "?P<md5>" in rx
+                 for m in [re.search(rx, l)] if m]
+    if len(set(sums)) > 1:
+        problems.append(f"the data sent and received differ: md5 {sums}")
+    # Every console line belongs to an instance or the root task.
+    stray = [l for l in lines if l and not l.startswith("[") and not l.startswith("selkie: ")]
+    if stray:
+        problems.append(f"lines of no instance: {stray[:3]}")
+    return name, problems, console, time.time() - t0
+
+
 # The network: each case boots Selkie with QEMU's user networking, a host
 # port forwarded to the guest when the case needs one, and a peer on the
 # host (a Python thread) that talks to the guest: the guest's output and the
@@ -1050,8 +1137,14 @@ def main():
         else:
             passed += 1
             print(f"PASS {name} ({secs:.1f}s)")
-    if args.fs == "task" and args.net == "task" and args.k in "make-suite-through-disk":
-        name, problems, console, secs = check_make_suite()
+    extra = []
+    if args.fs == "task" and args.net == "task":
+        extra = [("make-suite-through-disk", check_make_suite)]
+        extra += [(c[0], lambda c=c: check_instances(*c)) for c in INSTANCES]
+    for case, extra_check in extra:
+        if args.k not in case:
+            continue
+        name, problems, console, secs = extra_check()
         if problems:
             failed += 1
             print(f"FAIL {name} ({secs:.1f}s)")

@@ -48,6 +48,33 @@ fn main() {
     println!("cargo:rerun-if-changed={netd}");
     let netd_out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("netd.elf");
     embed(&netd, &netd_out);
+    // The boot configuration of instances (SELKIE_CONFIG: a TOML file),
+    // and the instance program they run (apps/roottask built with
+    // `instance`); without a configuration, both empty.
+    let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    println!("cargo:rerun-if-env-changed=SELKIE_CONFIG");
+    println!("cargo:rerun-if-env-changed=SELKIE_INSTANCE");
+    let instance_build = std::env::var_os("CARGO_FEATURE_INSTANCE").is_some();
+    match std::env::var("SELKIE_CONFIG") {
+        Ok(config) if !config.is_empty() && !instance_build => {
+            println!("cargo:rerun-if-changed={config}");
+            let text = std::fs::read_to_string(&config)
+                .unwrap_or_else(|e| panic!("the configuration {config}: {e}"));
+            if let Err(e) = selkie_config::Config::parse(&text) {
+                eprintln!("selkie: the configuration {config}: {e}");
+                std::process::exit(1);
+            }
+            std::fs::write(out_dir.join("selkie.toml"), text).unwrap();
+            let instance = std::env::var("SELKIE_INSTANCE")
+                .unwrap_or_else(|_| format!("{dir}/../../build/instance.elf"));
+            println!("cargo:rerun-if-changed={instance}");
+            embed(&instance, &out_dir.join("instance.elf"));
+        }
+        _ => {
+            std::fs::write(out_dir.join("selkie.toml"), b"").unwrap();
+            std::fs::write(out_dir.join("instance.elf"), b"").unwrap();
+        }
+    }
     let path = std::path::Path::new(&rootfs);
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("rootfs.cpio");
     if path.exists() {

@@ -22,6 +22,10 @@
 //! name = "beta"
 //! memory = "64M"
 //! init = "/bin/sh -c 'echo hello'"
+//!
+//! [[channel]]
+//! name = "link"             # /dev/chan/link in both instances
+//! between = ["alpha", "beta"]
 //! ```
 //!
 //! Without a file the configuration is [`Config::single`]: one instance,
@@ -34,7 +38,7 @@ extern crate std;
 
 mod partition;
 
-pub use partition::{plan, Chunk, PlanError, Pool, Untyped};
+pub use partition::{chunks_of, plan, Chunk, PlanError, Pool, Untyped};
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -42,8 +46,9 @@ use alloc::vec::Vec;
 use core::fmt;
 
 /// The smallest memory quota an instance may have: a LibOS with its fs
-/// task, a shell and room to run a few commands.
-pub const MIN_MEMORY: u64 = 32 << 20;
+/// task (which holds a copy of the initial file tree, 14 MiB with
+/// Selkie's own rootfs/), a shell and room to run a few commands.
+pub const MIN_MEMORY: u64 = 48 << 20;
 /// Instances at most.
 pub const MAX_INSTANCES: usize = 8;
 
@@ -74,10 +79,23 @@ pub struct Instance {
     pub restart: Restart,
 }
 
+/// An inter-instance channel: a byte stream each way between two
+/// instances, `/dev/chan/NAME` in both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Channel {
+    pub name: String,
+    /// The two instances (indexes into [`Config::instances`]).
+    pub ends: [usize; 2],
+}
+
+/// Channels one instance may have at most.
+pub const MAX_CHANNELS: usize = 8;
+
 /// The whole configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub instances: Vec<Instance>,
+    pub channels: Vec<Channel>,
 }
 
 /// Why a configuration is refused.
@@ -98,26 +116,138 @@ impl fmt::Display for ConfigError {
     }
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The file's tables, checked for unknown keys and wrong types by hand (no
+/// serde derive: the root task's build cannot link proc macros).
 struct RawConfig {
-    #[serde(default)]
     instance: Vec<RawInstance>,
+    channel: Vec<RawChannel>,
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawInstance {
     name: String,
     memory: String,
     init: Option<String>,
-    #[serde(default)]
     console: bool,
-    #[serde(default)]
     network: bool,
-    #[serde(default)]
     disk: bool,
     restart: Option<String>,
+}
+
+struct RawChannel {
+    name: String,
+    between: Vec<String>,
+}
+
+fn syntax<T>(m: String) -> Result<T, ConfigError> {
+    Err(ConfigError::Syntax(m))
+}
+
+/// The array of tables `key` (`[[key]]`), or none.
+fn tables<'a>(top: &'a toml::Table, key: &str) -> Result<Vec<&'a toml::Table>, ConfigError> {
+    match top.get(key) {
+        None => Ok(Vec::new()),
+        Some(toml::Value::Array(a)) => a
+            .iter()
+            .map(|v| match v {
+                toml::Value::Table(t) => Ok(t),
+                _ => syntax(format!("{key}: a table ([[{key}]]) expected")),
+            })
+            .collect(),
+        Some(_) => syntax(format!("{key}: a table ([[{key}]]) expected")),
+    }
+}
+
+/// Refuses keys of `t` not in `known`.
+fn only(t: &toml::Table, what: &str, known: &[&str]) -> Result<(), ConfigError> {
+    match t.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => syntax(format!(
+            "unknown field `{k}` in [[{what}]], expected one of {}",
+            known.join(", ")
+        )),
+        None => Ok(()),
+    }
+}
+
+fn string(t: &toml::Table, what: &str, key: &str) -> Result<Option<String>, ConfigError> {
+    match t.get(key) {
+        None => Ok(None),
+        Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => syntax(format!("[[{what}]] {key}: a string expected")),
+    }
+}
+
+fn required(t: &toml::Table, what: &str, key: &str) -> Result<String, ConfigError> {
+    string(t, what, key)?.map_or_else(|| syntax(format!("[[{what}]]: missing field `{key}`")), Ok)
+}
+
+fn boolean(t: &toml::Table, what: &str, key: &str) -> Result<bool, ConfigError> {
+    match t.get(key) {
+        None => Ok(false),
+        Some(toml::Value::Boolean(b)) => Ok(*b),
+        Some(_) => syntax(format!("[[{what}]] {key}: true or false expected")),
+    }
+}
+
+impl RawConfig {
+    fn parse(text: &str) -> Result<RawConfig, ConfigError> {
+        let top: toml::Table =
+            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        if let Some(k) = top.keys().find(|k| *k != "instance" && *k != "channel") {
+            return syntax(format!(
+                "unknown field `{k}`, expected `instance` or `channel`"
+            ));
+        }
+        let mut instance = Vec::new();
+        for t in tables(&top, "instance")? {
+            only(
+                t,
+                "instance",
+                &[
+                    "name", "memory", "init", "console", "network", "disk", "restart",
+                ],
+            )?;
+            instance.push(RawInstance {
+                name: required(t, "instance", "name")?,
+                memory: required(t, "instance", "memory")?,
+                init: string(t, "instance", "init")?,
+                console: boolean(t, "instance", "console")?,
+                network: boolean(t, "instance", "network")?,
+                disk: boolean(t, "instance", "disk")?,
+                restart: string(t, "instance", "restart")?,
+            });
+        }
+        let mut channel = Vec::new();
+        for t in tables(&top, "channel")? {
+            only(t, "channel", &["name", "between"])?;
+            let between = match t.get("between") {
+                Some(toml::Value::Array(a)) => a
+                    .iter()
+                    .map(|v| match v {
+                        toml::Value::String(s) => Ok(s.clone()),
+                        _ => syntax("[[channel]] between: instance names expected".into()),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                Some(_) => {
+                    return syntax("[[channel]] between: a list of two names expected".into())
+                }
+                None => return syntax("[[channel]]: missing field `between`".into()),
+            };
+            channel.push(RawChannel {
+                name: required(t, "channel", "name")?,
+                between,
+            });
+        }
+        Ok(RawConfig { instance, channel })
+    }
+}
+
+/// Names of instances and channels: 1 to 16 of a-z, 0-9 and -.
+fn good_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 16
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// Bytes from "96M", "1G", "512K" or a plain number.
@@ -147,13 +277,13 @@ impl Config {
                 disk: true,
                 restart: Restart::Never,
             }],
+            channels: Vec::new(),
         }
     }
 
     /// Parses and checks a configuration file.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        let raw = RawConfig::parse(text)?;
         let invalid = |m: String| Err(ConfigError::Invalid(m));
         if raw.instance.is_empty() {
             return invalid("no [[instance]]: at least one is needed".into());
@@ -167,12 +297,7 @@ impl Config {
         let mut instances: Vec<Instance> = Vec::new();
         for r in raw.instance {
             let name = r.name;
-            let good_name = !name.is_empty()
-                && name.len() <= 16
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !good_name {
+            if !good_name(&name) {
                 return invalid(format!("instance name {name:?}: 1 to 16 of a-z, 0-9 and -"));
             }
             if instances.iter().any(|i| i.name == name) {
@@ -227,7 +352,60 @@ impl Config {
                 i.name
             ));
         }
-        Ok(Config { instances })
+        let mut channels: Vec<Channel> = Vec::new();
+        for r in raw.channel {
+            let name = r.name;
+            if !good_name(&name) {
+                return invalid(format!("channel name {name:?}: 1 to 16 of a-z, 0-9 and -"));
+            }
+            if channels.iter().any(|c| c.name == name) {
+                return invalid(format!("two channels are named {name:?}"));
+            }
+            let find = |n: &String| instances.iter().position(|i| &i.name == n);
+            let ends = match r.between.as_slice() {
+                [a, b] if a == b => {
+                    return invalid(format!("channel {name}: between {a:?} and itself"))
+                }
+                [a, b] => match (find(a), find(b)) {
+                    (Some(x), Some(y)) => [x, y],
+                    (None, _) => return invalid(format!("channel {name}: no instance {a:?}")),
+                    (_, None) => return invalid(format!("channel {name}: no instance {b:?}")),
+                },
+                _ => {
+                    return invalid(format!(
+                        "channel {name}: between two instances, not {}",
+                        r.between.len()
+                    ))
+                }
+            };
+            for &e in &ends {
+                if channels.iter().filter(|c| c.ends.contains(&e)).count() == MAX_CHANNELS {
+                    return invalid(format!(
+                        "instance {}: more than {MAX_CHANNELS} channels",
+                        instances[e].name
+                    ));
+                }
+            }
+            channels.push(Channel { name, ends });
+        }
+        Ok(Config {
+            instances,
+            channels,
+        })
+    }
+
+    /// The channels instance `i` is an end of: (channel index, the other
+    /// end), in the configuration's order.
+    pub fn channels_of(&self, i: usize) -> Vec<(usize, usize)> {
+        self.channels
+            .iter()
+            .enumerate()
+            .filter_map(|(c, ch)| match ch.ends {
+                [a, b] if a == i => Some((c, b)),
+                [a, b] if b == i => Some((c, a)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The longest name, for lining up console prefixes.

@@ -67,7 +67,7 @@ fn bad_configurations_are_refused_with_a_reason() {
     assert!(invalid(&one("name = \"A\"\nmemory = \"64M\"\ninit = \"x\"")).contains("a-z"));
     assert!(invalid(&one("name = \"a\"\nmemory = \"lots\"\ninit = \"x\"")).contains("not a size"));
     assert!(
-        invalid(&one("name = \"a\"\nmemory = \"8M\"\ninit = \"x\"")).contains("at least 32 MiB")
+        invalid(&one("name = \"a\"\nmemory = \"8M\"\ninit = \"x\"")).contains("at least 48 MiB")
     );
     assert!(invalid(&one(
         "name = \"a\"\nmemory = \"64M\"\ninit = \"x\"\nrestart = \"always\""
@@ -237,4 +237,78 @@ fn random_quotas_never_overlap() {
             check(&regions, &order, &pools, &quotas);
         }
     }
+}
+
+const LINKED: &str = r#"
+[[instance]]
+name = "alpha"
+memory = "64M"
+init = "/bin/true"
+
+[[instance]]
+name = "beta"
+memory = "64M"
+init = "/bin/true"
+
+[[instance]]
+name = "gamma"
+memory = "64M"
+init = "/bin/true"
+
+[[channel]]
+name = "ab"
+between = ["alpha", "beta"]
+
+[[channel]]
+name = "gb"
+between = ["gamma", "beta"]
+"#;
+
+#[test]
+fn channels_name_two_instances() {
+    let c = Config::parse(LINKED).unwrap();
+    assert_eq!(c.channels.len(), 2);
+    assert_eq!(c.channels[0].name, "ab");
+    assert_eq!(c.channels[0].ends, [0, 1]);
+    assert_eq!(c.channels[1].ends, [2, 1]);
+    assert_eq!(c.channels_of(0), std::vec![(0, 1)]);
+    assert_eq!(c.channels_of(1), std::vec![(0, 0), (1, 2)]);
+    assert_eq!(c.channels_of(2), std::vec![(1, 1)]);
+    assert!(Config::parse(TWO).unwrap().channels.is_empty());
+}
+
+#[test]
+fn bad_channels_are_refused() {
+    let base = LINKED.split("[[channel]]").next().unwrap();
+    for (chan, msg) in [
+        (
+            "name = \"x\"\nbetween = [\"alpha\", \"alpha\"]",
+            "between \"alpha\" and itself",
+        ),
+        (
+            "name = \"x\"\nbetween = [\"alpha\", \"delta\"]",
+            "no instance \"delta\"",
+        ),
+        (
+            "name = \"x\"\nbetween = [\"alpha\"]",
+            "between two instances, not 1",
+        ),
+        (
+            "name = \"X!\"\nbetween = [\"alpha\", \"beta\"]",
+            "channel name \"X!\"",
+        ),
+    ] {
+        let text = std::format!("{base}[[channel]]\n{chan}\n");
+        let m = invalid(&text);
+        assert!(m.contains(msg), "{m}");
+    }
+    let twice = std::format!(
+        "{base}[[channel]]\nname = \"x\"\nbetween = [\"alpha\", \"beta\"]\n[[channel]]\nname = \"x\"\nbetween = [\"gamma\", \"beta\"]\n"
+    );
+    assert!(invalid(&twice).contains("two channels are named \"x\""));
+    let mut many = std::string::String::from(base);
+    for k in 0..=MAX_CHANNELS {
+        many += &std::format!("[[channel]]\nname = \"c{k}\"\nbetween = [\"alpha\", \"beta\"]\n");
+    }
+    assert!(invalid(&many).contains("more than 8 channels"));
 }

@@ -168,6 +168,11 @@ pub fn tcb_set_priority(tcb: CPtr, prio: u64) -> Result<()> {
     invoke0(tcb, TCBSetPriority, &[], &[prio & 0xff])
 }
 
+/// `seL4_TCB_SetMCPriority`: the highest priority the thread may give.
+pub fn tcb_set_mc_priority(tcb: CPtr, mcp: u64) -> Result<()> {
+    invoke0(tcb, TCBSetMCPriority, &[], &[mcp & 0xff])
+}
+
 /// `seL4_TCB_SetSpace`.
 pub fn tcb_set_space(
     tcb: CPtr,
@@ -315,6 +320,23 @@ pub fn page_directory_map(pd: CPtr, vroot: CPtr, vaddr: u64, attr: u64) -> Resul
 /// `seL4_X86_PDPT_Map`.
 pub fn pdpt_map(pdpt: CPtr, vroot: CPtr, vaddr: u64, attr: u64) -> Result<()> {
     invoke0(pdpt, X86PDPTMap, &[vroot], &[vaddr, attr])
+}
+
+/// `seL4_X86_ASIDControl_MakePool`: a new ASID pool from a 4 KiB `untyped`,
+/// into `root`/`index`/`depth`.
+pub fn asid_control_make_pool(
+    control: CPtr,
+    untyped: CPtr,
+    root: CPtr,
+    index: u64,
+    depth: u64,
+) -> Result<()> {
+    invoke0(
+        control,
+        X86ASIDControlMakePool,
+        &[untyped, root],
+        &[index, depth],
+    )
 }
 
 /// `seL4_X86_ASIDPool_Assign`.

@@ -16,6 +16,8 @@
 //! - [`bootinfo`]: the `seL4_BootInfo` structure the root task receives.
 //! - [`service`]: the layout of a service task (its CSpace slots, where its
 //!   IPC buffer, shared buffers, stack and heap are) and its message labels.
+//! - [`instance`]: the layout of a LibOS instance the root task starts (its
+//!   CSpace, boot info, the page it learns its setup from) and its messages.
 //! - [`driver`]: port I/O and DMA memory for device drivers.
 //! - [`mem`]: word-at-a-time copying and filling (fast under QEMU's TCG).
 //! - `rt` (feature `rt`): the memory functions a bare seL4 program needs.
@@ -27,6 +29,7 @@
 pub mod bootinfo;
 pub mod consts;
 pub mod driver;
+pub mod instance;
 pub mod invoke;
 pub mod ipc;
 pub mod mem;

@@ -29,3 +29,19 @@ pub mod objects;
 pub mod service;
 pub mod supervisor;
 pub mod vspace;
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+static PRIORITY: AtomicU64 = AtomicU64::new(255);
+
+/// Sets the priority service tasks and the supervisor run at: the task's
+/// own (255 for the root task, an instance's below it). Before
+/// `supervisor::init`.
+pub fn set_priority(p: u64) {
+    PRIORITY.store(p, Ordering::Relaxed);
+}
+
+/// The priority of this task, its service tasks and its supervisor.
+pub fn priority() -> u64 {
+    PRIORITY.load(Ordering::Relaxed)
+}

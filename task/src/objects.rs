@@ -285,6 +285,45 @@ impl ObjectAllocator {
         Err(NO_MEMORY)
     }
 
+    /// The untyped regions as (size in bits, bytes handed out), in the
+    /// order [`Self::carve`] numbers them.
+    pub fn regions(&self) -> Vec<(u8, u64)> {
+        self.untypeds
+            .iter()
+            .map(|u| (u.size_bits, u.used))
+            .collect()
+    }
+
+    /// An untyped object of 2^`bits` bytes cut from region `index` at its
+    /// next aligned place (a piece of an instance's pool, as
+    /// `selkie_config::plan` placed it).
+    pub fn carve(&mut self, index: usize, bits: u8) -> Result<CPtr, Error> {
+        let size = 1u64 << bits;
+        let u = self.untypeds.get(index).ok_or(NO_MEMORY)?;
+        let start = u.used.div_ceil(size) * size;
+        if u.size_bits < bits || start + size > 1u64 << u.size_bits {
+            return Err(NO_MEMORY);
+        }
+        let slot = self.alloc_slot()?;
+        let cap = self.untypeds[index].cap;
+        if let Err(e) = invoke::untyped_retype(
+            cap,
+            seL4_UntypedObject,
+            bits as u64,
+            seL4_CapInitThreadCNode,
+            0,
+            0,
+            slot,
+            1,
+        ) {
+            self.free_slot(slot);
+            return Err(e);
+        }
+        self.untypeds[index].used = start + size;
+        self.stats.objects_live += 1;
+        Ok(slot)
+    }
+
     /// Puts an object (whose cap we keep) back for reuse.
     pub fn free_object(&mut self, obj_type: u64, param: u64, cap: CPtr) {
         self.stats.objects_live -= 1;

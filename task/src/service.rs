@@ -60,9 +60,6 @@ const RO: Perms = Perms {
     write: false,
     exec: false,
 };
-/// A service task runs at the root task's priority: it runs only while the
-/// root task waits in a Call to it, before any Linux thread.
-const SERVICE_PRIORITY: u64 = 255;
 const GUARD: u64 = (64 - CSPACE_BITS) << 2;
 
 fn shared_pages(space: &mut ChildSpace, at: u64, perms: Perms) -> Result<Vec<PageRef>, String> {
@@ -216,7 +213,7 @@ impl ServiceTask {
             IPC_BUFFER,
             ipc_cap,
         )
-        .and_then(|_| invoke::tcb_set_priority(tcb, SERVICE_PRIORITY))
+        .and_then(|_| invoke::tcb_set_priority(tcb, crate::priority()))
         .and_then(|_| match res.bound {
             Some(ntfn) => invoke::tcb_bind_notification(tcb, ntfn),
             None => Ok(()),

@@ -79,7 +79,7 @@ pub fn init() -> Result<(), selkie_sel4::Error> {
         buffer.window,
         buffer.cap,
     )?;
-    invoke::tcb_set_priority(tcb, 255)?;
+    invoke::tcb_set_priority(tcb, crate::priority())?;
     EP.0.set(ep);
     BUFFER.0.set(buffer.window);
     let mut regs = [0u64; 19];

@@ -85,6 +85,9 @@ pub struct ChildSpace {
     pub pml4: CPtr,
     pages: BTreeMap<u64, Page>,
     structures: Vec<Structure>,
+    /// Copies of frame caps the space does not own (see
+    /// [`ChildSpace::map_frame_cap`]), mapped at these addresses.
+    foreign: Vec<(u64, CPtr)>,
 }
 
 fn rights(p: Perms, cow: bool) -> CapRights {
@@ -109,6 +112,7 @@ impl ChildSpace {
             pml4,
             pages: BTreeMap::new(),
             structures: Vec::new(),
+            foreign: Vec::new(),
         })
     }
 
@@ -164,8 +168,44 @@ impl ChildSpace {
         (self.pages.len() as u64, self.structures.len() as u64)
     }
 
+    /// Maps a frame the space does not own (a page of the root task's own
+    /// image) at `va` through a copy of `cap`; the copy goes with the space.
+    pub fn map_frame_cap(&mut self, va: u64, cap: CPtr, perms: Perms) -> Result<(), Errno> {
+        let a = objects::get();
+        let mapped = a.alloc_slot().map_err(|_| Errno::ENOMEM)?;
+        let ok = invoke::cnode_copy(
+            seL4_CapInitThreadCNode,
+            mapped,
+            DEPTH,
+            seL4_CapInitThreadCNode,
+            cap,
+            DEPTH,
+            CapRights::ALL,
+        )
+        .and_then(|_| {
+            map_page(
+                a,
+                mapped,
+                self.pml4,
+                va,
+                rights(perms, false),
+                &mut self.structures,
+            )
+        });
+        if ok.is_err() {
+            a.delete_slot(mapped);
+            return Err(Errno::ENOMEM);
+        }
+        self.foreign.push((va, mapped));
+        Ok(())
+    }
+
     /// Unmaps every page and frees every paging structure below the PML4.
     fn release_all(&mut self) {
+        for (_, cap) in core::mem::take(&mut self.foreign) {
+            let _ = invoke::page_unmap(cap);
+            objects::get().delete_slot(cap);
+        }
         let vas: Vec<u64> = self.pages.keys().copied().collect();
         for va in vas {
             self.unmap(va);

@@ -1,8 +1,9 @@
 //! Machine services: clocks (TSC and CMOS RTC), entropy, QEMU's fw_cfg
 //! (the init command line) and the isa-debug-exit port.
-use alloc::string::String;
-use alloc::vec::Vec;
+#[cfg(not(feature = "instance"))]
+use alloc::{string::String, vec::Vec};
 use selkie_sel4::bootinfo::BootInfo;
+#[cfg(not(feature = "instance"))]
 use selkie_sel4::{consts::*, invoke};
 
 static mut TSC_MHZ: u64 = 1000;
@@ -15,13 +16,16 @@ fn rdtsc() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
+#[cfg(not(feature = "instance"))]
 fn in8(port: u16) -> u8 {
     invoke::ioport_in8(seL4_CapIOPort, port).unwrap_or(0)
 }
+#[cfg(not(feature = "instance"))]
 fn out8(port: u16, v: u8) {
     let _ = invoke::ioport_out8(seL4_CapIOPort, port, v);
 }
 
+#[cfg(not(feature = "instance"))]
 pub fn init(bi: &BootInfo) {
     let mhz = bi.arch_info;
     let epoch = read_rtc();
@@ -34,6 +38,20 @@ pub fn init(bi: &BootInfo) {
         EPOCH_AT_BOOT_NS = epoch * 1_000_000_000;
         RNG[0] ^= rdtsc().rotate_left(17) ^ epoch;
         RNG[1] ^= rdtsc().wrapping_mul(0x2545_f491_4f6c_dd1d);
+    }
+}
+
+/// An instance's clock is the root task's (the same TSC and boot time).
+#[cfg(feature = "instance")]
+pub fn init(_bi: &BootInfo) {
+    let i = crate::instance::info();
+    // SAFETY: single-threaded start.
+    unsafe {
+        TSC_MHZ = i.tsc_mhz.max(1);
+        BOOT_TSC = i.boot_tsc;
+        EPOCH_AT_BOOT_NS = i.epoch_ns;
+        RNG[0] ^= rdtsc().rotate_left(17) ^ i.random_seed;
+        RNG[1] ^= rdtsc().wrapping_mul(0x2545_f491_4f6c_dd1d) ^ i.random_seed.rotate_left(29);
     }
 }
 
@@ -72,11 +90,13 @@ pub fn fill_random(buf: &mut [u8]) {
     }
 }
 
+#[cfg(not(feature = "instance"))]
 fn cmos(reg: u8) -> u8 {
     out8(0x70, reg);
     in8(0x71)
 }
 
+#[cfg(not(feature = "instance"))]
 /// Seconds since the epoch from the CMOS real-time clock.
 fn read_rtc() -> u64 {
     while cmos(0x0a) & 0x80 != 0 {}
@@ -101,6 +121,7 @@ fn read_rtc() -> u64 {
     days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec
 }
 
+#[cfg(not(feature = "instance"))]
 /// Days since 1970-01-01 (Howard Hinnant's algorithm).
 fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
     let y = if m <= 2 { y - 1 } else { y } as i64;
@@ -112,6 +133,7 @@ fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
     (era * 146097 + doe - 719468).max(0) as u64
 }
 
+#[cfg(not(feature = "instance"))]
 /// Reads fw_cfg file `name` (QEMU `-fw_cfg name=...`), if present.
 pub fn fw_cfg_file(name: &str) -> Option<Vec<u8>> {
     let select = |key: u16| {
@@ -138,6 +160,7 @@ pub fn fw_cfg_file(name: &str) -> Option<Vec<u8>> {
     None
 }
 
+#[cfg(not(feature = "instance"))]
 /// The init command line given with `-fw_cfg name=opt/selkie/init,string=...`.
 pub fn init_command() -> Option<String> {
     fw_cfg_file("opt/selkie/init").and_then(|v| String::from_utf8(v).ok())
@@ -147,7 +170,7 @@ pub fn init_command() -> Option<String> {
 /// `fs-fault`): what the fs task is told to do when a request names
 /// `.selkie-fault` (scripts/qemu.sh sets it from SELKIE_FAULT). 0: nothing,
 /// 1: panic, 2: a page fault.
-#[cfg(not(feature = "fs-inproc"))]
+#[cfg(all(not(feature = "fs-inproc"), not(feature = "instance")))]
 pub fn fs_fault_injection() -> u64 {
     match fw_cfg_file("opt/selkie/fault").as_deref() {
         Some(b"fs-panic") => 1,
@@ -156,6 +179,7 @@ pub fn fs_fault_injection() -> u64 {
     }
 }
 
+#[cfg(not(feature = "instance"))]
 /// Ends QEMU with `status` through the isa-debug-exit device (QEMU exits with
 /// 2*status+1); spins if the device is absent.
 pub fn exit_qemu(status: u8) -> ! {
@@ -165,6 +189,7 @@ pub fn exit_qemu(status: u8) -> ! {
     }
 }
 
+#[cfg(not(feature = "instance"))]
 /// Ends the machine as reboot(2) asked: power-off and halt end QEMU with
 /// status 0; restart resets the machine through the PCI reset register (QEMU
 /// started with -no-reboot exits instead), falling back to the keyboard
@@ -185,8 +210,10 @@ pub fn shutdown(how: selkie_libos::kernel::Shutdown) -> ! {
     exit_qemu(0)
 }
 
+#[cfg(not(feature = "instance"))]
 static mut PIT_HANDLER: u64 = 0;
 
+#[cfg(not(feature = "instance"))]
 /// Uses the PIT (channel 0, IRQ 0 = IOAPIC pin 2) as a one-shot timer.
 pub fn enable_timer(handler: u64) {
     // SAFETY: single-threaded; set once at boot.
@@ -194,12 +221,14 @@ pub fn enable_timer(handler: u64) {
     let _ = invoke::irq_handler_ack(handler);
 }
 
+#[cfg(not(feature = "instance"))]
 /// Whether a timer interrupt source is available.
 pub fn has_timer() -> bool {
     // SAFETY: read-only after boot.
     unsafe { PIT_HANDLER != 0 }
 }
 
+#[cfg(not(feature = "instance"))]
 /// Acknowledges the timer interrupt.
 pub fn ack_timer() {
     // SAFETY: read-only after boot.
@@ -209,6 +238,7 @@ pub fn ack_timer() {
     }
 }
 
+#[cfg(not(feature = "instance"))]
 /// Arms the PIT to interrupt once after `ns` (at most ~55 ms: longer waits
 /// take several rounds).
 pub fn arm_timer(ns: u64) {
@@ -216,4 +246,84 @@ pub fn arm_timer(ns: u64) {
     out8(0x43, 0x30); // channel 0, lobyte/hibyte, mode 0 (interrupt on terminal count)
     out8(0x40, ticks as u8);
     out8(0x40, (ticks >> 8) as u8);
+}
+
+/// Whether syscalls are traced (`make run TRACE=1`).
+#[cfg(not(feature = "instance"))]
+pub fn trace_enabled() -> bool {
+    fw_cfg_file("opt/selkie/trace").is_some_and(|v| v.first() == Some(&b'1'))
+}
+
+#[cfg(feature = "instance")]
+pub use through_root::*;
+
+/// What an instance asks the root task for: its commands, its end, its
+/// timer.
+#[cfg(feature = "instance")]
+mod through_root {
+    use crate::instance;
+    use alloc::string::String;
+    use selkie_sel4::instance::FLAG_TRACE;
+
+    pub fn trace_enabled() -> bool {
+        instance::info().flags & FLAG_TRACE != 0
+    }
+
+    pub fn init_command() -> Option<String> {
+        let i = instance::info();
+        let n = (i.init_len as usize).min(i.init.len());
+        (n > 0)
+            .then(|| String::from_utf8(i.init[..n].to_vec()).ok())
+            .flatten()
+    }
+
+    #[cfg(not(feature = "fs-inproc"))]
+    pub fn fs_fault_injection() -> u64 {
+        instance::info().fs_fault
+    }
+
+    /// The instance's commands are done: the root task stops it.
+    pub fn exit_qemu(status: u8) -> ! {
+        instance::exit(status as u64)
+    }
+
+    /// reboot(2) in an instance ends the instance (status 0).
+    pub fn shutdown(how: selkie_libos::kernel::Shutdown) -> ! {
+        use selkie_libos::kernel::Shutdown;
+        match how {
+            Shutdown::PowerOff => println!("selkie: power off"),
+            Shutdown::Halt => println!("selkie: system halted"),
+            Shutdown::Restart => println!("selkie: restart (the instance ends)"),
+        }
+        instance::exit(0)
+    }
+
+    /// The deadline the root task was last asked to signal (0: none).
+    static mut ARMED: u64 = 0;
+
+    pub fn enable_timer(_handler: u64) {}
+
+    pub fn has_timer() -> bool {
+        true
+    }
+
+    /// The root task signalled: the armed deadline is spent.
+    pub fn ack_timer() {
+        // SAFETY: single-threaded.
+        unsafe { ARMED = 0 };
+    }
+
+    /// Asks the root task for a signal in `ns` unless an earlier one is
+    /// still to come.
+    pub fn arm_timer(ns: u64) {
+        let now = super::monotonic_ns();
+        let deadline = now + ns.max(1);
+        // SAFETY: single-threaded.
+        let armed = unsafe { ARMED };
+        if armed == 0 || armed <= now || deadline < armed {
+            // SAFETY: single-threaded.
+            unsafe { ARMED = deadline };
+            instance::arm_timer(deadline);
+        }
+    }
 }

@@ -26,7 +26,8 @@ struct Stack([u8; STACK_SIZE]);
 static mut STACK: Stack = Stack([0; STACK_SIZE]);
 
 extern "C" fn rust_start(bi: *const selkie_sel4::bootinfo::BootInfo) -> ! {
-    // SAFETY: the kernel passes a valid boot info pointer in rdi.
+    // SAFETY: the kernel (for an instance, the root task) passes a valid
+    // boot info pointer in rdi.
     let bi = unsafe { &*bi };
     init_heap();
     crate::main(bi)
@@ -34,10 +35,14 @@ extern "C" fn rust_start(bi: *const selkie_sel4::bootinfo::BootInfo) -> ! {
 
 /// The root task's heap: a static arena (BSS) managed by a buddy allocator.
 /// With the file system linked in, it also holds every file's data.
-#[cfg(feature = "fs-inproc")]
+#[cfg(all(feature = "fs-inproc", not(feature = "instance")))]
 const HEAP_SIZE: usize = 96 << 20;
-#[cfg(not(feature = "fs-inproc"))]
+#[cfg(all(not(feature = "fs-inproc"), not(feature = "instance")))]
 const HEAP_SIZE: usize = 48 << 20;
+/// A LibOS instance's heap (the root task maps it from its own memory; the
+/// instance's pool is for its processes and file systems).
+#[cfg(feature = "instance")]
+const HEAP_SIZE: usize = 24 << 20;
 #[repr(align(4096))]
 #[allow(dead_code)]
 struct Arena([u8; HEAP_SIZE]);
@@ -54,8 +59,17 @@ fn init_heap() {
     }
 }
 
+#[cfg(not(feature = "instance"))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     println!("selkie: LibOS panic: {info}");
     crate::machine::exit_qemu(255);
+}
+
+/// An instance's panic goes to the root task, which reports it and
+/// reclaims the instance.
+#[cfg(feature = "instance")]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    crate::instance::panic(info)
 }

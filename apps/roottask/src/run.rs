@@ -25,7 +25,17 @@ use selkie_task::objects::{self, DEPTH};
 use selkie_task::vspace::ChildSpace;
 
 /// The initial file tree, built from `rootfs/` by scripts/mkrootfs.sh.
-static ROOTFS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rootfs.cpio"));
+#[cfg(not(feature = "instance"))]
+pub static ROOTFS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rootfs.cpio"));
+
+/// The initial file tree: embedded in the root task, which maps it into
+/// every instance.
+fn rootfs() -> &'static [u8] {
+    #[cfg(not(feature = "instance"))]
+    return ROOTFS;
+    #[cfg(feature = "instance")]
+    return crate::instance::rootfs();
+}
 
 /// What runs when no INIT is given.
 const DEFAULT_INIT: &str = "/bin/sh";
@@ -49,6 +59,8 @@ const BADGE_CONSOLE: u64 = 1 << 62;
 const BADGE_TIMER: u64 = 1 << 61;
 /// The network (the NIC task, or the net task) has news.
 const BADGE_NET: u64 = 1 << 60;
+/// An inter-instance channel's peer wrote or made room.
+const BADGE_CHANNEL: u64 = selkie_sel4::instance::BADGE_CHANNEL;
 
 /// The root task's side of the LibOS's platform: also the TCB of every
 /// thread, for its FPU state.
@@ -530,6 +542,9 @@ impl Loop {
     }
 
     fn interrupt(&mut self, badge: u64) {
+        if badge & BADGE_CHANNEL != 0 {
+            self.kernel.channel_event(&mut self.plat);
+        }
         if badge & BADGE_NET != 0 {
             if let Some(a) = &self.net_announced {
                 a.set(true);
@@ -620,7 +635,7 @@ impl Loop {
                 }
                 None => syscall::recv(self.ep),
             };
-            if badge & (BADGE_CONSOLE | BADGE_TIMER | BADGE_NET) != 0 {
+            if badge & (BADGE_CONSOLE | BADGE_TIMER | BADGE_NET | BADGE_CHANNEL) != 0 {
                 self.interrupt(badge);
                 continue;
             }
@@ -679,6 +694,7 @@ fn write_all_registers(tcb: CPtr, r: &SyscallRegs, fs_base: u64) {
 }
 
 /// Routes an IOAPIC pin to the root task's notification with `badge`.
+#[cfg(not(feature = "instance"))]
 fn setup_irq(ntfn: CPtr, pin: u64, vector: u64, badge: u64) -> Result<CPtr, selkie_sel4::Error> {
     let a = objects::get();
     let handler = a.alloc_slot()?;
@@ -699,8 +715,16 @@ fn setup_irq(ntfn: CPtr, pin: u64, vector: u64, badge: u64) -> Result<CPtr, selk
     Ok(handler)
 }
 
-/// The root task's interrupt notification (bound to it), when it has one.
+/// An instance's notification: the root task made it, bound it to the
+/// instance's TCB and signals it for console input and the timer.
+#[cfg(feature = "instance")]
 fn setup_interrupts() -> Option<CPtr> {
+    Some(selkie_sel4::instance::NOTIFICATION)
+}
+
+/// The root task's interrupt notification (bound to it), when it has one.
+#[cfg(not(feature = "instance"))]
+pub(crate) fn setup_interrupts() -> Option<CPtr> {
     let a = objects::get();
     let Ok(ntfn) = a.alloc_object(seL4_NotificationObject, 0) else {
         println!("selkie: no memory for the interrupt notification");
@@ -725,7 +749,7 @@ fn setup_interrupts() -> Option<CPtr> {
 /// The LibOS over a tmpfs linked into the root task (`fs-inproc` builds).
 #[cfg(feature = "fs-inproc")]
 fn make_kernel() -> Result<Kernel, String> {
-    let entries = selkie_libos::cpio::parse(ROOTFS)
+    let entries = selkie_libos::cpio::parse(rootfs())
         .map_err(|e| alloc::format!("the embedded root file tree is corrupt: {e:?}"))?;
     Ok(Kernel::new(entries))
 }
@@ -734,13 +758,15 @@ fn make_kernel() -> Result<Kernel, String> {
 /// ELF.
 #[cfg(not(feature = "fs-inproc"))]
 fn make_kernel() -> Result<Kernel, String> {
-    let fs = crate::fstask::root(ROOTFS)?;
+    let fs = crate::fstask::root(rootfs())?;
     println!("selkie: fs service task up");
     Ok(Kernel::with_fs(fs))
 }
 
 pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
     let ntfn = setup_interrupts();
+    #[cfg(feature = "instance")]
+    let _ = ntfn;
     let ep = match objects::get().alloc_object(seL4_EndpointObject, 0) {
         Ok(ep) => ep,
         Err(e) => {
@@ -756,8 +782,7 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         }
     };
     let init = machine::init_command().unwrap_or_else(|| DEFAULT_INIT.into());
-    kernel.trace =
-        machine::fw_cfg_file("opt/selkie/trace").is_some_and(|v| v.first() == Some(&b'1'));
+    kernel.trace = machine::trace_enabled();
     let mut lp = Loop {
         kernel,
         plat: RootPlatform::default(),
@@ -767,7 +792,19 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         net_announced: None,
         _nic: None,
     };
-    // The network, when there is a card.
+    // An instance's channels to others.
+    #[cfg(feature = "instance")]
+    for i in 0..crate::instance::info().channels as usize {
+        let name = crate::instance::channel_name(i);
+        if let Err(e) = lp
+            .kernel
+            .add_channel(name, Box::new(crate::instance::RingEnd::new(i)))
+        {
+            println!("selkie: channel {name}: {e:?}");
+        }
+    }
+    // The network, when there is a card (the root task's alone for now).
+    #[cfg(not(feature = "instance"))]
     if let Some(n) = ntfn
         .and_then(|n| objects::mint_badged(n, BADGE_NET).ok())
         .and_then(crate::net::network)
@@ -778,6 +815,7 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         lp.kernel.net_poll(&mut lp.plat);
     }
     // The disk, when there is one, on /mnt.
+    #[cfg(not(feature = "instance"))]
     if let Some(disk) = crate::blk::start() {
         let size = disk.size();
         lp.plat.disk = Some(alloc::rc::Rc::new(core::cell::RefCell::new(disk)));
@@ -815,6 +853,8 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         );
     }
     lp.sync();
+    // An instance's end the root task reports.
+    #[cfg(not(feature = "instance"))]
     println!("selkie: halt {last}");
     machine::exit_qemu(last as u8)
 }

@@ -1,7 +1,8 @@
 //! The IPC protocol of Selkie's net service task, free of seL4 and of
 //! `unsafe`: the codec, the client end ([`Client`], a
 //! [`Net`](selkie_net::Net) that forwards every call) and the server end
-//! ([`serve`]).
+//! ([`serve`]), and [`Tenants`], which serves several clients (LibOS
+//! instances) from one stack, each seeing only its own sockets.
 //!
 //! The network stack (`selkie-net`) runs in a seL4 task of its own, and the
 //! LibOS reaches it as it reaches the fs task: it Calls with a request
@@ -91,11 +92,13 @@ extern crate std;
 
 mod client;
 mod server;
+mod tenants;
 mod wire;
 
 pub use client::Client;
 pub use selkie_proto::{ConnectError, Dead, DecodeError, TooBig, Transport};
 pub use server::{serve, Loopback, NetServer};
+pub use tenants::{Tenants, MAX_CLIENTS};
 pub use wire::{sockopt_raw, Ids, Request, Wire};
 
 /// The protocol version a [`Request::Hello`] carries; the server refuses any
@@ -107,5 +110,7 @@ pub const VERSION: u32 = 2;
 /// one piece).
 pub const MIN_CAPACITY: usize = 2048;
 
+#[cfg(test)]
+mod tenants_tests;
 #[cfg(test)]
 mod tests;

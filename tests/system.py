@@ -776,6 +776,15 @@ INSTANCES = [
                  r"^beta sends 1 MiB, md5 (?P<md5>[0-9a-f]{32})$", r"^beta does not see alpha's file$",
                  r"^beta: done$", r"^selkie: exit 0 "],
     }),
+    ("instances-share-the-net-task", "tests/configs/network.toml", 0, {
+        "": [r"^selkie: network up: 10.0.2.15/24 \(the net service task, shared\)$",
+             r"^selkie: instance (alpha|beta) exited with status 0$",
+             r"^selkie: instance (alpha|beta) exited with status 0$", r"^selkie: halt 0$"],
+        "alpha": [r"^selkie: network up: 10.0.2.15/24 \(the shared net service task\)$",
+                  r"^alpha got over TCP: hello from beta$", r"^inet addr:10.0.2.15$"],
+        "beta": [r"^selkie: network up: 10.0.2.15/24 \(the shared net service task\)$", r"^beta: sent$",
+                 r"^inet addr:10.0.2.15$"],
+    }),
     ("instances-quota-too-big", "tests/configs/too-big.toml", 125, {
         "": [r"^selkie: the instances' memory does not fit: no untyped region has room for \d+ MiB more "
              r"of instance big's 1024 MiB$", r"^selkie: no halt line"],
@@ -804,8 +813,10 @@ def check_instances(name, config, status, expect):
     env = dict(os.environ, TRACE="0", SELKIE_CONFIG=os.path.join(TOP, config))
     b = subprocess.run([os.path.join(TOP, "scripts", "build-roottask.sh")], capture_output=True, text=True,
                        errors="replace", env=env)
-    # Instances have no network yet: no card.
-    env["SELKIE_NET"] = "none"
+    # The card only for a configuration whose instances use the network.
+    with open(os.path.join(TOP, config)) as f:
+        if "network = true" not in f.read():
+            env["SELKIE_NET"] = "none"
     if b.returncode != 0:
         return name, [f"the build failed (exit {b.returncode})"], b.stdout + b.stderr, time.time() - t0
     p = subprocess.run([os.path.join(TOP, "scripts", "qemu.sh"), "--timeout", "300"], capture_output=True,

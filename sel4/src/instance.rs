@@ -52,6 +52,14 @@ pub const CNODE_BITS: u64 = 16;
 /// Slot of its thread's fault handler: [`ROOT_EP`] badged with
 /// [`FAULT_BADGE`].
 pub const FAULT_EP: u64 = 14;
+/// Slot of the shared net task's endpoint, badged with the instance's
+/// client number (its number + 1), when it uses the network.
+pub const NET_EP: u64 = 15;
+/// Its request and response buffers with the net task.
+pub const NET_REQUEST: u64 = 0xb_0000_0000;
+pub const NET_RESPONSE: u64 = 0xb_0008_0000;
+/// Badge of the net task's signal (sockets changed) on its notification.
+pub const BADGE_NET: u64 = 1 << 60;
 /// The priority (and highest priority) of an instance's thread, its
 /// service tasks and its supervisor; its Linux threads run below, the root
 /// task above.
@@ -125,7 +133,7 @@ pub struct Info {
     pub rootfs_len: u64,
     /// Untyped capabilities from [`FIRST_UNTYPED`] on.
     pub untypeds: u64,
-    /// Bit 0: trace syscalls; bit 1: this instance reads the console.
+    /// [`FLAG_TRACE`], [`FLAG_CONSOLE`], [`FLAG_NET`].
     pub flags: u64,
     /// The fs fault test hook (see `machine::fs_fault_injection`).
     pub fs_fault: u64,
@@ -144,10 +152,12 @@ pub const INIT_MAX: usize = 2048;
 pub const MAGIC: u64 = 0x5e1c_1e00_1457_0001;
 pub const FLAG_TRACE: u64 = 1;
 pub const FLAG_CONSOLE: u64 = 2;
+/// It is a client of the shared net task.
+pub const FLAG_NET: u64 = 4;
 
 // The layout's pieces fit where they go.
 const _: () = assert!(core::mem::size_of::<Info>() <= 4096);
 const _: () = assert!(core::mem::size_of::<crate::bootinfo::BootInfo>() <= 4096);
 const _: () = assert!(RING_PAGES * 2 * 4096 <= CHANNEL_STRIDE);
 const _: () = assert!(CHANNEL_NTFN + MAX_CHANNELS as u64 <= FIRST_UNTYPED);
-const _: () = assert!(FAULT_EP < CHANNEL_NTFN && NOTIFICATION < FAULT_EP);
+const _: () = assert!(FAULT_EP < NET_EP && NET_EP < CHANNEL_NTFN && NOTIFICATION < FAULT_EP);

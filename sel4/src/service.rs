@@ -51,8 +51,17 @@ pub const IRQ_NOTIFICATION: u64 = 6;
 /// Slot of a send capability to the client's notification (the NIC task
 /// tells its client that frames came in).
 pub const CLIENT_NOTIFICATION: u64 = 7;
-/// Radix of the service's CSpace (a CNode of 8 slots).
-pub const CSPACE_BITS: u64 = 3;
+/// Slots of the notifications of a service's further clients (the net
+/// task's LibOS instances): client k's (1 to [`MAX_CLIENTS`]) at
+/// `CLIENT_NOTIFICATIONS + k - 1`; client 0's is [`CLIENT_NOTIFICATION`].
+pub const CLIENT_NOTIFICATIONS: u64 = 8;
+/// Further clients a service may have (their Calls carry badges 1 to 8).
+pub const MAX_CLIENTS: u64 = 8;
+/// Radix of the service's CSpace (a CNode of 16 slots).
+pub const CSPACE_BITS: u64 = 4;
+/// The badge of a peer's signal on a service's bound notification (Calls
+/// carry a client's number, below it).
+pub const PEER_SIGNAL: u64 = 1 << 27;
 
 /// Where the service's IPC buffer is mapped.
 pub const IPC_BUFFER: u64 = 0x1000_0000;
@@ -63,6 +72,13 @@ pub const RESPONSE_BUF: u64 = 0x1004_0000;
 /// The peer service's request and response buffers (see [`PEER_EP`]).
 pub const PEER_REQUEST_BUF: u64 = 0x1008_0000;
 pub const PEER_RESPONSE_BUF: u64 = 0x100c_0000;
+/// The buffers of client k (1 to [`MAX_CLIENTS`]) of a service with
+/// several: its request buffer at `CLIENT_BUFS + (k - 1) *
+/// CLIENT_BUF_STRIDE`, its response buffer [`CLIENT_RESPONSE`] bytes on.
+/// Client 0 uses [`REQUEST_BUF`] and [`RESPONSE_BUF`].
+pub const CLIENT_BUFS: u64 = 0x1100_0000;
+pub const CLIENT_BUF_STRIDE: u64 = 0x10_0000;
+pub const CLIENT_RESPONSE: u64 = 0x8_0000;
 /// Pages of each shared buffer: an extended attribute (64 KiB) and its
 /// header fit in one message.
 pub const BUF_PAGES: u64 = 17;
@@ -92,6 +108,9 @@ pub const REQUEST: u64 = 1;
 pub const GRANTED: u64 = 2;
 /// The first Call: set up (an fs task makes the file system it serves).
 pub const START: u64 = 3;
+/// `[k]`: client k is gone; forget what it had (its sockets). Only client
+/// 0 may ask.
+pub const DROP_CLIENT: u64 = 4;
 
 /// Message labels, service to client (answers to a Call).
 pub const RESPONSE: u64 = 1;

@@ -299,6 +299,16 @@ impl ServiceTask {
         }
     }
 
+    /// A request of the task's client 0 other than REQUEST (e.g. the net
+    /// task's DROP_CLIENT): `label` and `mrs`, answered RESPONSE.
+    pub fn control(
+        &mut self,
+        label: u64,
+        mrs: syscall::Mrs,
+    ) -> Result<syscall::Mrs, selkie_fsproto::Dead> {
+        self.call(label, mrs, RESPONSE)
+    }
+
     /// Maps zeroed pages over `[start, start + len)` of the task's heap.
     fn grow(&mut self, start: u64, len: u64) -> bool {
         let before = self.space.footprint();

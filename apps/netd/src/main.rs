@@ -5,14 +5,19 @@
 //!
 //! The LibOS Calls the task's endpoint with a request in the shared request
 //! buffer; the task answers with ReplyRecv, the response in the shared
-//! response buffer. The task Calls the NIC task through [`PEER_EP`], the NIC
+//! response buffer. With LibOS instances it has up to eight more clients,
+//! each Calling with its number as the badge and its own pair of buffers
+//! (`CLIENT_BUFS`), each seeing only its own sockets
+//! (`selkie_netproto::Tenants`); the root task (client 0) says when one is
+//! gone (DROP_CLIENT) and its sockets are closed. The task Calls the NIC task through [`PEER_EP`], the NIC
 //! task's buffers mapped at [`PEER_REQUEST_BUF`] and [`PEER_RESPONSE_BUF`],
 //! and hears its signal (frames came in) on a notification bound to its TCB:
 //! it then lets the stack take them in and signals the LibOS
 //! ([`CLIENT_NOTIFICATION`]), which asks which sockets changed.
 //!
 //! The first Call is START `[mac, seed, tsc_mhz, boot_tsc]` (the MAC address
-//! in the low 48 bits, first byte lowest; the seed of sequence numbers and
+//! in the low 48 bits, first byte lowest, and above them a bit per client
+//! whose notification it has, bit k for client k; the seed of sequence numbers and
 //! ports; the TSC's rate and its count at boot, so that the task's clock is
 //! the LibOS's, which passes its time with every poll), answered READY. The heap is a fixed
 //! arena: the task also runs when no client waits for it, so it cannot ask
@@ -66,6 +71,8 @@ fn main(_: u64) -> ! {
     }
     let mut cfg = Config::qemu_user();
     cfg.mac = core::array::from_fn(|i| (start[0] >> (8 * i)) as u8);
+    // Which clients have a notification to signal: bit k for client k.
+    let clients = start[0] >> 48;
     cfg.seed = start[1];
     cfg.max_buffer_bytes = SOCKET_BUFFERS;
     let nic = RemoteNic::new(PeerNic {
@@ -78,31 +85,81 @@ fn main(_: u64) -> ! {
         Err(e) => panic!("the network stack does not start: {e:?}"),
     };
     let mut serving = Serving::default();
+    // Client 0 (the root task's LibOS, or the root task itself) and, with
+    // LibOS instances, clients 1 to 8: each sees only its own sockets.
+    let mut tenants = selkie_netproto::Tenants::new();
     serving.answer(READY, [0; 4]);
     loop {
         let (badge, info, mrs) = serving.wait();
-        if badge != 0 {
+        if badge & PEER_SIGNAL != 0 {
             // The NIC task's signal: frames came in.
             stack.device_mut().link().announced = true;
             stack.poll(now_ms());
-            syscall::send(CLIENT_NOTIFICATION, MessageInfo::new(0, 0, 0, 0), [0; 4]);
+            tenants.collect_changes(&mut stack);
+            signal_clients(clients, |_| true);
             continue;
         }
-        let n = if info.label() == REQUEST {
-            let len = (mrs[0] as usize).min(BUF);
-            // SAFETY: both buffers are mapped (the request one read-only);
-            // the client does not touch them while we serve.
-            let (request, response) = unsafe {
-                (
-                    core::slice::from_raw_parts(REQUEST_BUF as *const u8, len),
-                    core::slice::from_raw_parts_mut(RESPONSE_BUF as *mut u8, BUF),
-                )
-            };
-            selkie_netproto::serve(&mut stack, request, response)
-        } else {
-            0
+        let client = badge as usize;
+        let n = match info.label() {
+            REQUEST if client <= MAX_CLIENTS as usize => {
+                let (req, resp) = buffers(client);
+                let len = (mrs[0] as usize).min(BUF);
+                // SAFETY: the client's buffers are mapped (the request one
+                // read-only); the client does not touch them while we serve.
+                let (request, response) = unsafe {
+                    (
+                        core::slice::from_raw_parts(req as *const u8, len),
+                        core::slice::from_raw_parts_mut(resp as *mut u8, BUF),
+                    )
+                };
+                // One client's clock cannot move the shared stack's past ours.
+                tenants.set_clock(now_ms());
+                let n = tenants.serve(&mut stack, client, request, response);
+                // What this client did may concern another's sockets (a
+                // connection over loopback to its listener): tell it.
+                tenants.collect_changes(&mut stack);
+                signal_clients(clients, |k| k != client && tenants.has_changes(k));
+                n
+            }
+            DROP_CLIENT if client == 0 => {
+                let gone = mrs[0] as usize;
+                if gone >= 1 && gone <= MAX_CLIENTS as usize {
+                    tenants.drop_client(&mut stack, gone);
+                    stack.poll(now_ms());
+                    tenants.collect_changes(&mut stack);
+                    signal_clients(clients, |k| tenants.has_changes(k));
+                }
+                0
+            }
+            _ => 0,
         };
         serving.answer(RESPONSE, [n as u64, 0, 0, 0]);
+    }
+}
+
+/// Client `k`'s request and response buffers.
+fn buffers(k: usize) -> (u64, u64) {
+    match k {
+        0 => (REQUEST_BUF, RESPONSE_BUF),
+        k => {
+            let at = CLIENT_BUFS + (k as u64 - 1) * CLIENT_BUF_STRIDE;
+            (at, at + CLIENT_RESPONSE)
+        }
+    }
+}
+
+/// Signals each client in `clients` (a bit per client number) that
+/// `which` picks: its sockets may have changed.
+fn signal_clients(clients: u64, which: impl Fn(usize) -> bool) {
+    for k in 0..=MAX_CLIENTS as usize {
+        if clients & (1 << k) == 0 || !which(k) {
+            continue;
+        }
+        let slot = match k {
+            0 => CLIENT_NOTIFICATION,
+            k => CLIENT_NOTIFICATIONS + k as u64 - 1,
+        };
+        syscall::send(slot, MessageInfo::new(0, 0, 0, 0), [0; 4]);
     }
 }
 

@@ -35,6 +35,8 @@ use selkie_libos::{AddressSpace, PageRef, Perms};
 use selkie_sel4::bootinfo::{BootInfo, SlotRegion, UntypedDesc};
 use selkie_sel4::instance::*;
 use selkie_sel4::ipc::MessageInfo;
+#[cfg(not(feature = "net-inproc"))]
+use selkie_sel4::service::DROP_CLIENT;
 use selkie_sel4::{consts::*, invoke, syscall, CPtr, CapRights};
 use selkie_task::objects::{self, DEPTH};
 use selkie_task::vspace::{CachePage, ChildSpace};
@@ -102,6 +104,8 @@ struct Inst {
     sig_console: CPtr,
     sig_timer: CPtr,
     sig_channel: CPtr,
+    #[cfg_attr(feature = "net-inproc", allow(dead_code))]
+    sig_net: CPtr,
     /// While it runs: its image and the pages shared with it.
     space: Option<ChildSpace>,
     console_page: Option<PageRef>,
@@ -127,6 +131,9 @@ struct Host {
     image_frames: SlotRegion,
     /// The instance whose console line is unfinished.
     open_line: Option<usize>,
+    /// The net task the instances with `network = true` share.
+    #[cfg(not(feature = "net-inproc"))]
+    net: Option<crate::net::SharedNet>,
 }
 
 /// Sends a signal on notification `cap`.
@@ -174,6 +181,26 @@ impl Host {
                 self.open_line = None;
             }
         }
+    }
+
+    /// Instance `i`'s buffers with the shared net task, if it uses it.
+    #[cfg(not(feature = "net-inproc"))]
+    fn net_buffers(&self, i: usize) -> Option<&(Vec<PageRef>, Vec<PageRef>)> {
+        self.net.as_ref()?.buffers.get(i)?.as_ref()
+    }
+    #[cfg(feature = "net-inproc")]
+    fn net_buffers(&self, _i: usize) -> Option<&(Vec<PageRef>, Vec<PageRef>)> {
+        None
+    }
+
+    /// The shared net task's endpoint (unbadged: the root task's).
+    #[cfg(not(feature = "net-inproc"))]
+    fn net_endpoint(&self) -> Option<CPtr> {
+        Some(self.net.as_ref()?.task.endpoint_and_buffers().0)
+    }
+    #[cfg(feature = "net-inproc")]
+    fn net_endpoint(&self) -> Option<CPtr> {
+        None
     }
 
     /// Builds instance `i` and lets it run.
@@ -260,6 +287,9 @@ impl Host {
         if inst.cfg.console {
             info.flags |= FLAG_CONSOLE;
         }
+        if self.net_buffers(i).is_some() {
+            info.flags |= FLAG_NET;
+        }
         #[cfg(not(feature = "fs-inproc"))]
         {
             info.fs_fault = machine::fs_fault_injection();
@@ -313,6 +343,19 @@ impl Host {
                 }
             }
         }
+        // Its buffers with the net task.
+        if let Some((req, resp)) = self.net_buffers(i) {
+            for (p, pg) in req.iter().enumerate() {
+                space
+                    .map_page(NET_REQUEST + p as u64 * PAGE, pg, RW)
+                    .map_err(oom)?;
+            }
+            for (p, pg) in resp.iter().enumerate() {
+                space
+                    .map_page(NET_RESPONSE + p as u64 * PAGE, pg, RO)
+                    .map_err(oom)?;
+            }
+        }
         // Its CSpace, laid out like the root task's.
         let inst = &self.insts[i];
         let cnode = inst.cnode;
@@ -348,6 +391,11 @@ impl Host {
         put(ROOT_EP, self.ep, Some(i as u64 + 1))?;
         put(FAULT_EP, self.ep, Some(FAULT_BADGE | (i as u64 + 1)))?;
         put(NOTIFICATION, inst.ntfn, None)?;
+        if self.net_buffers(i).is_some() {
+            if let Some(ep) = self.net_endpoint() {
+                put(NET_EP, ep, Some(i as u64 + 1))?;
+            }
+        }
         for (k, &(_, peer)) in mine.iter().enumerate() {
             put(CHANNEL_NTFN + k as u64, self.insts[peer].sig_channel, None)?;
         }
@@ -388,6 +436,19 @@ impl Host {
         }
         inst.space = None;
         inst.console_page = None;
+        // The net task forgets its sockets.
+        #[cfg(not(feature = "net-inproc"))]
+        if let Some(net) = self.net.as_mut() {
+            if net.buffers.get(i).is_some_and(|b| b.is_some())
+                && net
+                    .task
+                    .control(DROP_CLIENT, [i as u64 + 1, 0, 0, 0])
+                    .is_err()
+            {
+                println!("selkie: the net task is gone");
+            }
+        }
+        let inst = &mut self.insts[i];
         inst.deadline = 0;
         inst.input.clear();
         if self.open_line == Some(i) {
@@ -660,6 +721,7 @@ fn make_inst(cfg: &selkie_config::Instance, chunks: Vec<(CPtr, u8)>) -> Result<I
         sig_console: objects::mint_badged(ntfn, BADGE_CONSOLE).map_err(sel4)?,
         sig_timer: objects::mint_badged(ntfn, BADGE_TIMER).map_err(sel4)?,
         sig_channel: objects::mint_badged(ntfn, BADGE_CHANNEL).map_err(sel4)?,
+        sig_net: objects::mint_badged(ntfn, BADGE_NET).map_err(sel4)?,
         space: None,
         console_page: None,
         deadline: 0,
@@ -711,9 +773,9 @@ pub fn run(bi: &BootInfo, config: Config) -> ! {
     };
     let mut insts = Vec::new();
     for (cfg, chunks) in config.instances.iter().zip(pools) {
-        if cfg.network || cfg.disk {
+        if cfg.disk {
             println!(
-                "selkie: instance {}: the network and the disk are not yet available to instances; it runs without",
+                "selkie: instance {}: the disk is not yet available to instances; it runs without",
                 cfg.name
             );
         }
@@ -741,6 +803,22 @@ pub fn run(bi: &BootInfo, config: Config) -> ! {
             rings: [r0, r1],
         });
     }
+    // The net task the instances with `network = true` share (its faults
+    // go to the supervisor).
+    #[cfg(not(feature = "net-inproc"))]
+    let net = if insts.iter().any(|x| x.cfg.network) {
+        if let Err(e) = selkie_task::supervisor::init() {
+            println!("selkie: cannot start the service supervisor: {e}");
+            machine::exit_qemu(125);
+        }
+        let clients: Vec<Option<CPtr>> = insts
+            .iter()
+            .map(|x| x.cfg.network.then_some(x.sig_net))
+            .collect();
+        crate::net::shared_network(&clients)
+    } else {
+        None
+    };
     let mut host = Host {
         config,
         insts,
@@ -748,6 +826,8 @@ pub fn run(bi: &BootInfo, config: Config) -> ! {
         ep,
         image_frames: bi.user_image_frames,
         open_line: None,
+        #[cfg(not(feature = "net-inproc"))]
+        net,
     };
     for i in 0..host.insts.len() {
         let inst = &host.insts[i];

@@ -225,3 +225,59 @@ impl selkie_libos::ChannelEnd for RingEnd {
         self.closed()
     }
 }
+
+/// The shared net task, reached through [`NET_EP`] with the buffers at
+/// [`NET_REQUEST`] and [`NET_RESPONSE`] (a `selkie_netproto` transport).
+pub struct NetPeer {
+    dead: bool,
+}
+
+impl NetPeer {
+    /// The net task, when the root task made this instance its client.
+    pub fn new() -> Option<NetPeer> {
+        (info().flags & FLAG_NET != 0).then_some(NetPeer { dead: false })
+    }
+}
+
+const NET_BUF: usize = (selkie_sel4::service::BUF_PAGES * 4096) as usize;
+
+impl selkie_netproto::Transport for NetPeer {
+    fn capacity(&self) -> usize {
+        NET_BUF
+    }
+
+    fn call(
+        &mut self,
+        request: &[u8],
+        response: &mut alloc::vec::Vec<u8>,
+    ) -> Result<(), selkie_netproto::Dead> {
+        if self.dead || request.len() > NET_BUF {
+            return Err(selkie_netproto::Dead);
+        }
+        // SAFETY: the request buffer is ours, mapped read-write; the net
+        // task reads it only during our Call.
+        unsafe {
+            core::ptr::copy_nonoverlapping(request.as_ptr(), NET_REQUEST as *mut u8, request.len())
+        };
+        let (info, mrs) = syscall::call(
+            NET_EP,
+            MessageInfo::new(selkie_sel4::service::REQUEST, 0, 0, 4),
+            [request.len() as u64, 0, 0, 0],
+        );
+        if info.label() != selkie_sel4::service::RESPONSE || mrs[0] as usize > NET_BUF {
+            // It panicked or faulted (the root task reports it): the
+            // network is gone for this instance.
+            self.dead = true;
+            return Err(selkie_netproto::Dead);
+        }
+        let len = mrs[0] as usize;
+        response.clear();
+        response.resize(len, 0);
+        // SAFETY: the response buffer is mapped read-only for us; the net
+        // task wrote it before answering.
+        unsafe {
+            core::ptr::copy_nonoverlapping(NET_RESPONSE as *const u8, response.as_mut_ptr(), len)
+        };
+        Ok(())
+    }
+}

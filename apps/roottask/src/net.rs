@@ -196,7 +196,7 @@ pub fn network(notify: CPtr) -> Option<Network> {
     let Ok(ntfn) = a.alloc_object(seL4_NotificationObject, 0) else {
         return fail("out of memory");
     };
-    let Ok(badged) = objects::mint_badged(ntfn, 1) else {
+    let Ok(badged) = objects::mint_badged(ntfn, PEER_SIGNAL) else {
         return fail("cannot badge the net task's notification");
     };
     // The root task never Calls the NIC task: nothing to announce to it.
@@ -219,6 +219,8 @@ pub fn network(notify: CPtr) -> Option<Network> {
         .enumerate()
         .fold(0u64, |m, (i, &b)| m | (b as u64) << (8 * i));
     let (mhz, boot_tsc, _) = crate::machine::clock_params();
+    // Client 0 (the LibOS) is the only one with a notification.
+    let mac = mac | 1 << 48;
     let task = match ServiceTask::spawn("net", NETD, &[], &res, [mac, seed, mhz, boot_tsc]) {
         Ok((task, _)) => task,
         Err(e) => return fail(&e),
@@ -233,5 +235,94 @@ pub fn network(notify: CPtr) -> Option<Network> {
             })
         }
         Err(e) => fail(&alloc::format!("the net task does not answer: {e:?}")),
+    }
+}
+
+/// The net task a multi-instance configuration's LibOS instances share:
+/// the NIC task, and the net task with client k (1 to 8) for each
+/// `clients[k - 1]` given, each with its own buffers.
+#[cfg(not(feature = "net-inproc"))]
+pub struct SharedNet {
+    pub task: ServiceTask,
+    /// Kept alive with the net task, its client.
+    pub _nic: NicTask,
+    /// Client k's (request, response) pages, at index k - 1.
+    pub buffers: Vec<Option<(Vec<selkie_libos::PageRef>, Vec<selkie_libos::PageRef>)>>,
+}
+
+/// Starts the NIC task and the net task for LibOS instances when there is
+/// a card: `clients[k - 1]`, when given, is the notification the net task
+/// signals for client k (the instance's, badged).
+#[cfg(not(feature = "net-inproc"))]
+pub fn shared_network(clients: &[Option<CPtr>]) -> Option<SharedNet> {
+    use selkie_task::objects;
+    use selkie_task::vspace::CachePage;
+    let a = objects::get();
+    let fail = |what: &str| {
+        println!("selkie: the network does not start: {what}");
+        None
+    };
+    let Ok(ntfn) = a.alloc_object(seL4_NotificationObject, 0) else {
+        return fail("out of memory");
+    };
+    let Ok(badged) = objects::mint_badged(ntfn, PEER_SIGNAL) else {
+        return fail("cannot badge the net task's notification");
+    };
+    let nic = start(badged, Rc::new(Cell::new(false)))?;
+    let page = || -> Option<selkie_libos::PageRef> { Some(Rc::new(CachePage::new().ok()?)) };
+    let pages =
+        || -> Option<Vec<selkie_libos::PageRef>> { (0..BUF_PAGES).map(|_| page()).collect() };
+    let mut buffers = Vec::new();
+    for c in clients {
+        buffers.push(match c {
+            Some(_) => match (pages(), pages()) {
+                (Some(req), Some(resp)) => Some((req, resp)),
+                _ => return fail("out of memory for the clients' buffers"),
+            },
+            None => None,
+        });
+    }
+    let (ep, request, response) = nic.task.endpoint_and_buffers();
+    let mut caps = alloc::vec![(PEER_EP, ep)];
+    let mut maps = alloc::vec![
+        (PEER_REQUEST_BUF, request, true),
+        (PEER_RESPONSE_BUF, response, false),
+    ];
+    for (k, (c, b)) in clients.iter().zip(&buffers).enumerate() {
+        if let (Some(cap), Some((req, resp))) = (c, b) {
+            caps.push((CLIENT_NOTIFICATIONS + k as u64, *cap));
+            let at = CLIENT_BUFS + k as u64 * CLIENT_BUF_STRIDE;
+            maps.push((at, req.as_slice(), false));
+            maps.push((at + CLIENT_RESPONSE, resp.as_slice(), true));
+        }
+    }
+    let res = Resources {
+        caps: &caps,
+        maps: &maps,
+        bound: Some(ntfn),
+    };
+    let (_, seed) = config(nic.mac());
+    let mac = nic
+        .mac()
+        .iter()
+        .enumerate()
+        .fold(0u64, |m, (i, &b)| m | (b as u64) << (8 * i));
+    let (mhz, boot_tsc, _) = crate::machine::clock_params();
+    let present = clients
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.is_some())
+        .fold(0u64, |m, (k, _)| m | 1 << (k + 1));
+    let mac = mac | present << 48;
+    match ServiceTask::spawn("net", NETD, &[], &res, [mac, seed, mhz, boot_tsc]) {
+        Ok((task, _)) => {
+            println!("selkie: network up: 10.0.2.15/24 (the net service task, shared)");
+            Some(SharedNet {
+                task,
+                _nic: nic,
+                buffers,
+            })
+        }
+        Err(e) => fail(&e),
     }
 }

@@ -803,7 +803,19 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
             println!("selkie: channel {name}: {e:?}");
         }
     }
-    // The network, when there is a card (the root task's alone for now).
+    // An instance's network: a client of the shared net task.
+    #[cfg(feature = "instance")]
+    if let Some(peer) = crate::instance::NetPeer::new() {
+        match selkie_netproto::Client::connect(peer) {
+            Ok(client) => {
+                lp.kernel.set_net(Box::new(client));
+                lp.kernel.net_poll(&mut lp.plat);
+                println!("selkie: network up: 10.0.2.15/24 (the shared net service task)");
+            }
+            Err(e) => println!("selkie: the net task does not answer: {e:?}"),
+        }
+    }
+    // The network, when there is a card.
     #[cfg(not(feature = "instance"))]
     if let Some(n) = ntfn
         .and_then(|n| objects::mint_badged(n, BADGE_NET).ok())

@@ -66,6 +66,7 @@ inproc) features+=(net-inproc); out+=-netinproc ;;
 esac
 if [ -n "${SELKIE_CONFIG:-}" ]; then
     [ -f "$SELKIE_CONFIG" ] || { echo "selkie: no configuration file $SELKIE_CONFIG" >&2; exit 2; }
+    [ "${SELKIE_FS:-task}" = task ] || { echo "selkie: instances run their file systems in tasks: SELKIE_FS=inproc does not go with SELKIE_CONFIG" >&2; exit 2; }
     export SELKIE_CONFIG=$(cd "$(dirname "$SELKIE_CONFIG")" && pwd)/$(basename "$SELKIE_CONFIG")
     cargo build --release -p selkie-roottask --features "${features[*]} instance" --target-dir build/target-sel4 "$@"
     # Without its debug information: the root task carries it for every instance.

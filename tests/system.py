@@ -785,6 +785,12 @@ INSTANCES = [
         "beta": [r"^selkie: network up: 10.0.2.15/24 \(the shared net service task\)$", r"^beta: sent$",
                  r"^inet addr:10.0.2.15$"],
     }),
+    ("instances-one-has-the-disk", "tests/configs/disk.toml", 0, {
+        "": [r"^selkie: /dev/vda \(16 MiB\) for instance keeper$", r"^selkie: halt 0$"],
+        "keeper": [r"^selkie: /dev/vda \(16 MiB, ext2\) mounted on /mnt$", r"^kept by keeper$",
+                   r"^/dev/vda /mnt ext2 rw"],
+        "other": [r"^other: 0 mounts on /mnt, kept.txt unseen$"],
+    }),
     ("instances-quota-too-big", "tests/configs/too-big.toml", 125, {
         "": [r"^selkie: the instances' memory does not fit: no untyped region has room for \d+ MiB more "
              r"of instance big's 1024 MiB$", r"^selkie: no halt line"],
@@ -813,10 +819,19 @@ def check_instances(name, config, status, expect):
     env = dict(os.environ, TRACE="0", SELKIE_CONFIG=os.path.join(TOP, config))
     b = subprocess.run([os.path.join(TOP, "scripts", "build-roottask.sh")], capture_output=True, text=True,
                        errors="replace", env=env)
-    # The card only for a configuration whose instances use the network.
+    # The card only for a configuration whose instances use the network,
+    # a fresh disk for one that uses the disk.
     with open(os.path.join(TOP, config)) as f:
-        if "network = true" not in f.read():
-            env["SELKIE_NET"] = "none"
+        text = f.read()
+    if "network = true" not in text:
+        env["SELKIE_NET"] = "none"
+    img = None
+    if "disk = true" in text:
+        img = os.path.join(TOP, "build", "test-instance-disk.img")
+        if os.path.exists(img):
+            os.remove(img)
+        subprocess.run([os.path.join(TOP, "scripts", "mkdisk.sh"), img, "16M"], check=True, capture_output=True)
+        env["SELKIE_DISK"] = img
     if b.returncode != 0:
         return name, [f"the build failed (exit {b.returncode})"], b.stdout + b.stderr, time.time() - t0
     p = subprocess.run([os.path.join(TOP, "scripts", "qemu.sh"), "--timeout", "300"], capture_output=True,
@@ -837,6 +852,13 @@ def check_instances(name, config, status, expect):
                  for m in [re.search(rx, l)] if m]
     if len(set(sums)) > 1:
         problems.append(f"the data sent and received differ: md5 {sums}")
+    if img:
+        fsck = subprocess.run(["e2fsck", "-fn", img], capture_output=True, text=True)
+        if fsck.returncode != 0:
+            problems.append(f"e2fsck -fn found the disk unclean:\n{fsck.stdout}{fsck.stderr}")
+        got = subprocess.run(["debugfs", "-R", "cat /kept.txt", img], capture_output=True, text=True).stdout
+        if got != "kept by keeper\n":
+            problems.append(f"the host reads /kept.txt as {got!r}")
     # Every console line belongs to an instance or the root task.
     stray = [l for l in lines if l and not l.startswith("[") and not l.startswith("selkie: ")]
     if stray:

@@ -44,8 +44,15 @@ pub const NOTIFICATION: u64 = 13;
 pub const CHANNEL_NTFN: u64 = 16;
 /// Channels an instance may have at most.
 pub const MAX_CHANNELS: usize = 8;
+/// Slot of the block task's endpoint, for the instance with the disk.
+pub const DISK_EP: u64 = 24;
+/// Slots of the block task's request buffer's frames, then its response
+/// buffer's (`BUF_PAGES` each), which the instance maps into its ext2 task;
+/// they are also mapped at [`DISK_BUFS`] in the instance.
+pub const DISK_FRAMES: u64 = 25;
+pub const DISK_BUFS: u64 = 0xc_0000_0000;
 /// The first slot of its untyped memory (then [`Info::untypeds`] more).
-pub const FIRST_UNTYPED: u64 = 32;
+pub const FIRST_UNTYPED: u64 = 64;
 /// Radix of its CSpace: 2^16 slots (each page of a process takes two).
 pub const CNODE_BITS: u64 = 16;
 
@@ -137,6 +144,8 @@ pub struct Info {
     pub flags: u64,
     /// The fs fault test hook (see `machine::fs_fault_injection`).
     pub fs_fault: u64,
+    /// Sectors of the disk, with [`FLAG_DISK`].
+    pub disk_sectors: u64,
     pub name_len: u64,
     pub name: [u8; 16],
     /// Channels: how many, and each one's name.
@@ -154,10 +163,15 @@ pub const FLAG_TRACE: u64 = 1;
 pub const FLAG_CONSOLE: u64 = 2;
 /// It is a client of the shared net task.
 pub const FLAG_NET: u64 = 4;
+/// It has the disk ([`Info::disk_sectors`]; read-only with
+/// [`FLAG_DISK_RO`]).
+pub const FLAG_DISK: u64 = 8;
+pub const FLAG_DISK_RO: u64 = 16;
 
 // The layout's pieces fit where they go.
 const _: () = assert!(core::mem::size_of::<Info>() <= 4096);
 const _: () = assert!(core::mem::size_of::<crate::bootinfo::BootInfo>() <= 4096);
 const _: () = assert!(RING_PAGES * 2 * 4096 <= CHANNEL_STRIDE);
-const _: () = assert!(CHANNEL_NTFN + MAX_CHANNELS as u64 <= FIRST_UNTYPED);
+const _: () = assert!(CHANNEL_NTFN + MAX_CHANNELS as u64 <= DISK_EP);
+const _: () = assert!(DISK_FRAMES + 2 * crate::service::BUF_PAGES <= FIRST_UNTYPED);
 const _: () = assert!(FAULT_EP < NET_EP && NET_EP < CHANNEL_NTFN && NOTIFICATION < FAULT_EP);

@@ -14,12 +14,15 @@ use alloc::vec::Vec;
 use selkie_libos::{AddressSpace, Errno, PageRef, Perms, SharedPage};
 use selkie_sel4::{consts::*, invoke, CPtr, CapRights};
 
-/// A frame that returns to the pool when its last user drops it.
-struct SharedFrame(Frame);
+/// A frame that returns to the pool when its last user drops it (unless
+/// the pool never had it: see [`CachePage::foreign`]).
+struct SharedFrame(Frame, bool);
 
 impl Drop for SharedFrame {
     fn drop(&mut self) {
-        objects::get().free_frame(self.0);
+        if self.1 {
+            objects::get().free_frame(self.0);
+        }
     }
 }
 
@@ -31,7 +34,14 @@ impl CachePage {
     /// A fresh zeroed page from the pool.
     pub fn new() -> Result<Self, Errno> {
         let frame = objects::get().alloc_frame().map_err(|_| Errno::ENOMEM)?;
-        Ok(CachePage(Rc::new(SharedFrame(frame))))
+        Ok(CachePage(Rc::new(SharedFrame(frame, true))))
+    }
+
+    /// A frame another task owns (the root task gave an instance a copy of
+    /// its cap, mapped at `window` in the instance): mapped like any page,
+    /// never returned to this task's pool.
+    pub fn foreign(cap: CPtr, window: u64) -> Self {
+        CachePage(Rc::new(SharedFrame(Frame { cap, window }, false)))
     }
 
     /// The frame's capability (the root task's own; mappings use copies).
@@ -241,7 +251,7 @@ impl AddressSpace for ChildSpace {
 
     fn map_zeroed(&mut self, va: u64, perms: Perms) -> Result<(), Errno> {
         let frame = objects::get().alloc_frame().map_err(|_| Errno::ENOMEM)?;
-        self.install(va, Rc::new(SharedFrame(frame)), perms, false)
+        self.install(va, Rc::new(SharedFrame(frame, true)), perms, false)
     }
 
     fn unmap(&mut self, va: u64) {
@@ -358,7 +368,7 @@ impl AddressSpace for ChildSpace {
             core::ptr::copy_nonoverlapping(p.window() as *const u8, fresh.window as *mut u8, 4096)
         };
         self.unmap(va);
-        self.install(va, Rc::new(SharedFrame(fresh)), perms, false)?;
+        self.install(va, Rc::new(SharedFrame(fresh, true)), perms, false)?;
         Ok(true)
     }
 }

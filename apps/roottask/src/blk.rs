@@ -4,7 +4,11 @@
 //! ext2 task is the block task's client (`crate::fstask`); with the file
 //! systems in the LibOS (`fs-inproc`), the LibOS gets a `BlockDevice` that
 //! reaches the task over IPC instead.
+#[cfg(not(feature = "instance"))]
 use crate::device;
+#[cfg(all(feature = "instance", feature = "fs-inproc"))]
+compile_error!("a LibOS instance runs its file systems in tasks: no fs-inproc");
+
 #[cfg(feature = "fs-inproc")]
 use alloc::boxed::Box;
 use alloc::rc::Rc;
@@ -12,15 +16,21 @@ use core::cell::RefCell;
 #[cfg(feature = "fs-inproc")]
 use selkie_fs::ext2::{BlockDevice, IoError};
 use selkie_libos::PageRef;
+#[cfg(not(feature = "instance"))]
 use selkie_sel4::consts::*;
+#[cfg(not(feature = "instance"))]
 use selkie_sel4::driver::IoPorts;
 #[cfg(feature = "fs-inproc")]
 use selkie_sel4::service::BUF_PAGES;
+#[cfg(not(feature = "instance"))]
 use selkie_sel4::service::{DMA, IOPORT, IRQ_HANDLER, IRQ_NOTIFICATION};
 use selkie_sel4::CPtr;
+#[cfg(not(feature = "instance"))]
 use selkie_task::service::{Resources, ServiceTask};
+#[cfg(not(feature = "instance"))]
 use selkie_virtio::pci;
 
+#[cfg(not(feature = "instance"))]
 /// The block service task (built by scripts/build-roottask.sh).
 static BLKD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/blkd.elf"));
 
@@ -39,12 +49,41 @@ const SECTOR: usize = 512;
 
 /// The disk: the block task and what it said of the device.
 pub struct Disk {
+    #[cfg(not(feature = "instance"))]
     task: ServiceTask,
+    /// In an instance: the block task's endpoint and the frames of its
+    /// buffers, which the root task gave it.
+    #[cfg(feature = "instance")]
+    peer: (CPtr, alloc::vec::Vec<PageRef>, alloc::vec::Vec<PageRef>),
     sectors: u64,
     read_only: bool,
 }
 
+/// The disk of an instance that has it: the root task started the block
+/// task and gave this instance its endpoint and buffers.
+#[cfg(feature = "instance")]
+pub fn start() -> Option<Disk> {
+    use selkie_sel4::instance::*;
+    use selkie_sel4::service::BUF_PAGES;
+    use selkie_task::vspace::CachePage;
+    let info = crate::instance::info();
+    if info.flags & FLAG_DISK == 0 {
+        return None;
+    }
+    let frames = |first: u64| -> alloc::vec::Vec<PageRef> {
+        (first..first + BUF_PAGES)
+            .map(|k| Rc::new(CachePage::foreign(DISK_FRAMES + k, DISK_BUFS + k * 4096)) as PageRef)
+            .collect()
+    };
+    Some(Disk {
+        peer: (DISK_EP, frames(0), frames(BUF_PAGES)),
+        sectors: info.disk_sectors,
+        read_only: info.flags & FLAG_DISK_RO != 0,
+    })
+}
+
 /// Finds a virtio-blk disk and starts its task; None without one.
+#[cfg(not(feature = "instance"))]
 pub fn start() -> Option<Disk> {
     // Every port, through the root task's IOPort capability (PCI probing).
     let mut root_ports = IoPorts(seL4_CapIOPort);
@@ -114,8 +153,13 @@ impl Disk {
     /// The block task's endpoint and buffers, for its client (the ext2
     /// task).
     #[cfg_attr(feature = "fs-inproc", allow(dead_code))]
+    #[cfg(not(feature = "instance"))]
     pub fn peer(&self) -> (CPtr, &[PageRef], &[PageRef]) {
         self.task.endpoint_and_buffers()
+    }
+    #[cfg(feature = "instance")]
+    pub fn peer(&self) -> (CPtr, &[PageRef], &[PageRef]) {
+        (self.peer.0, &self.peer.1, &self.peer.2)
     }
 
     /// One request; the response's length.

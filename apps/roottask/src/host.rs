@@ -134,6 +134,8 @@ struct Host {
     /// The net task the instances with `network = true` share.
     #[cfg(not(feature = "net-inproc"))]
     net: Option<crate::net::SharedNet>,
+    /// The block task, for the instance with `disk = true`.
+    disk: Option<crate::blk::Disk>,
 }
 
 /// Sends a signal on notification `cap`.
@@ -271,6 +273,7 @@ impl Host {
             untypeds: n,
             flags: 0,
             fs_fault: 0,
+            disk_sectors: 0,
             name_len: inst.cfg.name.len() as u64,
             name: [0; 16],
             channels: 0,
@@ -289,6 +292,14 @@ impl Host {
         }
         if self.net_buffers(i).is_some() {
             info.flags |= FLAG_NET;
+        }
+        let disk = self.disk.as_ref().filter(|_| inst.cfg.disk);
+        if let Some(d) = disk {
+            info.flags |= FLAG_DISK;
+            if d.read_only() {
+                info.flags |= FLAG_DISK_RO;
+            }
+            info.disk_sectors = d.sectors();
         }
         #[cfg(not(feature = "fs-inproc"))]
         {
@@ -356,6 +367,28 @@ impl Host {
                     .map_err(oom)?;
             }
         }
+        // The block task's buffers, which its ext2 task maps.
+        let mut disk_caps = Vec::new();
+        if let Some(d) = self.disk.as_ref().filter(|_| self.insts[i].cfg.disk) {
+            let (_, req, resp) = d.peer();
+            for (k, (pg, writable)) in req
+                .iter()
+                .map(|p| (p, true))
+                .chain(resp.iter().map(|p| (p, false)))
+                .enumerate()
+            {
+                let perms = if writable { RW } else { RO };
+                space
+                    .map_page(DISK_BUFS + k as u64 * PAGE, pg, perms)
+                    .map_err(oom)?;
+                let any: &dyn core::any::Any = &**pg;
+                let cap = any
+                    .downcast_ref::<CachePage>()
+                    .ok_or("the block task's buffers are not frames")?
+                    .cap();
+                disk_caps.push(cap);
+            }
+        }
         // Its CSpace, laid out like the root task's.
         let inst = &self.insts[i];
         let cnode = inst.cnode;
@@ -398,6 +431,12 @@ impl Host {
         }
         for (k, &(_, peer)) in mine.iter().enumerate() {
             put(CHANNEL_NTFN + k as u64, self.insts[peer].sig_channel, None)?;
+        }
+        if let Some(d) = self.disk.as_ref().filter(|_| inst.cfg.disk) {
+            put(DISK_EP, d.peer().0, None)?;
+            for (k, &cap) in disk_caps.iter().enumerate() {
+                put(DISK_FRAMES + k as u64, cap, None)?;
+            }
         }
         for (k, &(cap, _)) in inst.chunks.iter().enumerate() {
             put(FIRST_UNTYPED + k as u64, cap, None)?;
@@ -773,12 +812,6 @@ pub fn run(bi: &BootInfo, config: Config) -> ! {
     };
     let mut insts = Vec::new();
     for (cfg, chunks) in config.instances.iter().zip(pools) {
-        if cfg.disk {
-            println!(
-                "selkie: instance {}: the disk is not yet available to instances; it runs without",
-                cfg.name
-            );
-        }
         match make_inst(cfg, chunks) {
             Ok(inst) => insts.push(inst),
             Err(e) => {
@@ -805,12 +838,30 @@ pub fn run(bi: &BootInfo, config: Config) -> ! {
     }
     // The net task the instances with `network = true` share (its faults
     // go to the supervisor).
-    #[cfg(not(feature = "net-inproc"))]
-    let net = if insts.iter().any(|x| x.cfg.network) {
+    if insts.iter().any(|x| x.cfg.network || x.cfg.disk) {
         if let Err(e) = selkie_task::supervisor::init() {
             println!("selkie: cannot start the service supervisor: {e}");
             machine::exit_qemu(125);
         }
+    }
+    // The block task, for the instance with the disk.
+    let disk = match insts.iter().find(|x| x.cfg.disk) {
+        Some(x) => {
+            let d = crate::blk::start();
+            match &d {
+                Some(d) => println!(
+                    "selkie: /dev/vda ({} MiB) for instance {}",
+                    d.size() >> 20,
+                    x.cfg.name
+                ),
+                None => println!("selkie: no disk for instance {}", x.cfg.name),
+            }
+            d
+        }
+        None => None,
+    };
+    #[cfg(not(feature = "net-inproc"))]
+    let net = if insts.iter().any(|x| x.cfg.network) {
         let clients: Vec<Option<CPtr>> = insts
             .iter()
             .map(|x| x.cfg.network.then_some(x.sig_net))
@@ -828,6 +879,7 @@ pub fn run(bi: &BootInfo, config: Config) -> ! {
         open_line: None,
         #[cfg(not(feature = "net-inproc"))]
         net,
+        disk,
     };
     for i in 0..host.insts.len() {
         let inst = &host.insts[i];

@@ -826,8 +826,8 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         lp._nic = n.nic;
         lp.kernel.net_poll(&mut lp.plat);
     }
-    // The disk, when there is one, on /mnt.
-    #[cfg(not(feature = "instance"))]
+    // The disk, when there is one (in an instance: when the root task gave
+    // it the disk), on /mnt.
     if let Some(disk) = crate::blk::start() {
         let size = disk.size();
         lp.plat.disk = Some(alloc::rc::Rc::new(core::cell::RefCell::new(disk)));

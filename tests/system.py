@@ -768,7 +768,9 @@ INSTANCES = [
              r"^selkie: instance alpha: 96 MiB \(64\+32 MiB untyped\), init: /bin/sh /tests/instances/alpha.sh$",
              r"^selkie: instance beta: 64 MiB \(64 MiB untyped\), init: /bin/sh /tests/instances/beta.sh$",
              r"^selkie: instance (alpha|beta) exited with status 0$",
-             r"^selkie: instance (alpha|beta) exited with status 0$", r"^selkie: halt 0$"],
+             r"^selkie: instance (alpha|beta) stopped: its (96|64) MiB are free again$",
+             r"^selkie: instance (alpha|beta) exited with status 0$",
+             r"^selkie: instance (alpha|beta) stopped: its (96|64) MiB are free again$", r"^selkie: halt 0$"],
         "alpha": [r"^selkie: 96 MiB of untyped memory, \d+ free cap slots$", r"^alpha: up, link in /dev/chan$",
                   r"^alpha got: pong from beta$", r"^alpha received 1 MiB, md5 (?P<md5>[0-9a-f]{32})$",
                   r"^alpha does not see beta's file$", r"^alpha: done$", r"^selkie: exit 0 "],
@@ -798,9 +800,12 @@ INSTANCES = [
     ("instances-panic-restart-and-memory-exhaustion", "tests/configs/contain.toml", 1, {
         "": [r"^selkie: instance alpha: 128 MiB", r"^selkie: instance beta: 48 MiB \(32\+16 MiB untyped\)"]
             + [rx for k in (1, 2, 3) for rx in (r"^selkie: instance beta panicked: panicked at ",
+                                                 r"^selkie: instance beta stopped: its 48 MiB are free again$",
                                                  rf"^selkie: instance beta restarts \({k} of 3\)$")]
-            + [r"^selkie: instance beta panicked: ", r"^selkie: instance beta is down; the others go on$",
-               r"^selkie: instance alpha exited with status 0$", r"^selkie: halt 1$"],
+            + [r"^selkie: instance beta panicked: ", r"^selkie: instance beta stopped: its 48 MiB are free again$",
+               r"^selkie: instance beta is down; the others go on$",
+               r"^selkie: instance alpha exited with status 0$",
+               r"^selkie: instance alpha stopped: its 128 MiB are free again$", r"^selkie: halt 1$"],
         "alpha": [r"^selkie: 128 MiB of untyped memory"] + [r"^alpha heard: beta is up$"] * 4
             + [r"^selkie: pid \d+ \(hog\) killed by SIGKILL \(out of memory\)",
                r"^memory hog: killed by Killed after >= 64 MiB, killed while touching$",

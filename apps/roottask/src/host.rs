@@ -470,6 +470,39 @@ impl Host {
                 println!("selkie: cannot revoke a pool of {}: {e}", inst.cfg.name);
             }
         }
+        // Every object the instance made is gone: each piece of its pool
+        // can be cut whole again (seL4 retypes an untyped with no children
+        // from its start).
+        let a = objects::get();
+        let whole = inst.chunks.iter().all(|&(cap, bits)| {
+            let Ok(slot) = a.alloc_slot() else {
+                return false;
+            };
+            let ok = invoke::untyped_retype(
+                cap,
+                seL4_UntypedObject,
+                bits as u64,
+                seL4_CapInitThreadCNode,
+                0,
+                0,
+                slot,
+                1,
+            )
+            .is_ok();
+            a.delete_slot(slot);
+            ok
+        });
+        let (name, mib) = (inst.cfg.name.clone(), inst.cfg.memory >> 20);
+        if whole {
+            self.say(format_args!(
+                "instance {name} stopped: its {mib} MiB are free again"
+            ));
+        } else {
+            self.say(format_args!(
+                "instance {name} stopped, but not all of its memory came back"
+            ));
+        }
+        let inst = &mut self.insts[i];
         for slot in 0..1u64 << CNODE_BITS {
             let _ = invoke::cnode_delete(inst.cnode, slot, CNODE_BITS);
         }

@@ -7,7 +7,7 @@
 //! pages.
 use crate::objects::{self, Held, DEPTH};
 use crate::supervisor;
-use crate::vspace::{CachePage, ChildSpace};
+use crate::vspace::{CachePage, ChildSpace, RO, RW};
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -50,16 +50,6 @@ pub struct ServiceTask {
 }
 
 const PAGE: u64 = 4096;
-const RW: Perms = Perms {
-    read: true,
-    write: true,
-    exec: false,
-};
-const RO: Perms = Perms {
-    read: true,
-    write: false,
-    exec: false,
-};
 const GUARD: u64 = (64 - CSPACE_BITS) << 2;
 
 fn shared_pages(space: &mut ChildSpace, at: u64, perms: Perms) -> Result<Vec<PageRef>, String> {

@@ -14,6 +14,18 @@ use alloc::vec::Vec;
 use selkie_libos::{AddressSpace, Errno, PageRef, Perms, SharedPage};
 use selkie_sel4::{consts::*, invoke, CPtr, CapRights};
 
+/// Read-only and read-write data pages.
+pub const RO: Perms = Perms {
+    read: true,
+    write: false,
+    exec: false,
+};
+pub const RW: Perms = Perms {
+    read: true,
+    write: true,
+    exec: false,
+};
+
 /// A frame that returns to the pool when its last user drops it (unless
 /// the pool never had it: see [`CachePage::foreign`]).
 struct SharedFrame(Frame, bool);
@@ -134,31 +146,7 @@ impl ChildSpace {
         perms: Perms,
         cow: bool,
     ) -> Result<(), Errno> {
-        let a = objects::get();
-        let mapped = a.alloc_slot().map_err(|_| Errno::ENOMEM)?;
-        let ok = invoke::cnode_copy(
-            seL4_CapInitThreadCNode,
-            mapped,
-            DEPTH,
-            seL4_CapInitThreadCNode,
-            frame.0.cap,
-            DEPTH,
-            CapRights::ALL,
-        )
-        .and_then(|_| {
-            map_page(
-                a,
-                mapped,
-                self.pml4,
-                va,
-                rights(perms, cow),
-                &mut self.structures,
-            )
-        });
-        if ok.is_err() {
-            a.delete_slot(mapped);
-            return Err(Errno::ENOMEM);
-        }
+        let mapped = self.map_copy(va, frame.0.cap, rights(perms, cow))?;
         self.pages.insert(
             va,
             Page {
@@ -181,6 +169,14 @@ impl ChildSpace {
     /// Maps a frame the space does not own (a page of the root task's own
     /// image) at `va` through a copy of `cap`; the copy goes with the space.
     pub fn map_frame_cap(&mut self, va: u64, cap: CPtr, perms: Perms) -> Result<(), Errno> {
+        let mapped = self.map_copy(va, cap, rights(perms, false))?;
+        self.foreign.push((va, mapped));
+        Ok(())
+    }
+
+    /// Maps frame `cap` at `va` through a fresh copy of it (a frame cap
+    /// maps once); returns the copy.
+    fn map_copy(&mut self, va: u64, cap: CPtr, rights: CapRights) -> Result<CPtr, Errno> {
         let a = objects::get();
         let mapped = a.alloc_slot().map_err(|_| Errno::ENOMEM)?;
         let ok = invoke::cnode_copy(
@@ -192,22 +188,12 @@ impl ChildSpace {
             DEPTH,
             CapRights::ALL,
         )
-        .and_then(|_| {
-            map_page(
-                a,
-                mapped,
-                self.pml4,
-                va,
-                rights(perms, false),
-                &mut self.structures,
-            )
-        });
+        .and_then(|_| map_page(a, mapped, self.pml4, va, rights, &mut self.structures));
         if ok.is_err() {
             a.delete_slot(mapped);
             return Err(Errno::ENOMEM);
         }
-        self.foreign.push((va, mapped));
-        Ok(())
+        Ok(mapped)
     }
 
     /// Unmaps every page and frees every paging structure below the PML4.

@@ -31,7 +31,7 @@ use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 use selkie_config::{Config, Restart};
-use selkie_libos::{AddressSpace, PageRef, Perms};
+use selkie_libos::{AddressSpace, PageRef};
 use selkie_sel4::bootinfo::{BootInfo, SlotRegion, UntypedDesc};
 use selkie_sel4::instance::*;
 use selkie_sel4::ipc::MessageInfo;
@@ -39,7 +39,7 @@ use selkie_sel4::ipc::MessageInfo;
 use selkie_sel4::service::DROP_CLIENT;
 use selkie_sel4::{consts::*, invoke, syscall, CPtr, CapRights};
 use selkie_task::objects::{self, DEPTH};
-use selkie_task::vspace::{CachePage, ChildSpace};
+use selkie_task::vspace::{CachePage, ChildSpace, RO, RW};
 
 /// The boot configuration (scripts/build-roottask.sh with SELKIE_CONFIG);
 /// empty without one.
@@ -51,16 +51,6 @@ static INSTANCE_ELF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/instance.
 /// the first of its image frames maps this address.
 const IMAGE_BASE: u64 = 0x40_0000;
 const PAGE: u64 = 4096;
-const RO: Perms = Perms {
-    read: true,
-    write: false,
-    exec: false,
-};
-const RW: Perms = Perms {
-    read: true,
-    write: true,
-    exec: false,
-};
 /// Badges of the root task's own notification (`run::setup_interrupts`).
 const BADGE_CONSOLE_IRQ: u64 = 1 << 62;
 const BADGE_TIMER_IRQ: u64 = 1 << 61;
@@ -392,6 +382,9 @@ impl Host {
         // Its CSpace, laid out like the root task's.
         let inst = &self.insts[i];
         let cnode = inst.cnode;
+        // Copies of the root task's caps, minted with a badge (or the
+        // CNode's guard) when given: an already badged capability can only
+        // be copied.
         let put = |slot: u64, cap: CPtr, badge: Option<u64>| -> Result<(), String> {
             match badge {
                 Some(b) => invoke::cnode_mint(
@@ -609,18 +602,21 @@ impl Host {
         console::ack_irq();
     }
 
+    /// The first `len` bytes of instance `i`'s console page (at most a
+    /// page).
+    fn console_page_text(&self, i: usize, len: u64) -> Option<Vec<u8>> {
+        let mut buf = alloc::vec![0u8; (len as usize).min(PAGE as usize)];
+        self.insts[i].console_page.as_ref()?.read(0, &mut buf);
+        Some(buf)
+    }
+
     /// Handles a Call of running instance `i`; returns its answer, if it
     /// gets one.
     fn request(&mut self, i: usize, label: u64, mrs: syscall::Mrs) -> Option<syscall::Mrs> {
         match label {
             CONSOLE_WRITE => {
-                let len = (mrs[0] as usize).min(PAGE as usize);
-                let mut buf = [0u8; PAGE as usize];
-                self.insts[i]
-                    .console_page
-                    .as_ref()?
-                    .read(0, &mut buf[..len]);
-                self.console_text(i, &buf[..len]);
+                let text = self.console_page_text(i, mrs[0])?;
+                self.console_text(i, &text);
                 Some([0; 4])
             }
             CONSOLE_READ => {
@@ -645,14 +641,9 @@ impl Host {
                 None
             }
             PANIC => {
-                let len = (mrs[0] as usize).min(PAGE as usize);
-                let mut buf = [0u8; PAGE as usize];
-                self.insts[i]
-                    .console_page
-                    .as_ref()?
-                    .read(0, &mut buf[..len]);
+                let buf = self.console_page_text(i, mrs[0])?;
                 // On one line ("panicked at FILE:LINE:COL: message").
-                let msg = String::from_utf8_lossy(&buf[..len]).replace('\n', " ");
+                let msg = String::from_utf8_lossy(&buf).replace('\n', " ");
                 self.failed(i, &format!("panicked: {msg}"));
                 None
             }

@@ -180,11 +180,16 @@ pub fn network(notify: CPtr) -> Option<Network> {
     }
 }
 
-/// Starts the network when there is a card: the NIC task, and the net
-/// service task as its client; the LibOS gets a client of the net task.
-/// `notify` is signalled when the net task has taken frames in.
+/// Starts the NIC task, when there is a card, and the net task as its
+/// client, with `caps` (its clients' notifications), `maps` (further
+/// clients' buffers) and `clients` (a bit per client with a notification,
+/// bit k for client k).
 #[cfg(not(feature = "net-inproc"))]
-pub fn network(notify: CPtr) -> Option<Network> {
+fn net_task(
+    caps: &[(u64, CPtr)],
+    maps: &[(u64, &[selkie_libos::PageRef], bool)],
+    clients: u64,
+) -> Option<(ServiceTask, NicTask)> {
     use selkie_task::objects;
     let a = objects::get();
     let fail = |what: &str| {
@@ -192,7 +197,7 @@ pub fn network(notify: CPtr) -> Option<Network> {
         None
     };
     // The net task's notification (bound to it); the NIC task signals it
-    // through a badged copy (Calls to the net task come with badge 0).
+    // through a badged copy (Calls to the net task carry client numbers).
     let Ok(ntfn) = a.alloc_object(seL4_NotificationObject, 0) else {
         return fail("out of memory");
     };
@@ -202,14 +207,16 @@ pub fn network(notify: CPtr) -> Option<Network> {
     // The root task never Calls the NIC task: nothing to announce to it.
     let nic = start(badged, Rc::new(Cell::new(false)))?;
     let (ep, request, response) = nic.task.endpoint_and_buffers();
-    let caps = [(PEER_EP, ep), (CLIENT_NOTIFICATION, notify)];
-    let maps = [
+    let mut all_caps = alloc::vec![(PEER_EP, ep)];
+    all_caps.extend_from_slice(caps);
+    let mut all_maps = alloc::vec![
         (PEER_REQUEST_BUF, request, true),
         (PEER_RESPONSE_BUF, response, false),
     ];
+    all_maps.extend_from_slice(maps);
     let res = Resources {
-        caps: &caps,
-        maps: &maps,
+        caps: &all_caps,
+        maps: &all_maps,
         bound: Some(ntfn),
     };
     let (_, seed) = config(nic.mac());
@@ -219,12 +226,20 @@ pub fn network(notify: CPtr) -> Option<Network> {
         .enumerate()
         .fold(0u64, |m, (i, &b)| m | (b as u64) << (8 * i));
     let (mhz, boot_tsc, _) = crate::machine::clock_params();
-    // Client 0 (the LibOS) is the only one with a notification.
-    let mac = mac | 1 << 48;
-    let task = match ServiceTask::spawn("net", NETD, &[], &res, [mac, seed, mhz, boot_tsc]) {
-        Ok((task, _)) => task,
-        Err(e) => return fail(&e),
-    };
+    let start = [mac | clients << 48, seed, mhz, boot_tsc];
+    match ServiceTask::spawn("net", NETD, &[], &res, start) {
+        Ok((task, _)) => Some((task, nic)),
+        Err(e) => fail(&e),
+    }
+}
+
+/// Starts the network when there is a card: the NIC task, and the net
+/// service task as its client; the LibOS gets a client of the net task.
+/// `notify` is signalled when the net task has taken frames in.
+#[cfg(not(feature = "net-inproc"))]
+pub fn network(notify: CPtr) -> Option<Network> {
+    // Client 0 (the LibOS) is the only one.
+    let (task, nic) = net_task(&[(CLIENT_NOTIFICATION, notify)], &[], 1)?;
     match selkie_netproto::Client::connect(task) {
         Ok(client) => {
             println!("selkie: network up: 10.0.2.15/24 (the net service task)");
@@ -234,7 +249,10 @@ pub fn network(notify: CPtr) -> Option<Network> {
                 nic: Some(nic),
             })
         }
-        Err(e) => fail(&alloc::format!("the net task does not answer: {e:?}")),
+        Err(e) => {
+            println!("selkie: the network does not start: the net task does not answer: {e:?}");
+            None
+        }
     }
 }
 
@@ -255,20 +273,7 @@ pub struct SharedNet {
 /// signals for client k (the instance's, badged).
 #[cfg(not(feature = "net-inproc"))]
 pub fn shared_network(clients: &[Option<CPtr>]) -> Option<SharedNet> {
-    use selkie_task::objects;
     use selkie_task::vspace::CachePage;
-    let a = objects::get();
-    let fail = |what: &str| {
-        println!("selkie: the network does not start: {what}");
-        None
-    };
-    let Ok(ntfn) = a.alloc_object(seL4_NotificationObject, 0) else {
-        return fail("out of memory");
-    };
-    let Ok(badged) = objects::mint_badged(ntfn, PEER_SIGNAL) else {
-        return fail("cannot badge the net task's notification");
-    };
-    let nic = start(badged, Rc::new(Cell::new(false)))?;
     let page = || -> Option<selkie_libos::PageRef> { Some(Rc::new(CachePage::new().ok()?)) };
     let pages =
         || -> Option<Vec<selkie_libos::PageRef>> { (0..BUF_PAGES).map(|_| page()).collect() };
@@ -277,52 +282,31 @@ pub fn shared_network(clients: &[Option<CPtr>]) -> Option<SharedNet> {
         buffers.push(match c {
             Some(_) => match (pages(), pages()) {
                 (Some(req), Some(resp)) => Some((req, resp)),
-                _ => return fail("out of memory for the clients' buffers"),
+                _ => {
+                    println!("selkie: the network does not start: out of memory for the clients' buffers");
+                    return None;
+                }
             },
             None => None,
         });
     }
-    let (ep, request, response) = nic.task.endpoint_and_buffers();
-    let mut caps = alloc::vec![(PEER_EP, ep)];
-    let mut maps = alloc::vec![
-        (PEER_REQUEST_BUF, request, true),
-        (PEER_RESPONSE_BUF, response, false),
-    ];
+    let mut caps = Vec::new();
+    let mut maps = Vec::new();
+    let mut present = 0u64;
     for (k, (c, b)) in clients.iter().zip(&buffers).enumerate() {
         if let (Some(cap), Some((req, resp))) = (c, b) {
             caps.push((CLIENT_NOTIFICATIONS + k as u64, *cap));
             let at = CLIENT_BUFS + k as u64 * CLIENT_BUF_STRIDE;
             maps.push((at, req.as_slice(), false));
             maps.push((at + CLIENT_RESPONSE, resp.as_slice(), true));
+            present |= 1 << (k + 1);
         }
     }
-    let res = Resources {
-        caps: &caps,
-        maps: &maps,
-        bound: Some(ntfn),
-    };
-    let (_, seed) = config(nic.mac());
-    let mac = nic
-        .mac()
-        .iter()
-        .enumerate()
-        .fold(0u64, |m, (i, &b)| m | (b as u64) << (8 * i));
-    let (mhz, boot_tsc, _) = crate::machine::clock_params();
-    let present = clients
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.is_some())
-        .fold(0u64, |m, (k, _)| m | 1 << (k + 1));
-    let mac = mac | present << 48;
-    match ServiceTask::spawn("net", NETD, &[], &res, [mac, seed, mhz, boot_tsc]) {
-        Ok((task, _)) => {
-            println!("selkie: network up: 10.0.2.15/24 (the net service task, shared)");
-            Some(SharedNet {
-                task,
-                _nic: nic,
-                buffers,
-            })
-        }
-        Err(e) => fail(&e),
-    }
+    let (task, nic) = net_task(&caps, &maps, present)?;
+    println!("selkie: network up: 10.0.2.15/24 (the net service task, shared)");
+    Some(SharedNet {
+        task,
+        _nic: nic,
+        buffers,
+    })
 }

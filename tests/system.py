@@ -793,6 +793,13 @@ INSTANCES = [
                    r"^/dev/vda /mnt ext2 rw"],
         "other": [r"^other: 0 mounts on /mnt, kept.txt unseen$"],
     }),
+    ("instances-share-a-file-system", "tests/configs/share.toml", 0, {
+        "": [r"^selkie: share common \(4 MiB\) for alpha, beta$", r"^selkie: halt 0$"],
+        "alpha": [r"^selkie: share common mounted on /share/common$", r"^alpha reads: answered by beta$",
+                  r"^common /share/common tmpfs rw"],
+        "beta": [r"^selkie: share common mounted on /share/common$", r"^beta reads: written by alpha$"],
+        "gamma": [r"^gamma: no /share/common$"],
+    }),
     ("instances-quota-too-big", "tests/configs/too-big.toml", 125, {
         "": [r"^selkie: the instances' memory does not fit: no untyped region has room for \d+ MiB more "
              r"of instance big's 1024 MiB$", r"^selkie: no halt line"],

@@ -26,6 +26,11 @@
 //! [[channel]]
 //! name = "link"             # /dev/chan/link in both instances
 //! between = ["alpha", "beta"]
+//!
+//! [[share]]
+//! name = "common"           # a tmpfs on /share/common in each instance named
+//! size = "8M"
+//! between = ["alpha", "beta"]
 //! ```
 //!
 //! Without a file the configuration is [`Config::single`]: one instance,
@@ -91,11 +96,27 @@ pub struct Channel {
 /// Channels one instance may have at most.
 pub const MAX_CHANNELS: usize = 8;
 
+/// A file system several instances mount (a tmpfs of `size` bytes on
+/// `/share/NAME` in each of `members`, served by one fs task).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Share {
+    pub name: String,
+    pub size: u64,
+    /// Indexes into [`Config::instances`].
+    pub members: Vec<usize>,
+}
+
+/// Shares at most; the smallest and largest size of one.
+pub const MAX_SHARES: usize = 4;
+pub const MIN_SHARE: u64 = 1 << 20;
+pub const MAX_SHARE: u64 = 256 << 20;
+
 /// The whole configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub instances: Vec<Instance>,
     pub channels: Vec<Channel>,
+    pub shares: Vec<Share>,
 }
 
 /// Why a configuration is refused.
@@ -121,6 +142,13 @@ impl fmt::Display for ConfigError {
 struct RawConfig {
     instance: Vec<RawInstance>,
     channel: Vec<RawChannel>,
+    share: Vec<RawShare>,
+}
+
+struct RawShare {
+    name: String,
+    size: String,
+    between: Vec<String>,
 }
 
 struct RawInstance {
@@ -188,13 +216,31 @@ fn boolean(t: &toml::Table, what: &str, key: &str) -> Result<bool, ConfigError> 
     }
 }
 
+/// The instance names of `between`.
+fn names(t: &toml::Table, what: &str) -> Result<Vec<String>, ConfigError> {
+    match t.get("between") {
+        Some(toml::Value::Array(a)) => a
+            .iter()
+            .map(|v| match v {
+                toml::Value::String(s) => Ok(s.clone()),
+                _ => syntax(format!("[[{what}]] between: instance names expected")),
+            })
+            .collect(),
+        Some(_) => syntax(format!("[[{what}]] between: a list of names expected")),
+        None => syntax(format!("[[{what}]]: missing field `between`")),
+    }
+}
+
 impl RawConfig {
     fn parse(text: &str) -> Result<RawConfig, ConfigError> {
         let top: toml::Table =
             toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
-        if let Some(k) = top.keys().find(|k| *k != "instance" && *k != "channel") {
+        if let Some(k) = top
+            .keys()
+            .find(|k| !["instance", "channel", "share"].contains(&k.as_str()))
+        {
             return syntax(format!(
-                "unknown field `{k}`, expected `instance` or `channel`"
+                "unknown field `{k}`, expected `instance`, `channel` or `share`"
             ));
         }
         let mut instance = Vec::new();
@@ -219,25 +265,25 @@ impl RawConfig {
         let mut channel = Vec::new();
         for t in tables(&top, "channel")? {
             only(t, "channel", &["name", "between"])?;
-            let between = match t.get("between") {
-                Some(toml::Value::Array(a)) => a
-                    .iter()
-                    .map(|v| match v {
-                        toml::Value::String(s) => Ok(s.clone()),
-                        _ => syntax("[[channel]] between: instance names expected".into()),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-                Some(_) => {
-                    return syntax("[[channel]] between: a list of two names expected".into())
-                }
-                None => return syntax("[[channel]]: missing field `between`".into()),
-            };
             channel.push(RawChannel {
                 name: required(t, "channel", "name")?,
-                between,
+                between: names(t, "channel")?,
             });
         }
-        Ok(RawConfig { instance, channel })
+        let mut share = Vec::new();
+        for t in tables(&top, "share")? {
+            only(t, "share", &["name", "size", "between"])?;
+            share.push(RawShare {
+                name: required(t, "share", "name")?,
+                size: required(t, "share", "size")?,
+                between: names(t, "share")?,
+            });
+        }
+        Ok(RawConfig {
+            instance,
+            channel,
+            share,
+        })
     }
 }
 
@@ -278,6 +324,7 @@ impl Config {
                 restart: Restart::Never,
             }],
             channels: Vec::new(),
+            shares: Vec::new(),
         }
     }
 
@@ -388,9 +435,43 @@ impl Config {
             }
             channels.push(Channel { name, ends });
         }
+        let mut shares: Vec<Share> = Vec::new();
+        for r in raw.share {
+            let name = r.name;
+            if !good_name(&name) {
+                return invalid(format!("share name {name:?}: 1 to 16 of a-z, 0-9 and -"));
+            }
+            if shares.iter().any(|s| s.name == name) {
+                return invalid(format!("two shares are named {name:?}"));
+            }
+            let size = match parse_size(&r.size) {
+                Some(s) if (MIN_SHARE..=MAX_SHARE).contains(&s) => s,
+                _ => return invalid(format!("share {name}: size {:?}: from 1M to 256M", r.size)),
+            };
+            let mut members = Vec::new();
+            for m in &r.between {
+                match instances.iter().position(|i| &i.name == m) {
+                    Some(x) if !members.contains(&x) => members.push(x),
+                    Some(_) => return invalid(format!("share {name}: {m:?} named twice")),
+                    None => return invalid(format!("share {name}: no instance {m:?}")),
+                }
+            }
+            if members.is_empty() {
+                return invalid(format!("share {name}: between no instance"));
+            }
+            shares.push(Share {
+                name,
+                size,
+                members,
+            });
+        }
+        if shares.len() > MAX_SHARES {
+            return invalid(format!("{} shares: at most {MAX_SHARES}", shares.len()));
+        }
         Ok(Config {
             instances,
             channels,
+            shares,
         })
     }
 

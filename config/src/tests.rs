@@ -312,3 +312,66 @@ fn bad_channels_are_refused() {
     }
     assert!(invalid(&many).contains("more than 8 channels"));
 }
+
+#[test]
+fn shares_name_their_members() {
+    let text = std::format!(
+        "{}[[share]]\nname = \"common\"\nsize = \"8M\"\nbetween = [\"beta\", \"alpha\"]\n",
+        LINKED.split("[[channel]]").next().unwrap()
+    );
+    let c = Config::parse(&text).unwrap();
+    assert_eq!(
+        c.shares,
+        std::vec![Share {
+            name: "common".into(),
+            size: 8 << 20,
+            members: std::vec![1, 0],
+        }]
+    );
+    assert!(Config::parse(TWO).unwrap().shares.is_empty());
+}
+
+#[test]
+fn bad_shares_are_refused() {
+    let base = LINKED.split("[[channel]]").next().unwrap();
+    for (share, msg) in [
+        (
+            "name = \"s\"\nsize = \"8M\"\nbetween = [\"delta\"]",
+            "no instance \"delta\"",
+        ),
+        (
+            "name = \"s\"\nsize = \"8M\"\nbetween = [\"alpha\", \"alpha\"]",
+            "\"alpha\" named twice",
+        ),
+        (
+            "name = \"s\"\nsize = \"8M\"\nbetween = []",
+            "between no instance",
+        ),
+        (
+            "name = \"s\"\nsize = \"512K\"\nbetween = [\"alpha\"]",
+            "from 1M to 256M",
+        ),
+        (
+            "name = \"s\"\nsize = \"1G\"\nbetween = [\"alpha\"]",
+            "from 1M to 256M",
+        ),
+        (
+            "name = \"S\"\nsize = \"8M\"\nbetween = [\"alpha\"]",
+            "share name \"S\"",
+        ),
+    ] {
+        let m = invalid(&std::format!("{base}[[share]]\n{share}\n"));
+        assert!(m.contains(msg), "{m}");
+    }
+    let mut many = std::string::String::from(base);
+    for k in 0..=MAX_SHARES {
+        many += &std::format!("[[share]]\nname = \"s{k}\"\nsize = \"1M\"\nbetween = [\"alpha\"]\n");
+    }
+    assert!(invalid(&many).contains("at most 4"));
+    assert!(matches!(
+        Config::parse(&std::format!(
+            "{base}[[share]]\nname = \"s\"\nsize = \"1M\"\n"
+        )),
+        Err(ConfigError::Syntax(_))
+    ));
+}

@@ -23,6 +23,9 @@
 //! Where the inode a removed name led to is not cached, every attribute and
 //! target is forgotten. `.` and `..` are never cached (a rename moves `..`).
 //! Each map is cleared when it reaches [`LIMIT`] entries.
+//!
+//! A client of a file system that others change too (a share of several
+//! LibOS instances) keeps nothing: [`Cache::off`].
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use selkie_fs::{Ino, Stat};
@@ -38,6 +41,8 @@ pub struct Cache {
     name_count: usize,
     stats: BTreeMap<Ino, Stat>,
     targets: BTreeMap<Ino, Vec<u8>>,
+    /// Nothing is kept (the service has other clients).
+    off: bool,
 }
 
 /// Whether a name may be cached (not `.`, `..` or empty).
@@ -53,6 +58,14 @@ fn put<K: Ord, V>(map: &mut BTreeMap<K, V>, k: K, v: V) {
 }
 
 impl Cache {
+    /// A cache that keeps nothing: every question goes to the service.
+    pub fn off() -> Cache {
+        Cache {
+            off: true,
+            ..Cache::default()
+        }
+    }
+
     /// What `name` in `dir` was: Some(Some(ino)), Some(None) for ENOENT,
     /// None when not cached.
     pub fn name(&self, dir: Ino, name: &[u8]) -> Option<Option<Ino>> {
@@ -68,7 +81,7 @@ impl Cache {
     }
 
     pub fn put_name(&mut self, dir: Ino, name: &[u8], ino: Option<Ino>) {
-        if !cacheable(name) {
+        if self.off || !cacheable(name) {
             return;
         }
         if self.name_count >= LIMIT {
@@ -98,11 +111,15 @@ impl Cache {
     }
 
     pub fn put_stat(&mut self, st: Stat) {
-        put(&mut self.stats, st.ino, st);
+        if !self.off {
+            put(&mut self.stats, st.ino, st);
+        }
     }
 
     pub fn put_target(&mut self, ino: Ino, target: &[u8]) {
-        put(&mut self.targets, ino, Vec::from(target));
+        if !self.off {
+            put(&mut self.targets, ino, Vec::from(target));
+        }
     }
 
     /// The attributes of `ino` may have changed.

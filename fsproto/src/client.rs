@@ -17,8 +17,9 @@ const HEADROOM: usize = 64;
 /// A [`FileSystem`] served over a [`Transport`] (the fs service task).
 ///
 /// Names, attributes and symlink targets the service answered are kept
-/// (see [`crate::cache`]: the client must be the service's only client), and
-/// paths are resolved here, over that cache, a name at a time.
+/// (see [`crate::cache`]: the client must be the service's only client, or
+/// made with [`Client::connect_shared`], which keeps nothing), and paths are
+/// resolved here, over that cache, a name at a time.
 ///
 /// Queries take `&self`, so the transport lives in a [`RefCell`]. A
 /// malformed response fails its call with EIO. Once the transport reports
@@ -47,6 +48,15 @@ impl<T: Transport> Client<T> {
             root,
             room: capacity - HEADROOM,
         })
+    }
+
+    /// Like [`Self::connect`], for a service with other clients (a file
+    /// system several LibOS instances share): nothing is cached, each name,
+    /// attribute and target is asked for.
+    pub fn connect_shared(transport: T) -> Result<Self, ConnectError> {
+        let mut client = Self::connect(transport)?;
+        client.cache = RefCell::new(Cache::off());
+        Ok(client)
     }
 
     /// How many names, attributes and symlink targets the cache holds.

@@ -862,3 +862,40 @@ fn warm_paths_need_no_request() {
     c.write_at(f, 0, b"root", 2).unwrap();
     assert_eq!(c.stat(f).unwrap().size, 4);
 }
+
+/// One tmpfs served to several clients (a share of LibOS instances).
+struct SharedTmpfs(alloc::rc::Rc<core::cell::RefCell<Tmpfs>>);
+
+impl Transport for SharedTmpfs {
+    fn call(&mut self, request: &[u8], response: &mut Vec<u8>) -> Result<(), Dead> {
+        *response = serve_into(&mut *self.0.borrow_mut(), request, SEL4);
+        Ok(())
+    }
+    fn capacity(&self) -> usize {
+        SEL4
+    }
+}
+
+#[test]
+fn shared_clients_see_each_others_changes() {
+    let fs = alloc::rc::Rc::new(core::cell::RefCell::new(Tmpfs::new()));
+    let mut a = Client::connect_shared(SharedTmpfs(fs.clone())).unwrap();
+    let b = Client::connect_shared(SharedTmpfs(fs.clone())).unwrap();
+    let cached = Client::connect(SharedTmpfs(fs.clone())).unwrap();
+    let root = a.root();
+    for c in [&b, &cached] {
+        assert_eq!(c.lookup(root, b"note"), Err(Errno::ENOENT));
+    }
+    let ino = a.create(root, b"note", Kind::File, 0o644, 0, 0, 0).unwrap();
+    a.write_at(ino, 0, b"hello", 0).unwrap();
+    // The sharing client asks again and sees it; a caching one (the only
+    // client by contract) still answers from what it kept.
+    assert_eq!(b.lookup(root, b"note"), Ok(ino));
+    assert_eq!(b.stat(ino).unwrap().size, 5);
+    assert_eq!(cached.lookup(root, b"note"), Err(Errno::ENOENT));
+    assert_eq!(b.cached(), (0, 0, 0));
+    a.write_at(ino, 5, b" world", 0).unwrap();
+    assert_eq!(b.stat(ino).unwrap().size, 11);
+    a.unlink(root, b"note", 0).unwrap();
+    assert_eq!(b.lookup(root, b"note"), Err(Errno::ENOENT));
+}

@@ -374,6 +374,36 @@ impl Kernel {
         self.fs.mount(point, fs, info).map(|_| ())
     }
 
+    /// Mounts `fs` on `at` (an absolute path; missing directories on the
+    /// way are made), as /proc/mounts shows with `source` and `fstype`.
+    pub fn mount_fs(
+        &mut self,
+        at: &str,
+        fs: Box<dyn selkie_fs::FileSystem>,
+        source: &[u8],
+        fstype: &str,
+    ) -> Result<(), Errno> {
+        use selkie_fs::Kind;
+        let root = self.fs.root();
+        let mut dir = root;
+        for name in at
+            .as_bytes()
+            .split(|&b| b == b'/')
+            .filter(|n| !n.is_empty())
+        {
+            dir = match self.fs.lookup(dir, name) {
+                Ok(d) => d,
+                Err(_) => self.fs.create(dir, name, Kind::Dir, 0o755, 0, 0, 0)?,
+            };
+        }
+        let info = selkie_fs::vfs::MountInfo {
+            source: source.to_vec(),
+            fstype: fstype.into(),
+            read_only: false,
+        };
+        self.fs.mount(dir, fs, info).map(|_| ())
+    }
+
     /// Writes out what every file system holds in memory (before power-off).
     pub fn sync_all(&mut self) -> Result<(), Errno> {
         self.cache.write_back_all(&mut self.fs);

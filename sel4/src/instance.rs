@@ -51,6 +51,15 @@ pub const DISK_EP: u64 = 24;
 /// they are also mapped at [`DISK_BUFS`] in the instance.
 pub const DISK_FRAMES: u64 = 25;
 pub const DISK_BUFS: u64 = 0xc_0000_0000;
+/// Slots of the endpoints of the shared file systems it mounts (badged
+/// with its client number), in [`Info::share_names`]' order.
+pub const SHARE_EPS: u64 = 60;
+pub const MAX_SHARES: usize = 4;
+/// Its buffers with shared file system k: the request buffer at
+/// `SHARES + k * SHARE_STRIDE`, the response buffer `SHARE_RESPONSE` on.
+pub const SHARES: u64 = 0xd_0000_0000;
+pub const SHARE_STRIDE: u64 = 0x10_0000;
+pub const SHARE_RESPONSE: u64 = 0x8_0000;
 /// The first slot of its untyped memory (then [`Info::untypeds`] more).
 pub const FIRST_UNTYPED: u64 = 64;
 /// Radix of its CSpace: 2^16 slots (each page of a process takes two).
@@ -151,6 +160,9 @@ pub struct Info {
     /// Channels: how many, and each one's name.
     pub channels: u64,
     pub channel_names: [[u8; 16]; MAX_CHANNELS],
+    /// Shared file systems it mounts on /share/NAME: how many, their names.
+    pub shares: u64,
+    pub share_names: [[u8; 16]; MAX_SHARES],
     pub init_len: u64,
     pub init: [u8; INIT_MAX],
 }
@@ -173,5 +185,6 @@ const _: () = assert!(core::mem::size_of::<Info>() <= 4096);
 const _: () = assert!(core::mem::size_of::<crate::bootinfo::BootInfo>() <= 4096);
 const _: () = assert!(RING_PAGES * 2 * 4096 <= CHANNEL_STRIDE);
 const _: () = assert!(CHANNEL_NTFN + MAX_CHANNELS as u64 <= DISK_EP);
-const _: () = assert!(DISK_FRAMES + 2 * crate::service::BUF_PAGES <= FIRST_UNTYPED);
+const _: () = assert!(DISK_FRAMES + 2 * crate::service::BUF_PAGES <= SHARE_EPS);
+const _: () = assert!(SHARE_EPS + MAX_SHARES as u64 <= FIRST_UNTYPED);
 const _: () = assert!(FAULT_EP < NET_EP && NET_EP < CHANNEL_NTFN && NOTIFICATION < FAULT_EP);

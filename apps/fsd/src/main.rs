@@ -18,6 +18,12 @@
 //!   reached as the block task's client ([`PeerDisk`]: its endpoint at
 //!   PEER_EP, its buffers at PEER_REQUEST_BUF and PEER_RESPONSE_BUF, as
 //!   apps/netd is apps/nicd's client).
+//! - [`SHARED`]: an empty tmpfs of at most `a` bytes that several LibOS
+//!   instances mount (a share of the boot configuration): its heap, `b`
+//!   bytes, is mapped before it starts and never grows (there is no one
+//!   client to ask), and client k (1 to 8) Calls with badge k, its
+//!   buffers at `CLIENT_BUFS` as the net task's clients'. Unmounting it in
+//!   one instance leaves it to the others.
 //!
 //! The answer is READY `[errno, len]`: 0, or why the file system cannot be
 //! served (an ext2 that does not mount), with `len` bytes of message in the
@@ -50,6 +56,10 @@ const BUF: usize = (BUF_PAGES * 4096) as usize;
 const ROOT: u64 = 0;
 const TMPFS: u64 = 1;
 const EXT2: u64 = 2;
+const SHARED: u64 = 3;
+
+/// A shared file system: the heap does not grow.
+static FIXED_HEAP: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 fn main(initrd_len: u64) -> ! {
     // The first Call (START): from now on there is always a caller to answer.
@@ -84,28 +94,61 @@ fn main(initrd_len: u64) -> ! {
                 Err(e) => refuse(e.errno().value(), format_args!("{e}")),
             }
         }
+        SHARED => {
+            // SAFETY: the root task has mapped `b` bytes of heap for us alone.
+            unsafe {
+                HEAP_ALLOC
+                    .lock()
+                    .add_to_heap(HEAP as usize, (HEAP + b) as usize)
+            };
+            HEAP_TOP.store(HEAP + b, Ordering::Relaxed);
+            FIXED_HEAP.store(true, Ordering::Relaxed);
+            // A tmpfs's unmount only syncs: one instance's umount leaves it
+            // to the others.
+            Box::new(selkie_fs::Tmpfs::with_capacity(a))
+        }
         _ => panic!("START asks for file system kind {kind}"),
     };
-    let (mut info, mut mrs) = selkie_sel4::rt::service_answer(READY, [0; 4]);
+    let (mut badge, mut info, mut mrs) =
+        syscall::reply_recv(SERVICE_EP, MessageInfo::new(READY, 0, 0, 4), [0; 4]);
     loop {
-        let n = if info.label() == REQUEST {
-            let len = (mrs[0] as usize).min(BUF);
-            // SAFETY: both buffers are mapped (the request one read-only); the
-            // client does not touch them while we serve (it waits for us).
-            let (request, response) = unsafe {
-                (
-                    core::slice::from_raw_parts(REQUEST_BUF as *const u8, len),
-                    core::slice::from_raw_parts_mut(RESPONSE_BUF as *mut u8, BUF),
-                )
-            };
-            if fault_hook != 0 && request.windows(13).any(|w| w == b".selkie-fault") {
-                inject_fault(fault_hook);
+        let n = match (info.label(), buffers(badge)) {
+            (REQUEST, Some((req, resp))) => {
+                let len = (mrs[0] as usize).min(BUF);
+                // SAFETY: both buffers are mapped (the request one
+                // read-only); the client does not touch them while we serve
+                // (it waits for us).
+                let (request, response) = unsafe {
+                    (
+                        core::slice::from_raw_parts(req as *const u8, len),
+                        core::slice::from_raw_parts_mut(resp as *mut u8, BUF),
+                    )
+                };
+                if fault_hook != 0 && request.windows(13).any(|w| w == b".selkie-fault") {
+                    inject_fault(fault_hook);
+                }
+                selkie_fsproto::serve(fs.as_mut(), request, response)
             }
-            selkie_fsproto::serve(fs.as_mut(), request, response)
-        } else {
-            0
+            _ => 0,
         };
-        (info, mrs) = selkie_sel4::rt::service_answer(RESPONSE, [n as u64, 0, 0, 0]);
+        (badge, info, mrs) = syscall::reply_recv(
+            SERVICE_EP,
+            MessageInfo::new(RESPONSE, 0, 0, 4),
+            [n as u64, 0, 0, 0],
+        );
+    }
+}
+
+/// Client `k`'s request and response buffers (client 0's are the usual
+/// ones; clients 1 to 8 are a shared file system's).
+fn buffers(k: u64) -> Option<(u64, u64)> {
+    match k {
+        0 => Some((REQUEST_BUF, RESPONSE_BUF)),
+        k if k <= MAX_CLIENTS && FIXED_HEAP.load(Ordering::Relaxed) => {
+            let at = CLIENT_BUFS + (k - 1) * CLIENT_BUF_STRIDE;
+            Some((at, at + CLIENT_RESPONSE))
+        }
+        _ => None,
     }
 }
 
@@ -238,6 +281,9 @@ static HEAP_TOP: AtomicU64 = AtomicU64::new(HEAP);
 /// Asks the root task for at least 1 MiB of pages, aligned so the buddy
 /// allocator can make one block of the size `layout` needs.
 fn grow(heap: &mut Heap<32>, layout: &Layout) {
+    if FIXED_HEAP.load(Ordering::Relaxed) {
+        return;
+    }
     let want = (layout.size().max(layout.align()) as u64)
         .next_power_of_two()
         .max(1 << 20);

@@ -21,6 +21,36 @@ static FSD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fsd.elf"));
 const ROOT: u64 = 0;
 const TMPFS: u64 = 1;
 const EXT2: u64 = 2;
+const SHARED: u64 = 3;
+
+/// A file system several LibOS instances mount: a tmpfs of `size` bytes,
+/// its heap mapped in full now (`heap` pages), and client k's buffers in
+/// `clients[k - 1]` for each member.
+pub fn shared(
+    size: u64,
+    heap: &[selkie_libos::PageRef],
+    clients: &[Option<(
+        alloc::vec::Vec<selkie_libos::PageRef>,
+        alloc::vec::Vec<selkie_libos::PageRef>,
+    )>],
+) -> Result<ServiceTask, String> {
+    use selkie_sel4::service::{CLIENT_BUFS, CLIENT_BUF_STRIDE, CLIENT_RESPONSE, HEAP};
+    let mut maps = alloc::vec![(HEAP, heap, true)];
+    for (k, c) in clients.iter().enumerate() {
+        if let Some((req, resp)) = c {
+            let at = CLIENT_BUFS + k as u64 * CLIENT_BUF_STRIDE;
+            maps.push((at, req.as_slice(), false));
+            maps.push((at + CLIENT_RESPONSE, resp.as_slice(), true));
+        }
+    }
+    let res = Resources {
+        caps: &[],
+        maps: &maps,
+        bound: None,
+    };
+    let start = [0, SHARED, size, heap.len() as u64 * 4096];
+    ServiceTask::spawn("share", FSD, &[], &res, start).map(|(task, _)| task)
+}
 
 /// The root file system's task, unpacking the initial tree `cpio`.
 pub fn root(cpio: &[u8]) -> Result<Box<dyn FileSystem>, String> {

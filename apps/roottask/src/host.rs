@@ -126,6 +126,16 @@ struct Host {
     net: Option<crate::net::SharedNet>,
     /// The block task, for the instance with `disk = true`.
     disk: Option<crate::blk::Disk>,
+    /// The shared file systems' tasks (in the configuration's order) and
+    /// each member's buffers with it.
+    shares: Vec<SharedFs>,
+}
+
+/// A shared file system's task, and instance i's buffers with it at
+/// `buffers[i]` when it is a member.
+struct SharedFs {
+    task: selkie_task::service::ServiceTask,
+    buffers: Vec<Option<(Vec<PageRef>, Vec<PageRef>)>>,
 }
 
 /// Sends a signal on notification `cap`.
@@ -173,6 +183,14 @@ impl Host {
                 self.open_line = None;
             }
         }
+    }
+
+    /// The shared file systems instance `i` mounts (indexes into
+    /// `config.shares`, those whose task runs).
+    fn shares_of(&self, i: usize) -> Vec<usize> {
+        (0..self.shares.len())
+            .filter(|&s| self.shares[s].buffers[i].is_some())
+            .collect()
     }
 
     /// Instance `i`'s buffers with the shared net task, if it uses it.
@@ -268,6 +286,8 @@ impl Host {
             name: [0; 16],
             channels: 0,
             channel_names: [[0; 16]; MAX_CHANNELS],
+            shares: 0,
+            share_names: [[0; 16]; MAX_SHARES],
             init_len: 0,
             init: [0; INIT_MAX],
         };
@@ -308,6 +328,12 @@ impl Host {
             info.channel_names[k][..name.len()].copy_from_slice(name);
         }
         info.channels = mine.len() as u64;
+        let my_shares = self.shares_of(i);
+        for (k, &s) in my_shares.iter().enumerate() {
+            let name = self.config.shares[s].name.as_bytes();
+            info.share_names[k][..name.len()].copy_from_slice(name);
+        }
+        info.shares = my_shares.len() as u64;
         let info_page = new_page()?;
         info_page.write(0, bytes_of(&info));
         space.map_page(INFO, &info_page, RO).map_err(oom)?;
@@ -355,6 +381,20 @@ impl Host {
                 space
                     .map_page(NET_RESPONSE + p as u64 * PAGE, pg, RO)
                     .map_err(oom)?;
+            }
+        }
+        // Its buffers with the shared file systems.
+        for (k, &sh) in my_shares.iter().enumerate() {
+            if let Some((req, resp)) = self.shares[sh].buffers[i].as_ref() {
+                let at = SHARES + k as u64 * SHARE_STRIDE;
+                for (p, pg) in req.iter().enumerate() {
+                    space.map_page(at + p as u64 * PAGE, pg, RW).map_err(oom)?;
+                }
+                for (p, pg) in resp.iter().enumerate() {
+                    space
+                        .map_page(at + SHARE_RESPONSE + p as u64 * PAGE, pg, RO)
+                        .map_err(oom)?;
+                }
             }
         }
         // The block task's buffers, which its ext2 task maps.
@@ -430,6 +470,10 @@ impl Host {
             for (k, &cap) in disk_caps.iter().enumerate() {
                 put(DISK_FRAMES + k as u64, cap, None)?;
             }
+        }
+        for (k, &sh) in my_shares.iter().enumerate() {
+            let ep = self.shares[sh].task.endpoint_and_buffers().0;
+            put(SHARE_EPS + k as u64, ep, Some(i as u64 + 1))?;
         }
         for (k, &(cap, _)) in inst.chunks.iter().enumerate() {
             put(FIRST_UNTYPED + k as u64, cap, None)?;
@@ -749,6 +793,37 @@ fn carve_pools(config: &Config, reserve: u64) -> Result<Vec<Vec<(CPtr, u8)>>, St
     Ok(pools)
 }
 
+/// Bytes of a shared file system's heap besides its files.
+const SHARE_OVERHEAD: u64 = 8 << 20;
+
+/// Starts the task of shared file system `sh` (of a configuration of
+/// `instances`): its heap and each member's buffers.
+#[cfg(not(feature = "fs-inproc"))]
+fn start_share(sh: &selkie_config::Share, instances: usize) -> Result<SharedFs, String> {
+    let page = || -> Result<PageRef, String> {
+        Ok(Rc::new(CachePage::new().map_err(|_| "out of memory")?))
+    };
+    let pages = |n: u64| (0..n).map(|_| page()).collect::<Result<Vec<_>, _>>();
+    let heap = pages((sh.size + SHARE_OVERHEAD) / PAGE)?;
+    let mut buffers = Vec::new();
+    for i in 0..instances {
+        buffers.push(match sh.members.contains(&i) {
+            true => Some((
+                pages(selkie_sel4::service::BUF_PAGES)?,
+                pages(selkie_sel4::service::BUF_PAGES)?,
+            )),
+            false => None,
+        });
+    }
+    let task = crate::fstask::shared(sh.size, &heap, &buffers)?;
+    Ok(SharedFs { task, buffers })
+}
+
+#[cfg(feature = "fs-inproc")]
+fn start_share(_: &selkie_config::Share, _: usize) -> Result<SharedFs, String> {
+    Err("instances run their file systems in tasks: not with fs-inproc".into())
+}
+
 /// The objects an instance keeps across restarts.
 fn make_inst(cfg: &selkie_config::Instance, chunks: Vec<(CPtr, u8)>) -> Result<Inst, String> {
     let a = objects::get();
@@ -826,7 +901,8 @@ pub fn run(bi: &BootInfo, config: Config) -> ! {
     )
     .map(|p| p.pages().len() as u64 * PAGE)
     .unwrap_or(0);
-    let reserve = (16 << 20) + config.instances.len() as u64 * (image + (4 << 20));
+    let shares: u64 = config.shares.iter().map(|s| s.size + SHARE_OVERHEAD).sum();
+    let reserve = (16 << 20) + config.instances.len() as u64 * (image + (4 << 20)) + shares;
     let pools = match carve_pools(&config, reserve) {
         Ok(p) => p,
         Err(e) => {
@@ -862,7 +938,7 @@ pub fn run(bi: &BootInfo, config: Config) -> ! {
     }
     // The net task the instances with `network = true` share (its faults
     // go to the supervisor).
-    if insts.iter().any(|x| x.cfg.network || x.cfg.disk) {
+    if insts.iter().any(|x| x.cfg.network || x.cfg.disk) || !config.shares.is_empty() {
         if let Err(e) = selkie_task::supervisor::init() {
             println!("selkie: cannot start the service supervisor: {e}");
             machine::exit_qemu(125);
@@ -884,6 +960,29 @@ pub fn run(bi: &BootInfo, config: Config) -> ! {
         }
         None => None,
     };
+    // The shared file systems' tasks.
+    let mut shares = Vec::new();
+    for sh in &config.shares {
+        match start_share(sh, config.instances.len()) {
+            Ok(s) => {
+                println!(
+                    "selkie: share {} ({} MiB) for {}",
+                    sh.name,
+                    sh.size >> 20,
+                    sh.members
+                        .iter()
+                        .map(|&m| config.instances[m].name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                shares.push(s)
+            }
+            Err(e) => {
+                println!("selkie: share {}: {e}", sh.name);
+                machine::exit_qemu(125);
+            }
+        }
+    }
     #[cfg(not(feature = "net-inproc"))]
     let net = if insts.iter().any(|x| x.cfg.network) {
         let clients: Vec<Option<CPtr>> = insts
@@ -904,6 +1003,7 @@ pub fn run(bi: &BootInfo, config: Config) -> ! {
         #[cfg(not(feature = "net-inproc"))]
         net,
         disk,
+        shares,
     };
     for i in 0..host.insts.len() {
         let inst = &host.insts[i];

@@ -226,57 +226,80 @@ impl selkie_libos::ChannelEnd for RingEnd {
     }
 }
 
-/// The shared net task, reached through [`NET_EP`] with the buffers at
-/// [`NET_REQUEST`] and [`NET_RESPONSE`] (a `selkie_netproto` transport).
-pub struct NetPeer {
+/// A service the root task made this instance a client of (the shared net
+/// task, a shared file system): its endpoint (badged with our number) and
+/// our request and response buffers, as a `selkie_proto` transport.
+pub struct Peer {
+    ep: u64,
+    request: u64,
+    response: u64,
     dead: bool,
 }
 
-impl NetPeer {
+impl Peer {
     /// The net task, when the root task made this instance its client.
-    pub fn new() -> Option<NetPeer> {
-        (info().flags & FLAG_NET != 0).then_some(NetPeer { dead: false })
+    pub fn net() -> Option<Peer> {
+        (info().flags & FLAG_NET != 0).then_some(Peer {
+            ep: NET_EP,
+            request: NET_REQUEST,
+            response: NET_RESPONSE,
+            dead: false,
+        })
+    }
+
+    /// Shared file system `k` and its name.
+    pub fn share(k: usize) -> (Peer, &'static str) {
+        let at = SHARES + k as u64 * SHARE_STRIDE;
+        let n = &info().share_names[k];
+        let len = n.iter().position(|&b| b == 0).unwrap_or(16);
+        let peer = Peer {
+            ep: SHARE_EPS + k as u64,
+            request: at,
+            response: at + SHARE_RESPONSE,
+            dead: false,
+        };
+        (peer, core::str::from_utf8(&n[..len]).unwrap_or("?"))
     }
 }
 
-const NET_BUF: usize = (selkie_sel4::service::BUF_PAGES * 4096) as usize;
+const PEER_BUF: usize = (selkie_sel4::service::BUF_PAGES * 4096) as usize;
 
-impl selkie_netproto::Transport for NetPeer {
+impl selkie_proto::Transport for Peer {
     fn capacity(&self) -> usize {
-        NET_BUF
+        PEER_BUF
     }
 
     fn call(
         &mut self,
         request: &[u8],
         response: &mut alloc::vec::Vec<u8>,
-    ) -> Result<(), selkie_netproto::Dead> {
-        if self.dead || request.len() > NET_BUF {
-            return Err(selkie_netproto::Dead);
+    ) -> Result<(), selkie_proto::Dead> {
+        if self.dead || request.len() > PEER_BUF {
+            return Err(selkie_proto::Dead);
         }
-        // SAFETY: the request buffer is ours, mapped read-write; the net
-        // task reads it only during our Call.
+        // SAFETY: the request buffer is ours, mapped read-write; the
+        // service reads it only during our Call.
         unsafe {
-            core::ptr::copy_nonoverlapping(request.as_ptr(), NET_REQUEST as *mut u8, request.len())
+            core::ptr::copy_nonoverlapping(request.as_ptr(), self.request as *mut u8, request.len())
         };
         let (info, mrs) = syscall::call(
-            NET_EP,
+            self.ep,
             MessageInfo::new(selkie_sel4::service::REQUEST, 0, 0, 4),
             [request.len() as u64, 0, 0, 0],
         );
-        if info.label() != selkie_sel4::service::RESPONSE || mrs[0] as usize > NET_BUF {
+        if info.label() != selkie_sel4::service::RESPONSE || mrs[0] as usize > PEER_BUF {
             // It panicked or faulted (the root task reports it): the
-            // network is gone for this instance.
+            // service is gone for this instance.
             self.dead = true;
-            return Err(selkie_netproto::Dead);
+            return Err(selkie_proto::Dead);
         }
         let len = mrs[0] as usize;
         response.clear();
         response.resize(len, 0);
-        // SAFETY: the response buffer is mapped read-only for us; the net
-        // task wrote it before answering.
+        // SAFETY: the response buffer is mapped read-only for us; the
+        // service wrote it before answering.
         unsafe {
-            core::ptr::copy_nonoverlapping(NET_RESPONSE as *const u8, response.as_mut_ptr(), len)
+            core::ptr::copy_nonoverlapping(self.response as *const u8, response.as_mut_ptr(), len)
         };
         Ok(())
     }

@@ -805,7 +805,7 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
     }
     // An instance's network: a client of the shared net task.
     #[cfg(feature = "instance")]
-    if let Some(peer) = crate::instance::NetPeer::new() {
+    if let Some(peer) = crate::instance::Peer::net() {
         match selkie_netproto::Client::connect(peer) {
             Ok(client) => {
                 lp.kernel.set_net(Box::new(client));
@@ -825,6 +825,23 @@ pub fn run(_bi: &selkie_sel4::bootinfo::BootInfo) -> ! {
         lp.net_announced = n.announced;
         lp._nic = n.nic;
         lp.kernel.net_poll(&mut lp.plat);
+    }
+    // An instance's shared file systems, on /share/NAME.
+    #[cfg(feature = "instance")]
+    for k in 0..crate::instance::info().shares as usize {
+        let (peer, name) = crate::instance::Peer::share(k);
+        let at = alloc::format!("/share/{name}");
+        let mounted = selkie_fsproto::Client::connect_shared(peer)
+            .map_err(|e| alloc::format!("{e:?}"))
+            .and_then(|client| {
+                lp.kernel
+                    .mount_fs(&at, Box::new(client), name.as_bytes(), "tmpfs")
+                    .map_err(|e| alloc::format!("{e:?}"))
+            });
+        match mounted {
+            Ok(()) => println!("selkie: share {name} mounted on {at}"),
+            Err(e) => println!("selkie: share {name} not mounted: {e}"),
+        }
     }
     // The disk, when there is one (in an instance: when the root task gave
     // it the disk), on /mnt.

@@ -60,11 +60,41 @@ fn main() {
             println!("cargo:rerun-if-changed={config}");
             let text = std::fs::read_to_string(&config)
                 .unwrap_or_else(|e| panic!("the configuration {config}: {e}"));
-            if let Err(e) = selkie_config::Config::parse(&text) {
-                eprintln!("selkie: the configuration {config}: {e}");
-                std::process::exit(1);
-            }
+            let parsed = match selkie_config::Config::parse(&text) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("selkie: the configuration {config}: {e}");
+                    std::process::exit(1);
+                }
+            };
             std::fs::write(out_dir.join("selkie.toml"), text).unwrap();
+            // Each instance's own files, packed as a cpio archive.
+            let base = std::path::Path::new(&config)
+                .parent()
+                .unwrap_or(std::path::Path::new("."));
+            let mut trees = String::from("pub static TREES: &[&[u8]] = &[\n");
+            for (i, inst) in parsed.instances.iter().enumerate() {
+                let archive = out_dir.join(format!("tree-{i}.cpio"));
+                let mut cpio = Vec::new();
+                if let Some(tree) = &inst.tree {
+                    let dir = base.join(tree);
+                    if !dir.is_dir() {
+                        eprintln!(
+                            "selkie: the configuration {config}: instance {}: tree {} is not a directory",
+                            inst.name,
+                            dir.display()
+                        );
+                        std::process::exit(1);
+                    }
+                    println!("cargo:rerun-if-changed={}", dir.display());
+                    pack(&dir, std::path::Path::new(""), &mut cpio);
+                    newc(&mut cpio, "TRAILER!!!", 0, 0, b"");
+                }
+                std::fs::write(&archive, &cpio).unwrap();
+                trees += &format!("    include_bytes!({:?}),\n", archive.display().to_string());
+            }
+            trees += "];\n";
+            std::fs::write(out_dir.join("trees.rs"), trees).unwrap();
             let instance = std::env::var("SELKIE_INSTANCE")
                 .unwrap_or_else(|_| format!("{dir}/../../build/instance.elf"));
             println!("cargo:rerun-if-changed={instance}");
@@ -73,6 +103,11 @@ fn main() {
         _ => {
             std::fs::write(out_dir.join("selkie.toml"), b"").unwrap();
             std::fs::write(out_dir.join("instance.elf"), b"").unwrap();
+            std::fs::write(
+                out_dir.join("trees.rs"),
+                "pub static TREES: &[&[u8]] = &[];\n",
+            )
+            .unwrap();
         }
     }
     let path = std::path::Path::new(&rootfs);
@@ -95,5 +130,78 @@ fn embed(elf: &str, out: &std::path::Path) {
     } else {
         println!("cargo:warning={elf} is missing: the root task embeds an empty service task");
         std::fs::write(out, b"").unwrap();
+    }
+}
+
+/// Appends one newc cpio member: `name`, its mode and modification time,
+/// and its data (a file's contents or a symlink's target).
+fn newc(out: &mut Vec<u8>, name: &str, mode: u32, mtime: u64, data: &[u8]) {
+    let fields = [
+        0,
+        mode as u64,
+        0,
+        0,
+        1,
+        mtime,
+        data.len() as u64,
+        0,
+        0,
+        0,
+        0,
+        name.len() as u64 + 1,
+        0,
+    ];
+    out.extend_from_slice(b"070701");
+    for f in fields {
+        out.extend_from_slice(format!("{f:08x}").as_bytes());
+    }
+    out.extend_from_slice(name.as_bytes());
+    out.push(0);
+    while !out.len().is_multiple_of(4) {
+        out.push(0);
+    }
+    out.extend_from_slice(data);
+    while !out.len().is_multiple_of(4) {
+        out.push(0);
+    }
+}
+
+/// Packs the directory `dir` (as `prefix` in the archive) into `out`,
+/// sorted by name: directories, files and symbolic links.
+fn pack(dir: &std::path::Path, prefix: &std::path::Path, out: &mut Vec<u8>) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap())
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        let name = prefix.join(e.file_name());
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let perm = meta.permissions().mode() & 0o7777;
+        let mtime = meta.mtime().max(0) as u64;
+        let shown = name.to_string_lossy().into_owned();
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&path).unwrap();
+            newc(
+                out,
+                &shown,
+                0o120777,
+                mtime,
+                target.as_os_str().as_encoded_bytes(),
+            );
+        } else if meta.is_dir() {
+            newc(out, &shown, 0o040000 | perm, mtime, b"");
+            pack(&path, &name, out);
+        } else if meta.is_file() {
+            newc(
+                out,
+                &shown,
+                0o100000 | perm,
+                mtime,
+                &std::fs::read(&path).unwrap(),
+            );
+        }
     }
 }

@@ -17,6 +17,8 @@
 //! network = true            # a client of the shared net service
 //! disk = false              # the disk on /mnt (at most one instance)
 //! restart = "never"         # or "on-failure": started again after a panic or fault
+//! tree = "alpha-files"      # files laid over the initial tree (a directory,
+//!                           # relative to this file)
 //!
 //! [[instance]]
 //! name = "beta"
@@ -82,6 +84,9 @@ pub struct Instance {
     pub network: bool,
     pub disk: bool,
     pub restart: Restart,
+    /// A directory (relative to the configuration file) whose files are
+    /// laid over the initial tree in this instance.
+    pub tree: Option<String>,
 }
 
 /// An inter-instance channel: a byte stream each way between two
@@ -159,6 +164,7 @@ struct RawInstance {
     network: bool,
     disk: bool,
     restart: Option<String>,
+    tree: Option<String>,
 }
 
 struct RawChannel {
@@ -249,7 +255,7 @@ impl RawConfig {
                 t,
                 "instance",
                 &[
-                    "name", "memory", "init", "console", "network", "disk", "restart",
+                    "name", "memory", "init", "console", "network", "disk", "restart", "tree",
                 ],
             )?;
             instance.push(RawInstance {
@@ -260,6 +266,7 @@ impl RawConfig {
                 network: boolean(t, "instance", "network")?,
                 disk: boolean(t, "instance", "disk")?,
                 restart: string(t, "instance", "restart")?,
+                tree: string(t, "instance", "tree")?,
             });
         }
         let mut channel = Vec::new();
@@ -322,6 +329,7 @@ impl Config {
                 network: true,
                 disk: true,
                 restart: Restart::Never,
+                tree: None,
             }],
             channels: Vec::new(),
             shares: Vec::new(),
@@ -375,6 +383,9 @@ impl Config {
             if r.init.as_deref().is_some_and(|i| i.trim().is_empty()) {
                 return invalid(format!("instance {name}: an empty init"));
             }
+            if r.tree.as_deref().is_some_and(|t| t.trim().is_empty()) {
+                return invalid(format!("instance {name}: an empty tree"));
+            }
             instances.push(Instance {
                 name,
                 memory,
@@ -383,6 +394,7 @@ impl Config {
                 network: r.network,
                 disk: r.disk,
                 restart,
+                tree: r.tree,
             });
         }
         for (what, count) in [

@@ -375,3 +375,14 @@ fn bad_shares_are_refused() {
         Err(ConfigError::Syntax(_))
     ));
 }
+
+#[test]
+fn an_instance_may_have_files_of_its_own() {
+    let one = |extra: &str| {
+        std::format!("[[instance]]\nname = \"a\"\nmemory = \"64M\"\ninit = \"/bin/true\"\n{extra}")
+    };
+    let c = Config::parse(&one("tree = \"a-files\"\n")).unwrap();
+    assert_eq!(c.instances[0].tree.as_deref(), Some("a-files"));
+    assert_eq!(Config::parse(&one("")).unwrap().instances[0].tree, None);
+    assert!(invalid(&one("tree = \" \"\n")).contains("an empty tree"));
+}

@@ -235,8 +235,10 @@ impl FileSystem for Tmpfs {
 }
 
 /// Adds the members of a parsed cpio archive to `fs` (parents missing from
-/// the archive are created, as `mkdir -p`). Device nodes, FIFOs and sockets
-/// are skipped: whoever mounts the tree makes its own /dev.
+/// the archive are created, as `mkdir -p`; a file already there takes the
+/// archive's contents and mode, so an archive can be laid over a tree).
+/// Device nodes, FIFOs and sockets are skipped: whoever mounts the tree
+/// makes its own /dev.
 pub fn unpack(fs: &mut dyn FileSystem, files: &[Entry<'_>]) {
     let root = fs.root();
     // Directories get the archive's times once everything is in them.
@@ -264,8 +266,17 @@ pub fn unpack(fs: &mut dyn FileSystem, files: &[Entry<'_>]) {
         } else if e.is_symlink() {
             fs.symlink(dir, name, e.data, t).map(|_| ())
         } else if e.is_file() {
-            fs.create(dir, name, Kind::File, perm, 0, 0, t)
-                .and_then(|ino| fs.write_at(ino, 0, e.data, t).map(|_| ()))
+            // A file already there (an overlay on a tree) takes the new
+            // contents and mode.
+            let ino = match fs.create(dir, name, Kind::File, perm, 0, 0, t) {
+                Err(Errno::EEXIST) => fs.lookup(dir, name).and_then(|ino| {
+                    fs.truncate(ino, 0, t)?;
+                    fs.chmod(ino, perm, t)?;
+                    Ok(ino)
+                }),
+                other => other,
+            };
+            ino.and_then(|ino| fs.write_at(ino, 0, e.data, t).map(|_| ()))
         } else {
             // A node taken as a plain file would turn /dev/null into a file
             // that keeps what is written to it.

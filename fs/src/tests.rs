@@ -206,3 +206,58 @@ fn names_are_bytes() {
     fs.unlink(r, b"\x80", 3).unwrap();
     assert_eq!(fs.resolve(r, b"/l\xff", true), Err(Errno::ENOENT));
 }
+
+#[test]
+fn unpack_lays_an_archive_over_a_tree() {
+    use crate::cpio::Entry;
+    let mut fs = Tmpfs::new();
+    let base = [
+        Entry {
+            name: b"etc",
+            mode: 0o040755,
+            mtime: 1,
+            data: b"",
+        },
+        Entry {
+            name: b"etc/hostname",
+            mode: 0o100644,
+            mtime: 1,
+            data: b"selkie\n",
+        },
+        Entry {
+            name: b"etc/motd",
+            mode: 0o100644,
+            mtime: 1,
+            data: b"hello\n",
+        },
+    ];
+    crate::unpack(&mut fs, &base);
+    let over = [
+        Entry {
+            name: b"etc/hostname",
+            mode: 0o100600,
+            mtime: 2,
+            data: b"alpha\n",
+        },
+        Entry {
+            name: b"opt/alpha/run",
+            mode: 0o100755,
+            mtime: 2,
+            data: b"#!/bin/sh\n",
+        },
+    ];
+    crate::unpack(&mut fs, &over);
+    let root = fs.root();
+    let read = |fs: &Tmpfs, path: &[u8]| {
+        let ino = fs.resolve(root, path, true).unwrap();
+        let mut buf = [0u8; 64];
+        let n = fs.read_at(ino, 0, &mut buf).unwrap();
+        (buf[..n].to_vec(), fs.stat(ino).unwrap().perm)
+    };
+    assert_eq!(read(&fs, b"/etc/hostname"), (b"alpha\n".to_vec(), 0o600));
+    assert_eq!(read(&fs, b"/etc/motd"), (b"hello\n".to_vec(), 0o644));
+    assert_eq!(
+        read(&fs, b"/opt/alpha/run"),
+        (b"#!/bin/sh\n".to_vec(), 0o755)
+    );
+}

@@ -97,6 +97,9 @@ pub const CONSOLE_PAGE: u64 = 0x8_0000_3000;
 /// The initial file tree (a cpio archive, read-only, shared by every
 /// instance), at [`Info::rootfs_offset`] from here.
 pub const ROOTFS: u64 = 0x9_0000_0000;
+/// The instance's own files (a cpio archive laid over the initial tree,
+/// read-only), at [`Info::tree_offset`] from here.
+pub const TREE: u64 = 0xe_0000_0000;
 /// The channels' rings: channel i's at `CHANNELS + i * CHANNEL_STRIDE`, its
 /// out-ring first and its in-ring [`RING_PAGES`] pages on.
 pub const CHANNELS: u64 = 0xa_0000_0000;
@@ -147,6 +150,9 @@ pub struct Info {
     pub random_seed: u64,
     pub rootfs_offset: u64,
     pub rootfs_len: u64,
+    /// Its own files, when it has some (0 bytes: none).
+    pub tree_offset: u64,
+    pub tree_len: u64,
     /// Untyped capabilities from [`FIRST_UNTYPED`] on.
     pub untypeds: u64,
     /// [`FLAG_TRACE`], [`FLAG_CONSOLE`], [`FLAG_NET`].

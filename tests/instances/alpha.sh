@@ -1,6 +1,7 @@
 # Instance alpha of tests/configs/two-instances.toml.
 echo "alpha: up, $(ls /dev/chan) in /dev/chan"
 echo "alpha's file" > /tmp/mine
+echo "alpha: $(cat /etc/instance); hostname file: $(cat /etc/hostname)"
 echo "ping from alpha" > /dev/chan/link
 read reply < /dev/chan/link
 echo "alpha got: $reply"

@@ -1,5 +1,6 @@
 # Instance beta of tests/configs/two-instances.toml.
 echo "beta's file" > /tmp/theirs
+[ -e /etc/instance ] && echo "beta sees alpha's /etc/instance" || echo "beta: no /etc/instance; hostname file: $(cat /etc/hostname)"
 read msg < /dev/chan/link
 echo "beta got: $msg"
 echo "pong from beta" > /dev/chan/link

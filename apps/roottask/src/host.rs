@@ -44,6 +44,13 @@ use selkie_task::vspace::{CachePage, ChildSpace, RO, RW};
 /// The boot configuration (scripts/build-roottask.sh with SELKIE_CONFIG);
 /// empty without one.
 static CONFIG: &str = include_str!(concat!(env!("OUT_DIR"), "/selkie.toml"));
+/// Each instance's own files (cpio archives, empty for none), packed from
+/// the configuration's `tree` directories by build.rs.
+mod trees {
+    include!(concat!(env!("OUT_DIR"), "/trees.rs"));
+}
+use trees::TREES;
+
 /// The LibOS instance program (apps/roottask built with `instance`).
 static INSTANCE_ELF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/instance.elf"));
 
@@ -213,6 +220,25 @@ impl Host {
         None
     }
 
+    /// Maps the pages of `bytes`, a part of the root task's own image, at
+    /// `va` in `space`, read-only (`bytes` starts at its offset in the
+    /// first page).
+    fn map_image(&self, space: &mut ChildSpace, bytes: &[u8], va: u64) -> Result<(), String> {
+        let first = bytes.as_ptr() as u64 / PAGE * PAGE;
+        let pages = (bytes.as_ptr() as u64 + bytes.len() as u64 - first).div_ceil(PAGE);
+        let frames = self.image_frames;
+        for k in 0..pages {
+            let index = (first - IMAGE_BASE) / PAGE + k;
+            if frames.start + index >= frames.end {
+                return Err("a file tree outside the root task's image".into());
+            }
+            space
+                .map_frame_cap(va + k * PAGE, frames.start + index, RO)
+                .map_err(|_| String::from("out of memory for its image"))?;
+        }
+        Ok(())
+    }
+
     /// Builds instance `i` and lets it run.
     fn start(&mut self, i: usize) -> Result<(), String> {
         let elf = INSTANCE_ELF;
@@ -278,6 +304,8 @@ impl Host {
             random_seed: 0,
             rootfs_offset: crate::run::ROOTFS.as_ptr() as u64 % PAGE,
             rootfs_len: crate::run::ROOTFS.len() as u64,
+            tree_offset: TREES.get(i).map_or(0, |t| t.as_ptr() as u64 % PAGE),
+            tree_len: TREES.get(i).map_or(0, |t| t.len() as u64),
             untypeds: n,
             flags: 0,
             fs_fault: 0,
@@ -345,19 +373,11 @@ impl Host {
         space
             .map_page(CONSOLE_PAGE, &console_page, RW)
             .map_err(oom)?;
-        // The file tree, read-only from the root task's own image.
-        let tree = crate::run::ROOTFS;
-        let first = tree.as_ptr() as u64 / PAGE * PAGE;
-        let pages = (tree.as_ptr() as u64 + tree.len() as u64 - first).div_ceil(PAGE);
-        let frames = self.image_frames;
-        for k in 0..pages {
-            let index = (first - IMAGE_BASE) / PAGE + k;
-            if frames.start + index >= frames.end {
-                return Err("the file tree is outside the root task's image".into());
-            }
-            space
-                .map_frame_cap(ROOTFS + k * PAGE, frames.start + index, RO)
-                .map_err(oom)?;
+        // The file tree and its own files, read-only from the root task's
+        // own image.
+        self.map_image(&mut space, crate::run::ROOTFS, ROOTFS)?;
+        if let Some(own) = TREES.get(i).filter(|t| !t.is_empty()) {
+            self.map_image(&mut space, own, TREE)?;
         }
         // The channels' rings: its out-ring, then its in-ring.
         for (k, &(c, _)) in mine.iter().enumerate() {

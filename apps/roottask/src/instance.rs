@@ -31,6 +31,15 @@ pub fn rootfs() -> &'static [u8] {
     }
 }
 
+/// The instance's own files the root task maps, to lay over the tree.
+pub fn tree() -> Option<&'static [u8]> {
+    let i = info();
+    // SAFETY: the root task maps this range read-only before we start.
+    (i.tree_len > 0).then(|| unsafe {
+        core::slice::from_raw_parts((TREE + i.tree_offset) as *const u8, i.tree_len as usize)
+    })
+}
+
 fn call(label: u64, mrs: syscall::Mrs) -> syscall::Mrs {
     syscall::call(ROOT_EP, MessageInfo::new(label, 0, 0, 4), mrs).1
 }

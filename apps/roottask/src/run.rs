@@ -758,8 +758,20 @@ fn make_kernel() -> Result<Kernel, String> {
 /// ELF.
 #[cfg(not(feature = "fs-inproc"))]
 fn make_kernel() -> Result<Kernel, String> {
-    let fs = crate::fstask::root(rootfs())?;
+    #[allow(unused_mut)]
+    let mut fs = crate::fstask::root(rootfs())?;
     println!("selkie: fs service task up");
+    // An instance's own files, laid over the tree.
+    #[cfg(feature = "instance")]
+    if let Some(tree) = crate::instance::tree() {
+        let entries = selkie_libos::cpio::parse(tree)
+            .map_err(|e| alloc::format!("the instance's own files are corrupt: {e:?}"))?;
+        selkie_fs::unpack(fs.as_mut(), &entries);
+        println!(
+            "selkie: {} of its own files laid over the tree",
+            entries.len()
+        );
+    }
     Ok(Kernel::with_fs(fs))
 }
 

@@ -643,6 +643,19 @@ DISK_READ = ("/bin/sh -c 'cd /mnt && cat note.txt a/b/moved && md5sum -c big.md5
              "ls README 2>&1; df -k /mnt | tail -1; mount | grep vda'")
 
 
+def in_order(lines, patterns):
+    """The patterns each match a line, in this order; returns the problems."""
+    pos = 0
+    for rx in patterns:
+        r = re.compile(rx)
+        while pos < len(lines) and not r.search(lines[pos]):
+            pos += 1
+        if pos == len(lines):
+            return [f"no output line matching {rx!r} (in order)"]
+        pos += 1
+    return []
+
+
 def check_disk():
     """Boot with a fresh disk image, write, power off; e2fsck and debugfs on
     the host; boot again and read it back."""
@@ -662,15 +675,7 @@ def check_disk():
         lines = [l.rstrip("\r") for l in p.stdout.split("\n")]
         if p.returncode != 0:
             problems.append(f"boot with {init!r}: qemu.sh exited {p.returncode}")
-        pos = 0
-        for rx in expect:
-            r = re.compile(rx)
-            while pos < len(lines) and not r.search(lines[pos]):
-                pos += 1
-            if pos == len(lines):
-                problems.append(f"no output line matching {rx!r} (in order)")
-                return
-            pos += 1
+        problems.extend(in_order(lines, expect))
 
     boot(DISK_WRITE, [r"^selkie: /dev/vda \(16 MiB, ext2\) mounted on /mnt$", r"^\s*30$", r"^selkie: halt 0$"])
     fsck = subprocess.run(["e2fsck", "-fn", img], capture_output=True, text=True)
@@ -731,32 +736,12 @@ def check_make_suite():
     if p.returncode != 1:
         problems.append(f"scripts/suite.sh exited {p.returncode}, not 1 (a test failed)")
     lines = [l.rstrip("\r") for l in p.stdout.split("\n")]
-    pos = 0
-    for rx in [r"^selkie: 5 tests from .* on the suite disk \(.*test-suite.img, \d+M\)$",
-               r"^selkie: /dev/vda \(\d+ MiB, ext2\) mounted on /mnt$",
-               r"^FAIL fails \(exit 3\)$", r"^    about to fail$", r"^PASS passes$", r"^PASS reads-data$",
-               r"^FAIL sub/crashes \(killed by signal 11\)$", r"^PASS writes$", r"^3 passed, 2 failed$"]:
-        r = re.compile(rx)
-        while pos < len(lines) and not r.search(lines[pos]):
-            pos += 1
-        if pos == len(lines):
-            problems.append(f"no output line matching {rx!r} (in order)")
-            break
-        pos += 1
+    problems += in_order(lines, [
+        r"^selkie: 5 tests from .* on the suite disk \(.*test-suite.img, \d+M\)$",
+        r"^selkie: /dev/vda \(\d+ MiB, ext2\) mounted on /mnt$",
+        r"^FAIL fails \(exit 3\)$", r"^    about to fail$", r"^PASS passes$", r"^PASS reads-data$",
+        r"^FAIL sub/crashes \(killed by signal 11\)$", r"^PASS writes$", r"^3 passed, 2 failed$"])
     return "make-suite-through-disk", problems, console, time.time() - t0
-
-
-def in_order(lines, patterns):
-    """The patterns each match a line, in this order; returns the problems."""
-    pos = 0
-    for rx in patterns:
-        r = re.compile(rx)
-        while pos < len(lines) and not r.search(lines[pos]):
-            pos += 1
-        if pos == len(lines):
-            return [f"no output line matching {rx!r} (in order)"]
-        pos += 1
-    return []
 
 
 # Several LibOS instances (docs/instances.md): each configuration is built

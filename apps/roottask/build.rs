@@ -88,7 +88,7 @@ fn main() {
                     }
                     println!("cargo:rerun-if-changed={}", dir.display());
                     pack(&dir, std::path::Path::new(""), &mut cpio);
-                    newc(&mut cpio, "TRAILER!!!", 0, 0, b"");
+                    selkie_fs::cpio::write_member(&mut cpio, b"TRAILER!!!", 0, 0, 0, b"");
                 }
                 std::fs::write(&archive, &cpio).unwrap();
                 trees += &format!("    include_bytes!({:?}),\n", archive.display().to_string());
@@ -133,39 +133,6 @@ fn embed(elf: &str, out: &std::path::Path) {
     }
 }
 
-/// Appends one newc cpio member: `name`, its mode and modification time,
-/// and its data (a file's contents or a symlink's target).
-fn newc(out: &mut Vec<u8>, name: &str, mode: u32, mtime: u64, data: &[u8]) {
-    let fields = [
-        0,
-        mode as u64,
-        0,
-        0,
-        1,
-        mtime,
-        data.len() as u64,
-        0,
-        0,
-        0,
-        0,
-        name.len() as u64 + 1,
-        0,
-    ];
-    out.extend_from_slice(b"070701");
-    for f in fields {
-        out.extend_from_slice(format!("{f:08x}").as_bytes());
-    }
-    out.extend_from_slice(name.as_bytes());
-    out.push(0);
-    while !out.len().is_multiple_of(4) {
-        out.push(0);
-    }
-    out.extend_from_slice(data);
-    while !out.len().is_multiple_of(4) {
-        out.push(0);
-    }
-}
-
 /// Packs the directory `dir` (as `prefix` in the archive) into `out`,
 /// sorted by name: directories, files and symbolic links.
 fn pack(dir: &std::path::Path, prefix: &std::path::Path, out: &mut Vec<u8>) {
@@ -180,28 +147,18 @@ fn pack(dir: &std::path::Path, prefix: &std::path::Path, out: &mut Vec<u8>) {
         let name = prefix.join(e.file_name());
         let meta = std::fs::symlink_metadata(&path).unwrap();
         let perm = meta.permissions().mode() & 0o7777;
-        let mtime = meta.mtime().max(0) as u64;
-        let shown = name.to_string_lossy().into_owned();
+        let mtime = meta.mtime().clamp(0, u32::MAX as i64) as u32;
+        let shown = name.as_os_str().as_encoded_bytes();
         if meta.file_type().is_symlink() {
             let target = std::fs::read_link(&path).unwrap();
-            newc(
-                out,
-                &shown,
-                0o120777,
-                mtime,
-                target.as_os_str().as_encoded_bytes(),
-            );
+            let target = target.as_os_str().as_encoded_bytes();
+            selkie_fs::cpio::write_member(out, shown, 0, 0o120777, mtime, target);
         } else if meta.is_dir() {
-            newc(out, &shown, 0o040000 | perm, mtime, b"");
+            selkie_fs::cpio::write_member(out, shown, 0, 0o040000 | perm, mtime, b"");
             pack(&path, &name, out);
         } else if meta.is_file() {
-            newc(
-                out,
-                &shown,
-                0o100000 | perm,
-                mtime,
-                &std::fs::read(&path).unwrap(),
-            );
+            let data = std::fs::read(&path).unwrap();
+            selkie_fs::cpio::write_member(out, shown, 0, 0o100000 | perm, mtime, &data);
         }
     }
 }

@@ -1,5 +1,6 @@
 //! A reader for "newc" cpio archives (the initial file tree linked into the
-//! root task image).
+//! root task image), and [`write_member`], which makes them (an instance's
+//! own files at build time, tests).
 use alloc::vec::Vec;
 
 /// One archive member.
@@ -122,27 +123,50 @@ pub fn lookup<'a>(entries: &[Entry<'a>], path: &[u8]) -> Option<Entry<'a>> {
     None
 }
 
+/// Appends one newc member to `out`: its name (an archive ends with a
+/// member named `TRAILER!!!`), inode number, mode, modification time and
+/// data (a file's contents, a symbolic link's target).
+pub fn write_member(out: &mut Vec<u8>, name: &[u8], ino: u32, mode: u32, mtime: u32, data: &[u8]) {
+    fn pad4(out: &mut Vec<u8>) {
+        while !out.len().is_multiple_of(4) {
+            out.push(0);
+        }
+    }
+    let fields = [
+        ino,
+        mode,
+        0,
+        0,
+        1,
+        mtime,
+        data.len() as u32,
+        0,
+        0,
+        0,
+        0,
+        name.len() as u32 + 1,
+        0,
+    ];
+    out.extend_from_slice(b"070701");
+    for f in fields {
+        for shift in (0..8).rev() {
+            out.push(b"0123456789abcdef"[(f >> (shift * 4) & 0xf) as usize]);
+        }
+    }
+    out.extend_from_slice(name);
+    out.push(0);
+    pad4(out);
+    out.extend_from_slice(data);
+    pad4(out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::vec::Vec;
 
     fn member(out: &mut Vec<u8>, name: &str, mode: u32, data: &[u8]) {
-        let hdr =
-            alloc::format!(
-            "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
-            1, mode, 0, 0, 1, 1_700_000_000, data.len(), 0, 0, 0, 0, name.len() + 1, 0
-        );
-        out.extend_from_slice(hdr.as_bytes());
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        while !out.len().is_multiple_of(4) {
-            out.push(0);
-        }
-        out.extend_from_slice(data);
-        while !out.len().is_multiple_of(4) {
-            out.push(0);
-        }
+        write_member(out, name.as_bytes(), 1, mode, 1_700_000_000, data);
     }
 
     fn sample() -> Vec<u8> {

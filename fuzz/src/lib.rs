@@ -58,38 +58,17 @@ impl<'a> Bytes<'a> {
 
 /// A "newc" cpio archive of `(name, mode, data)` members.
 pub fn newc(members: &[(&str, u32, &[u8])]) -> Vec<u8> {
-    fn pad4(out: &mut Vec<u8>) {
-        while !out.len().is_multiple_of(4) {
-            out.push(0);
-        }
-    }
     let mut out = Vec::new();
     let trailer: (&str, u32, &[u8]) = ("TRAILER!!!", 0, &[]);
     for (i, &(name, mode, data)) in members.iter().chain([&trailer]).enumerate() {
-        let fields = [
+        selkie_fs::cpio::write_member(
+            &mut out,
+            name.as_bytes(),
             i as u32 + 1,
             mode,
-            0,
-            0,
-            1,
             1_700_000_000,
-            data.len() as u32,
-            0,
-            0,
-            0,
-            0,
-            name.len() as u32 + 1,
-            0,
-        ];
-        out.extend_from_slice(b"070701");
-        for f in fields {
-            out.extend_from_slice(format!("{f:08x}").as_bytes());
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        pad4(&mut out);
-        out.extend_from_slice(data);
-        pad4(&mut out);
+            data,
+        );
     }
     out
 }

@@ -388,11 +388,7 @@ pub(crate) fn write_more(
             };
             if readers == 0 {
                 sigpipe(k, plat, pid);
-                return Step::Done(if done > 0 {
-                    Ok(done)
-                } else {
-                    Err(Errno::EPIPE)
-                });
+                return Step::Done(partial(done, Errno::EPIPE));
             }
             let left = len - done;
             // Up to PIPE_BUF bytes go in at once or not at all.
@@ -429,7 +425,7 @@ struct Write {
 
 /// The result of a write that stops after `done` bytes for `e`: the count
 /// if some bytes went in, else the error.
-fn partial(done: u64, e: Errno) -> Result<u64, Errno> {
+pub(super) fn partial(done: u64, e: Errno) -> Result<u64, Errno> {
     if done > 0 {
         Ok(done)
     } else {
@@ -517,7 +513,7 @@ fn channel_write(
 }
 
 /// Raises SIGPIPE for thread `pid` (a write with nobody left to read).
-fn sigpipe(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid) {
+pub(super) fn sigpipe(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid) {
     let info = SigInfo {
         signo: signal::SIGPIPE,
         code: signal::SI_USER,
@@ -540,11 +536,9 @@ fn write_chunks(
     let mut buf = vec![0u8; len.min(64 * 1024) as usize];
     while done < len {
         let n = (len - done).min(buf.len() as u64) as usize;
-        if let Err(e) = copy_in(k, pid, addr + done, &mut buf[..n]) {
-            return if done > 0 { Ok(done) } else { Err(e) };
-        }
-        if let Err(e) = sink(k, &buf[..n]) {
-            return if done > 0 { Ok(done) } else { Err(e) };
+        if let Err(e) = copy_in(k, pid, addr + done, &mut buf[..n]).and_then(|_| sink(k, &buf[..n]))
+        {
+            return partial(done, e);
         }
         done += n as u64;
     }

@@ -25,7 +25,6 @@ use crate::kernel::Kernel;
 use crate::mm::Access;
 use crate::platform::Platform;
 use crate::process::{Blocked, Pid, State, Vm};
-use crate::signal::{self, SigInfo};
 use crate::socket::unix::{self, Addr, Dest};
 use crate::socket::{
     self, Effects, Fail, Proto, SockType, Socket, Ucred, RMEM_MAX, SOCKADDR_MAX, SOCK_MAX,
@@ -1083,27 +1082,26 @@ fn send_stream(
             Err(Fail::Wait(q)) => {
                 return wait_or(a.nonblock, q, Progress { done, cred: None }, true);
             }
-            Err(Fail::Err(Errno::EPIPE)) => {
-                if done == 0 && a.x.flags & n::MSG_NOSIGNAL == 0 {
-                    let info = SigInfo {
-                        signo: signal::SIGPIPE,
-                        code: signal::SI_USER,
-                        pid,
-                        ..Default::default()
-                    };
-                    k.send_thread_signal(plat, pid, info);
-                }
-                return Step::Done(if done > 0 {
-                    Ok(done)
-                } else {
-                    Err(Errno::EPIPE)
-                });
-            }
-            Err(Fail::Err(e)) => {
-                return Step::Done(if done > 0 { Ok(done) } else { Err(e) });
-            }
+            Err(Fail::Err(e)) => return stream_send_failed(k, plat, pid, a.x.flags, done, e),
         }
     }
+}
+
+/// A stream send that stops after `done` bytes for `e`: the count if
+/// some bytes went, else the error; EPIPE with nothing sent also raises
+/// SIGPIPE unless MSG_NOSIGNAL says not to (both socket families).
+pub(super) fn stream_send_failed(
+    k: &mut Kernel,
+    plat: &mut dyn Platform,
+    pid: Pid,
+    flags: u32,
+    done: u64,
+    e: Errno,
+) -> Step {
+    if e == Errno::EPIPE && done == 0 && flags & n::MSG_NOSIGNAL == 0 {
+        super::io::sigpipe(k, plat, pid);
+    }
+    Step::Done(super::io::partial(done, e))
 }
 
 fn send_dgram(

@@ -12,7 +12,6 @@ use crate::file::{FileKind, OpenFile, Pipe, PIPE_CAPACITY};
 use crate::kernel::Kernel;
 use crate::platform::Platform;
 use crate::process::{Blocked, Pid};
-use crate::signal::{self, SigInfo};
 use alloc::rc::Rc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -41,13 +40,7 @@ fn pipe_of(f: &OpenFile) -> Option<Rc<RefCell<Pipe>>> {
 
 /// SIGPIPE for the caller and EPIPE: the output pipe has no reader.
 fn broken_pipe(k: &mut Kernel, plat: &mut dyn Platform, pid: Pid) -> Step {
-    let info = SigInfo {
-        signo: signal::SIGPIPE,
-        code: signal::SI_USER,
-        pid,
-        ..Default::default()
-    };
-    k.send_thread_signal(plat, pid, info);
+    super::io::sigpipe(k, plat, pid);
     Step::Done(Err(Errno::EPIPE))
 }
 

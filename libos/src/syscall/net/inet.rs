@@ -14,7 +14,6 @@ use super::{finish_recv, gather, scatter, wait_or, writable, Progress, Received,
 use crate::kernel::Kernel;
 use crate::platform::Platform;
 use crate::process::{Pid, Vm};
-use crate::signal::{self, SigInfo};
 use crate::socket::inet::{self, Inet, Unspec};
 use crate::socket::{Effects, Fail, Socket};
 use alloc::vec;
@@ -243,7 +242,7 @@ pub(super) fn send(
         let piece = (a.total - done).min(SEND_PIECE);
         let data = match gather(a.vm, &a.x.iov, done, piece) {
             Ok(d) => d,
-            Err(e) => return Step::Done(if done > 0 { Ok(done) } else { Err(e) }),
+            Err(e) => return Step::Done(super::super::io::partial(done, e)),
         };
         match call_waits(k, plat, s, sid, |net| net.send(sid, &data)) {
             Ok(n) => {
@@ -255,23 +254,9 @@ pub(super) fn send(
             Err(Fail::Wait(q)) => {
                 return wait_or(a.nonblock, q, Progress { done, cred: None }, true);
             }
-            Err(Fail::Err(Errno::EPIPE)) => {
-                if done == 0 && a.x.flags & n::MSG_NOSIGNAL == 0 {
-                    let info = SigInfo {
-                        signo: signal::SIGPIPE,
-                        code: signal::SI_USER,
-                        pid,
-                        ..Default::default()
-                    };
-                    k.send_thread_signal(plat, pid, info);
-                }
-                return Step::Done(if done > 0 {
-                    Ok(done)
-                } else {
-                    Err(Errno::EPIPE)
-                });
+            Err(Fail::Err(e)) => {
+                return super::stream_send_failed(k, plat, pid, a.x.flags, done, e)
             }
-            Err(Fail::Err(e)) => return Step::Done(if done > 0 { Ok(done) } else { Err(e) }),
         }
     }
 }

@@ -199,13 +199,12 @@ pub fn service_answer(
 /// Call and every later one.
 pub fn service_panic(info: &core::panic::PanicInfo<'_>) -> ! {
     use crate::service::*;
-    const BUF: usize = (BUF_PAGES * 4096) as usize;
     struct Cursor(usize);
     impl core::fmt::Write for Cursor {
         fn write_str(&mut self, s: &str) -> core::fmt::Result {
-            let n = s.len().min(BUF - self.0);
+            let n = s.len().min(BUF_BYTES - self.0);
             // SAFETY: a service task has its response buffer mapped
-            // writable, BUF bytes long.
+            // writable, BUF_BYTES bytes long.
             unsafe {
                 core::ptr::copy_nonoverlapping(s.as_ptr(), (RESPONSE_BUF as *mut u8).add(self.0), n)
             };

@@ -82,6 +82,8 @@ pub const CLIENT_RESPONSE: u64 = 0x8_0000;
 /// Pages of each shared buffer: an extended attribute (64 KiB) and its
 /// header fit in one message.
 pub const BUF_PAGES: u64 = 17;
+/// Bytes of each shared buffer.
+pub const BUF_BYTES: usize = BUF_PAGES as usize * 4096;
 /// The initial file tree (a cpio archive) while the service unpacks it.
 pub const INITRD: u64 = 0x2000_0000;
 /// The stack: `STACK_PAGES` pages below `STACK_TOP`, an unmapped guard page

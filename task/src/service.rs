@@ -64,6 +64,38 @@ fn shared_pages(space: &mut ChildSpace, at: u64, perms: Perms) -> Result<Vec<Pag
         .collect()
 }
 
+/// Where a task's image goes: `elf` linked (or placed, a PIE, at 4 MiB)
+/// between 4 KiB and `user_max`.
+pub fn plan_image(elf: &[u8], user_max: u64) -> Result<selkie_loader::LoadPlan, String> {
+    selkie_loader::plan(
+        elf,
+        &selkie_loader::PlanOptions {
+            pie_base: 0x40_0000,
+            user_min: 0x1000,
+            user_max,
+            max_image_size: 1 << 30,
+        },
+    )
+    .map_err(|e| alloc::format!("bad ELF: {e:?}"))
+}
+
+/// A fresh VSpace holding `plan`'s image of `elf`: its pages mapped
+/// zeroed, the file's bytes copied in.
+pub fn load_image(elf: &[u8], plan: &selkie_loader::LoadPlan) -> Result<ChildSpace, String> {
+    let mut space = ChildSpace::new().map_err(|e| alloc::format!("no VSpace: {e}"))?;
+    for (va, perms) in plan.pages() {
+        space
+            .map_zeroed(va, perms)
+            .map_err(|_| String::from("out of memory for its image"))?;
+    }
+    let mut page = [0u8; PAGE as usize];
+    for va in plan.data_pages() {
+        plan.fill_page(elf, va, &mut page);
+        space.write(va, &page);
+    }
+    Ok(space)
+}
+
 impl ServiceTask {
     /// Builds the task `name` from `elf`: the bytes `initrd` mapped for it
     /// to read at start and what `res` gives it. Calls it with START and
@@ -77,26 +109,9 @@ impl ServiceTask {
         start: syscall::Mrs,
     ) -> Result<(ServiceTask, syscall::Mrs), String> {
         let a = objects::get();
-        let plan = selkie_loader::plan(
-            elf,
-            &selkie_loader::PlanOptions {
-                pie_base: 0x40_0000,
-                user_min: 0x1000,
-                user_max: IPC_BUFFER,
-                max_image_size: 1 << 30,
-            },
-        )
-        .map_err(|e| alloc::format!("bad ELF: {e:?}"))?;
-        let mut space = ChildSpace::new().map_err(|e| alloc::format!("no VSpace: {e}"))?;
+        let plan = plan_image(elf, IPC_BUFFER)?;
+        let mut space = load_image(elf, &plan)?;
         let oom = |_| String::from("out of memory");
-        for (va, perms) in plan.pages() {
-            space.map_zeroed(va, perms).map_err(oom)?;
-        }
-        let mut page = [0u8; PAGE as usize];
-        for va in plan.data_pages() {
-            plan.fill_page(elf, va, &mut page);
-            space.write(va, &page);
-        }
         let initrd_pages = (initrd.len() as u64).div_ceil(PAGE);
         for (i, chunk) in initrd.chunks(PAGE as usize).enumerate() {
             let va = INITRD + i as u64 * PAGE;
@@ -395,7 +410,7 @@ impl ServiceTask {
         mut mrs: syscall::Mrs,
         request: &[u8],
     ) -> Result<syscall::Mrs, selkie_fsproto::Dead> {
-        let capacity = (BUF_PAGES * PAGE) as usize;
+        let capacity = BUF_BYTES;
         if request.len() > capacity {
             return Err(selkie_fsproto::Dead);
         }
@@ -417,7 +432,7 @@ impl ServiceTask {
 
 impl selkie_fsproto::Transport for ServiceTask {
     fn capacity(&self) -> usize {
-        (BUF_PAGES * PAGE) as usize
+        BUF_BYTES
     }
 
     fn call(&mut self, request: &[u8], response: &mut Vec<u8>) -> Result<(), selkie_fsproto::Dead> {

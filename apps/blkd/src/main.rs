@@ -33,8 +33,6 @@ use selkie_virtio::{pci::PciDevice, Config, IoError, Spin, VirtioBlk, Wait, Wait
 
 selkie_sel4::service_task!(main);
 
-const BUF: usize = (BUF_PAGES * 4096) as usize;
-
 /// Request operations.
 const READ: u64 = 1;
 const WRITE: u64 = 2;
@@ -110,12 +108,15 @@ fn serve<W: Wait>(blk: &mut VirtioBlk<IoPorts, DmaMem, W>) -> ! {
         // root task does not touch them while we serve.
         let (request, response) = unsafe {
             (
-                core::slice::from_raw_parts(REQUEST_BUF as *const u8, (len as usize).min(BUF)),
-                core::slice::from_raw_parts_mut(RESPONSE_BUF as *mut u8, BUF),
+                core::slice::from_raw_parts(
+                    REQUEST_BUF as *const u8,
+                    (len as usize).min(BUF_BYTES),
+                ),
+                core::slice::from_raw_parts_mut(RESPONSE_BUF as *mut u8, BUF_BYTES),
             )
         };
         let (n, res) = match op {
-            READ if count as usize <= BUF => {
+            READ if count as usize <= BUF_BYTES => {
                 let n = count as usize;
                 (n, blk.read(sector, &mut response[..n]))
             }

@@ -50,8 +50,6 @@ use selkie_sel4::syscall;
 
 selkie_sel4::service_task!(main);
 
-const BUF: usize = (BUF_PAGES * 4096) as usize;
-
 /// START's kinds of file system (its second word).
 const ROOT: u64 = 0;
 const TMPFS: u64 = 1;
@@ -114,14 +112,14 @@ fn main(initrd_len: u64) -> ! {
     loop {
         let n = match (info.label(), buffers(badge)) {
             (REQUEST, Some((req, resp))) => {
-                let len = (mrs[0] as usize).min(BUF);
+                let len = (mrs[0] as usize).min(BUF_BYTES);
                 // SAFETY: both buffers are mapped (the request one
                 // read-only); the client does not touch them while we serve
                 // (it waits for us).
                 let (request, response) = unsafe {
                     (
                         core::slice::from_raw_parts(req as *const u8, len),
-                        core::slice::from_raw_parts_mut(resp as *mut u8, BUF),
+                        core::slice::from_raw_parts_mut(resp as *mut u8, BUF_BYTES),
                     )
                 };
                 if fault_hook != 0 && request.windows(13).any(|w| w == b".selkie-fault") {
@@ -157,7 +155,7 @@ fn buffers(k: u64) -> Option<(u64, u64)> {
 fn refuse(errno: u16, msg: core::fmt::Arguments<'_>) -> ! {
     // SAFETY: the response buffer is mapped writable; the client reads it
     // only once we answer.
-    let out = unsafe { core::slice::from_raw_parts_mut(RESPONSE_BUF as *mut u8, BUF) };
+    let out = unsafe { core::slice::from_raw_parts_mut(RESPONSE_BUF as *mut u8, BUF_BYTES) };
     let mut w = Cursor { out, len: 0 };
     let _ = core::fmt::write(&mut w, msg);
     let len = w.len as u64;
@@ -197,7 +195,7 @@ const BLK_FLUSH: u64 = 3;
 const SECTOR: usize = 512;
 /// The largest transfer of one request.
 const CHUNK: usize = 64 << 10;
-const _: () = assert!(CHUNK <= BUF);
+const _: () = assert!(CHUNK <= BUF_BYTES);
 
 impl PeerDisk {
     /// One request; the response's length.

@@ -39,8 +39,6 @@ use selkie_sel4::syscall;
 
 selkie_sel4::service_task!(main);
 
-const BUF: usize = (BUF_PAGES * 4096) as usize;
-
 /// The NIC task's request operations (apps/nicd).
 const NIC_SEND: u64 = 1;
 const NIC_FETCH: u64 = 2;
@@ -103,13 +101,13 @@ fn main(_: u64) -> ! {
         let n = match info.label() {
             REQUEST if client <= MAX_CLIENTS as usize => {
                 let (req, resp) = buffers(client);
-                let len = (mrs[0] as usize).min(BUF);
+                let len = (mrs[0] as usize).min(BUF_BYTES);
                 // SAFETY: the client's buffers are mapped (the request one
                 // read-only); the client does not touch them while we serve.
                 let (request, response) = unsafe {
                     (
                         core::slice::from_raw_parts(req as *const u8, len),
-                        core::slice::from_raw_parts_mut(resp as *mut u8, BUF),
+                        core::slice::from_raw_parts_mut(resp as *mut u8, BUF_BYTES),
                     )
                 };
                 // One client's clock cannot move the shared stack's past ours.
@@ -208,7 +206,7 @@ impl NicLink for PeerNic {
         let Some(mrs) = self.call([0, NIC_FETCH, 0, 0]) else {
             return false;
         };
-        let len = (mrs[0] as usize).min(BUF);
+        let len = (mrs[0] as usize).min(BUF_BYTES);
         // SAFETY: the peer's response buffer is mapped read-only here; the
         // NIC task wrote it before answering.
         let batch = unsafe { core::slice::from_raw_parts(PEER_RESPONSE_BUF as *const u8, len) };

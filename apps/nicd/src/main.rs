@@ -44,8 +44,6 @@ use selkie_virtio::pci::PciDevice;
 
 selkie_sel4::service_task!(main);
 
-const BUF: usize = (BUF_PAGES * 4096) as usize;
-
 /// Request operations.
 const SEND: u64 = 1;
 const FETCH: u64 = 2;
@@ -111,7 +109,8 @@ fn main(data_len: u64) -> ! {
 fn send(net: &mut VirtioNet<IoPorts, DmaMem>, len: usize) -> u64 {
     // SAFETY: the request buffer is mapped read-only; the client does not
     // touch it while we serve.
-    let batch = unsafe { core::slice::from_raw_parts(REQUEST_BUF as *const u8, len.min(BUF)) };
+    let batch =
+        unsafe { core::slice::from_raw_parts(REQUEST_BUF as *const u8, len.min(BUF_BYTES)) };
     let mut sent = 0;
     for frame in decode_batch(batch) {
         match net.transmit(frame.len(), |b| b.copy_from_slice(frame)) {
@@ -129,7 +128,7 @@ fn send(net: &mut VirtioNet<IoPorts, DmaMem>, len: usize) -> u64 {
 fn fetch(net: &mut VirtioNet<IoPorts, DmaMem>) -> (usize, u64) {
     // SAFETY: the response buffer is mapped writable; the client reads it
     // only after our answer.
-    let out = unsafe { core::slice::from_raw_parts_mut(RESPONSE_BUF as *mut u8, BUF) };
+    let out = unsafe { core::slice::from_raw_parts_mut(RESPONSE_BUF as *mut u8, BUF_BYTES) };
     let (mut at, mut count) = (0, 0);
     while out.len() - at >= 2 + MAX_FRAME {
         let slot: &mut [u8; MAX_FRAME] = (&mut out[at + 2..at + 2 + MAX_FRAME])

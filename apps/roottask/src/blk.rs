@@ -20,8 +20,6 @@ use selkie_libos::PageRef;
 use selkie_sel4::consts::*;
 #[cfg(not(feature = "instance"))]
 use selkie_sel4::driver::IoPorts;
-#[cfg(feature = "fs-inproc")]
-use selkie_sel4::service::BUF_PAGES;
 #[cfg(not(feature = "instance"))]
 use selkie_sel4::service::{DMA, IOPORT, IRQ_HANDLER, IRQ_NOTIFICATION};
 use selkie_sel4::CPtr;
@@ -189,7 +187,7 @@ impl Disk {
 #[cfg(feature = "fs-inproc")]
 const CHUNK: usize = 64 << 10;
 #[cfg(feature = "fs-inproc")]
-const _: () = assert!(CHUNK <= (BUF_PAGES * 4096) as usize);
+const _: () = assert!(CHUNK <= selkie_sel4::service::BUF_BYTES);
 
 #[cfg(feature = "fs-inproc")]
 impl BlockDevice for Disk {

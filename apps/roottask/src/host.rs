@@ -39,6 +39,7 @@ use selkie_sel4::ipc::MessageInfo;
 use selkie_sel4::service::DROP_CLIENT;
 use selkie_sel4::{consts::*, invoke, syscall, CPtr, CapRights};
 use selkie_task::objects::{self, DEPTH};
+use selkie_task::service::{load_image, plan_image};
 use selkie_task::vspace::{CachePage, ChildSpace, RO, RW};
 
 /// The boot configuration (scripts/build-roottask.sh with SELKIE_CONFIG);
@@ -242,26 +243,9 @@ impl Host {
     /// Builds instance `i` and lets it run.
     fn start(&mut self, i: usize) -> Result<(), String> {
         let elf = INSTANCE_ELF;
-        let plan = selkie_loader::plan(
-            elf,
-            &selkie_loader::PlanOptions {
-                pie_base: 0x40_0000,
-                user_min: 0x1000,
-                user_max: BOOTINFO,
-                max_image_size: 1 << 30,
-            },
-        )
-        .map_err(|e| format!("bad instance ELF: {e:?}"))?;
+        let plan = plan_image(elf, BOOTINFO)?;
+        let mut space = load_image(elf, &plan)?;
         let oom = |_| String::from("out of memory for its image");
-        let mut space = ChildSpace::new().map_err(|e| format!("no VSpace: {e}"))?;
-        for (va, perms) in plan.pages() {
-            space.map_zeroed(va, perms).map_err(oom)?;
-        }
-        let mut page = [0u8; PAGE as usize];
-        for va in plan.data_pages() {
-            plan.fill_page(elf, va, &mut page);
-            space.write(va, &page);
-        }
         let new_page = || -> Result<PageRef, String> {
             Ok(Rc::new(CachePage::new().map_err(|_| "out of memory")?))
         };
@@ -910,17 +894,7 @@ pub fn run(bi: &BootInfo, config: Config) -> ! {
     );
     // What the root task needs besides the pools: per instance its image
     // and heap, its CNode and some, and 16 MiB for itself.
-    let image = selkie_loader::plan(
-        INSTANCE_ELF,
-        &selkie_loader::PlanOptions {
-            pie_base: 0x40_0000,
-            user_min: 0x1000,
-            user_max: BOOTINFO,
-            max_image_size: 1 << 30,
-        },
-    )
-    .map(|p| p.pages().len() as u64 * PAGE)
-    .unwrap_or(0);
+    let image = plan_image(INSTANCE_ELF, BOOTINFO).map_or(0, |p| p.pages().len() as u64 * PAGE);
     let shares: u64 = config.shares.iter().map(|s| s.size + SHARE_OVERHEAD).sum();
     let reserve = (16 << 20) + config.instances.len() as u64 * (image + (4 << 20)) + shares;
     let pools = match carve_pools(&config, reserve) {

@@ -271,7 +271,7 @@ impl Peer {
     }
 }
 
-const PEER_BUF: usize = (selkie_sel4::service::BUF_PAGES * 4096) as usize;
+const PEER_BUF: usize = selkie_sel4::service::BUF_BYTES;
 
 impl selkie_proto::Transport for Peer {
     fn capacity(&self) -> usize {

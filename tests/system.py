@@ -1143,25 +1143,12 @@ def main():
                     if args.v:
                         print(console)
                 sys.stdout.flush()
-    # The network cases, one at a time (each has a host peer).
-    for case in NET_CASES if args.fs == "task" else []:
-        if args.k not in case[0]:
-            continue
-        name, problems, console, secs = check_net(case)
-        if problems:
-            failed += 1
-            print(f"FAIL {name} ({secs:.1f}s)")
-            for pr in problems:
-                print("\n".join("    " + l for l in pr.split("\n")))
-            print("\n".join("    " + l for l in console.replace("\r", "").split("\n")[-60:]))
-        else:
-            passed += 1
-            print(f"PASS {name} ({secs:.1f}s)")
-        sys.stdout.flush()
-    # Cases of their own: the disk case boots twice with an image of its
-    # own; `make suite`'s script and the multi-instance configurations
-    # build root tasks of their own.
-    extra = [("disk-ext2-persistence", check_disk)]
+    # Cases of their own, one at a time: the network cases (each has a host
+    # peer); the disk case boots twice with an image of its own; `make
+    # suite`'s script and the multi-instance configurations build root
+    # tasks of their own.
+    extra = [(c[0], lambda c=c: check_net(c)) for c in (NET_CASES if args.fs == "task" else [])]
+    extra += [("disk-ext2-persistence", check_disk)]
     if args.fs == "task" and args.net == "task":
         extra += [("make-suite-through-disk", check_make_suite)]
         extra += [(c[0], lambda c=c: check_instances(*c)) for c in INSTANCES]
